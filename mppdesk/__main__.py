@@ -1,0 +1,5 @@
+import sys
+
+from mppdesk.cli import main
+
+sys.exit(main())

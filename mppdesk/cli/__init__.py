@@ -1,0 +1,61 @@
+"""The ``mppdesk`` command: one entry point, one module per area of subcommands.
+
+Each area module exposes ``register(subparsers)`` that adds its subcommands with
+``set_defaults(handler=...)``; a handler takes the parsed arguments and returns the exit code.
+
+Exit codes: 0 ok, 1 error, 2 invalid input, 3 timed out, 4 authentication or permission refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from mppdesk import __version__
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_INVALID = 2
+EXIT_TIMEOUT = 3
+EXIT_REFUSED = 4
+
+_AREAS = (
+    "mppdesk.cli.admin",
+    "mppdesk.cli.catalog",
+    "mppdesk.cli.intake",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(
+        prog="mppdesk",
+        description="MPP Desk: intake for every agency of a Mal Pelayanan Publik, offline first.",
+    )
+    parser.add_argument("--version", action="version", version=f"mppdesk {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more on stderr")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _AREAS:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_OK
+    return int(handler(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""Loading the catalog: YAML files → plain dicts → typed definitions.
+
+A catalog is one or more directories with the same layout::
+
+    agencies.yaml            agencies: [ {code, name, short_name, ...}, ... ]
+    shared-fields.yaml       fields: [ {id, type, label, ...}, ... ]   (data bersama)
+    services/<agency>/*.yaml one service per file
+
+The built-in catalog ships in ``resources/catalog``; an install adds or overrides agencies,
+shared fields and services by placing files of the same layout in ``<data dir>/catalog``.
+Later directories win by agency code, field id and service code.
+
+Every problem is collected (not just the first) as ``file:path: message`` so that
+``mppdesk catalog check`` can list them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from mppdesk.core.canonical import canonical_json
+from mppdesk.forms.definitions import Agency, FieldDef, Service
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.path}: {self.message}" if self.path else f"{self.file}: {self.message}"
+
+
+class CatalogError(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class Catalog:
+    agencies: dict[str, Agency] = field(default_factory=dict)
+    shared_fields: dict[str, FieldDef] = field(default_factory=dict)
+    services: dict[str, Service] = field(default_factory=dict)
+    # Where each definition came from, for messages: code -> file
+    sources: dict[str, Path] = field(default_factory=dict)
+    dirs: tuple[Path, ...] = ()
+
+    def service(self, code: str) -> Service:
+        try:
+            return self.services[code]
+        except KeyError:
+            raise KeyError(f"unknown service {code!r}") from None
+
+    def form_version(self, code: str) -> str:
+        """Content hash of everything that shapes a service's form.
+
+        Stamped on each submission; editing a definition changes the hash of new
+        submissions and never touches stored ones.
+        """
+        service = self.service(code)
+        shared = {
+            ref.field: self.shared_fields[ref.field].model_dump(mode="json")
+            for ref in service.shared_fields
+            if ref.field in self.shared_fields
+        }
+        document = {"service": service.model_dump(mode="json", exclude={"examples"}), "shared": shared}
+        return "sha256:" + hashlib.sha256(canonical_json(document)).hexdigest()
+
+    def resolve_path(self, relative: str) -> Path | None:
+        """A file named relative to a catalog directory (samples for examples)."""
+        for directory in reversed(self.dirs):
+            candidate = directory / relative
+            if candidate.is_file():
+                return candidate
+        return None
+
+
+def _location(loc: Iterable[Any]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _read_yaml(path: Path, problems: list[Problem]) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(str(path), "", f"not UTF-8 text ({exc.reason})"))
+        return None
+    except OSError as exc:
+        problems.append(Problem(str(path), "", f"cannot read: {exc.strerror}"))
+        return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(str(path), where, f"YAML syntax error: {problem}"))
+        return None
+
+
+def _validation_problems(path: Path, prefix: str, exc: ValidationError) -> list[Problem]:
+    out = []
+    for error in exc.errors():
+        loc = _location(error["loc"])
+        full = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
+        out.append(Problem(str(path), full, error["msg"]))
+    return out
+
+
+def _list_section(path: Path, document: Any, key: str, problems: list[Problem]) -> list[Any]:
+    if document is None:
+        return []
+    if not isinstance(document, dict) or key not in document:
+        problems.append(Problem(str(path), "", f"expected a mapping with the key {key!r}"))
+        return []
+    items = document[key]
+    if not isinstance(items, list):
+        problems.append(Problem(str(path), key, "expected a list"))
+        return []
+    return items
+
+
+def load_catalog(dirs: Iterable[Path]) -> Catalog:
+    """Load and merge catalog directories; raises CatalogError listing every problem."""
+    catalog, problems = load_catalog_collecting(dirs)
+    if problems:
+        raise CatalogError(problems)
+    return catalog
+
+
+def load_catalog_collecting(dirs: Iterable[Path]) -> tuple[Catalog, list[Problem]]:
+    """Like load_catalog, but returns what loaded along with the problems."""
+    dirs = tuple(Path(d) for d in dirs)
+    catalog = Catalog(dirs=dirs)
+    problems: list[Problem] = []
+    for directory in dirs:
+        if not directory.is_dir():
+            continue
+        agencies_file = directory / "agencies.yaml"
+        if agencies_file.is_file():
+            items = _list_section(agencies_file, _read_yaml(agencies_file, problems), "agencies", problems)
+            for i, raw in enumerate(items):
+                try:
+                    agency = Agency.model_validate(raw)
+                except ValidationError as exc:
+                    problems.extend(_validation_problems(agencies_file, f"agencies[{i}]", exc))
+                    continue
+                catalog.agencies[agency.code] = agency
+                catalog.sources[f"agency:{agency.code}"] = agencies_file
+        fields_file = directory / "shared-fields.yaml"
+        if fields_file.is_file():
+            items = _list_section(fields_file, _read_yaml(fields_file, problems), "fields", problems)
+            for i, raw in enumerate(items):
+                try:
+                    field_def = FieldDef.model_validate(raw)
+                except ValidationError as exc:
+                    problems.extend(_validation_problems(fields_file, f"fields[{i}]", exc))
+                    continue
+                catalog.shared_fields[field_def.id] = field_def
+                catalog.sources[f"field:{field_def.id}"] = fields_file
+        services_dir = directory / "services"
+        if services_dir.is_dir():
+            for service_file in sorted(services_dir.rglob("*.yaml")):
+                raw = _read_yaml(service_file, problems)
+                if raw is None:
+                    continue
+                try:
+                    service = Service.model_validate(raw)
+                except ValidationError as exc:
+                    problems.extend(_validation_problems(service_file, "", exc))
+                    continue
+                catalog.services[service.code] = service
+                catalog.sources[service.code] = service_file
+    problems.extend(_cross_references(catalog))
+    return catalog, problems
+
+
+def _cross_references(catalog: Catalog) -> list[Problem]:
+    problems = []
+    for code, service in catalog.services.items():
+        source = str(catalog.sources.get(code, code))
+        if service.agency not in catalog.agencies:
+            problems.append(Problem(source, "agency", f"unknown agency {service.agency!r}"))
+        for i, ref in enumerate(service.shared_fields):
+            if ref.field not in catalog.shared_fields:
+                problems.append(
+                    Problem(source, f"shared_fields[{i}]", f"unknown shared field {ref.field!r}")
+                )
+    return problems
+
+
+def builtin_catalog_dirs(data_dir: Path | None = None) -> list[Path]:
+    from mppdesk.paths import catalog_dir
+
+    dirs = [catalog_dir()]
+    if data_dir is not None:
+        dirs.append(Path(data_dir) / "catalog")
+    return dirs
