@@ -23,8 +23,8 @@ EXIT_REFUSED = 4
 
 _AREAS = (
     "mppdesk.cli.admin",
-    "mppdesk.cli.catalog",
     "mppdesk.cli.intake",
+    "mppdesk.cli.catalog",
 )
 
 

@@ -19,4 +19,6 @@ def mask_nik(nik: str) -> str:
 def mask_text(text: str) -> str:
     """Mask every 16-digit number (NIK, KK) and Indonesian phone number in free text."""
     text = _LONG_DIGITS.sub(lambda m: f"{m.group(1)}********{m.group(3)}", text)
-    return _PHONE.sub(lambda m: f"{m.group(1)}{m.group(2)}{'*' * len(m.group(3))}{m.group(4)}", text)
+    return _PHONE.sub(
+        lambda m: f"{m.group(1)}{m.group(2)}{'*' * len(m.group(3))}{m.group(4)}", text
+    )

@@ -1,0 +1,166 @@
+"""Administration of the desk's own data dir, run as the OS account that owns it.
+
+Like ``createuser`` run as the database's OS user, these need no officer login:
+``init``, ``user add``, ``info``, ``submissions list``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from mppdesk.cli import EXIT_OK
+from mppdesk.cli.common import (
+    add_data_dir_option,
+    open_runtime_from,
+    read_password,
+    run_desk_command,
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("init", help="create the data dir and its store")
+    add_data_dir_option(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_init)
+
+    user = subparsers.add_parser("user", help="manage officer accounts")
+    sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    p = sub.add_parser("add", help="add an officer, supervisor or admin")
+    add_data_dir_option(p)
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=("officer", "supervisor", "admin"))
+    p.add_argument("--full-name", default="")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from the first line of standard input",
+    )
+    p.set_defaults(handler=_user_add)
+    p = sub.add_parser("list", help="list accounts")
+    add_data_dir_option(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_user_list)
+
+    p = subparsers.add_parser("info", help="where the data is and how much of it")
+    add_data_dir_option(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_info)
+
+    submissions = subparsers.add_parser("submissions", help="list submissions and their sync state")
+    sub = submissions.add_subparsers(dest="submissions_command", metavar="ACTION", required=True)
+    p = sub.add_parser("list", help="list submissions with each outbox entry's state")
+    add_data_dir_option(p)
+    p.add_argument("--date", help="local date YYYY-MM-DD")
+    p.add_argument("--status", help="submission status, e.g. queued, held, sent")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_submissions_list)
+
+
+def _init(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.desk.queries import info
+
+        runtime = open_runtime_from(args)
+        try:
+            details = info(runtime)
+        finally:
+            runtime.close()
+        if args.json:
+            print(json.dumps(details, indent=2))
+        else:
+            print(f"data dir ready: {details['data_dir']} (schema {details['schema_version']})")
+        return EXIT_OK
+
+    return run_desk_command(run)
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.desk.auth import add_user, os_actor
+
+        password = read_password()
+        runtime = open_runtime_from(args)
+        try:
+            add_user(runtime, os_actor(), args.username, args.role, password, args.full_name)
+        finally:
+            runtime.close()
+        print(f"user {args.username} added ({args.role})", file=sys.stderr)
+        return EXIT_OK
+
+    return run_desk_command(run)
+
+
+def _user_list(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.store import repo
+
+        runtime = open_runtime_from(args)
+        try:
+            with runtime.store.read() as session:
+                rows = [
+                    {
+                        "username": o.username,
+                        "role": o.role,
+                        "full_name": o.full_name,
+                        "active": o.active,
+                    }
+                    for o in repo.list_officers(session)
+                ]
+        finally:
+            runtime.close()
+        if args.json:
+            print(json.dumps(rows, indent=2, ensure_ascii=False))
+        else:
+            for row in rows:
+                print(f"{row['username']:20s} {row['role']:10s} {row['full_name']}")
+        return EXIT_OK
+
+    return run_desk_command(run)
+
+
+def _info(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.desk.queries import info
+
+        runtime = open_runtime_from(args)
+        try:
+            details = info(runtime)
+        finally:
+            runtime.close()
+        if args.json:
+            print(json.dumps(details, indent=2))
+        else:
+            for key, value in details.items():
+                print(f"{key}: {value}")
+        return EXIT_OK
+
+    return run_desk_command(run)
+
+
+def _submissions_list(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.desk.auth import os_actor
+        from mppdesk.desk.queries import list_submissions
+
+        runtime = open_runtime_from(args)
+        try:
+            rows = list_submissions(
+                runtime, os_actor(), local_date=args.date, status=args.status, limit=args.limit
+            )
+        finally:
+            runtime.close()
+        if args.json:
+            print(json.dumps(rows, indent=2, ensure_ascii=False))
+        else:
+            for row in rows:
+                states = ", ".join(f"{o['agency']}:{o['state']}" for o in row["outbox"])
+                print(
+                    f"{row['tracking_number']:22s} {row['service']:32s} {row['status']:10s} {states}"
+                )
+        return EXIT_OK
+
+    return run_desk_command(run)

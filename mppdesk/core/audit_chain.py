@@ -1,0 +1,80 @@
+"""The audit chain: each event's hash covers the previous event's hash and the event itself.
+
+An edited, deleted or reordered event breaks every hash after it, and the newest hash (the
+chain head) travels off the PC with each sync and daily report, so a rewrite of the whole
+local chain is caught elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mppdesk.core.canonical import canonical_json
+
+GENESIS = "0" * 64
+
+
+def event_hash(
+    prev_hash: str,
+    at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    details: Mapping[str, Any],
+) -> str:
+    body = canonical_json(
+        {
+            "at": at.isoformat(timespec="microseconds"),
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "details": dict(details),
+        }
+    )
+    return hashlib.sha256(prev_hash.encode("ascii") + body).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainEvent:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    details: Mapping[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    event_id: int
+    reason: str
+
+
+def verify_chain(events: Iterable[ChainEvent]) -> ChainBreak | None:
+    """The first event where the chain does not hold, or None."""
+    expected_prev = GENESIS
+    for event in events:
+        if event.prev_hash != expected_prev:
+            return ChainBreak(event.id, "previous hash does not match (event deleted or reordered)")
+        recomputed = event_hash(
+            event.prev_hash,
+            event.at,
+            event.actor,
+            event.action,
+            event.object_type,
+            event.object_id,
+            event.details,
+        )
+        if recomputed != event.hash:
+            return ChainBreak(event.id, "hash does not match the event (event edited)")
+        expected_prev = event.hash
+    return None

@@ -1,0 +1,191 @@
+"""Officers: accounts, argon2id password hashes, login with lockout, permission checks."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import re
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from mppdesk.core import lockout
+from mppdesk.core.permissions import Operation, allowed
+from mppdesk.core.states import Role
+from mppdesk.desk.errors import AuthError, FieldError, InvalidInput, PermissionDenied
+from mppdesk.desk.runtime import Runtime
+from mppdesk.store import repo
+
+log = logging.getLogger(__name__)
+
+# OWASP's argon2id minimum: 19 MiB, 2 iterations, parallelism 1.
+HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verifying against this keeps the time of a login for an unknown name like a real one.
+_DUMMY_HASH = HASHER.hash("mppdesk-no-such-user")
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+MIN_PASSWORD_LENGTH = 8
+BAD_CREDENTIALS = "Nama pengguna atau kata sandi salah."
+BAD_CREDENTIALS_EN = "Wrong user name or password."
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: an officer after login, or the OS account for data-dir administration."""
+
+    username: str
+    role: str
+    full_name: str = ""
+
+    def may(self, operation: Operation) -> bool:
+        return allowed(self.role, operation)
+
+
+def os_actor() -> Actor:
+    """The OS account that owns the data dir: administration without an officer login."""
+    try:
+        name = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in this environment
+        name = "unknown"
+    return Actor(username=f"os:{name}", role=Role.ADMIN, full_name=name)
+
+
+def require(actor: Actor, operation: Operation) -> None:
+    if not actor.may(operation):
+        raise PermissionDenied(
+            f"Peran '{actor.role}' tidak boleh melakukan '{operation}'. "
+            f"(Role '{actor.role}' may not do '{operation}'.)"
+        )
+
+
+def add_user(
+    runtime: Runtime, actor: Actor, username: str, role: str, password: str, full_name: str = ""
+) -> None:
+    require(actor, Operation.MANAGE_USERS)
+    errors = []
+    if not _USERNAME.match(username):
+        errors.append(
+            FieldError(
+                "username",
+                "Nama pengguna: 2-32 huruf kecil, angka, . _ -",
+                "User name: 2-32 lower-case letters, digits, . _ -",
+            )
+        )
+    if role not in {r.value for r in Role}:
+        errors.append(
+            FieldError(
+                "role",
+                "Peran harus officer, supervisor atau admin",
+                "Role must be officer, supervisor or admin",
+            )
+        )
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors.append(
+            FieldError(
+                "password",
+                f"Kata sandi minimal {MIN_PASSWORD_LENGTH} karakter",
+                f"Password needs at least {MIN_PASSWORD_LENGTH} characters",
+            )
+        )
+    if errors:
+        raise InvalidInput(errors)
+    password_hash = HASHER.hash(password)
+    with runtime.store.write() as session:
+        if repo.get_officer(session, username) is not None:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "username",
+                        f"Pengguna '{username}' sudah ada",
+                        f"User '{username}' already exists",
+                    )
+                ]
+            )
+        repo.add_officer(session, username, role, password_hash, full_name)
+        repo.append_audit(
+            session,
+            actor=actor.username,
+            action="user.added",
+            object_type="officer",
+            object_id=username,
+            details={"role": role},
+        )
+
+
+def has_users(runtime: Runtime) -> bool:
+    with runtime.store.read() as session:
+        return repo.count_officers(session) > 0
+
+
+def login(runtime: Runtime, username: str, password: str) -> Actor:
+    """Check the password; lock the name after too many failures in a short window.
+
+    Unknown names and wrong passwords get the same message and take the same time.
+    """
+    now = runtime.now()
+    refusal: AuthError | None = None
+    with runtime.store.write() as session:
+        officer = repo.get_officer(session, username)
+        if officer is not None and officer.locked_until is not None and officer.locked_until > now:
+            local = officer.locked_until.astimezone(runtime.tz)
+            repo.append_audit(
+                session,
+                actor=username,
+                action="login.refused_locked",
+                object_type="officer",
+                object_id=username,
+            )
+            refusal = AuthError(
+                f"Akun terkunci sampai {local:%H:%M} karena terlalu banyak percobaan gagal. "
+                f"(Account locked until {local:%H:%M} after too many failed attempts.)"
+            )
+        else:
+            refusal = _check_password(session, officer, username, password, now)
+            if refusal is None:
+                actor = Actor(
+                    username=officer.username, role=officer.role, full_name=officer.full_name
+                )
+    # The refusal is raised after its audit event and the failed attempt are committed.
+    if refusal is not None:
+        raise refusal
+    return actor
+
+
+def _check_password(session, officer, username: str, password: str, now) -> AuthError | None:
+    stored_hash = officer.password_hash if officer is not None and officer.active else _DUMMY_HASH
+    try:
+        HASHER.verify(stored_hash, password)
+        ok = officer is not None and officer.active
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    repo.record_login_attempt(session, username, ok, now)
+    if not ok:
+        # The attempt just recorded is flushed and counted by this query.
+        failures = repo.failures_since(session, username, now - lockout.WINDOW)
+        if officer is not None and lockout.should_lock(failures, now):
+            officer.locked_until = lockout.locked_until(now)
+            repo.append_audit(
+                session,
+                actor=username,
+                action="login.locked",
+                object_type="officer",
+                object_id=username,
+                details={"failures": len(failures)},
+            )
+        else:
+            repo.append_audit(
+                session,
+                actor=username,
+                action="login.failed",
+                object_type="officer",
+                object_id=username,
+            )
+        return AuthError(f"{BAD_CREDENTIALS} ({BAD_CREDENTIALS_EN})")
+    if HASHER.check_needs_rehash(officer.password_hash):
+        officer.password_hash = HASHER.hash(password)
+    officer.last_login_at = now
+    officer.locked_until = None
+    repo.append_audit(
+        session, actor=username, action="login.ok", object_type="officer", object_id=username
+    )
+    return None

@@ -1,0 +1,603 @@
+"""Intake: one visit with one or more services, validated whole, stored in one transaction.
+
+The headless visit (``mppdesk intake --input visit.json``) and the desk UI both come here:
+
+    {"ticket": "A-017",
+     "applicant": {"nik": "...", "nama": "...", ...},        shared fields, typed once
+     "proxy": null | {"nama": ..., "nik": ..., "hubungan": ...},
+     "services": [{"service": "dukcapil/ktp-el", "answers": {...},
+                   "checklist": {"fc-kk": "copy"}, "attachments": ["scan-kk.pdf"],
+                   "supersedes": null}]}
+
+Either everything is stored — applicant, visit, submissions, checklist states, attachment
+references, one outbox entry per submission with its payload frozen as canonical JSON, and
+audit events — or nothing is, and every problem is reported with the path of its field.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from mppdesk.core.calendar import add_working_days
+from mppdesk.core.canonical import canonical_json, sha256_hex
+from mppdesk.core.ids import new_id
+from mppdesk.core.permissions import Operation
+from mppdesk.core.states import (
+    SATISFIED_CHECKLIST_STATES,
+    ChecklistState,
+    OutboxState,
+    SubmissionStatus,
+)
+from mppdesk.core.tracking import make_tracking_number
+from mppdesk.desk.auth import Actor, require
+from mppdesk.desk.errors import FieldError, InvalidInput
+from mppdesk.desk.runtime import Runtime
+from mppdesk.forms import engine
+from mppdesk.store import repo
+from mppdesk.store.models import (
+    Attachment,
+    ChecklistItem,
+    OutboxEntry,
+    Submission,
+    Visit,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+IDENTITY_FIELDS = (("nik", "nik"), ("no_kitas", "kitas"), ("no_paspor", "paspor"))
+PROXY_KEYS = {"nama", "nik", "hubungan", "no_hp", "no_surat_kuasa"}
+
+
+@dataclass(frozen=True)
+class AttachmentInput:
+    name: str
+    data: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class ServiceRequest:
+    service: str
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    checklist: Mapping[str, str] = field(default_factory=dict)
+    attachments: Sequence[AttachmentInput] = ()
+    supersedes: str | None = None
+
+
+@dataclass(frozen=True)
+class VisitRequest:
+    applicant: Mapping[str, Any]
+    services: Sequence[ServiceRequest]
+    ticket: str = ""
+    proxy: Mapping[str, Any] | None = None
+    ticket_at: datetime | None = None
+    started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SubmissionSummary:
+    submission_id: str
+    service: str
+    agency: str
+    tracking_number: str
+    status: str
+    sla_due: date
+    fee: int | None
+    missing: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "submission_id": self.submission_id,
+            "service": self.service,
+            "agency": self.agency,
+            "tracking_number": self.tracking_number,
+            "status": self.status,
+            "sla_due": self.sla_due.isoformat(),
+            "fee": self.fee,
+            "missing": list(self.missing),
+        }
+
+
+@dataclass(frozen=True)
+class VisitResult:
+    visit_id: str
+    applicant_id: str
+    submissions: tuple[SubmissionSummary, ...]
+    applicant_changes: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "visit_id": self.visit_id,
+            "applicant_id": self.applicant_id,
+            "submissions": [s.as_dict() for s in self.submissions],
+        }
+
+
+# --- parsing the headless visit -------------------------------------------------------
+
+
+def parse_visit(document: Any, base_dir: Path | None = None) -> VisitRequest:
+    """Turn the visit JSON into a VisitRequest; attachments are read relative to base_dir."""
+    errors: list[FieldError] = []
+    if not isinstance(document, dict):
+        raise InvalidInput(
+            [FieldError("", "Kunjungan harus berupa objek JSON", "A visit must be a JSON object")]
+        )
+    unknown = set(document) - {"ticket", "applicant", "proxy", "services"}
+    for key in sorted(unknown):
+        errors.append(FieldError(key, "Kunci tidak dikenal", "Unknown key"))
+    ticket = document.get("ticket") or ""
+    if not isinstance(ticket, str) or len(ticket) > 32:
+        errors.append(
+            FieldError(
+                "ticket", "Nomor antrean harus teks (maks. 32)", "Ticket must be text (max. 32)"
+            )
+        )
+        ticket = ""
+    applicant = document.get("applicant")
+    if not isinstance(applicant, dict):
+        errors.append(
+            FieldError("applicant", "Data pemohon wajib diisi", "Applicant data is required")
+        )
+        applicant = {}
+    proxy = document.get("proxy")
+    if proxy is not None:
+        if not isinstance(proxy, dict):
+            errors.append(
+                FieldError(
+                    "proxy", "Kuasa harus berupa objek atau null", "Proxy must be an object or null"
+                )
+            )
+            proxy = None
+        else:
+            for key in sorted(set(proxy) - PROXY_KEYS):
+                errors.append(FieldError(f"proxy.{key}", "Kunci tidak dikenal", "Unknown key"))
+    raw_services = document.get("services")
+    services: list[ServiceRequest] = []
+    if not isinstance(raw_services, list) or not raw_services:
+        errors.append(
+            FieldError("services", "Minimal satu layanan", "At least one service is required")
+        )
+        raw_services = []
+    for i, raw in enumerate(raw_services):
+        where = f"services[{i}]"
+        if not isinstance(raw, dict):
+            errors.append(
+                FieldError(where, "Layanan harus berupa objek", "A service must be an object")
+            )
+            continue
+        for key in sorted(
+            set(raw) - {"service", "answers", "checklist", "attachments", "supersedes"}
+        ):
+            errors.append(FieldError(f"{where}.{key}", "Kunci tidak dikenal", "Unknown key"))
+        code = raw.get("service")
+        if not isinstance(code, str) or not code:
+            errors.append(
+                FieldError(
+                    f"{where}.service", "Kode layanan wajib diisi", "Service code is required"
+                )
+            )
+            continue
+        answers = raw.get("answers") or {}
+        if not isinstance(answers, dict):
+            errors.append(
+                FieldError(
+                    f"{where}.answers", "Jawaban harus berupa objek", "Answers must be an object"
+                )
+            )
+            answers = {}
+        checklist = raw.get("checklist") or {}
+        if not isinstance(checklist, dict) or not all(
+            isinstance(v, str) for v in checklist.values()
+        ):
+            errors.append(
+                FieldError(
+                    f"{where}.checklist",
+                    "Daftar periksa harus objek id → status",
+                    "Checklist must map id → state",
+                )
+            )
+            checklist = {}
+        supersedes = raw.get("supersedes")
+        if supersedes is not None and not isinstance(supersedes, str):
+            errors.append(
+                FieldError(f"{where}.supersedes", "Harus id permohonan", "Must be a submission id")
+            )
+            supersedes = None
+        attachments = []
+        for j, name in enumerate(raw.get("attachments") or []):
+            attachment = _read_attachment(name, base_dir, f"{where}.attachments[{j}]", errors)
+            if attachment is not None:
+                attachments.append(attachment)
+        services.append(ServiceRequest(code, answers, checklist, tuple(attachments), supersedes))
+    if errors:
+        raise InvalidInput(errors)
+    return VisitRequest(applicant=applicant, services=tuple(services), ticket=ticket, proxy=proxy)
+
+
+def _read_attachment(
+    name: Any, base_dir: Path | None, where: str, errors: list[FieldError]
+) -> AttachmentInput | None:
+    if not isinstance(name, str) or not name:
+        errors.append(
+            FieldError(where, "Lampiran harus nama berkas", "An attachment must be a file name")
+        )
+        return None
+    path = Path(name)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    try:
+        size = path.stat().st_size
+        if size > MAX_ATTACHMENT_BYTES:
+            errors.append(
+                FieldError(
+                    where,
+                    f"Berkas terlalu besar ({size} byte): {name}",
+                    f"File too large ({size} bytes): {name}",
+                )
+            )
+            return None
+        data = path.read_bytes()
+    except FileNotFoundError:
+        errors.append(
+            FieldError(where, f"Berkas tidak ditemukan: {name}", f"File not found: {name}")
+        )
+        return None
+    except OSError as exc:
+        errors.append(
+            FieldError(
+                where,
+                f"Berkas tidak dapat dibaca: {name} ({exc.strerror})",
+                f"Cannot read file: {name} ({exc.strerror})",
+            )
+        )
+        return None
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return AttachmentInput(name=path.name, data=data, content_type=content_type)
+
+
+# --- validation -----------------------------------------------------------------------
+
+
+@dataclass
+class _CheckedService:
+    request: ServiceRequest
+    result: Any  # engine.FormResult
+
+
+def identity_of(applicant: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(kind, number) keying the applicant: NIK for citizens, KITAS/KITAP or passport else."""
+    for field_id, kind in IDENTITY_FIELDS:
+        value = applicant.get(field_id)
+        if isinstance(value, str) and value.strip():
+            return kind, value
+    return None
+
+
+def _field_error(entry: Any, prefix: str = "") -> FieldError:
+    message = entry.message
+    text_id = message.id if message is not None else str(entry.status)
+    text_en = message.en if message is not None else str(entry.status)
+    return FieldError(f"{prefix}{entry.path}", text_id, text_en)
+
+
+def check_visit(
+    runtime: Runtime, request: VisitRequest
+) -> tuple[Any, list[_CheckedService], list[FieldError], list[FieldError]]:
+    """Validate a whole visit. Returns (profile result, per-service results, errors, warnings)."""
+    catalog = runtime.catalog
+    today = runtime.local_today()
+    errors: list[FieldError] = []
+    warnings: list[FieldError] = []
+    seen_paths: set[str] = set()
+
+    def collect(entries: Sequence[Any], prefix_for: Any) -> None:
+        for entry in entries:
+            path = entry.path
+            prefix = "" if path.startswith("applicant.") else prefix_for
+            error = _field_error(entry, prefix)
+            if error.path in seen_paths:
+                continue
+            seen_paths.add(error.path)
+            (warnings if entry.status == engine.EntryStatus.WARNING else errors).append(error)
+
+    profile = engine.evaluate_shared(catalog, request.applicant, None, today=today)
+    collect(profile.entries, "")
+    if identity_of(profile.applicant) is None and identity_of(request.applicant) is None:
+        errors.append(
+            FieldError(
+                "applicant.nik",
+                "NIK wajib diisi (untuk WNA: no_paspor atau no_kitas)",
+                "NIK is required (for foreigners: no_paspor or no_kitas)",
+            )
+        )
+    checked: list[_CheckedService] = []
+    for i, service_request in enumerate(request.services):
+        prefix = f"services[{i}]."
+        if service_request.service not in catalog.services:
+            errors.append(
+                FieldError(
+                    f"services[{i}].service",
+                    f"Layanan tidak dikenal: {service_request.service}",
+                    f"Unknown service: {service_request.service}",
+                )
+            )
+            continue
+        result = engine.evaluate(
+            catalog,
+            service_request.service,
+            request.applicant,
+            service_request.answers,
+            service_request.checklist,
+            today=today,
+        )
+        collect(result.entries, prefix)
+        names = [a.name for a in service_request.attachments]
+        for duplicate in sorted({n for n in names if names.count(n) > 1}):
+            errors.append(
+                FieldError(
+                    f"{prefix}attachments",
+                    f"Nama lampiran ganda: {duplicate}",
+                    f"Duplicate attachment name: {duplicate}",
+                )
+            )
+        checked.append(_CheckedService(service_request, result))
+    return profile, checked, errors, warnings
+
+
+# --- finalize -------------------------------------------------------------------------
+
+
+def finalize_visit(
+    runtime: Runtime, actor: Actor, request: VisitRequest, *, visit_id: str | None = None
+) -> VisitResult:
+    """Validate and store a whole visit in one transaction; raises InvalidInput, storing nothing."""
+    require(actor, Operation.INTAKE)
+    profile, checked, errors, _warnings = check_visit(runtime, request)
+    if errors:
+        raise InvalidInput(errors)
+    catalog = runtime.catalog
+    settings = runtime.settings
+    now = runtime.now()
+    local_now = now.astimezone(runtime.tz)
+    local_day = local_now.date()
+    holidays = runtime.holidays(local_day.year, local_day.year + 1)
+    identity = identity_of(profile.applicant) or identity_of(request.applicant)
+    assert identity is not None
+    visit_id = visit_id or new_id()
+    summaries: list[SubmissionSummary] = []
+
+    # Attachment bytes go to content-addressed files first: writing them again is harmless,
+    # and a crash before the commit leaves only unreferenced files, never a dangling reference.
+    for item in checked:
+        for attachment in item.request.attachments:
+            runtime.blobs.put(attachment.data)
+
+    with runtime.store.write() as session:
+        applicant, changes = repo.save_applicant(
+            session,
+            new_id=new_id(),
+            id_kind=identity[0],
+            id_number=identity[1],
+            profile=profile.applicant,
+            officer=actor.username,
+            visit_id=visit_id,
+            now=now,
+        )
+        visit = session.get(Visit, visit_id) if visit_id else None
+        if visit is not None and visit.status != "draft":
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "visit",
+                        "Kunjungan ini sudah diselesaikan",
+                        "This visit is already finalized",
+                    )
+                ]
+            )
+        if visit is None:
+            visit = Visit(
+                id=visit_id,
+                desk=settings.desk.code,
+                officer=actor.username,
+                started_at=request.started_at or now,
+                local_date=local_day.isoformat(),
+            )
+            session.add(visit)
+        visit.ticket = request.ticket
+        visit.ticket_at = request.ticket_at
+        visit.applicant_id = applicant.id
+        visit.proxy = dict(request.proxy) if request.proxy else None
+        visit.status = "finalized"
+        visit.draft = None
+        visit.finalized_at = now
+        visit.updated_at = now
+        session.flush()
+        for position, item in enumerate(checked):
+            service = catalog.service(item.request.service)
+            result = item.result
+            sequence = repo.next_sequence(
+                session, f"tracking:{settings.desk.code}:{local_day:%y%m%d}"
+            )
+            tracking = make_tracking_number(settings.desk.code, local_day, sequence)
+            submission_id = new_id()
+            sla_due = add_working_days(local_day, result.sla_working_days, holidays)
+            held = service.requires_approval
+            status = SubmissionStatus.HELD if held else SubmissionStatus.QUEUED
+            if item.request.supersedes:
+                _check_supersedes(session, item.request.supersedes, service.code, position)
+            checklist_rows = []
+            checklist_payload = []
+            missing = []
+            for index, requirement in enumerate(result.requirements):
+                state = requirement.state
+                if not requirement.applies:
+                    state = ChecklistState.NOT_APPLICABLE
+                elif state is None:
+                    state = ChecklistState.MISSING
+                checklist_rows.append(
+                    ChecklistItem(
+                        submission_id=submission_id,
+                        requirement_id=requirement.id,
+                        position=index,
+                        applies=requirement.applies,
+                        state=str(state),
+                    )
+                )
+                checklist_payload.append({"id": requirement.id, "state": str(state)})
+                if (
+                    requirement.applies
+                    and state not in SATISFIED_CHECKLIST_STATES
+                    and state != ChecklistState.NOT_APPLICABLE
+                ):
+                    missing.append(requirement.id)
+            attachment_rows = []
+            attachment_payload = []
+            for attachment in item.request.attachments:
+                digest = sha256_hex(attachment.data)
+                attachment_rows.append(
+                    Attachment(
+                        submission_id=submission_id,
+                        name=attachment.name,
+                        sha256=digest,
+                        size=len(attachment.data),
+                        content_type=attachment.content_type,
+                    )
+                )
+                attachment_payload.append(
+                    {
+                        "name": attachment.name,
+                        "sha256": digest,
+                        "size": len(attachment.data),
+                        "content_type": attachment.content_type,
+                    }
+                )
+            payload = {
+                "submission_id": submission_id,
+                "tracking_number": tracking,
+                "agency": service.agency,
+                "service": service.code,
+                "form_version": catalog.form_version(service.code),
+                "finalized_at": local_now.isoformat(timespec="seconds"),
+                "mpp": settings.desk.mpp_name,
+                "desk": settings.desk.code,
+                "officer": actor.username,
+                "applicant": result.applicant,
+                "proxy": dict(request.proxy) if request.proxy else None,
+                "supersedes": item.request.supersedes,
+                "answers": result.answers,
+                "checklist": checklist_payload,
+                "attachments": attachment_payload,
+            }
+            body = canonical_json(payload)
+            outbox = OutboxEntry(
+                id=new_id(),
+                submission_id=submission_id,
+                agency=service.agency,
+                state=OutboxState.HELD if held else OutboxState.PENDING,
+                payload=body,
+                payload_sha256=sha256_hex(body),
+                attempts=0,
+                created_at=now,
+                next_attempt_at=None if held else now,
+                attachments_acked={},
+            )
+            submission = Submission(
+                id=submission_id,
+                visit_id=visit.id,
+                position=position,
+                service=service.code,
+                agency=service.agency,
+                tracking_number=tracking,
+                form_version=payload["form_version"],
+                status=status,
+                review_state="unreviewed",
+                applicant_id=applicant.id,
+                answers=result.answers,
+                fee=result.fee,
+                sla_due=sla_due,
+                finalized_at=now,
+                local_date=local_day.isoformat(),
+                officer=actor.username,
+                supersedes_id=item.request.supersedes,
+            )
+            repo.add_submission(session, submission, checklist_rows, attachment_rows, [outbox])
+            repo.append_audit(
+                session,
+                actor=actor.username,
+                action="submission.finalized",
+                object_type="submission",
+                object_id=submission_id,
+                details={
+                    "tracking_number": tracking,
+                    "service": service.code,
+                    "status": str(status),
+                    "payload_sha256": outbox.payload_sha256,
+                },
+            )
+            summaries.append(
+                SubmissionSummary(
+                    submission_id,
+                    service.code,
+                    service.agency,
+                    tracking,
+                    str(status),
+                    sla_due,
+                    result.fee,
+                    tuple(missing),
+                )
+            )
+        if changes:
+            repo.append_audit(
+                session,
+                actor=actor.username,
+                action="applicant.updated",
+                object_type="applicant",
+                object_id=applicant.id,
+                details={"fields": sorted(c[0] for c in changes)},
+            )
+        repo.append_audit(
+            session,
+            actor=actor.username,
+            action="visit.finalized",
+            object_type="visit",
+            object_id=visit.id,
+            details={"ticket": request.ticket, "submissions": len(summaries)},
+        )
+        applicant_id = applicant.id
+    log.info("visit %s finalized with %d submission(s)", visit_id, len(summaries))
+    return VisitResult(
+        visit_id, applicant_id, tuple(summaries), tuple(sorted(c[0] for c in changes))
+    )
+
+
+def _check_supersedes(session: Any, submission_id: str, service_code: str, position: int) -> None:
+    earlier = repo.get_submission(session, submission_id)
+    where = f"services[{position}].supersedes"
+    if earlier is None:
+        raise InvalidInput(
+            [
+                FieldError(
+                    where,
+                    f"Permohonan yang dikoreksi tidak ditemukan: {submission_id}",
+                    f"Superseded submission not found: {submission_id}",
+                )
+            ]
+        )
+    if earlier.service != service_code:
+        raise InvalidInput(
+            [
+                FieldError(
+                    where,
+                    "Koreksi harus untuk layanan yang sama",
+                    "A correction must be for the same service",
+                )
+            ]
+        )

@@ -1,0 +1,212 @@
+"""Opening the store: engine set-up, transactions, schema migrations with a backup first.
+
+SQLite is the embedded default (a file in the data dir); a PostgreSQL URL gives a shared
+mall-wide store with the same code. Every SQLite connection gets WAL, ``synchronous=FULL``
+(commits survive power loss), foreign keys and a busy timeout. Python 3.11's sqlite3 module
+does not begin transactions the way SQLAlchemy expects, so the driver's own transaction
+handling is switched off and SQLAlchemy emits BEGIN itself (the recipe in SQLAlchemy's SQLite
+dialect documentation); write transactions use ``BEGIN IMMEDIATE`` so two writers queue on the
+busy timeout instead of failing to upgrade a read lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 15_000
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+class StoreError(Exception):
+    """A problem of the environment (locked, full, corrupt, too new): shown to the user."""
+
+
+class NewerSchemaError(StoreError):
+    pass
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{Path(path).resolve()}"
+
+
+def _is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str) -> Engine:
+    if _is_sqlite(url):
+        engine = create_engine(
+            url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record) -> None:
+            dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn) -> None:
+            immediate = conn.get_execution_options().get("mppdesk_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Store:
+    """The desk's database: sessions for reading and writing, and the schema's version."""
+
+    def __init__(self, url: str, data_dir: Path | None = None):
+        self.url = url
+        self.data_dir = Path(data_dir) if data_dir else None
+        self.engine = make_engine(url)
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(
+            self.engine.execution_options(mppdesk_write=True), expire_on_commit=False
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return _is_sqlite(self.url)
+
+    @property
+    def path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        database = self.engine.url.database
+        return Path(database) if database and database != ":memory:" else None
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: committed at the end, rolled back on any error."""
+        with _translate_errors(), self._write() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with _translate_errors(), self._read() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- schema -----------------------------------------------------------------------
+
+    def schema_version(self) -> str | None:
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+    def migrate(self) -> str:
+        """Bring the schema to the newest version; back up an existing SQLite store first.
+
+        A store written by a newer MPP Desk is refused (its schema version is unknown here).
+        Returns the schema version now in force.
+        """
+        from alembic import command
+        from alembic.script import ScriptDirectory
+
+        config = _alembic_config()
+        script = ScriptDirectory.from_config(config)
+        head = script.get_current_head()
+        current = self.schema_version()
+        if current is not None:
+            known = {rev.revision for rev in script.walk_revisions()}
+            if current not in known:
+                raise NewerSchemaError(
+                    f"the store at {self.url_for_humans()} has schema version {current}, written "
+                    f"by a newer MPP Desk; this version knows up to {head}. Upgrade MPP Desk."
+                )
+        if current == head:
+            return head
+        if current is not None and self.path is not None:
+            self.backup(self.backup_path(current))
+        with _translate_errors(), self.engine.begin() as connection:
+            if self.is_sqlite:
+                # Batch mode copies tables; that fails while foreign keys are enforced.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            if self.is_sqlite:
+                problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if problems:
+                    raise StoreError(f"foreign key check failed after migration: {problems[:5]}")
+        if self.is_sqlite:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        log.info("store schema migrated from %s to %s", current, head)
+        return head
+
+    def url_for_humans(self) -> str:
+        return str(self.path) if self.path else self.engine.url.render_as_string(hide_password=True)
+
+    def backup_path(self, version: str) -> Path:
+        assert self.path is not None
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return self.path.parent / "backups" / f"{self.path.stem}-{stamp}-{version}.sqlite"
+
+    def backup(self, target: Path) -> Path:
+        """A consistent copy of the live SQLite store (the backup API, not a file copy)."""
+        if self.path is None:
+            raise StoreError("backup is only available for a SQLite store")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = sqlite3.connect(self.path)
+        try:
+            destination = sqlite3.connect(target)
+            try:
+                source.backup(destination)
+            finally:
+                destination.close()
+        finally:
+            source.close()
+        log.info("store backed up to %s", target)
+        return target
+
+
+def _alembic_config():
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+@contextmanager
+def _translate_errors() -> Iterator[None]:
+    """Turn the environment's failures into StoreError with a message a person can act on."""
+    try:
+        yield
+    except OperationalError as exc:
+        message = str(exc.orig) if exc.orig else str(exc)
+        lowered = message.lower()
+        if "locked" in lowered or "busy" in lowered:
+            raise StoreError(f"the store is busy (locked by another program): {message}") from exc
+        if "disk" in lowered and "full" in lowered or "no space" in lowered:
+            raise StoreError(f"the disk holding the store is full: {message}") from exc
+        if "malformed" in lowered or "not a database" in lowered:
+            raise StoreError(f"the store file is damaged: {message}") from exc
+        if "unable to open" in lowered or "readonly" in lowered:
+            raise StoreError(f"the store cannot be opened for writing: {message}") from exc
+        raise
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise StoreError(f"the connection to the store was lost: {exc.orig}") from exc
+        raise

@@ -1,0 +1,264 @@
+"""SQLAlchemy models of the desk's store.
+
+Times are stored as naive UTC (``UtcDateTime`` makes them aware again on the way out);
+``local_date`` columns hold the install's calendar day (YYYY-MM-DD) so per-day queries and
+sequences never depend on the database's idea of time zones.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UtcDateTime(TypeDecorator):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime, dict: JSON}
+
+
+class Officer(Base):
+    __tablename__ = "officers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class LoginAttempt(Base):
+    """Every login attempt, also for unknown names, so lockout counts failures in a window."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean)
+
+
+class Applicant(Base):
+    __tablename__ = "applicants"
+    __table_args__ = (
+        UniqueConstraint("id_kind", "id_number", name="uq_applicant_identity"),
+        Index("ix_applicants_name_key", "name_key"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    id_kind: Mapped[str] = mapped_column(String(16))  # nik | paspor | kitas
+    id_number: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(500))
+    name_key: Mapped[str] = mapped_column(String(500))  # upper-cased, folded, for prefix search
+    profile: Mapped[dict] = mapped_column(JSON)  # shared field values (data bersama)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ApplicantNameToken(Base):
+    """One row per word of an applicant's name: search by any word, by prefix, in an index."""
+
+    __tablename__ = "applicant_name_tokens"
+
+    token: Mapped[str] = mapped_column(String(200), primary_key=True)
+    applicant_id: Mapped[str] = mapped_column(
+        ForeignKey("applicants.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class ApplicantChange(Base):
+    __tablename__ = "applicant_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    new_value: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    visit_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    officer: Mapped[str] = mapped_column(String(64))
+
+
+class Visit(Base):
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_local_date", "local_date"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket: Mapped[str] = mapped_column(String(32), default="")
+    desk: Mapped[str] = mapped_column(String(32))
+    officer: Mapped[str] = mapped_column(String(64))
+    applicant_id: Mapped[str | None] = mapped_column(ForeignKey("applicants.id"), nullable=True)
+    proxy: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | finalized
+    draft: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # in-progress state
+    ticket_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finalized_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    local_date: Mapped[str] = mapped_column(String(10))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    submissions: Mapped[list[Submission]] = relationship(
+        back_populates="visit", order_by="Submission.position"
+    )
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (
+        Index("ix_submissions_local_date", "local_date"),
+        Index("ix_submissions_status", "status"),
+        Index("ix_submissions_agency_date", "agency", "local_date"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    service: Mapped[str] = mapped_column(String(100))
+    agency: Mapped[str] = mapped_column(String(50))
+    tracking_number: Mapped[str] = mapped_column(String(32), unique=True)
+    form_version: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(16))
+    review_state: Mapped[str] = mapped_column(String(16), default="unreviewed")
+    review_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"), index=True)
+    answers: Mapped[dict] = mapped_column(JSON)
+    fee: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sla_due: Mapped[date] = mapped_column(Date)
+    finalized_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    local_date: Mapped[str] = mapped_column(String(10))
+    officer: Mapped[str] = mapped_column(String(64))
+    supersedes_id: Mapped[str | None] = mapped_column(ForeignKey("submissions.id"), nullable=True)
+    agency_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    agency_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    agency_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    agency_updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    collected_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    collected_by: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+    visit: Mapped[Visit] = relationship(back_populates="submissions")
+    checklist: Mapped[list[ChecklistItem]] = relationship(
+        back_populates="submission", order_by="ChecklistItem.position"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="submission")
+    outbox: Mapped[list[OutboxEntry]] = relationship(back_populates="submission")
+
+
+class ChecklistItem(Base):
+    __tablename__ = "checklist_items"
+
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+    requirement_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    applies: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(16))
+
+    submission: Mapped[Submission] = relationship(back_populates="checklist")
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+    __table_args__ = (UniqueConstraint("submission_id", "name", name="uq_attachment_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(100))
+
+    submission: Mapped[Submission] = relationship(back_populates="attachments")
+
+
+class OutboxEntry(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "agency", name="uq_outbox_submission_agency"),
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_agency_state", "agency", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
+    agency: Mapped[str] = mapped_column(String(50))  # agency endpoint code
+    state: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # canonical JSON, frozen at finalize
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_error_class: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    last_error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    agency_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    agency_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    agency_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_status_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    attachments_acked: Mapped[dict] = mapped_column(JSON, default=dict)  # name -> sha256
+
+    submission: Mapped[Submission] = relationship(back_populates="outbox")
+
+
+class Sequence(Base):
+    """Named counters: tracking numbers per desk and day, queue tickets per group and day."""
+
+    __tablename__ = "sequences"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained: each event's hash covers the previous hash and itself."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str] = mapped_column(String(32), default="")
+    object_id: Mapped[str] = mapped_column(String(64), default="", index=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,422 @@
+"""The outbox: one entry per (submission, agency endpoint), leased while in flight.
+
+The sync worker claims due entries with a lease that expires, so a crashed worker never
+leaves anything "sending" forever: an expired lease makes the entry due again, and the
+agency's idempotency key makes the repeat harmless. Results are recorded only by the lease
+holder, except a delivery, which is recorded whoever learns of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from mppdesk.core.states import (
+    TERMINAL_AGENCY_STATUSES,
+    OutboxState,
+    SubmissionStatus,
+)
+from mppdesk.core.sync_policy import EntryView
+from mppdesk.store.models import Attachment, OutboxEntry, Submission
+
+
+@dataclass(frozen=True)
+class SendJob:
+    """What the worker needs to deliver one entry, read inside a short transaction."""
+
+    entry_id: str
+    submission_id: str
+    agency: str
+    payload: bytes
+    attempts: int
+    attachments: tuple[tuple[str, str, str, int], ...]  # name, sha256, content_type, size
+    acked: dict[str, str]
+    delivered: bool  # the POST already succeeded; only attachments remain
+
+
+def _view(entry: OutboxEntry) -> EntryView:
+    return EntryView(
+        id=entry.id,
+        agency=entry.agency,
+        state=entry.state,
+        next_attempt_at=entry.next_attempt_at,
+        lease_expires_at=entry.lease_expires_at,
+        created_at=entry.created_at,
+        attempts=entry.attempts,
+    )
+
+
+def due_candidates(session: Session, now: datetime, per_agency_limit: int) -> list[EntryView]:
+    """Entries that may be sent now, oldest first, at most ``per_agency_limit`` per agency."""
+    due = or_(
+        and_(OutboxEntry.state == OutboxState.PENDING, OutboxEntry.next_attempt_at <= now),
+        and_(OutboxEntry.state == OutboxState.IN_FLIGHT, OutboxEntry.lease_expires_at <= now),
+    )
+    agencies = list(session.scalars(select(OutboxEntry.agency).where(due).distinct()))
+    views: list[EntryView] = []
+    for agency in agencies:
+        rows = session.scalars(
+            select(OutboxEntry)
+            .where(due, OutboxEntry.agency == agency)
+            .order_by(OutboxEntry.created_at, OutboxEntry.id)
+            .limit(per_agency_limit)
+        )
+        views.extend(_view(row) for row in rows)
+    return views
+
+
+def claim(session: Session, entry_id: str, owner: str, now: datetime, lease_s: float) -> bool:
+    """Take the lease on a due entry; False if another worker holds it or it is not due."""
+    result = session.execute(
+        update(OutboxEntry)
+        .where(
+            OutboxEntry.id == entry_id,
+            or_(
+                and_(OutboxEntry.state == OutboxState.PENDING, OutboxEntry.next_attempt_at <= now),
+                and_(
+                    OutboxEntry.state == OutboxState.IN_FLIGHT,
+                    OutboxEntry.lease_expires_at <= now,
+                ),
+            ),
+        )
+        .values(
+            state=OutboxState.IN_FLIGHT,
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=lease_s),
+            last_attempt_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def send_job(session: Session, entry_id: str) -> SendJob:
+    entry = session.get(OutboxEntry, entry_id)
+    if entry is None:
+        raise KeyError(entry_id)
+    attachments = session.execute(
+        select(Attachment.name, Attachment.sha256, Attachment.content_type, Attachment.size)
+        .where(Attachment.submission_id == entry.submission_id)
+        .order_by(Attachment.name)
+    ).all()
+    return SendJob(
+        entry_id=entry.id,
+        submission_id=entry.submission_id,
+        agency=entry.agency,
+        payload=entry.payload,
+        attempts=entry.attempts,
+        attachments=tuple(tuple(a) for a in attachments),
+        acked=dict(entry.attachments_acked or {}),
+        delivered=entry.delivered_at is not None,
+    )
+
+
+def _owned(session: Session, entry_id: str, owner: str) -> OutboxEntry | None:
+    entry = session.get(OutboxEntry, entry_id)
+    if entry is None or entry.state != OutboxState.IN_FLIGHT or entry.lease_owner != owner:
+        return None
+    return entry
+
+
+def _release(entry: OutboxEntry) -> None:
+    entry.lease_owner = None
+    entry.lease_expires_at = None
+
+
+def record_posted(
+    session: Session,
+    entry_id: str,
+    now: datetime,
+    agency_ref: str | None,
+    agency_status: str | None,
+) -> None:
+    """The agency stored the submission (201, or 200 for a replay)."""
+    entry = session.get(OutboxEntry, entry_id)
+    if entry is None:
+        return
+    if entry.delivered_at is None:
+        entry.delivered_at = now
+    entry.agency_ref = agency_ref or entry.agency_ref
+    entry.agency_status = agency_status or entry.agency_status
+    submission = session.get(Submission, entry.submission_id)
+    if submission is not None:
+        submission.agency_ref = entry.agency_ref
+        submission.agency_status = entry.agency_status
+        submission.agency_updated_at = now
+        if submission.status in (SubmissionStatus.QUEUED, SubmissionStatus.HELD):
+            submission.status = SubmissionStatus.SENT
+
+
+def record_attachment_acked(session: Session, entry_id: str, name: str, sha256: str) -> None:
+    entry = session.get(OutboxEntry, entry_id)
+    if entry is None:
+        return
+    acked = dict(entry.attachments_acked or {})
+    acked[name] = sha256
+    entry.attachments_acked = acked
+
+
+def record_done(session: Session, entry_id: str, now: datetime, status_check_at: datetime) -> None:
+    """Delivered whole: the POST and every attachment are acknowledged."""
+    entry = session.get(OutboxEntry, entry_id)
+    if entry is None:
+        return
+    entry.state = OutboxState.DONE
+    entry.last_error_class = None
+    entry.last_error_message = None
+    entry.next_attempt_at = None
+    entry.next_status_check_at = status_check_at
+    _release(entry)
+    submission = session.get(Submission, entry.submission_id)
+    if submission is not None and submission.status in (
+        SubmissionStatus.QUEUED,
+        SubmissionStatus.HELD,
+        SubmissionStatus.SENT,
+    ):
+        submission.status = SubmissionStatus.ACCEPTED
+
+
+def record_retry(
+    session: Session,
+    entry_id: str,
+    owner: str,
+    next_attempt_at: datetime,
+    error_class: str,
+    error_message: str,
+    count_attempt: bool = True,
+) -> bool:
+    entry = _owned(session, entry_id, owner)
+    if entry is None:
+        return False
+    entry.state = OutboxState.PENDING
+    if count_attempt:
+        entry.attempts += 1
+    entry.next_attempt_at = next_attempt_at
+    entry.last_error_class = error_class
+    entry.last_error_message = error_message[:2000]
+    _release(entry)
+    return True
+
+
+def release(session: Session, entry_id: str, owner: str, now: datetime) -> bool:
+    """Give a claimed entry back unsent (shutting down, or the agency's breaker opened)."""
+    entry = _owned(session, entry_id, owner)
+    if entry is None:
+        return False
+    entry.state = OutboxState.PENDING
+    entry.next_attempt_at = now
+    _release(entry)
+    return True
+
+
+def record_failed(
+    session: Session,
+    entry_id: str,
+    owner: str,
+    error_class: str,
+    error_message: str,
+    conflict: bool,
+) -> bool:
+    """A permanent refusal (400/422) or an idempotency conflict (409): no more retries."""
+    entry = _owned(session, entry_id, owner)
+    if entry is None:
+        return False
+    entry.state = OutboxState.FAILED
+    entry.attempts += 1
+    entry.next_attempt_at = None
+    entry.last_error_class = error_class
+    entry.last_error_message = error_message[:2000]
+    _release(entry)
+    submission = session.get(Submission, entry.submission_id)
+    if submission is not None:
+        submission.status = SubmissionStatus.CONFLICT if conflict else SubmissionStatus.REJECTED
+        if conflict:
+            submission.review_state = "flagged"
+            submission.review_reason = error_message[:2000]
+    return True
+
+
+def pause_agency(
+    session: Session,
+    agency: str,
+    owner: str | None,
+    entry_id: str | None,
+    error_class: str,
+    error_message: str,
+    probe_at: datetime,
+) -> int:
+    """Credentials or configuration are wrong: park the agency's queue without burning retries.
+
+    Every pending entry of the agency (and the one in hand) becomes ``paused`` until
+    ``probe_at``, when one entry is tried again; settings changes resume them at once.
+    """
+    if entry_id is not None and owner is not None:
+        entry = _owned(session, entry_id, owner)
+        if entry is not None:
+            _release(entry)
+            entry.state = OutboxState.PAUSED
+            entry.next_attempt_at = probe_at
+            entry.last_error_class = error_class
+            entry.last_error_message = error_message[:2000]
+    result = session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.agency == agency, OutboxEntry.state == OutboxState.PENDING)
+        .values(
+            state=OutboxState.PAUSED,
+            next_attempt_at=probe_at,
+            last_error_class=error_class,
+            last_error_message=error_message[:2000],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
+def paused_probe_due(session: Session, now: datetime) -> list[str]:
+    """Agencies whose pause has run its time: one entry each is moved back to pending."""
+    rows = session.execute(
+        select(OutboxEntry.agency, func.min(OutboxEntry.id))
+        .where(OutboxEntry.state == OutboxState.PAUSED, OutboxEntry.next_attempt_at <= now)
+        .group_by(OutboxEntry.agency)
+    ).all()
+    for _agency, entry_id in rows:
+        session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == entry_id)
+            .values(state=OutboxState.PENDING, next_attempt_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return [row[0] for row in rows]
+
+
+def resume_agency(session: Session, agency: str, now: datetime) -> int:
+    result = session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.agency == agency, OutboxEntry.state == OutboxState.PAUSED)
+        .values(state=OutboxState.PENDING, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
+def paused_agencies(session: Session) -> set[str]:
+    return set(
+        session.scalars(
+            select(OutboxEntry.agency).where(OutboxEntry.state == OutboxState.PAUSED).distinct()
+        )
+    )
+
+
+def retry_now(session: Session, submission_id: str, now: datetime) -> int:
+    """Officer's "kirim ulang sekarang": pending and paused entries become due at once."""
+    result = session.execute(
+        update(OutboxEntry)
+        .where(
+            OutboxEntry.submission_id == submission_id,
+            OutboxEntry.state.in_((OutboxState.PENDING, OutboxState.PAUSED)),
+        )
+        .values(state=OutboxState.PENDING, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
+def release_held(session: Session, submission_id: str, now: datetime) -> int:
+    """A supervisor approved: held entries go to the queue."""
+    result = session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.submission_id == submission_id, OutboxEntry.state == OutboxState.HELD)
+        .values(state=OutboxState.PENDING, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    submission = session.get(Submission, submission_id)
+    if submission is not None and submission.status == SubmissionStatus.HELD:
+        submission.status = SubmissionStatus.QUEUED
+    return int(result.rowcount or 0)
+
+
+def status_poll_candidates(
+    session: Session, now: datetime, limit: int
+) -> list[tuple[str, str, str]]:
+    """(entry id, agency, submission id) of delivered entries whose agency status may move."""
+    rows = session.execute(
+        select(OutboxEntry.id, OutboxEntry.agency, OutboxEntry.submission_id)
+        .where(
+            OutboxEntry.state == OutboxState.DONE,
+            OutboxEntry.next_status_check_at <= now,
+            or_(
+                OutboxEntry.agency_status.is_(None),
+                OutboxEntry.agency_status.not_in([str(s) for s in TERMINAL_AGENCY_STATUSES]),
+            ),
+        )
+        .order_by(OutboxEntry.next_status_check_at)
+        .limit(limit)
+    ).all()
+    return [tuple(r) for r in rows]
+
+
+def record_status(
+    session: Session,
+    entry_id: str,
+    status: str,
+    message: str,
+    agency_ref: str | None,
+    now: datetime,
+    next_check_at: datetime | None,
+) -> bool:
+    """The agency's status for a delivered submission; True if it changed."""
+    entry = session.get(OutboxEntry, entry_id)
+    if entry is None:
+        return False
+    changed = entry.agency_status != status or (entry.agency_message or "") != message
+    entry.agency_status = status
+    entry.agency_message = message
+    entry.agency_ref = agency_ref or entry.agency_ref
+    entry.next_status_check_at = None if status in TERMINAL_AGENCY_STATUSES else next_check_at
+    submission = session.get(Submission, entry.submission_id)
+    if submission is not None and changed:
+        submission.agency_status = status
+        submission.agency_message = message
+        submission.agency_ref = entry.agency_ref
+        submission.agency_updated_at = now
+    return changed
+
+
+def backlog(session: Session) -> dict[str, dict[str, Any]]:
+    """Per agency: count per state and the creation time of the oldest undelivered entry."""
+    out: dict[str, dict[str, Any]] = {}
+    rows = session.execute(
+        select(
+            OutboxEntry.agency, OutboxEntry.state, func.count(), func.min(OutboxEntry.created_at)
+        ).group_by(OutboxEntry.agency, OutboxEntry.state)
+    ).all()
+    for agency, state, count, oldest in rows:
+        info = out.setdefault(agency, {"states": {}, "oldest_undelivered": None})
+        info["states"][state] = int(count)
+        if state != OutboxState.DONE and oldest is not None:
+            current = info["oldest_undelivered"]
+            info["oldest_undelivered"] = oldest if current is None else min(current, oldest)
+    return out
+
+
+def count_active(session: Session, agencies: Iterable[str] | None = None) -> int:
+    """Entries still to go out now: pending or in flight."""
+    query = select(func.count()).where(
+        OutboxEntry.state.in_((OutboxState.PENDING, OutboxState.IN_FLIGHT))
+    )
+    if agencies is not None:
+        query = query.where(OutboxEntry.agency.in_(list(agencies)))
+    return int(session.scalar(query) or 0)
+
+
+def entries_of(session: Session, submission_ids: Sequence[str]) -> list[OutboxEntry]:
+    return list(
+        session.scalars(
+            select(OutboxEntry).where(OutboxEntry.submission_id.in_(list(submission_ids)))
+        )
+    )

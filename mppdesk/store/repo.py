@@ -1,0 +1,414 @@
+"""Repositories: every query the desk runs, as functions over a Session.
+
+The desk layer passes the session it got from ``Store.write()`` / ``Store.read()`` and never
+builds SQL itself. Functions return model objects (valid inside the transaction) or plain
+values.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from mppdesk.core.audit_chain import GENESIS, ChainEvent, event_hash
+from mppdesk.store.models import (
+    Applicant,
+    ApplicantChange,
+    ApplicantNameToken,
+    Attachment,
+    AuditEvent,
+    ChecklistItem,
+    LoginAttempt,
+    Officer,
+    OutboxEntry,
+    Submission,
+    Visit,
+    utcnow,
+)
+from mppdesk.store.models import (
+    Sequence as SequenceRow,
+)
+
+# --- names ----------------------------------------------------------------------------
+
+
+def name_key(name: str) -> str:
+    """Upper-case, accents folded, spaces collapsed: the form names are searched in."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(folded.upper().split())
+
+
+def _name_tokens(name: str) -> set[str]:
+    return {token[:200] for token in name_key(name).replace(",", " ").replace(".", " ").split()}
+
+
+def _prefix_range(prefix: str) -> tuple[str, str]:
+    """Bounds for ``prefix <= x < upper``: an index range scan on any database."""
+    return prefix, prefix + "\U0010ffff"
+
+
+# --- officers and login ---------------------------------------------------------------
+
+
+def get_officer(session: Session, username: str) -> Officer | None:
+    return session.scalar(select(Officer).where(Officer.username == username))
+
+
+def add_officer(
+    session: Session, username: str, role: str, password_hash: str, full_name: str = ""
+) -> Officer:
+    officer = Officer(
+        username=username, role=role, password_hash=password_hash, full_name=full_name
+    )
+    session.add(officer)
+    session.flush()
+    return officer
+
+
+def list_officers(session: Session) -> list[Officer]:
+    return list(session.scalars(select(Officer).order_by(Officer.username)))
+
+
+def count_officers(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Officer)) or 0
+
+
+def record_login_attempt(session: Session, username: str, ok: bool, at: datetime) -> None:
+    session.add(LoginAttempt(username=username, ok=ok, at=at))
+
+
+def failures_since(session: Session, username: str, since: datetime) -> list[datetime]:
+    """Failed attempts since ``since`` and after the last successful login."""
+    last_ok = session.scalar(
+        select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == username, LoginAttempt.ok.is_(True)
+        )
+    )
+    query = select(LoginAttempt.at).where(
+        LoginAttempt.username == username, LoginAttempt.ok.is_(False), LoginAttempt.at >= since
+    )
+    if last_ok is not None:
+        query = query.where(LoginAttempt.at > last_ok)
+    return [
+        at.replace(tzinfo=since.tzinfo) if at.tzinfo is None else at
+        for at in session.scalars(query)
+    ]
+
+
+# --- sequences ------------------------------------------------------------------------
+
+
+def next_sequence(session: Session, name: str) -> int:
+    """Atomically take the next number of a named counter (1, 2, …)."""
+    value = session.scalar(
+        update(SequenceRow)
+        .where(SequenceRow.name == name)
+        .values(value=SequenceRow.value + 1)
+        .returning(SequenceRow.value)
+    )
+    if value is None:
+        session.execute(insert(SequenceRow).values(name=name, value=1))
+        value = 1
+    return int(value)
+
+
+def peek_sequence(session: Session, name: str) -> int:
+    return session.scalar(select(SequenceRow.value).where(SequenceRow.name == name)) or 0
+
+
+# --- applicants -----------------------------------------------------------------------
+
+
+def find_applicant(session: Session, id_kind: str, id_number: str) -> Applicant | None:
+    return session.scalar(
+        select(Applicant).where(Applicant.id_kind == id_kind, Applicant.id_number == id_number)
+    )
+
+
+def get_applicant(session: Session, applicant_id: str) -> Applicant | None:
+    return session.get(Applicant, applicant_id)
+
+
+def save_applicant(
+    session: Session,
+    *,
+    new_id: str,
+    id_kind: str,
+    id_number: str,
+    profile: Mapping[str, Any],
+    officer: str,
+    visit_id: str | None,
+    now: datetime,
+) -> tuple[Applicant, list[tuple[str, Any, Any]]]:
+    """Create the applicant or merge the typed profile into the stored one.
+
+    Values typed now win; fields not typed in this visit keep their stored value (satu data:
+    nothing typed earlier is lost). Each changed field is recorded with its old value.
+    """
+    applicant = find_applicant(session, id_kind, id_number)
+    changes: list[tuple[str, Any, Any]] = []
+    typed = {k: v for k, v in profile.items() if v not in (None, "", [])}
+    if applicant is None:
+        applicant = Applicant(
+            id=new_id,
+            id_kind=id_kind,
+            id_number=id_number,
+            name=str(typed.get("nama", "")),
+            name_key=name_key(str(typed.get("nama", ""))),
+            profile=dict(typed),
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(applicant)
+        session.flush()
+        _replace_tokens(session, applicant)
+        return applicant, changes
+    merged = dict(applicant.profile or {})
+    for field, value in typed.items():
+        old = merged.get(field)
+        if old != value:
+            changes.append((field, old, value))
+            merged[field] = value
+    if changes:
+        applicant.profile = merged
+        applicant.updated_at = now
+        if "nama" in typed and typed["nama"] != applicant.name:
+            applicant.name = str(typed["nama"])
+            applicant.name_key = name_key(applicant.name)
+            _replace_tokens(session, applicant)
+        for field, old, new in changes:
+            session.add(
+                ApplicantChange(
+                    applicant_id=applicant.id,
+                    field=field,
+                    old_value={"v": old},
+                    new_value={"v": new},
+                    changed_at=now,
+                    visit_id=visit_id,
+                    officer=officer,
+                )
+            )
+    return applicant, changes
+
+
+def _replace_tokens(session: Session, applicant: Applicant) -> None:
+    session.execute(
+        delete(ApplicantNameToken).where(ApplicantNameToken.applicant_id == applicant.id)
+    )
+    tokens = _name_tokens(applicant.name)
+    if tokens:
+        session.execute(
+            insert(ApplicantNameToken),
+            [{"token": t, "applicant_id": applicant.id} for t in sorted(tokens)],
+        )
+
+
+def applicant_changes(
+    session: Session, applicant_id: str, limit: int = 50
+) -> list[ApplicantChange]:
+    return list(
+        session.scalars(
+            select(ApplicantChange)
+            .where(ApplicantChange.applicant_id == applicant_id)
+            .order_by(ApplicantChange.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def search_applicants_by_name(session: Session, text: str, limit: int = 20) -> list[Applicant]:
+    """Applicants with a name word starting with each typed word (all words must match)."""
+    words = [w for w in name_key(text).split() if w]
+    if not words:
+        return []
+    longest = max(words, key=len)
+    low, high = _prefix_range(longest)
+    candidates = (
+        select(ApplicantNameToken.applicant_id)
+        .where(ApplicantNameToken.token >= low, ApplicantNameToken.token < high)
+        .limit(limit * 20)
+    )
+    query = select(Applicant).where(Applicant.id.in_(candidates))
+    rows = list(session.scalars(query.order_by(Applicant.name_key)))
+    if len(words) > 1:
+        rows = [
+            a
+            for a in rows
+            if all(any(t.startswith(w) for t in _name_tokens(a.name)) for w in words)
+        ]
+    return rows[:limit]
+
+
+# --- visits and submissions -----------------------------------------------------------
+
+
+def add_visit(session: Session, visit: Visit) -> Visit:
+    session.add(visit)
+    session.flush()
+    return visit
+
+
+def get_visit(session: Session, visit_id: str) -> Visit | None:
+    return session.scalar(
+        select(Visit)
+        .where(Visit.id == visit_id)
+        .options(
+            selectinload(Visit.submissions).selectinload(Submission.checklist),
+            selectinload(Visit.submissions).selectinload(Submission.outbox),
+            selectinload(Visit.submissions).selectinload(Submission.attachments),
+        )
+    )
+
+
+def draft_visits(session: Session, desk: str, officer: str | None = None) -> list[Visit]:
+    query = select(Visit).where(Visit.status == "draft", Visit.desk == desk)
+    if officer is not None:
+        query = query.where(Visit.officer == officer)
+    return list(session.scalars(query.order_by(Visit.updated_at.desc())))
+
+
+def add_submission(
+    session: Session,
+    submission: Submission,
+    checklist: Sequence[ChecklistItem],
+    attachments: Sequence[Attachment],
+    outbox: Sequence[OutboxEntry],
+) -> Submission:
+    session.add(submission)
+    session.flush()
+    session.add_all(list(checklist) + list(attachments) + list(outbox))
+    session.flush()
+    return submission
+
+
+def get_submission(session: Session, submission_id: str) -> Submission | None:
+    return session.scalar(
+        select(Submission)
+        .where(Submission.id == submission_id)
+        .options(
+            selectinload(Submission.checklist),
+            selectinload(Submission.outbox),
+            selectinload(Submission.attachments),
+        )
+    )
+
+
+def find_submission_by_tracking(session: Session, tracking_number: str) -> Submission | None:
+    return session.scalar(select(Submission).where(Submission.tracking_number == tracking_number))
+
+
+def list_submissions(
+    session: Session,
+    *,
+    local_date: str | None = None,
+    status: str | None = None,
+    desk: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Submission]:
+    query = select(Submission).options(selectinload(Submission.outbox))
+    if local_date is not None:
+        query = query.where(Submission.local_date == local_date)
+    if status is not None:
+        query = query.where(Submission.status == status)
+    if desk is not None:
+        query = query.join(Visit, Visit.id == Submission.visit_id).where(Visit.desk == desk)
+    query = query.order_by(Submission.finalized_at, Submission.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+# --- counts ---------------------------------------------------------------------------
+
+
+def counts(session: Session) -> dict[str, int]:
+    def count(model, *where) -> int:
+        query = select(func.count()).select_from(model)
+        for clause in where:
+            query = query.where(clause)
+        return int(session.scalar(query) or 0)
+
+    return {
+        "applicants": count(Applicant),
+        "visits": count(Visit, Visit.status == "finalized"),
+        "submissions": count(Submission),
+        "outbox_pending": count(OutboxEntry, OutboxEntry.state.in_(("pending", "in_flight"))),
+    }
+
+
+# --- audit ----------------------------------------------------------------------------
+
+
+def append_audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    object_type: str = "",
+    object_id: str = "",
+    details: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Append one event to the hash chain (inside the caller's write transaction)."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # One writer at a time extends the chain; SQLite's BEGIN IMMEDIATE already serializes.
+        session.execute(select(func.pg_advisory_xact_lock(7_300_001)))
+    prev = (
+        session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+    )
+    at = at or utcnow()
+    details = dict(details or {})
+    digest = event_hash(prev, at, actor, action, object_type, object_id, details)
+    event = AuditEvent(
+        at=at,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        details=details,
+        prev_hash=prev,
+        hash=digest,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def audit_events(session: Session, after_id: int = 0, batch: int = 5000) -> Iterable[ChainEvent]:
+    """Every audit event in order, as plain values, read in batches."""
+    last = after_id
+    while True:
+        rows = list(
+            session.scalars(
+                select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(batch)
+            )
+        )
+        if not rows:
+            return
+        for row in rows:
+            yield ChainEvent(
+                row.id,
+                row.at,
+                row.actor,
+                row.action,
+                row.object_type,
+                row.object_id,
+                row.details,
+                row.prev_hash,
+                row.hash,
+            )
+        last = rows[-1].id
+
+
+def audit_head(session: Session) -> tuple[int, str]:
+    row = session.execute(
+        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS)
