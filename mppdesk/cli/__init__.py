@@ -25,6 +25,9 @@ _AREAS = (
     "mppdesk.cli.admin",
     "mppdesk.cli.intake",
     "mppdesk.cli.catalog",
+    "mppdesk.cli.sync",
+    "mppdesk.cli.demo",
+    "mppdesk.cli.agency_sim",
 )
 
 

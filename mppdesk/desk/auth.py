@@ -21,8 +21,15 @@ log = logging.getLogger(__name__)
 
 # OWASP's argon2id minimum: 19 MiB, 2 iterations, parallelism 1.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Verifying against this keeps the time of a login for an unknown name like a real one.
-_DUMMY_HASH = HASHER.hash("mppdesk-no-such-user")
+_dummy_hash: str | None = None
+
+
+def _dummy() -> str:
+    """A hash to verify against for unknown names, so their login takes as long as a real one."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = HASHER.hash("mppdesk-no-such-user")
+    return _dummy_hash
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD_LENGTH = 8
 BAD_CREDENTIALS = "Nama pengguna atau kata sandi salah."
@@ -152,7 +159,7 @@ def login(runtime: Runtime, username: str, password: str) -> Actor:
 
 
 def _check_password(session, officer, username: str, password: str, now) -> AuthError | None:
-    stored_hash = officer.password_hash if officer is not None and officer.active else _DUMMY_HASH
+    stored_hash = officer.password_hash if officer is not None and officer.active else _dummy()
     try:
         HASHER.verify(stored_hash, password)
         ok = officer is not None and officer.active

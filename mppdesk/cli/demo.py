@@ -1,0 +1,91 @@
+"""``mppdesk demo``: a throwaway desk with demo accounts, visits and a live agency server."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from mppdesk.cli import EXIT_OK
+from mppdesk.cli.common import run_desk_command
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("demo", help="open a demo desk (throwaway data, demo agency server)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep the demo here instead of a temporary folder removed at exit",
+    )
+    p.add_argument("--visits", type=int, default=12, help="demo visits to create")
+    p.add_argument(
+        "--no-ui", action="store_true", help="headless: create, sync once, print a summary and exit"
+    )
+    p.add_argument(
+        "--serve",
+        action="store_true",
+        help="headless: keep the agency server and sync running until Ctrl+C",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    throwaway = args.data_dir is None
+    data_dir = Path(tempfile.mkdtemp(prefix="mppdesk-demo-")) if throwaway else args.data_dir
+
+    def run() -> int:
+        from mppdesk.desk.demo import start_demo
+
+        env = start_demo(data_dir, visits=args.visits)
+        try:
+            print(
+                f"demo data dir: {data_dir}" + (" (removed at exit)" if throwaway else ""),
+                file=sys.stderr,
+            )
+            print(f"demo agency server: {env.sim.url}", file=sys.stderr)
+            for username, role, password, _name in env.accounts:
+                print(f"  {role:10s} {username:8s} password: {password}", file=sys.stderr)
+            if not args.no_ui and not args.serve:
+                from mppdesk.ui.launch import launch_demo  # the desk window
+
+                return launch_demo(env)
+            from mppdesk.desk.sync_status import backlog_summary
+            from mppdesk.sync.worker import SyncWorker
+
+            worker = SyncWorker(env.runtime.store, env.runtime.settings, env.runtime.blobs)
+            try:
+                if args.serve:
+                    thread = threading.Thread(target=worker.run_forever, daemon=True)
+                    thread.start()
+                    print("serving; Ctrl+C to stop", file=sys.stderr)
+                    try:
+                        thread.join()
+                    except KeyboardInterrupt:
+                        worker.stop()
+                        thread.join(timeout=10)
+                else:
+                    worker.drain(60)
+            finally:
+                worker.close()
+            summary = backlog_summary(env.runtime)
+            summary["visits"] = len(env.visits)
+            summary["data_dir"] = str(data_dir)
+            if args.json:
+                print(json.dumps(summary, indent=2))
+            else:
+                print(f"{len(env.visits)} demo visits; outbox: {summary['totals']}")
+            return EXIT_OK
+        finally:
+            env.close()
+
+    try:
+        return run_desk_command(run)
+    finally:
+        if throwaway:
+            shutil.rmtree(data_dir, ignore_errors=True)

@@ -1,0 +1,184 @@
+"""``mppdesk sync`` and ``mppdesk agency``: delivery to agencies, no officer login needed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+from mppdesk.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_TIMEOUT
+from mppdesk.cli.common import (
+    add_data_dir_option,
+    data_dir_from,
+    open_runtime_from,
+    run_desk_command,
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("sync", help="send the outbox to the agencies")
+    add_data_dir_option(p)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--once", action="store_true", help="one pass over due entries")
+    mode.add_argument(
+        "--drain",
+        action="store_true",
+        help="until nothing is pending or in flight (held, paused, failed are reported)",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds, with --drain (exit 3 when over)"
+    )
+    p.add_argument("--json", action="store_true", help="summary per agency as JSON on stdout")
+    p.set_defaults(handler=_sync)
+
+    agency = subparsers.add_parser("agency", help="agency endpoints in settings.toml")
+    sub = agency.add_subparsers(dest="agency_command", metavar="ACTION", required=True)
+    q = sub.add_parser("list", help="list agencies with their endpoint and queue")
+    add_data_dir_option(q)
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=_agency_list)
+    q = sub.add_parser("set", help="set an agency's endpoint")
+    add_data_dir_option(q)
+    q.add_argument("code")
+    target = q.add_mutually_exclusive_group(required=True)
+    target.add_argument("--url", help="base URL, e.g. http://127.0.0.1:8765/dukcapil")
+    target.add_argument("--manual", action="store_true", help="no API: printed handover list")
+    q.add_argument("--token-env", help="environment variable holding the bearer token")
+    q.add_argument("--connect-timeout", type=float)
+    q.add_argument("--read-timeout", type=float)
+    q.set_defaults(handler=_agency_set)
+
+
+def _summary(runtime) -> dict:
+    from mppdesk.desk.sync_status import backlog_summary
+
+    return backlog_summary(runtime)
+
+
+def _sync(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.sync.worker import SyncWorker
+
+        runtime = open_runtime_from(args)
+        worker = SyncWorker(runtime.store, runtime.settings, runtime.blobs)
+
+        def progress(report) -> None:
+            if report.sent or report.status_updates:
+                print(
+                    f"sync: sent {report.sent}, delivered {report.delivered}, retry {report.retried}, "
+                    f"failed {report.failed}, paused {report.paused}, status {report.status_updates}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+        stop = threading.Event()
+
+        def on_signal(signum, _frame) -> None:
+            stop.set()
+            worker.stop()
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, on_signal)
+            signal.signal(signal.SIGINT, on_signal)
+        code = EXIT_OK
+        try:
+            if args.once:
+                progress(worker.run_once())
+            elif args.drain:
+                finished, _total = worker.drain(args.timeout, on_pass=progress)
+                if not finished and not stop.is_set():
+                    print(f"sync: time ran out after {args.timeout:g} s", file=sys.stderr)
+                    code = EXIT_TIMEOUT
+            else:
+                print("sync: running until stopped (Ctrl+C)", file=sys.stderr, flush=True)
+                worker.run_forever(on_pass=progress)
+            summary = _summary(runtime)
+        finally:
+            worker.close()
+            runtime.close()
+        if args.json:
+            print(json.dumps(summary, indent=2, ensure_ascii=False))
+        else:
+            for agency, counts in sorted(summary["agencies"].items()):
+                print(f"{agency:24s} " + " ".join(f"{k}={v}" for k, v in counts.items() if v))
+        return code
+
+    return run_desk_command(run)
+
+
+def _agency_list(args: argparse.Namespace) -> int:
+    def run() -> int:
+        runtime = open_runtime_from(args)
+        try:
+            summary = _summary(runtime)
+            rows = []
+            for code, agency in sorted(runtime.catalog.agencies.items()):
+                endpoint = runtime.settings.agencies.get(code)
+                rows.append(
+                    {
+                        "agency": code,
+                        "name": agency.name.id,
+                        "mode": endpoint.mode if endpoint else "unconfigured",
+                        "base_url": endpoint.base_url if endpoint else None,
+                        "token_env": endpoint.token_env if endpoint else None,
+                        "queue": summary["agencies"].get(code, {}),
+                    }
+                )
+        finally:
+            runtime.close()
+        if args.json:
+            print(json.dumps(rows, indent=2, ensure_ascii=False))
+        else:
+            for row in rows:
+                print(f"{row['agency']:24s} {row['mode']:12s} {row['base_url'] or ''}")
+        return EXIT_OK
+
+    return run_desk_command(run)
+
+
+def _agency_set(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from mppdesk.settings import AgencyEndpoint, SettingsError, load_settings, save_settings
+
+    data_dir = data_dir_from(args)
+    try:
+        settings = load_settings(data_dir)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.url is not None and not args.url.startswith(("http://", "https://")):
+        print("--url: expected an http:// or https:// URL", file=sys.stderr)
+        return EXIT_INVALID
+    endpoint = settings.agencies.get(args.code) or AgencyEndpoint(code=args.code)
+    endpoint = replace(
+        endpoint,
+        mode="manual" if args.manual else "http",
+        base_url="" if args.manual else args.url.rstrip("/"),
+    )
+    if args.token_env is not None:
+        endpoint = replace(endpoint, token_env=args.token_env or None)
+    if args.connect_timeout is not None:
+        endpoint = replace(endpoint, connect_timeout_s=args.connect_timeout)
+    if args.read_timeout is not None:
+        endpoint = replace(endpoint, read_timeout_s=args.read_timeout)
+    path = save_settings(data_dir, settings.with_agency(endpoint))
+
+    def resume() -> int:
+        from mppdesk.desk.sync_status import resume_agency
+
+        runtime = open_runtime_from(args)
+        try:
+            resumed = resume_agency(runtime, args.code)
+        finally:
+            runtime.close()
+        print(
+            f"{args.code}: {endpoint.mode} {endpoint.base_url} saved in {path}; "
+            f"{resumed} paused entr{'y' if resumed == 1 else 'ies'} resumed",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+
+    return run_desk_command(resume)

@@ -1,0 +1,66 @@
+"""The outbox as the desk sees it: backlog per agency, resuming a paused agency, retry now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mppdesk.core.permissions import Operation
+from mppdesk.core.states import OutboxState
+from mppdesk.desk.auth import Actor, require
+from mppdesk.desk.runtime import Runtime
+from mppdesk.store import outbox, repo
+
+
+def backlog_summary(runtime: Runtime) -> dict[str, Any]:
+    """Per agency: sent (done), failed, paused, held, pending (incl. in flight)."""
+    with runtime.store.read() as session:
+        raw = outbox.backlog(session)
+    agencies: dict[str, dict[str, Any]] = {}
+    for agency, info in raw.items():
+        states = info["states"]
+        oldest = info["oldest_undelivered"]
+        agencies[agency] = {
+            "sent": states.get(OutboxState.DONE, 0),
+            "failed": states.get(OutboxState.FAILED, 0),
+            "paused": states.get(OutboxState.PAUSED, 0),
+            "held": states.get(OutboxState.HELD, 0),
+            "pending": states.get(OutboxState.PENDING, 0) + states.get(OutboxState.IN_FLIGHT, 0),
+            "oldest_undelivered": oldest.isoformat() if oldest else None,
+        }
+    totals = {
+        key: sum(a[key] for a in agencies.values())
+        for key in ("sent", "failed", "paused", "held", "pending")
+    }
+    return {"agencies": agencies, "totals": totals}
+
+
+def resume_agency(runtime: Runtime, agency: str) -> int:
+    """Settings changed: the agency's paused entries go back to the queue now."""
+    now = runtime.now()
+    with runtime.store.write() as session:
+        count = outbox.resume_agency(session, agency, now)
+        if count:
+            repo.append_audit(
+                session,
+                actor="system",
+                action="agency.resumed",
+                object_type="agency",
+                object_id=agency,
+                details={"entries": count},
+            )
+    return count
+
+
+def retry_now(runtime: Runtime, actor: Actor, submission_id: str) -> int:
+    require(actor, Operation.RETRY_SYNC)
+    with runtime.store.write() as session:
+        count = outbox.retry_now(session, submission_id, runtime.now())
+        repo.append_audit(
+            session,
+            actor=actor.username,
+            action="outbox.retry_now",
+            object_type="submission",
+            object_id=submission_id,
+            details={"entries": count},
+        )
+    return count
