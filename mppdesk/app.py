@@ -1,0 +1,1 @@
+"""Composition root: builds settings, store, clients and the desk window."""
