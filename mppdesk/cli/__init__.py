@@ -27,6 +27,7 @@ _AREAS = (
     "mppdesk.cli.catalog",
     "mppdesk.cli.sync",
     "mppdesk.cli.demo",
+    "mppdesk.cli.printing",
     "mppdesk.cli.agency_sim",
 )
 

@@ -309,10 +309,15 @@ def list_submissions(
     local_date: str | None = None,
     status: str | None = None,
     desk: str | None = None,
+    agency: str | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[Submission]:
-    query = select(Submission).options(selectinload(Submission.outbox))
+    query = select(Submission).options(
+        selectinload(Submission.outbox), selectinload(Submission.checklist)
+    )
+    if agency is not None:
+        query = query.where(Submission.agency == agency)
     if local_date is not None:
         query = query.where(Submission.local_date == local_date)
     if status is not None:
@@ -405,6 +410,17 @@ def audit_events(session: Session, after_id: int = 0, batch: int = 5000) -> Iter
                 row.hash,
             )
         last = rows[-1].id
+
+
+def count_audit(session: Session, action: str, object_id: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == action, AuditEvent.object_id == object_id)
+        )
+        or 0
+    )
 
 
 def audit_head(session: Session) -> tuple[int, str]:
