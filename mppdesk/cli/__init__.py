@@ -9,7 +9,6 @@ Exit codes: 0 ok, 1 error, 2 invalid input, 3 timed out, 4 authentication or per
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -28,6 +27,7 @@ _AREAS = (
     "mppdesk.cli.sync",
     "mppdesk.cli.demo",
     "mppdesk.cli.printing",
+    "mppdesk.cli.audit",
     "mppdesk.cli.agency_sim",
 )
 
@@ -50,10 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    from mppdesk.logs import configure_logging
+
+    configure_logging(args.verbose)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

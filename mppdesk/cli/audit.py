@@ -1,0 +1,60 @@
+"""``mppdesk audit verify|head``: check the hash chain of audit events."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from mppdesk.cli import EXIT_ERROR, EXIT_OK
+from mppdesk.cli.common import add_data_dir_option, open_runtime_from, run_desk_command
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    audit = subparsers.add_parser("audit", help="the audit trail")
+    sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    p = sub.add_parser("verify", help="exit 0 if the chain holds, 1 naming the first bad event")
+    add_data_dir_option(p)
+    p.add_argument("--expect-head", help="ID:HASH of a head recorded elsewhere (report, agency)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_verify)
+    p = sub.add_parser("head", help="print the chain head (ID:HASH) to record elsewhere")
+    add_data_dir_option(p)
+    p.set_defaults(handler=_head)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.desk.audit import verify_audit
+
+        runtime = open_runtime_from(args)
+        try:
+            report = verify_audit(runtime, args.expect_head)
+        finally:
+            runtime.close()
+        if args.json:
+            print(json.dumps(report, indent=2))
+        elif report["ok"]:
+            print(f"audit chain ok: {report['events']} events, head {report['head']}")
+        else:
+            print(
+                f"audit chain broken at event {report['first_bad_event']}: {report['reason']}",
+                file=sys.stderr,
+            )
+        return EXIT_OK if report["ok"] else EXIT_ERROR
+
+    return run_desk_command(run)
+
+
+def _head(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.desk.audit import chain_head
+
+        runtime = open_runtime_from(args)
+        try:
+            print(chain_head(runtime))
+        finally:
+            runtime.close()
+        return EXIT_OK
+
+    return run_desk_command(run)
