@@ -59,6 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_submissions_list)
 
+    register_purge(subparsers)
+
 
 def _init(args: argparse.Namespace) -> int:
     def run() -> int:
@@ -161,6 +163,41 @@ def _submissions_list(args: argparse.Namespace) -> int:
                 print(
                     f"{row['tracking_number']:22s} {row['service']:32s} {row['status']:10s} {states}"
                 )
+        return EXIT_OK
+
+    return run_desk_command(run)
+
+
+def register_purge(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "purge", help="purge personal data of finished submissions past retention"
+    )
+    add_data_dir_option(p)
+    p.add_argument("--dry-run", action="store_true", help="show what would go, change nothing")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_purge)
+
+
+def _purge(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.desk.auth import os_actor
+        from mppdesk.desk.retention import purge
+
+        runtime = open_runtime_from(args)
+        try:
+            report = purge(runtime, os_actor(), dry_run=args.dry_run)
+        finally:
+            runtime.close()
+        if args.json:
+            print(json.dumps(report.as_dict(), indent=2))
+        else:
+            verb = "would purge" if report.dry_run else "purged"
+            print(
+                f"{verb} {len(report.submissions)} submission(s) older than "
+                f"{report.retention_days} days after completion"
+            )
+            for number in report.submissions:
+                print(f"  {number}")
         return EXIT_OK
 
     return run_desk_command(run)

@@ -91,6 +91,7 @@ class Applicant(Base):
     profile: Mapped[dict] = mapped_column(JSON)  # shared field values (data bersama)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class ApplicantNameToken(Base):
@@ -172,6 +173,7 @@ class Submission(Base):
     agency_updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     collected_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     collected_by: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     visit: Mapped[Visit] = relationship(back_populates="submissions")
     checklist: Mapped[list[ChecklistItem]] = relationship(

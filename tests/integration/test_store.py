@@ -134,3 +134,14 @@ def test_audit_chain_in_the_store_verifies_and_detects_tampering(store, tmp_path
     with store.read() as session:
         broken = verify_chain(repo.audit_events(session))
     assert broken is not None and broken.event_id == 3
+
+
+def test_migrations_match_the_models(store):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from mppdesk.store.models import Base
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []

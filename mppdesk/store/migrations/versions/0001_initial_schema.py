@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("profile", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("purged_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("id_kind", "id_number", name="uq_applicant_identity"),
     )
@@ -158,6 +159,7 @@ def upgrade() -> None:
         sa.Column("agency_updated_at", sa.DateTime(), nullable=True),
         sa.Column("collected_at", sa.DateTime(), nullable=True),
         sa.Column("collected_by", sa.JSON(), nullable=True),
+        sa.Column("purged_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["applicant_id"],
             ["applicants.id"],

@@ -1,0 +1,84 @@
+"""Retention: purge personal data of finished submissions after the install's period.
+
+Never before delivery (every outbox entry done) and never before the agency reported the
+submission completed or rejected; each purge is audited; SQLite overwrites the freed pages
+(``secure_delete``) and the WAL is checkpointed so old pages do not linger there either.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from mppdesk.desk.auth import Actor
+from mppdesk.desk.runtime import Runtime
+from mppdesk.store import repo, retention
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    dry_run: bool
+    retention_days: int
+    submissions: tuple[str, ...]  # tracking numbers
+    applicants_forgotten: int
+    attachments_deleted: int
+
+    def as_dict(self) -> dict:
+        return {
+            "dry_run": self.dry_run,
+            "retention_days": self.retention_days,
+            "submissions": list(self.submissions),
+            "applicants_forgotten": self.applicants_forgotten,
+            "attachments_deleted": self.attachments_deleted,
+        }
+
+
+def purge(runtime: Runtime, actor: Actor, *, dry_run: bool = False) -> PurgeReport:
+    days = runtime.settings.desk.retention_days
+    cutoff = runtime.now() - timedelta(days=days)
+    tracking: list[str] = []
+    orphans: set[str] = set()
+    forgotten = 0
+    unreferenced: list[str] = []
+    with runtime.store.write() as session:
+        candidates = retention.purge_candidates(session, cutoff)
+        tracking = [s.tracking_number for s in candidates]
+        if dry_run:
+            session.rollback()
+        else:
+            for submission in candidates:
+                unreferenced += retention.purge_submission(session, submission, runtime.now())
+                orphans.add(submission.applicant_id)
+                repo.append_audit(
+                    session,
+                    actor=actor.username,
+                    action="retention.purged",
+                    object_type="submission",
+                    object_id=submission.id,
+                    details={"retention_days": days},
+                )
+            for applicant_id in sorted(orphans):
+                if retention.purge_orphan_applicant(session, applicant_id, runtime.now()):
+                    forgotten += 1
+                    repo.append_audit(
+                        session,
+                        actor=actor.username,
+                        action="retention.applicant_forgotten",
+                        object_type="applicant",
+                        object_id=applicant_id,
+                    )
+    deleted = 0
+    if not dry_run:
+        for digest in sorted(set(unreferenced)):
+            path = runtime.blobs.path_for(digest)
+            if path.exists():
+                path.unlink()
+                deleted += 1
+        runtime.store.checkpoint()
+    log.info(
+        "retention: %d submission(s) purged, %d applicant(s) forgotten", len(tracking), forgotten
+    )
+    return PurgeReport(dry_run, days, tuple(tracking), forgotten, deleted)

@@ -1,0 +1,113 @@
+"""Purging personal data that is no longer needed (UU 27/2022: no longer than the purpose).
+
+Only submissions the agency reports completed (or rejected), delivered whole and older than
+the install's retention period lose their personal data; the row, its tracking number,
+checklist states and the payload's hash stay for the record and the audit trail.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.orm import Session
+
+from mppdesk.core.states import AgencyStatus, OutboxState
+from mppdesk.store.models import (
+    Applicant,
+    ApplicantChange,
+    ApplicantNameToken,
+    Attachment,
+    OutboxEntry,
+    Submission,
+    Visit,
+)
+
+_FINISHED = (AgencyStatus.COMPLETED.value, AgencyStatus.REJECTED.value)
+
+
+def purge_candidates(
+    session: Session, finished_before: datetime, limit: int = 10_000
+) -> list[Submission]:
+    undelivered = exists().where(
+        OutboxEntry.submission_id == Submission.id, OutboxEntry.state != OutboxState.DONE
+    )
+    no_entries = ~exists().where(OutboxEntry.submission_id == Submission.id)
+    return list(
+        session.scalars(
+            select(Submission)
+            .where(
+                Submission.agency_status.in_(_FINISHED),
+                Submission.agency_updated_at < finished_before,
+                Submission.purged_at.is_(None),
+                ~undelivered,
+                ~no_entries,
+            )
+            .order_by(Submission.agency_updated_at)
+            .limit(limit)
+        )
+    )
+
+
+def purge_submission(session: Session, submission: Submission, now: datetime) -> list[str]:
+    """Blank the submission's personal data; returns attachment hashes no longer referenced."""
+    submission.answers = {}
+    submission.purged_at = now
+    submission.collected_by = None
+    submission.agency_message = None
+    session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.submission_id == submission.id)
+        .values(payload=b"", agency_message=None, last_error_message=None)
+        .execution_options(synchronize_session=False)
+    )
+    hashes = list(
+        session.scalars(select(Attachment.sha256).where(Attachment.submission_id == submission.id))
+    )
+    session.flush()
+    unreferenced = []
+    for digest in hashes:
+        still_used = session.scalar(
+            select(func.count())
+            .select_from(Attachment)
+            .join(Submission, Submission.id == Attachment.submission_id)
+            .where(Attachment.sha256 == digest, Submission.purged_at.is_(None))
+        )
+        if not still_used:
+            unreferenced.append(digest)
+    return unreferenced
+
+
+def purge_orphan_applicant(session: Session, applicant_id: str, now: datetime) -> bool:
+    """Forget an applicant whose every submission is purged and who has no open visit."""
+    live = session.scalar(
+        select(func.count())
+        .select_from(Submission)
+        .where(Submission.applicant_id == applicant_id, Submission.purged_at.is_(None))
+    )
+    drafts = session.scalar(
+        select(func.count())
+        .select_from(Visit)
+        .where(Visit.applicant_id == applicant_id, Visit.status == "draft")
+    )
+    if live or drafts:
+        return False
+    applicant = session.get(Applicant, applicant_id)
+    if applicant is None:
+        return False
+    applicant.profile = {}
+    applicant.purged_at = now
+    applicant.name = ""
+    applicant.name_key = ""
+    applicant.id_number = f"purged:{applicant.id}"
+    session.execute(
+        delete(ApplicantNameToken).where(ApplicantNameToken.applicant_id == applicant_id)
+    )
+    session.execute(delete(ApplicantChange).where(ApplicantChange.applicant_id == applicant_id))
+    session.execute(
+        update(Visit)
+        .where(Visit.applicant_id == applicant_id)
+        .values(proxy=None)
+        .execution_options(synchronize_session=False)
+    )
+    return True

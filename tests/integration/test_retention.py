@@ -1,0 +1,77 @@
+"""Retention: finished, delivered submissions lose their personal data after the period."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+
+from mppdesk.desk.auth import os_actor
+from mppdesk.desk.intake import finalize_visit, parse_visit
+from mppdesk.desk.retention import purge
+from mppdesk.store.models import OutboxEntry, Submission
+from tests.conftest import cli_json, run_cli
+from tests.integration.test_intake import example_visit
+
+SERVICE_WITH_FILE = "dukcapil/ktp-el"
+
+
+def _finish(runtime, submission_id: str, status: str, days_ago: int, delivered: bool = True) -> None:
+    at = datetime.now(UTC) - timedelta(days=days_ago)
+    with runtime.store.write() as session:
+        session.execute(update(Submission).where(Submission.id == submission_id)
+                        .values(agency_status=status, agency_updated_at=at))
+        if delivered:
+            session.execute(update(OutboxEntry).where(OutboxEntry.submission_id == submission_id)
+                            .values(state="done", delivered_at=at))
+
+
+def _store_bytes(runtime) -> bytes:
+    path = runtime.store.path
+    data = path.read_bytes()
+    wal = path.with_name(path.name + "-wal")
+    return data + (wal.read_bytes() if wal.exists() else b"")
+
+
+def test_purge_only_what_is_finished_delivered_and_old(runtime, officer):
+    visits = [example_visit(SERVICE_WITH_FILE) for _ in range(4)]
+    niks = ["3174014506900011", "3174014506900012", "3174014506900013", "3174014506900014"]
+    results = []
+    for visit, nik in zip(visits, niks, strict=True):
+        visit["applicant"]["nik"] = nik
+        results.append(finalize_visit(runtime, officer, parse_visit(visit)).submissions[0])
+    old, recent, undelivered, processing = results
+    _finish(runtime, old.submission_id, "completed", days_ago=400)
+    _finish(runtime, recent.submission_id, "completed", days_ago=10)
+    _finish(runtime, undelivered.submission_id, "completed", days_ago=400, delivered=False)
+    _finish(runtime, processing.submission_id, "processing", days_ago=400)
+
+    dry = purge(runtime, os_actor(), dry_run=True)
+    assert dry.submissions == (old.tracking_number,)
+    assert niks[0].encode() in _store_bytes(runtime)
+
+    report = purge(runtime, os_actor())
+    assert report.submissions == (old.tracking_number,)
+    assert report.applicants_forgotten == 1
+    runtime.store.checkpoint()
+    stored = _store_bytes(runtime)
+    assert niks[0].encode() not in stored, "purged NIK still in the store file or WAL"
+    for kept in niks[1:]:
+        assert kept.encode() in stored
+    with runtime.store.read() as session:
+        purged = session.get(Submission, old.submission_id)
+        assert purged.answers == {} and purged.purged_at is not None
+        assert purged.tracking_number == old.tracking_number
+    assert purge(runtime, os_actor()).submissions == ()  # nothing twice
+
+
+def test_cli_purge_dry_run(data_dir, runtime, officer):
+    result = finalize_visit(runtime, officer, parse_visit(example_visit(SERVICE_WITH_FILE)))
+    _finish(runtime, result.submissions[0].submission_id, "completed", days_ago=999)
+    runtime.close()
+    dry = run_cli("purge", "--dry-run", "--json", data_dir=data_dir)
+    assert dry.returncode == 0, dry.stderr
+    assert cli_json(dry)["submissions"] == [result.submissions[0].tracking_number]
+    assert cli_json(run_cli("purge", "--dry-run", "--json", data_dir=data_dir))["submissions"]
+    done = cli_json(run_cli("purge", "--json", data_dir=data_dir))
+    assert done["dry_run"] is False and len(done["submissions"]) == 1
