@@ -12,6 +12,7 @@ timezone = "Asia/Jakarta"    # WIB; Asia/Makassar = WITA, Asia/Jayapura = WIT
 language = "id"              # id | en
 idle_lock_minutes = 10
 retention_days = 365         # personal data of completed submissions is purged after this
+encrypt = true               # store and attachments encrypted with the desk key (MPPDESK_KEY_FILE)
 
 [sync]
 backoff_base_s = 5
@@ -62,6 +63,7 @@ class DeskSettings:
     language: str = "id"
     idle_lock_minutes: int = 10
     retention_days: int = 365
+    encrypt: bool = True  # SQLCipher store and AES-GCM attachments, key outside the data dir
 
     @property
     def timezone_label(self) -> str:

@@ -6,11 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# One desk key for the whole run, never the developer's own (child processes inherit it).
+os.environ["MPPDESK_KEY_FILE"] = os.path.join(tempfile.mkdtemp(prefix="mppdesk-key-"), "desk.key")
 
 PASSWORD = "rahasia-petugas-1"
 

@@ -30,6 +30,8 @@ def _dummy() -> str:
     if _dummy_hash is None:
         _dummy_hash = HASHER.hash("mppdesk-no-such-user")
     return _dummy_hash
+
+
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD_LENGTH = 8
 BAD_CREDENTIALS = "Nama pengguna atau kata sandi salah."

@@ -17,6 +17,7 @@ from mppdesk.forms.catalog import Catalog, builtin_catalog_dirs, load_catalog
 from mppdesk.settings import Settings, load_settings
 from mppdesk.store.blobs import BlobStore
 from mppdesk.store.database import Store, sqlite_url
+from mppdesk.store.keys import derive_key, load_master_key
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,10 @@ def open_runtime(
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = load_settings(data_dir)
     catalog = load_catalog(builtin_catalog_dirs(data_dir))
-    store = Store(db_url or sqlite_url(data_dir / STORE_FILE), data_dir)
+    url = db_url or sqlite_url(data_dir / STORE_FILE)
+    master = load_master_key() if settings.desk.encrypt else None
+    store_key = derive_key(master, "mppdesk-store") if master and url.startswith("sqlite") else None
+    store = Store(url, data_dir, store_key)
     try:
         if migrate:
             store.migrate()
@@ -85,7 +89,9 @@ def open_runtime(
         settings=settings,
         store=store,
         catalog=catalog,
-        blobs=BlobStore(data_dir / "attachments"),
+        blobs=BlobStore(
+            data_dir / "attachments", derive_key(master, "mppdesk-attachments") if master else None
+        ),
     )
     if clock is not None:
         runtime.clock = clock

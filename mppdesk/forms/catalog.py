@@ -21,15 +21,17 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from mppdesk.core.canonical import canonical_json
 from mppdesk.forms.definitions import Agency, FieldDef, Service
 
 log = logging.getLogger(__name__)
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.path}: {self.message}" if self.path else f"{self.file}: {self.message}"
+        return (
+            f"{self.file}:{self.path}: {self.message}"
+            if self.path
+            else f"{self.file}: {self.message}"
+        )
 
 
 class CatalogError(Exception):
@@ -75,7 +81,10 @@ class Catalog:
             for ref in service.shared_fields
             if ref.field in self.shared_fields
         }
-        document = {"service": service.model_dump(mode="json", exclude={"examples"}), "shared": shared}
+        document = {
+            "service": service.model_dump(mode="json", exclude={"examples"}),
+            "shared": shared,
+        }
         return "sha256:" + hashlib.sha256(canonical_json(document)).hexdigest()
 
     def resolve_path(self, relative: str) -> Path | None:
@@ -107,13 +116,20 @@ def _read_yaml(path: Path, problems: list[Problem]) -> Any:
         problems.append(Problem(str(path), "", f"cannot read: {exc.strerror}"))
         return None
     try:
-        return yaml.safe_load(text)
+        document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         problems.append(Problem(str(path), where, f"YAML syntax error: {problem}"))
         return None
+    except ValueError as exc:  # an impossible date such as 2024-02-30
+        problems.append(Problem(str(path), "", f"YAML value error: {exc}"))
+        return None
+    except RecursionError:
+        problems.append(Problem(str(path), "", "YAML nested too deeply"))
+        return None
+    return document
 
 
 def _validation_problems(path: Path, prefix: str, exc: ValidationError) -> list[Problem]:
@@ -138,11 +154,49 @@ def _list_section(path: Path, document: Any, key: str, problems: list[Problem]) 
     return items
 
 
+def _validate(
+    model: type[_M], raw: Any, path: Path, prefix: str, problems: list[Problem]
+) -> _M | None:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_validation_problems(path, prefix, exc))
+    except RecursionError:
+        problems.append(Problem(str(path), prefix, "definition nested too deeply"))
+    return None
+
+
+_CACHE: dict[tuple, Catalog] = {}
+
+
+def _fingerprint(dirs: tuple[Path, ...]) -> tuple:
+    """Every catalog file with its size and modification time: a changed file misses the cache."""
+    entries: list[tuple] = []
+    for directory in dirs:
+        entries.append(("dir", str(directory)))
+        if directory.is_dir():
+            for path in sorted(directory.rglob("*.yaml")):
+                stat = path.stat()
+                entries.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(entries)
+
+
 def load_catalog(dirs: Iterable[Path]) -> Catalog:
-    """Load and merge catalog directories; raises CatalogError listing every problem."""
+    """Load and merge catalog directories; raises CatalogError listing every problem.
+
+    A catalog already loaded in this process from unchanged files is returned again (the
+    definitions are frozen), so opening a second desk or store costs no second parse.
+    """
+    dirs = tuple(Path(d) for d in dirs)
+    key = _fingerprint(dirs)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
     catalog, problems = load_catalog_collecting(dirs)
     if problems:
         raise CatalogError(problems)
+    _CACHE.clear()
+    _CACHE[key] = catalog
     return catalog
 
 
@@ -156,37 +210,47 @@ def load_catalog_collecting(dirs: Iterable[Path]) -> tuple[Catalog, list[Problem
             continue
         agencies_file = directory / "agencies.yaml"
         if agencies_file.is_file():
-            items = _list_section(agencies_file, _read_yaml(agencies_file, problems), "agencies", problems)
+            items = _list_section(
+                agencies_file, _read_yaml(agencies_file, problems), "agencies", problems
+            )
             for i, raw in enumerate(items):
-                try:
-                    agency = Agency.model_validate(raw)
-                except ValidationError as exc:
-                    problems.extend(_validation_problems(agencies_file, f"agencies[{i}]", exc))
+                agency = _validate(Agency, raw, agencies_file, f"agencies[{i}]", problems)
+                if agency is None:
                     continue
                 catalog.agencies[agency.code] = agency
                 catalog.sources[f"agency:{agency.code}"] = agencies_file
         fields_file = directory / "shared-fields.yaml"
         if fields_file.is_file():
-            items = _list_section(fields_file, _read_yaml(fields_file, problems), "fields", problems)
+            items = _list_section(
+                fields_file, _read_yaml(fields_file, problems), "fields", problems
+            )
             for i, raw in enumerate(items):
-                try:
-                    field_def = FieldDef.model_validate(raw)
-                except ValidationError as exc:
-                    problems.extend(_validation_problems(fields_file, f"fields[{i}]", exc))
+                field_def = _validate(FieldDef, raw, fields_file, f"fields[{i}]", problems)
+                if field_def is None:
                     continue
                 catalog.shared_fields[field_def.id] = field_def
                 catalog.sources[f"field:{field_def.id}"] = fields_file
         services_dir = directory / "services"
         if services_dir.is_dir():
             for service_file in sorted(services_dir.rglob("*.yaml")):
+                before = len(problems)
                 raw = _read_yaml(service_file, problems)
                 if raw is None:
+                    if len(problems) == before:
+                        problems.append(Problem(str(service_file), "", "the file is empty"))
                     continue
-                try:
-                    service = Service.model_validate(raw)
-                except ValidationError as exc:
-                    problems.extend(_validation_problems(service_file, "", exc))
+                service = _validate(Service, raw, service_file, "", problems)
+                if service is None:
                     continue
+                earlier = catalog.sources.get(service.code)
+                if earlier is not None and earlier.is_relative_to(services_dir):
+                    problems.append(
+                        Problem(
+                            str(service_file),
+                            "id",
+                            f"service {service.code} is also defined in {earlier}",
+                        )
+                    )
                 catalog.services[service.code] = service
                 catalog.sources[service.code] = service_file
     problems.extend(_cross_references(catalog))

@@ -8,6 +8,7 @@ with examples; this module is the authority on what is accepted.
 from __future__ import annotations
 
 import re
+from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -89,8 +90,8 @@ class FieldDef(_Model):
     choices: list[Choice] | None = None
     region_level: RegionLevel | None = None
     max_length: int | None = Field(default=None, gt=0)
-    min: float | None = None
-    max: float | None = None
+    min: float | date | None = None  # numbers and money: a number; dates: YYYY-MM-DD
+    max: float | date | None = None
     fields: list[FieldDef] | None = None  # for type: group
     min_rows: int = Field(default=0, ge=0)
     max_rows: int | None = Field(default=None, gt=0)
@@ -127,7 +128,26 @@ class FieldDef(_Model):
             raise ValueError("constraint_message without constraint")
         if self.default is not None and self.default_expr is not None:
             raise ValueError("give default or default_expr, not both")
+        self._check_bounds()
         return self
+
+    def _check_bounds(self) -> None:
+        bounds = [b for b in (self.min, self.max) if b is not None]
+        if not bounds:
+            return
+        if self.type == FieldType.DATE:
+            if not all(isinstance(b, date) for b in bounds):
+                raise ValueError("min and max of a date field must be dates (YYYY-MM-DD)")
+        elif self.type in (FieldType.INTEGER, FieldType.DECIMAL, FieldType.MONEY):
+            if not all(isinstance(b, float | int) for b in bounds):
+                raise ValueError(f"min and max of a {self.type} field must be numbers")
+        else:
+            raise ValueError(
+                f"min and max are for integer, decimal, money and date fields, not {self.type}"
+                " (use max_length for text)"
+            )
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is greater than max")
 
 
 class Agency(_Model):

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,10 +45,16 @@ def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, key: bytes | None = None) -> Engine:
     if _is_sqlite(url):
+        if key is not None:
+            # SQLCipher: the whole file (and its WAL) encrypted with a raw 256-bit key.
+            engine_url = make_url(url).set(drivername="sqlite+pysqlcipher", password=f"x'{key.hex()}'")
+        else:
+            engine_url = make_url(url)
         engine = create_engine(
-            url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+            engine_url,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
         )
 
         @event.listens_for(engine, "connect")
@@ -75,10 +81,11 @@ def make_engine(url: str) -> Engine:
 class Store:
     """The desk's database: sessions for reading and writing, and the schema's version."""
 
-    def __init__(self, url: str, data_dir: Path | None = None):
+    def __init__(self, url: str, data_dir: Path | None = None, key: bytes | None = None):
         self.url = url
         self.data_dir = Path(data_dir) if data_dir else None
-        self.engine = make_engine(url)
+        self.key = key if _is_sqlite(url) else None
+        self.engine = make_engine(url, self.key)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(
             self.engine.execution_options(mppdesk_write=True), expire_on_commit=False
@@ -89,11 +96,34 @@ class Store:
         return _is_sqlite(self.url)
 
     @property
+    def encrypted(self) -> bool:
+        return self.key is not None
+
+    @property
     def path(self) -> Path | None:
         if not self.is_sqlite:
             return None
         database = self.engine.url.database
         return Path(database) if database and database != ":memory:" else None
+
+    def raw_connection(self):
+        """A plain DB-API connection to the SQLite file, keyed when encrypted.
+
+        For the benchmarks' floors and for tests that must reach below the ORM; the desk's
+        own code goes through sessions.
+        """
+        if self.path is None:
+            raise StoreError("a raw connection is only available for a SQLite store")
+        if self.key is not None:
+            import sqlcipher3
+
+            connection = sqlcipher3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            connection.execute(f"PRAGMA key = \"x'{self.key.hex()}'\"")
+        else:
+            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return connection
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -176,6 +206,18 @@ class Store:
         if self.path is None:
             raise StoreError("backup is only available for a SQLite store")
         target.parent.mkdir(parents=True, exist_ok=True)
+        if self.key is not None:
+            # An encrypted store is exported into an equally encrypted copy, never in clear.
+            source = self.raw_connection()
+            try:
+                quoted = str(target).replace("'", "''")
+                source.execute(f"ATTACH DATABASE '{quoted}' AS backup KEY \"x'{self.key.hex()}'\"")
+                source.execute("SELECT sqlcipher_export('backup')")
+                source.execute("DETACH DATABASE backup")
+            finally:
+                source.close()
+            log.info("store backed up (encrypted) to %s", target)
+            return target
         source = sqlite3.connect(self.path)
         try:
             destination = sqlite3.connect(target)
@@ -210,7 +252,9 @@ def _translate_errors() -> Iterator[None]:
         if "disk" in lowered and "full" in lowered or "no space" in lowered:
             raise StoreError(f"the disk holding the store is full: {message}") from exc
         if "malformed" in lowered or "not a database" in lowered:
-            raise StoreError(f"the store file is damaged: {message}") from exc
+            raise StoreError(
+                f"the store file is damaged, or the desk key does not match it: {message}"
+            ) from exc
         if "unable to open" in lowered or "readonly" in lowered:
             raise StoreError(f"the store cannot be opened for writing: {message}") from exc
         raise

@@ -147,6 +147,7 @@ class Submission(Base):
         Index("ix_submissions_local_date", "local_date"),
         Index("ix_submissions_status", "status"),
         Index("ix_submissions_agency_date", "agency", "local_date"),
+        Index("ix_submissions_finalized_at", "finalized_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -203,13 +203,23 @@ def record_retry(
     return True
 
 
-def release(session: Session, entry_id: str, owner: str, now: datetime) -> bool:
-    """Give a claimed entry back unsent (shutting down, or the agency's breaker opened)."""
+def release(
+    session: Session,
+    entry_id: str,
+    owner: str,
+    now: datetime,
+    *,
+    next_attempt_at: datetime | None = None,
+) -> bool:
+    """Give a claimed entry back unsent (shutting down, or the agency's breaker opened).
+
+    ``next_attempt_at`` (default ``now``) is when it is due again, e.g. the breaker's reopening.
+    """
     entry = _owned(session, entry_id, owner)
     if entry is None:
         return False
     entry.state = OutboxState.PENDING
-    entry.next_attempt_at = now
+    entry.next_attempt_at = next_attempt_at or now
     _release(entry)
     return True
 
@@ -292,6 +302,30 @@ def paused_probe_due(session: Session, now: datetime) -> list[str]:
             .execution_options(synchronize_session=False)
         )
     return [row[0] for row in rows]
+
+
+def next_due_by_agency(session: Session) -> dict[str, datetime]:
+    """Per agency, the earliest moment one of its pending or in-flight entries is due.
+
+    The worker sleeps until then; ``due_candidates`` orders by age, not by due time, so it
+    cannot answer this.
+    """
+    due: dict[str, datetime] = {}
+    for state, column in (
+        (OutboxState.PENDING, OutboxEntry.next_attempt_at),
+        (OutboxState.IN_FLIGHT, OutboxEntry.lease_expires_at),
+    ):
+        rows = session.execute(
+            select(OutboxEntry.agency, func.min(column))
+            .where(OutboxEntry.state == state)
+            .group_by(OutboxEntry.agency)
+        ).all()
+        for agency, at in rows:
+            if at is None:  # pending without a time, or in flight without a lease: due now
+                at = datetime.min.replace(tzinfo=UTC)
+            current = due.get(agency)
+            due[agency] = at if current is None else min(current, at)
+    return due
 
 
 def resume_agency(session: Session, agency: str, now: datetime) -> int:

@@ -15,7 +15,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -55,6 +55,7 @@ class AgencyHealth:
     last_error: str | None = None
     paused_reason: str | None = None
     breaker: policy.BreakerState = field(default_factory=policy.BreakerState)
+    last_contact_at: datetime | None = None  # any answer or failure, health checks included
 
 
 @dataclass
@@ -66,11 +67,14 @@ class PassReport:
     paused: int = 0
     status_updates: int = 0
     per_agency: dict[str, dict[str, int]] = field(default_factory=dict)
+    # One agency's deliveries run on several threads and count into the same report.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, agency: str, key: str) -> None:
-        setattr(self, key, getattr(self, key) + 1)
-        bucket = self.per_agency.setdefault(agency, {})
-        bucket[key] = bucket.get(key, 0) + 1
+        with self._lock:
+            setattr(self, key, getattr(self, key) + 1)
+            bucket = self.per_agency.setdefault(agency, {})
+            bucket[key] = bucket.get(key, 0) + 1
 
     def merge(self, other: PassReport) -> None:
         for key in ("sent", "delivered", "retried", "failed", "paused", "status_updates"):
@@ -123,6 +127,7 @@ class SyncWorker:
         self._clients: dict[str, AgencyClient] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
 
     # --- configuration ------------------------------------------------------------------
 
@@ -145,6 +150,30 @@ class SyncWorker:
         with self._lock:
             return self.health.setdefault(agency, AgencyHealth(agency))
 
+    def _breaker_blocked(self, now: datetime) -> set[str]:
+        with self._lock:
+            return {
+                agency
+                for agency, health in self.health.items()
+                if not policy.breaker_allows(health.breaker, now)
+            }
+
+    def _breaker_reopens_at(self, agency: str) -> datetime | None:
+        """When an open breaker lets the next probe through (None when it is closed)."""
+        with self._lock:
+            health = self.health.get(agency)
+            breaker = health.breaker if health is not None else None
+        if breaker is None or breaker.mode is policy.BreakerMode.CLOSED:
+            return None
+        start = (
+            breaker.opened_at
+            if breaker.mode is policy.BreakerMode.OPEN
+            else breaker.probe_started_at
+        )
+        if start is None:
+            return None
+        return start + timedelta(seconds=breaker.cool_down_s)
+
     def close(self) -> None:
         self.stop()
         with self._lock:
@@ -163,7 +192,10 @@ class SyncWorker:
             log.info("probing paused agencies: %s", ", ".join(probed))
         with self.store.read() as session:
             candidates = outbox.due_candidates(session, now, self.batch_per_agency)
-        chosen = policy.due_entries(candidates, now, (), self.batch_per_agency)
+        # An agency whose breaker is open waits for its cool-down without being claimed.
+        chosen = policy.due_entries(
+            candidates, now, self._breaker_blocked(now), self.batch_per_agency
+        )
         by_agency: dict[str, list[str]] = {}
         for entry in chosen:
             by_agency.setdefault(entry.agency, []).append(entry.id)
@@ -200,7 +232,12 @@ class SyncWorker:
             if entry_ids:
                 self._pause_unconfigured(agency, entry_ids, report)
             return report
-        client = self._client(endpoint)
+        try:
+            client = self._client(endpoint)
+        except ValueError as exc:  # e.g. a base URL the client cannot use
+            if entry_ids:
+                self._pause_unconfigured(agency, entry_ids, report, reason=str(exc))
+            return report
         try:
             if entry_ids:
                 self._send_all(agency, client, entry_ids, report)
@@ -211,9 +248,13 @@ class SyncWorker:
             raise
         return report
 
-    def _pause_unconfigured(self, agency: str, entry_ids: list[str], report: PassReport) -> None:
+    def _pause_unconfigured(
+        self, agency: str, entry_ids: list[str], report: PassReport, reason: str | None = None
+    ) -> None:
         now = self.clock()
-        message = f"agency {agency!r} has no endpoint in settings.toml ([agencies.{agency}])"
+        message = reason or (
+            f"agency {agency!r} has no endpoint in settings.toml ([agencies.{agency}])"
+        )
         with self.store.write() as session:
             count = outbox.pause_agency(
                 session,
@@ -248,7 +289,7 @@ class SyncWorker:
         if health.breaker.mode is not policy.BreakerMode.CLOSED:
             # The breaker allows one probe: deliver one, release the rest for the next pass.
             probe, rest = claimed[:1], claimed[1:]
-            self._release(rest)
+            self._release(rest, self._breaker_reopens_at(agency))
             claimed = probe
             health.breaker = policy.breaker_on_send(health.breaker, now)
         workers = max(1, min(self.concurrency_per_agency, len(claimed)))
@@ -256,7 +297,8 @@ class SyncWorker:
 
         def deliver(entry_id: str) -> None:
             if stop_agency.is_set() or self._stop.is_set():
-                self._release([entry_id])
+                # Shown to the officer as the next retry: the breaker's reopening, or now.
+                self._release([entry_id], self._breaker_reopens_at(agency))
                 return
             outcome = self._deliver(agency, client, entry_id, report)
             if (
@@ -287,12 +329,12 @@ class SyncWorker:
                     self.clock() + timedelta(seconds=PAUSE_PROBE_S),
                 )
 
-    def _release(self, entry_ids: Iterable[str]) -> None:
+    def _release(self, entry_ids: Iterable[str], at: datetime | None = None) -> None:
         """Give back leases we will not use this pass, without counting an attempt."""
         now = self.clock()
         with self.store.write() as session:
             for entry_id in entry_ids:
-                outbox.release(session, entry_id, self.owner, now)
+                outbox.release(session, entry_id, self.owner, now, next_attempt_at=at)
 
     def _deliver(
         self, agency: str, client: AgencyClient, entry_id: str, report: PassReport
@@ -406,13 +448,17 @@ class SyncWorker:
         health = self._health(agency)
         with self._lock:
             before = (health.online, health.paused_reason)
+            health.last_contact_at = now
             health.breaker = policy.breaker_after(health.breaker, outcome, now)
             if outcome.agency_unhealthy:
                 health.online = False
                 health.last_error = outcome.message or outcome.reason
             else:
+                # The agency answered; only a delivery or a status answer counts as a sync.
                 health.online = True
-                health.last_success_at = now
+                if outcome.kind is OutcomeKind.DELIVERED:
+                    health.last_success_at = now
+                    health.last_error = None
                 if outcome.kind is not OutcomeKind.PAUSED:
                     health.paused_reason = None
             changed = before != (health.online, health.paused_reason)
@@ -451,38 +497,89 @@ class SyncWorker:
         if changed_ids:
             self._notify_outbox(agency, changed_ids)
 
+    # --- health of idle agencies ------------------------------------------------------
+
+    def probe_idle(self, max_age_s: float | None = None) -> None:
+        """Ask ``/health`` of the agencies not heard from for ``max_age_s`` (default: the
+        poll interval), so the desk shows every agency online or offline, not only those
+        with something to send. Never counts as a sync."""
+        now = self.clock()
+        age = self.settings.sync.poll_interval_s if max_age_s is None else max_age_s
+        idle = []
+        for code, endpoint in sorted(self.settings.agencies.items()):
+            if endpoint.mode != "http":
+                continue
+            contact = self._health(code).last_contact_at
+            if contact is None or (now - contact).total_seconds() >= age:
+                idle.append(endpoint)
+        if not idle:
+            return
+        with ThreadPoolExecutor(
+            max_workers=min(8, len(idle)), thread_name_prefix="sync-health"
+        ) as pool:
+            list(pool.map(self._probe, idle))
+
+    def _probe(self, endpoint: AgencyEndpoint) -> None:
+        try:
+            client = self._client(endpoint)
+        except ValueError:
+            return  # reported when something is sent (the agency is paused then)
+        online = client.health()
+        health = self._health(endpoint.code)
+        with self._lock:
+            changed = health.online != online
+            health.online = online
+            health.last_contact_at = self.clock()
+            if not online and not health.last_error:
+                health.last_error = "health check failed"
+        if changed:
+            self._notify_health(health)
+
     # --- loops --------------------------------------------------------------------------
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Run a pass now instead of waiting ("sync now", a retry-now, a finalized visit)."""
+        self._wake.set()
 
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
 
     def seconds_until_next_due(self, cap: float) -> float:
-        """How long the loop may wait before something is due (bounded by ``cap``)."""
+        """How long the loop may wait before something is due (bounded by ``cap``).
+
+        An agency behind an open breaker counts from the breaker's reopening, so the loop
+        does not spin on entries it is not going to send.
+        """
         now = self.clock()
         with self.store.read() as session:
-            candidates = outbox.due_candidates(session, now + timedelta(seconds=cap), 1)
+            due_at = outbox.next_due_by_agency(session)
         waits = [cap]
-        for entry in candidates:
-            at = entry.next_attempt_at if entry.state == "pending" else entry.lease_expires_at
-            if at is not None:
-                waits.append(max(0.0, (at - now).total_seconds()))
+        for agency, at in due_at.items():
+            reopens = self._breaker_reopens_at(agency)
+            if reopens is not None:
+                at = max(at, reopens)
+            waits.append(max(0.0, (at - now).total_seconds()))
         return min(waits)
 
     def run_forever(self, on_pass: Callable[[PassReport], None] | None = None) -> None:
         """Passes until stop(); waits between passes until something is due."""
         while not self._stop.is_set():
+            # Cleared before the pass: a wake() during the pass makes the next one start at once.
+            self._wake.clear()
             try:
                 report = self.run_once()
                 if on_pass is not None:
                     on_pass(report)
+                wait = self.seconds_until_next_due(self.settings.sync.poll_interval_s)
             except StoreError as exc:
                 log.error("sync pass failed: %s", exc)
-            wait = self.seconds_until_next_due(self.settings.sync.poll_interval_s)
-            self._stop.wait(max(0.05, wait))
+                wait = self.settings.sync.poll_interval_s
+            self._wake.wait(max(0.05, wait))
 
     def drain(
         self, timeout_s: float, on_pass: Callable[[PassReport], None] | None = None
@@ -521,7 +618,9 @@ class SyncWorker:
 
     def _notify_health(self, health: AgencyHealth) -> None:
         if self.listener is not None:
+            with self._lock:
+                snapshot = replace(health)  # the listener may keep it; the worker goes on
             try:
-                self.listener.agency_health_changed(health)
+                self.listener.agency_health_changed(snapshot)
             except Exception:  # noqa: BLE001
                 log.exception("sync listener failed")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 import pytest
 
 from mppdesk.desk.intake import finalize_visit, parse_visit
+from mppdesk.desk.runtime import open_runtime
 from mppdesk.logs import MaskingFilter
 from mppdesk.store import repo
 from tests.conftest import cli_json, run_cli
@@ -26,9 +26,14 @@ def audited(data_dir, runtime, officer):
 
 
 def _tamper(data_dir, sql: str) -> None:
-    raw = sqlite3.connect(data_dir / "mppdesk.sqlite")
-    raw.executescript(sql)
-    raw.close()
+    """Edit the store below the desk, as someone with the file and the key could."""
+    runtime = open_runtime(data_dir)
+    raw = runtime.store.raw_connection()
+    try:
+        raw.executescript(sql)
+    finally:
+        raw.close()
+        runtime.close()
 
 
 def test_intact_chain_verifies(audited):

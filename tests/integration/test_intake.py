@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
@@ -75,7 +74,8 @@ def test_one_visit_three_services_one_applicant_three_tracking_numbers(runtime, 
 def test_each_agency_receives_only_the_shared_fields_its_service_declares(runtime, officer):
     visit = _three_service_visit()
     result = finalize_visit(runtime, officer, parse_visit(visit))
-    with sqlite3.connect(runtime.store.path) as raw:
+    raw = runtime.store.raw_connection()
+    with raw:
         for summary in result.submissions:
             (payload,) = raw.execute("SELECT payload FROM outbox WHERE submission_id = ?",
                                      (summary.submission_id,)).fetchone()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import update
 
 from mppdesk.desk.auth import os_actor
@@ -27,10 +28,37 @@ def _finish(runtime, submission_id: str, status: str, days_ago: int, delivered: 
 
 
 def _store_bytes(runtime) -> bytes:
+    """What the store holds as readable bytes: the file itself, or a decrypted copy of it."""
     path = runtime.store.path
+    if runtime.store.encrypted:
+        plain = path.with_name("plaintext-copy.sqlite")
+        plain.unlink(missing_ok=True)
+        raw = runtime.store.raw_connection()
+        try:
+            raw.execute(f"ATTACH DATABASE '{plain}' AS plain KEY ''")
+            raw.execute("SELECT sqlcipher_export('plain')")
+            raw.execute("DETACH DATABASE plain")
+        finally:
+            raw.close()
+        data = plain.read_bytes()
+        plain.unlink()
+        return data
     data = path.read_bytes()
     wal = path.with_name(path.name + "-wal")
     return data + (wal.read_bytes() if wal.exists() else b"")
+
+
+@pytest.fixture(params=["encrypted", "plain"])
+def runtime(request, data_dir):
+    """Both kinds of store: encrypted (default) and plain, whose freed pages are overwritten."""
+    from mppdesk.desk.runtime import open_runtime
+
+    if request.param == "plain":
+        (data_dir / "settings.toml").write_text("[desk]\nencrypt = false\n")
+    rt = open_runtime(data_dir)
+    assert rt.store.encrypted is (request.param == "encrypted")
+    yield rt
+    rt.close()
 
 
 def test_purge_only_what_is_finished_delivered_and_old(runtime, officer):

@@ -9,7 +9,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -75,7 +74,8 @@ def test_kill_minus_nine_during_finalize_loses_nothing(tmp_path, data_dir, runti
                     assert submission.checklist, submission.id
     finally:
         check.close()
-    raw = sqlite3.connect(data_dir / "mppdesk.sqlite")
+    check = open_runtime(data_dir)
+    raw = check.store.raw_connection()
     try:
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
@@ -90,6 +90,7 @@ def test_kill_minus_nine_during_finalize_loses_nothing(tmp_path, data_dir, runti
         stored = raw.execute("SELECT count(*) FROM visits WHERE status='finalized'").fetchone()[0]
     finally:
         raw.close()
+        check.close()
     # Visits committed in the instant before a kill may exist without having been reported.
     assert stored >= len(reported)
     print(f"\ncrash durability: {total_kills} kills, {len(reported)} visits reported, "

@@ -1,0 +1,719 @@
+"""Checks for Indonesian identifiers and contact fields, one function per field type.
+
+Every ``check_*`` function answers with a ``Check`` and never raises, whatever it is given
+(the form engine calls them on every keystroke and on imported data): an error means the
+value cannot be accepted, a warning means the officer should look again but may go on.
+The rule for choosing between them: reject only what cannot be a real number; anything that
+real, valid documents can show (an old region code, a birth date that differs from what
+the applicant said) is a warning, because the counter cannot turn away a citizen whose
+card was issued that way.
+
+Only ASCII digits count as digits: Arabic-Indic or full-width digits are rejected with a
+message rather than silently converted, so what is stored is what the officer saw.
+
+Region facts come from ``mppdesk.forms.indonesia``; nothing else here does I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import phonenumbers
+from stdnum.id import npwp as stdnum_npwp
+
+from mppdesk.forms import indonesia
+from mppdesk.forms.definitions import Text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Check:
+    """The answer of a check: the normalised value (None on error), an error, warnings."""
+
+    value: Any
+    error: Text | None = None
+    warnings: tuple[Text, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class NikInfo:
+    """What a NIK encodes. Region fields are plain-digit Kemendagri codes (2, 4, 6 digits).
+
+    ``birth_date`` is None when the digits do not form a real date; ``sex`` is "L"
+    (laki-laki) or "P" (perempuan, day of birth + 40).
+    """
+
+    province: str
+    regency: str
+    district: str
+    birth_date: date | None
+    sex: str
+    serial: str
+
+
+class InvalidNumber(ValueError):
+    """Raised by ``decode_nik``; ``message`` is the bilingual text, ``str()`` the English one."""
+
+    def __init__(self, message: Text) -> None:
+        super().__init__(message.en)
+        self.message = message
+
+
+def _text(id_: str, en: str) -> Text:
+    return Text(id=id_, en=en)
+
+
+def _fail(id_: str, en: str) -> Check:
+    return Check(value=None, error=_text(id_, en))
+
+
+def _not_text(label: Text, value: object) -> Check:
+    kind = type(value).__name__
+    return _fail(
+        f"{label.id} harus berupa teks (diterima {kind})",
+        f"{label.en} must be text (got {kind})",
+    )
+
+
+def _shown(char: str) -> str:
+    """A character for a message: itself if printable, else its code point."""
+    return f"'{char}'" if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
+
+
+_SEPARATORS = re.compile(r"[\s.\-\u2010-\u2015\u2212]+")
+_NOT_ASCII_DIGIT = re.compile(r"[^0-9]")
+
+
+def _digits_only(
+    text: str, label: Text, lengths: tuple[int, ...]
+) -> tuple[str | None, Check | None]:
+    """Strip spaces, dots and dashes; then demand ASCII digits of one of ``lengths``."""
+    digits = _SEPARATORS.sub("", text)
+    bad = _NOT_ASCII_DIGIT.search(digits)
+    if bad:
+        shown = _shown(bad.group())
+        return None, _fail(
+            f"{label.id} hanya boleh berisi angka 0-9 (ada {shown})",
+            f"{label.en} may only contain the digits 0-9 (found {shown})",
+        )
+    if not digits:
+        return None, _fail(f"{label.id} belum diisi", f"{label.en} is empty")
+    if len(digits) not in lengths:
+        want_id = " atau ".join(str(n) for n in lengths)
+        want_en = " or ".join(str(n) for n in lengths)
+        return None, _fail(
+            f"{label.id} harus {want_id} digit (terisi {len(digits)})",
+            f"{label.en} must have {want_en} digits ({len(digits)} entered)",
+        )
+    return digits, None
+
+
+# --- NIK -----------------------------------------------------------------------------------
+
+_NIK = _text("NIK", "NIK")
+_KK = _text("Nomor KK", "Family card (KK) number")
+
+
+def _century_date(day: int, month: int, yy: int, today: date) -> date | None:
+    """DDMMYY as a date that is not in the future: 20yy if that has passed, else 19yy."""
+    for year in (2000 + yy, 1900 + yy):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if candidate <= today:
+            return candidate
+    return None
+
+
+def _today(today: date | None) -> date:
+    if isinstance(today, datetime):
+        return today.date()
+    return today if isinstance(today, date) else date.today()
+
+
+def _region_checks(digits: str, label: Text) -> tuple[Check | None, list[Text]]:
+    """Province (error if unknown), regency and district (error if 00, warning if unknown)."""
+    province, regency, district = digits[:2], digits[:4], digits[:6]
+    if province not in indonesia.province_codes():
+        return _fail(
+            f"Kode provinsi {label.id} (digit 1-2) tidak dikenal: {province}",
+            f"{label.en}: unknown province code (digits 1-2): {province}",
+        ), []
+    if digits[2:4] == "00":
+        return _fail(
+            f"Kode kabupaten/kota {label.id} (digit 3-4) tidak boleh 00",
+            f"{label.en}: regency/city code (digits 3-4) cannot be 00",
+        ), []
+    if digits[4:6] == "00":
+        return _fail(
+            f"Kode kecamatan {label.id} (digit 5-6) tidak boleh 00",
+            f"{label.en}: district code (digits 5-6) cannot be 00",
+        ), []
+    # Regions are split (pemekaran) and renumbered, but a NIK or KK keeps the code it was
+    # issued with, so a code missing from today's list is not proof of a false number.
+    if indonesia.region(regency) is None:
+        return None, [
+            _text(
+                f"Kode kabupaten/kota {regency} pada {label.id} tidak ada di data wilayah "
+                "Kemendagri terbaru (mungkin kode lama sebelum pemekaran); periksa kartunya",
+                f"The regency/city code {regency} of the {label.en} is not in the current "
+                "Kemendagri region list (maybe an old code from before a split); check the card",
+            )
+        ]
+    if indonesia.region(district) is None:
+        return None, [
+            _text(
+                f"Kode kecamatan {district} pada {label.id} tidak ada di data wilayah "
+                "Kemendagri terbaru (mungkin kode lama sebelum pemekaran); periksa kartunya",
+                f"The district code {district} of the {label.en} is not in the current "
+                "Kemendagri region list (maybe an old code from before a split); check the card",
+            )
+        ]
+    return None, []
+
+
+def _decode_digits(digits: str, today: date) -> NikInfo:
+    day = int(digits[6:8])
+    if 1 <= day <= 31:
+        sex = "L"
+    elif 41 <= day <= 71:
+        sex, day = "P", day - 40
+    else:
+        raise InvalidNumber(
+            _text(
+                f"Tanggal lahir pada NIK (digit 7-8) harus 01-31, atau 41-71 untuk perempuan "
+                f"(terisi {digits[6:8]})",
+                f"The NIK's day of birth (digits 7-8) must be 01-31, or 41-71 for women "
+                f"({digits[6:8]} entered)",
+            )
+        )
+    month = int(digits[8:10])
+    birth = _century_date(day, month, int(digits[10:12]), today) if 1 <= month <= 12 else None
+    return NikInfo(
+        province=digits[:2],
+        regency=digits[:4],
+        district=digits[:6],
+        birth_date=birth,
+        sex=sex,
+        serial=digits[12:],
+    )
+
+
+def decode_nik(text: str, *, today: date | None = None) -> NikInfo:
+    """The facts encoded in a NIK, for pre-filling birth date and sex.
+
+    Raises ``InvalidNumber`` (a ValueError) when the text is not 16 digits or the day field
+    fits neither sex. A month or date that does not exist gives ``birth_date=None`` rather
+    than an exception; ``check_nik`` says whether the NIK as a whole is acceptable.
+    ``today`` fixes the century rule for tests (default: today's date).
+    """
+    if not isinstance(text, str):
+        raise InvalidNumber(_not_text(_NIK, text).error)  # type: ignore[arg-type]
+    digits, failed = _digits_only(text, _NIK, (16,))
+    if failed is not None:
+        raise InvalidNumber(failed.error)  # type: ignore[arg-type]
+    assert digits is not None
+    return _decode_digits(digits, _today(today))
+
+
+_SEX_WORDS = {
+    "l": "L",
+    "p": "P",
+    "m": "L",
+    "f": "P",
+    "laki-laki": "L",
+    "laki laki": "L",
+    "lakilaki": "L",
+    "pria": "L",
+    "male": "L",
+    "perempuan": "P",
+    "wanita": "P",
+    "female": "P",
+}
+_SEX_NAMES = {"L": ("laki-laki", "male"), "P": ("perempuan", "female")}
+
+
+def _normal_sex(sex: object) -> str | None:
+    if not isinstance(sex, str):
+        return None
+    return _SEX_WORDS.get(sex.strip().lower())
+
+
+def check_nik(
+    text: str,
+    birth_date: date | None = None,
+    sex: str | None = None,
+    *,
+    today: date | None = None,
+) -> Check:
+    """A NIK (Nomor Induk Kependudukan): PP KK CC DDMMYY SSSS.
+
+    Errors: not 16 digits (spaces, dots and dashes are ignored); a province code that is not
+    one of the 38 current provinces; regency or district 00; a day outside 01-31/41-71; a
+    month outside 01-12; a date that does not exist (the century is the one that puts the
+    date in the past); serial 0000. Warnings: a regency or district code missing from the
+    current region list (old codes from before a split stay valid on issued cards); a
+    ``birth_date`` or ``sex`` that disagrees with the NIK (the NIK never changes, so the
+    officer must decide which is wrong). A ``birth_date`` a century off with the same
+    day, month and two-digit year is not a disagreement: the NIK cannot tell 1925 from 2025.
+    Unrecognised ``sex`` values are ignored ("L"/"P", "laki-laki"/"perempuan", "M"/"F" are
+    understood). Value: the 16 digits.
+    """
+    if not isinstance(text, str):
+        return _not_text(_NIK, text)
+    digits, failed = _digits_only(text, _NIK, (16,))
+    if failed is not None:
+        return failed
+    assert digits is not None
+    failed, warnings = _region_checks(digits, _NIK)
+    if failed is not None:
+        return failed
+    try:
+        info = _decode_digits(digits, _today(today))
+    except InvalidNumber as error:
+        return Check(value=None, error=error.message)
+    if not 1 <= int(digits[8:10]) <= 12:
+        return _fail(
+            f"Bulan lahir pada NIK (digit 9-10) harus 01-12 (terisi {digits[8:10]})",
+            f"The NIK's month of birth (digits 9-10) must be 01-12 ({digits[8:10]} entered)",
+        )
+    if info.birth_date is None:
+        day = int(digits[6:8]) - (40 if info.sex == "P" else 0)
+        shown = f"{day:02d}-{digits[8:10]}-{digits[10:12]}"
+        return _fail(
+            f"Tanggal lahir pada NIK tidak ada di kalender: {shown}",
+            f"The NIK's date of birth does not exist: {shown}",
+        )
+    if info.serial == "0000":
+        return _fail(
+            "Nomor urut NIK (4 digit terakhir) tidak boleh 0000",
+            "The NIK's serial number (last 4 digits) cannot be 0000",
+        )
+    warnings.extend(_nik_mismatches(info, info.birth_date, birth_date, sex))
+    return Check(value=digits, warnings=tuple(warnings))
+
+
+def _nik_mismatches(info: NikInfo, decoded: date, birth_date: object, sex: object) -> list[Text]:
+    warnings: list[Text] = []
+    if isinstance(birth_date, datetime):
+        birth_date = birth_date.date()
+    if isinstance(birth_date, date):
+        same = (birth_date.day, birth_date.month, birth_date.year % 100) == (
+            decoded.day,
+            decoded.month,
+            decoded.year % 100,
+        )
+        if not same:
+            on_nik = decoded.strftime("%d-%m-%Y")
+            given = birth_date.strftime("%d-%m-%Y")
+            warnings.append(
+                _text(
+                    f"Tanggal lahir pada NIK ({on_nik}) berbeda dengan tanggal lahir yang "
+                    f"diisi ({given})",
+                    f"The date of birth in the NIK ({on_nik}) differs from the date of "
+                    f"birth entered ({given})",
+                )
+            )
+    given_sex = _normal_sex(sex)
+    if given_sex is not None and given_sex != info.sex:
+        nik_id, nik_en = _SEX_NAMES[info.sex]
+        given_id, given_en = _SEX_NAMES[given_sex]
+        warnings.append(
+            _text(
+                f"Jenis kelamin pada NIK ({nik_id}) berbeda dengan yang diisi ({given_id})",
+                f"The sex in the NIK ({nik_en}) differs from the one entered ({given_en})",
+            )
+        )
+    return warnings
+
+
+# --- KK ------------------------------------------------------------------------------------
+
+
+def check_kk(text: str, *, today: date | None = None) -> Check:
+    """A family card (Kartu Keluarga) number: PP KK CC DDMMYY SSSS.
+
+    The first six digits are the issuing district, as in a NIK: errors for an unknown
+    province or a 00 regency/district, a warning for a code missing from the current list.
+    Digits 7-12 are the issue date and 13-16 a serial, but this layout is documented less
+    firmly than the NIK's and older cards exist, so an impossible or future issue date and a
+    0000 serial are warnings only. A day of 41-71 gets a hint that a woman's NIK was probably
+    typed into the KK field. Value: the 16 digits.
+    """
+    if not isinstance(text, str):
+        return _not_text(_KK, text)
+    digits, failed = _digits_only(text, _KK, (16,))
+    if failed is not None:
+        return failed
+    assert digits is not None
+    failed, warnings = _region_checks(digits, _KK)
+    if failed is not None:
+        return failed
+    day, month, yy = int(digits[6:8]), int(digits[8:10]), int(digits[10:12])
+    issued = _century_date(day, month, yy, _today(today)) if 1 <= month <= 12 else None
+    if issued is None:
+        shown = f"{digits[6:8]}-{digits[8:10]}-{digits[10:12]}"
+        if 41 <= day <= 71 and _century_date(day - 40, month, yy, _today(today)) is not None:
+            warnings.append(
+                _text(
+                    f"Digit 7-12 Nomor KK ({shown}) bukan tanggal penerbitan; "
+                    "mungkin yang diisi NIK, bukan Nomor KK",
+                    f"Digits 7-12 of the KK number ({shown}) are not an issue date; "
+                    "maybe a NIK was entered instead of the KK number",
+                )
+            )
+        else:
+            warnings.append(
+                _text(
+                    f"Digit 7-12 Nomor KK ({shown}) bukan tanggal penerbitan yang valid; "
+                    "periksa kartunya",
+                    f"Digits 7-12 of the KK number ({shown}) are not a valid issue date; "
+                    "check the card",
+                )
+            )
+    if digits[12:] == "0000":
+        warnings.append(
+            _text(
+                "Nomor urut KK (4 digit terakhir) 0000 tidak lazim; periksa kartunya",
+                "A KK serial number (last 4 digits) of 0000 is unusual; check the card",
+            )
+        )
+    return Check(value=digits, warnings=tuple(warnings))
+
+
+# --- NPWP ----------------------------------------------------------------------------------
+
+_NPWP = _text("NPWP", "NPWP")
+
+
+def check_npwp(text: str, *, today: date | None = None) -> Check:
+    """A tax number (NPWP), old or new format.
+
+    15 digits: the old format, whose 9th digit is a Luhn check digit over the first 8
+    (python-stdnum). 16 digits starting with 0: the old number with a leading 0, checked
+    the same way. Other 16 digits: a resident's NIK, which has been their NPWP since
+    PMK 112/2022; checked as a NIK, its warnings kept. All zeros is the placeholder used on
+    tax invoices for buyers without an NPWP, not an NPWP. Value: the digits as entered.
+    """
+    if not isinstance(text, str):
+        return _not_text(_NPWP, text)
+    digits, failed = _digits_only(text, _NPWP, (15, 16))
+    if failed is not None:
+        return failed
+    assert digits is not None
+    if set(digits) == {"0"}:
+        return _fail(
+            "NPWP berisi nol semua adalah nomor pengganti untuk yang tidak punya NPWP",
+            "An all-zero NPWP is the placeholder for people without an NPWP",
+        )
+    if len(digits) == 16 and not digits.startswith("0"):
+        nik = check_nik(digits, today=today)
+        if nik.error is not None:
+            return _fail(
+                f"NPWP 16 digit yang tidak diawali 0 adalah NIK, tetapi: {nik.error.id}",
+                f"A 16-digit NPWP not starting with 0 is a NIK, but: {nik.error.en}",
+            )
+        return Check(value=digits, warnings=nik.warnings)
+    old = digits[-15:]
+    if not stdnum_npwp.is_valid(old):
+        return _fail(
+            "Digit pemeriksa NPWP tidak cocok (salah ketik?)",
+            "The NPWP check digit does not match (typing error?)",
+        )
+    return Check(value=digits)
+
+
+# --- phone ---------------------------------------------------------------------------------
+
+_PHONE = _text("Nomor telepon", "Phone number")
+_PHONE_CHARS = re.compile(r"[0-9+\-.()/\s]+")
+_PHONE_MAX = 40
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """Parse, reading a leading country code without "+" as one ("62812..." is +62 812...).
+
+    phonenumbers alone reads "62810000000" as a landline in area 0628 because that is
+    valid too; but people write "62..." (as WhatsApp shows numbers) for the country code,
+    and area codes with their trunk 0. The country-code reading wins when it is valid.
+    """
+    try:
+        country = phonenumbers.country_code_for_region(region)
+        if country and text.startswith(str(country)):
+            number = phonenumbers.parse("+" + text, region)
+            if phonenumbers.is_valid_number(number):
+                return number
+        return phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def check_phone(text: str, region: str = "ID") -> Check:
+    """A phone number, stored in E.164 ("+628123456789").
+
+    "0812...", "+62 812...", "62812..." and "812..." all work for Indonesia; ``region`` is
+    the country assumed when there is no "+" (a leading "62" is read as +62 when that gives
+    a valid number). Validity is phonenumbers' ``is_valid_number``
+    (real number ranges), not mere length. Letters (vanity numbers, "ext") are rejected. A
+    valid number of another country is accepted with a warning.
+    """
+    if not isinstance(text, str):
+        return _not_text(_PHONE, text)
+    stripped = text.strip()
+    if not stripped:
+        return _fail(f"{_PHONE.id} belum diisi", f"{_PHONE.en} is empty")
+    if len(stripped) > _PHONE_MAX:
+        return _fail(
+            f"{_PHONE.id} terlalu panjang ({len(stripped)} karakter)",
+            f"{_PHONE.en} is too long ({len(stripped)} characters)",
+        )
+    if not _PHONE_CHARS.fullmatch(stripped):
+        bad = next(ch for ch in stripped if not _PHONE_CHARS.fullmatch(ch))
+        shown = _shown(bad)
+        return _fail(
+            f"{_PHONE.id} hanya boleh berisi angka 0-9, spasi, +, -, dan tanda kurung (ada {shown})",
+            f"{_PHONE.en} may only contain the digits 0-9, spaces, +, - and brackets "
+            f"(found {shown})",
+        )
+    if not isinstance(region, str) or region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        return _fail(
+            f"Kode negara untuk nomor telepon tidak dikenal: {region!r}",
+            f"Unknown country code for phone numbers: {region!r}",
+        )
+    region = region.upper()
+    spaced = _WHITESPACE.sub(" ", stripped)  # phonenumbers stops at a tab, skips a space
+    number = _parse_phone(spaced, region)
+    if number is None:
+        return _fail(
+            f"{_PHONE.id} tidak dapat dibaca sebagai nomor telepon",
+            f"{_PHONE.en} cannot be read as a phone number",
+        )
+    if not phonenumbers.is_valid_number(number):
+        reason = phonenumbers.is_possible_number_with_reason(number)
+        if reason in (
+            phonenumbers.ValidationResult.TOO_SHORT,
+            phonenumbers.ValidationResult.INVALID_LENGTH,
+        ):
+            return _fail(f"{_PHONE.id} terlalu pendek", f"{_PHONE.en} is too short")
+        if reason == phonenumbers.ValidationResult.TOO_LONG:
+            return _fail(f"{_PHONE.id} terlalu panjang", f"{_PHONE.en} is too long")
+        return _fail(
+            f"{_PHONE.id} tidak valid: periksa jumlah digit dan awalannya (mis. 0812-3456-7890)",
+            f"{_PHONE.en} is not valid: check the number of digits and the prefix "
+            "(e.g. 0812-3456-7890)",
+        )
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    warnings: tuple[Text, ...] = ()
+    country = phonenumbers.region_code_for_number(number)
+    if country != region:
+        warnings = (
+            _text(
+                f"Nomor telepon luar negeri ({country}); pastikan benar",
+                f"A foreign phone number ({country}); make sure it is right",
+            ),
+        )
+    return Check(value=e164, warnings=warnings)
+
+
+# --- e-mail --------------------------------------------------------------------------------
+
+_EMAIL = _text("Alamat email", "Email address")
+_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_TLD = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
+_EMAIL_MAX = 254
+_TYPO_DOMAINS = {
+    "gmail.co": "gmail.com",
+    "gmail.con": "gmail.com",
+    "gmail.cm": "gmail.com",
+    "gmail.om": "gmail.com",
+    "gmai.com": "gmail.com",
+    "gmal.com": "gmail.com",
+    "gmial.com": "gmail.com",
+    "gamil.com": "gmail.com",
+    "gmaill.com": "gmail.com",
+    "yahoo.con": "yahoo.com",
+    "yaho.com": "yahoo.com",
+    "yahoo.co": "yahoo.co.id",
+    "yahoo.co.od": "yahoo.co.id",
+    "yahooo.com": "yahoo.com",
+    "hotmail.con": "hotmail.com",
+    "hotmal.com": "hotmail.com",
+    "outlok.com": "outlook.com",
+    "outlook.con": "outlook.com",
+    "ymail.con": "ymail.com",
+}
+
+
+def check_email(text: str) -> Check:
+    """A practical e-mail address check: what people type at a counter, not all of RFC 5322.
+
+    One "@", a local part of dot-separated atoms (ASCII; no quoted strings) up to 64
+    characters, a domain of at least two dot-separated labels with a letter TLD (or an
+    IDNA ``xn--`` one), 254 characters in all. Surrounding spaces are dropped, inner ones
+    rejected. Value: the address with the domain in lower case (the local part keeps its
+    case: some servers distinguish it). Common domain typos (gmial.com) give a warning.
+    """
+    if not isinstance(text, str):
+        return _not_text(_EMAIL, text)
+    address = text.strip()
+    if not address:
+        return _fail(f"{_EMAIL.id} belum diisi", f"{_EMAIL.en} is empty")
+    if len(address) > _EMAIL_MAX:
+        return _fail(
+            f"{_EMAIL.id} terlalu panjang ({len(address)} karakter, paling banyak {_EMAIL_MAX})",
+            f"{_EMAIL.en} is too long ({len(address)} characters, at most {_EMAIL_MAX})",
+        )
+    odd = next((ch for ch in address if ch.isspace() or not ch.isprintable()), None)
+    if odd is not None:
+        return _fail(
+            f"{_EMAIL.id} tidak boleh berisi spasi atau karakter kontrol (ada {_shown(odd)})",
+            f"{_EMAIL.en} cannot contain spaces or control characters (found {_shown(odd)})",
+        )
+    if address.count("@") != 1:
+        return _fail(
+            f"{_EMAIL.id} harus berisi tepat satu '@' (ada {address.count('@')})",
+            f"{_EMAIL.en} must contain exactly one '@' ({address.count('@')} found)",
+        )
+    local, domain = address.split("@")
+    domain = domain.lower()
+    if not local or len(local) > 64 or not _LOCAL.fullmatch(local):
+        return _fail(
+            f"Bagian sebelum '@' pada {_EMAIL.id.lower()} tidak valid",
+            f"The part before '@' of the {_EMAIL.en.lower()} is not valid",
+        )
+    labels = domain.split(".")
+    if (
+        len(labels) < 2
+        or not all(_LABEL.fullmatch(label) for label in labels)
+        or not _TLD.fullmatch(labels[-1])
+    ):
+        return _fail(
+            f"Domain {_EMAIL.id.lower()} (setelah '@') tidak valid, contoh: nama@gmail.com",
+            f"The domain of the {_EMAIL.en.lower()} (after '@') is not valid, e.g. name@gmail.com",
+        )
+    warnings: tuple[Text, ...] = ()
+    suggestion = _TYPO_DOMAINS.get(domain)
+    if suggestion:
+        warnings = (
+            _text(
+                f"Apakah maksudnya @{suggestion}? (terisi @{domain})",
+                f"Did you mean @{suggestion}? (@{domain} entered)",
+            ),
+        )
+    return Check(value=f"{local}@{domain}", warnings=warnings)
+
+
+# --- postal code ---------------------------------------------------------------------------
+
+_POSTAL = _text("Kode pos", "Postal code")
+
+
+def check_postal_code(text: str, *, village: str | None = None) -> Check:
+    """A 5-digit postal code (kode pos) whose first digit is 1-9.
+
+    A code that no village in the data uses is a warning (new codes appear), and so is a
+    code that is not the one of ``village`` (a village code, if the form has one).
+    Value: the 5 digits.
+    """
+    if not isinstance(text, str):
+        return _not_text(_POSTAL, text)
+    digits, failed = _digits_only(text.strip(), _POSTAL, (5,))
+    if failed is not None:
+        return failed
+    assert digits is not None
+    if len(digits) != len(text.strip()):
+        return _fail(
+            f"{_POSTAL.id} harus 5 angka tanpa spasi atau tanda baca",
+            f"{_POSTAL.en} must be 5 digits without spaces or punctuation",
+        )
+    if digits[0] == "0":
+        return _fail(
+            f"{_POSTAL.id} tidak boleh diawali 0 (kode pos Indonesia dimulai dari 1-9)",
+            f"{_POSTAL.en} cannot start with 0 (Indonesian postal codes start with 1-9)",
+        )
+    warnings: list[Text] = []
+    if not indonesia.is_known_postal_code(digits):
+        warnings.append(
+            _text(
+                f"Kode pos {digits} tidak ada di data kode pos; periksa kembali",
+                f"Postal code {digits} is not in the postal code list; check it again",
+            )
+        )
+    elif isinstance(village, str):
+        place = indonesia.region(village)
+        expected = indonesia.postal_codes(place.code) if place and place.level == "village" else []
+        if expected and digits not in expected:
+            warnings.append(
+                _text(
+                    f"Kode pos {place.name} adalah {', '.join(expected)}, bukan {digits}",
+                    f"The postal code of {place.name} is {', '.join(expected)}, not {digits}",
+                )
+            )
+    return Check(value=digits, warnings=tuple(warnings))
+
+
+# --- region --------------------------------------------------------------------------------
+
+_REGION = _text("Kode wilayah", "Region code")
+_LEVEL_NAMES = {
+    "province": ("provinsi", "province"),
+    "regency": ("kabupaten/kota", "regency/city"),
+    "district": ("kecamatan", "district"),
+    "village": ("desa/kelurahan", "village"),
+}
+_LEVEL_DIGITS = {"province": 2, "regency": 4, "district": 6, "village": 10}
+
+
+def check_region(text: str, level: str | None = None, *, parent: str | None = None) -> Check:
+    """A Kemendagri region code (plain or dotted) that exists, at ``level`` and under ``parent``.
+
+    Unlike codes inside a NIK, a region chosen on a form must exist in the current list:
+    the completer only offers current regions. Value: the plain-digit code.
+    """
+    if not isinstance(text, str):
+        return _not_text(_REGION, text)
+    if level is not None and level not in _LEVEL_NAMES:
+        return _fail(
+            f"Tingkat wilayah tidak dikenal: {level!r}", f"Unknown region level: {level!r}"
+        )
+    code = indonesia.normalize_code(text)
+    if code is None:
+        return _fail(
+            f"{_REGION.id} harus 2, 4, 6 atau 10 angka (boleh bertitik, mis. 31.71.01)",
+            f"{_REGION.en} must be 2, 4, 6 or 10 digits (dots allowed, e.g. 31.71.01)",
+        )
+    if level is not None and len(code) != _LEVEL_DIGITS[level]:
+        want_id, want_en = _LEVEL_NAMES[level]
+        digits = _LEVEL_DIGITS[level]
+        return _fail(
+            f"{_REGION.id} harus tingkat {want_id} ({digits} angka, terisi {len(code)})",
+            f"{_REGION.en} must be a {want_en} ({digits} digits, {len(code)} entered)",
+        )
+    place = indonesia.region(code)
+    if place is None:
+        return _fail(
+            f"{_REGION.id} {code} tidak ada di data wilayah Kemendagri",
+            f"{_REGION.en} {code} is not in the Kemendagri region list",
+        )
+    if parent is not None:
+        parent_code = indonesia.normalize_code(parent)
+        if parent_code is None or not code.startswith(parent_code) or code == parent_code:
+            outer = indonesia.region(parent_code) if parent_code else None
+            outer_name = outer.name if outer else str(parent)[:40]
+            return _fail(
+                f"{place.name} tidak berada di {outer_name}",
+                f"{place.name} is not in {outer_name}",
+            )
+    return Check(value=code)

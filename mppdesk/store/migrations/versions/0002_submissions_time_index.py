@@ -1,0 +1,28 @@
+"""submissions view: index on finalization time
+
+The submissions view lists newest first and pages by (finalized_at, id); without this index
+the first page of a million-row store sorts every row.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-30 09:00:00
+"""
+
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("submissions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_submissions_finalized_at", ["finalized_at", "id"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("submissions", schema=None) as batch_op:
+        batch_op.drop_index("ix_submissions_finalized_at")

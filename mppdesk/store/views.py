@@ -1,0 +1,389 @@
+"""Read models of the submissions view: one page at a time, filtered and sorted in SQL.
+
+A store can hold a million submissions, so nothing here loads more than a page. Pages are
+keyset pages: the next page starts after the (sort value, id) of the last row shown, which
+stays fast however deep the officer scrolls and never skips or repeats a row when new
+submissions arrive meanwhile. Every filter maps onto an index: the day (``local_date``), the
+time (``finalized_at``, migration 0002), the tracking number (unique), the applicant's
+identity number (unique per kind) and the words of the applicant's name
+(``applicant_name_tokens``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from mppdesk.core.states import OutboxState
+from mppdesk.store.models import (
+    Applicant,
+    ApplicantNameToken,
+    ChecklistItem,
+    OutboxEntry,
+    Submission,
+    Visit,
+)
+
+PAGE_SIZE = 100
+IDENTITY_KINDS = ("nik", "paspor", "kitas")
+_TOP = "\U0010ffff"  # above every character: ``prefix <= x < prefix + _TOP`` is a range scan
+
+# Sortable columns: none of them is nullable, so a keyset cursor always has a value.
+SORT_COLUMNS: dict[str, Any] = {
+    "time": Submission.finalized_at,
+    "tracking": Submission.tracking_number,
+    "name": Applicant.name_key,
+    "service": Submission.service,
+    "agency": Submission.agency,
+    "status": Submission.status,
+    "review": Submission.review_state,
+}
+
+
+@dataclass(frozen=True)
+class SearchTerm:
+    """What the officer typed, already read by the desk layer.
+
+    ``kind``: ``tracking`` (prefix of a tracking number, upper case), ``identity`` (prefix of
+    a NIK, passport or KITAS number) or ``name`` (``words``: upper-cased name words, each a
+    prefix of a word of the applicant's name).
+    """
+
+    kind: str
+    value: str = ""
+    words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubmissionQuery:
+    """One view of the submissions: filters, then order. Dates are the desk's local days."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    search: SearchTerm | None = None
+    desk: str | None = None  # None: every desk (supervisor)
+    status: str | None = None
+    agency: str | None = None
+    sort: str = "time"
+    descending: bool = True
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORT_COLUMNS:
+            raise ValueError(f"sort must be one of {sorted(SORT_COLUMNS)}, got {self.sort!r}")
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One agency's send state of a submission."""
+
+    agency: str
+    state: str
+    attempts: int
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None
+    last_error_class: str | None
+    last_error_message: str | None
+    agency_ref: str | None
+    agency_status: str | None
+    agency_message: str | None
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SubmissionRow:
+    id: str
+    finalized_at: datetime
+    tracking_number: str
+    applicant_name: str
+    applicant_id_number: str
+    service: str
+    agency: str
+    status: str
+    review_state: str
+    agency_ref: str | None
+    agency_status: str | None
+    collected_at: datetime | None
+    sort_value: Any  # the sort column's value: the keyset cursor with ``id``
+    outbox: tuple[OutboxRow, ...] = ()
+
+    @property
+    def cursor(self) -> tuple[Any, str]:
+        return (self.sort_value, self.id)
+
+
+@dataclass(frozen=True)
+class ChecklistRow:
+    requirement_id: str
+    applies: bool
+    state: str
+
+
+@dataclass(frozen=True)
+class SubmissionDetail:
+    row: SubmissionRow
+    visit_id: str
+    ticket: str
+    desk: str
+    officer: str
+    proxy: dict[str, Any] | None
+    fee: int | None
+    sla_due: date
+    agency_message: str | None
+    agency_updated_at: datetime | None
+    collected_by: dict[str, Any] | None
+    supersedes_id: str | None
+    checklist: tuple[ChecklistRow, ...]
+    attachments: tuple[str, ...]
+
+
+def _columns(sort_column: Any) -> Select:
+    return select(
+        Submission.id,
+        Submission.finalized_at,
+        Submission.tracking_number,
+        Applicant.name,
+        Applicant.id_number,
+        Submission.service,
+        Submission.agency,
+        Submission.status,
+        Submission.review_state,
+        Submission.agency_ref,
+        Submission.agency_status,
+        Submission.collected_at,
+        sort_column,
+    ).join(Applicant, Applicant.id == Submission.applicant_id)
+
+
+def _filtered(query: SubmissionQuery) -> Select:
+    sort_column = SORT_COLUMNS[query.sort]
+    stmt = _columns(sort_column)
+    if query.desk is not None:
+        stmt = stmt.join(Visit, Visit.id == Submission.visit_id).where(Visit.desk == query.desk)
+    if query.date_from is not None:
+        stmt = stmt.where(Submission.local_date >= query.date_from.isoformat())
+    if query.date_to is not None:
+        stmt = stmt.where(Submission.local_date <= query.date_to.isoformat())
+    if query.status is not None:
+        stmt = stmt.where(Submission.status == query.status)
+    if query.agency is not None:
+        stmt = stmt.where(Submission.agency == query.agency)
+    term = query.search
+    if term is not None:
+        stmt = _searched(stmt, term)
+    return stmt
+
+
+def _searched(stmt: Select, term: SearchTerm) -> Select:
+    if term.kind == "tracking":
+        return stmt.where(
+            Submission.tracking_number >= term.value,
+            Submission.tracking_number < term.value + _TOP,
+        )
+    if term.kind == "identity":
+        applicants = select(Applicant.id).where(
+            Applicant.id_kind.in_(IDENTITY_KINDS),
+            Applicant.id_number >= term.value,
+            Applicant.id_number < term.value + _TOP,
+        )
+        return stmt.where(Submission.applicant_id.in_(applicants))
+    if term.kind == "name":
+        for word in term.words:
+            applicants = select(ApplicantNameToken.applicant_id).where(
+                ApplicantNameToken.token >= word, ApplicantNameToken.token < word + _TOP
+            )
+            stmt = stmt.where(Submission.applicant_id.in_(applicants))
+        return stmt
+    raise ValueError(f"unknown search kind {term.kind!r}")
+
+
+def _ordered(stmt: Select, query: SubmissionQuery) -> Select:
+    sort_column = SORT_COLUMNS[query.sort]
+    if query.descending:
+        return stmt.order_by(sort_column.desc(), Submission.id.desc())
+    return stmt.order_by(sort_column.asc(), Submission.id.asc())
+
+
+def _after(stmt: Select, query: SubmissionQuery, cursor: tuple[Any, str]) -> Select:
+    """Rows strictly after ``cursor`` in the query's order.
+
+    Written as ``col <= v AND (col < v OR id < i)`` rather than a row value, so the planner
+    sees a plain range on the sort column's index.
+    """
+    sort_column = SORT_COLUMNS[query.sort]
+    value, last_id = cursor
+    if query.descending:
+        return stmt.where(
+            sort_column <= value, or_(sort_column < value, Submission.id < last_id)
+        )
+    return stmt.where(sort_column >= value, or_(sort_column > value, Submission.id > last_id))
+
+
+def _row(values: Sequence[Any], outbox: tuple[OutboxRow, ...]) -> SubmissionRow:
+    return SubmissionRow(*values, outbox=outbox)
+
+
+def _outbox_of(session: Session, ids: Sequence[str]) -> dict[str, tuple[OutboxRow, ...]]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            OutboxEntry.submission_id,
+            OutboxEntry.agency,
+            OutboxEntry.state,
+            OutboxEntry.attempts,
+            OutboxEntry.last_attempt_at,
+            OutboxEntry.next_attempt_at,
+            OutboxEntry.last_error_class,
+            OutboxEntry.last_error_message,
+            OutboxEntry.agency_ref,
+            OutboxEntry.agency_status,
+            OutboxEntry.agency_message,
+            OutboxEntry.delivered_at,
+        )
+        .where(OutboxEntry.submission_id.in_(list(ids)))
+        .order_by(OutboxEntry.submission_id, OutboxEntry.agency)
+    ).all()
+    out: dict[str, list[OutboxRow]] = {}
+    for submission_id, *rest in rows:
+        out.setdefault(submission_id, []).append(OutboxRow(*rest))
+    return {key: tuple(value) for key, value in out.items()}
+
+
+def _with_outbox(session: Session, rows: Sequence[Sequence[Any]]) -> list[SubmissionRow]:
+    outbox = _outbox_of(session, [r[0] for r in rows])
+    return [_row(r, outbox.get(r[0], ())) for r in rows]
+
+
+def submission_page(
+    session: Session,
+    query: SubmissionQuery,
+    after: tuple[Any, str] | None = None,
+    limit: int = PAGE_SIZE,
+) -> list[SubmissionRow]:
+    """The next ``limit`` rows of the view after ``after`` (None: the first page)."""
+    stmt = _filtered(query)
+    if after is not None:
+        stmt = _after(stmt, query, after)
+    rows = session.execute(_ordered(stmt, query).limit(limit)).all()
+    return _with_outbox(session, rows)
+
+
+def submission_rows(
+    session: Session, query: SubmissionQuery, ids: Sequence[str]
+) -> list[SubmissionRow]:
+    """The rows among ``ids`` that the view's filters let through, in the view's order.
+
+    Used to refresh only what a write says changed, and to place new submissions.
+    """
+    if not ids:
+        return []
+    stmt = _filtered(query).where(Submission.id.in_(list(ids)))
+    rows = session.execute(_ordered(stmt, query)).all()
+    return _with_outbox(session, rows)
+
+
+def count_submissions(session: Session, query: SubmissionQuery) -> int:
+    stmt = _filtered(query).with_only_columns(func.count(), maintain_column_froms=True)
+    return int(session.scalar(stmt) or 0)
+
+
+def submission_desk(session: Session, submission_id: str) -> str | None:
+    return session.scalar(
+        select(Visit.desk)
+        .join(Submission, Submission.visit_id == Visit.id)
+        .where(Submission.id == submission_id)
+    )
+
+
+def submission_detail(session: Session, submission_id: str) -> SubmissionDetail | None:
+    query = SubmissionQuery()
+    rows = submission_rows(session, query, [submission_id])
+    if not rows:
+        return None
+    submission = session.get(Submission, submission_id)
+    visit = session.get(Visit, submission.visit_id) if submission is not None else None
+    if submission is None or visit is None:
+        return None
+    checklist = session.execute(
+        select(ChecklistItem.requirement_id, ChecklistItem.applies, ChecklistItem.state)
+        .where(ChecklistItem.submission_id == submission_id)
+        .order_by(ChecklistItem.position)
+    ).all()
+    return SubmissionDetail(
+        row=rows[0],
+        visit_id=visit.id,
+        ticket=visit.ticket,
+        desk=visit.desk,
+        officer=submission.officer,
+        proxy=dict(visit.proxy) if visit.proxy else None,
+        fee=submission.fee,
+        sla_due=submission.sla_due,
+        agency_message=submission.agency_message,
+        agency_updated_at=submission.agency_updated_at,
+        collected_by=dict(submission.collected_by) if submission.collected_by else None,
+        supersedes_id=submission.supersedes_id,
+        checklist=tuple(ChecklistRow(*c) for c in checklist),
+        attachments=tuple(a.name for a in submission.attachments),
+    )
+
+
+def undelivered_counts(session: Session) -> dict[str, dict[str, int]]:
+    """Per agency, entries per state, leaving out ``done`` ones.
+
+    Reads only the undelivered part of the outbox through ``ix_outbox_due`` (state first),
+    so it stays cheap when a million delivered entries sit beside them.
+    """
+    states = [s.value for s in OutboxState if s is not OutboxState.DONE]
+    rows = session.execute(
+        select(OutboxEntry.agency, OutboxEntry.state, func.count())
+        .where(OutboxEntry.state.in_(states))
+        .group_by(OutboxEntry.agency, OutboxEntry.state)
+    ).all()
+    out: dict[str, dict[str, int]] = {}
+    for agency, state, count in rows:
+        out.setdefault(agency, {})[state] = int(count)
+    return out
+
+
+def find_by_tracking(session: Session, tracking_number: str) -> Submission | None:
+    return session.scalar(
+        select(Submission).where(Submission.tracking_number == tracking_number)
+    )
+
+
+def visit_proxy(session: Session, visit_id: str) -> dict[str, Any] | None:
+    proxy = session.scalar(select(Visit.proxy).where(Visit.id == visit_id))
+    return dict(proxy) if proxy else None
+
+
+def applicant_identity(session: Session, applicant_id: str) -> tuple[str, str, str] | None:
+    """(name, id kind, id number) of an applicant."""
+    row = session.execute(
+        select(Applicant.name, Applicant.id_kind, Applicant.id_number).where(
+            Applicant.id == applicant_id
+        )
+    ).first()
+    return (str(row[0]), str(row[1]), str(row[2])) if row else None
+
+
+def record_collected(
+    session: Session,
+    submission_id: str,
+    status: str,
+    at: datetime,
+    collected_by: dict[str, Any],
+) -> bool:
+    """Mark a submission collected; False when someone else recorded it first."""
+    submission = session.get(Submission, submission_id)
+    if submission is None or submission.collected_at is not None:
+        return False
+    submission.status = status
+    submission.collected_at = at
+    submission.collected_by = dict(collected_by)
+    return True
+

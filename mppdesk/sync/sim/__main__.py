@@ -1,0 +1,5 @@
+import sys
+
+from mppdesk.sync.sim.command import main
+
+sys.exit(main())

@@ -1,0 +1,184 @@
+"""After finalize: tracking numbers, what is missing, the receipt preview and printing."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mppdesk.desk.auth import Actor
+from mppdesk.desk.runtime import Runtime
+from mppdesk.ui.i18n import format_date, format_rupiah, plain, text_of, tr
+from mppdesk.ui.preview import PdfView, print_pdf
+from mppdesk.ui.service_page import card, scrolling
+from mppdesk.ui.tasks import TaskRunner
+from mppdesk.ui.visit import FinalizedVisit
+
+log = logging.getLogger(__name__)
+
+
+class DonePage(QWidget):
+    new_visit_requested = Signal()
+    printed = Signal(str, int)  # document kind, pages
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        actor: Actor,
+        tasks: TaskRunner,
+        done: FinalizedVisit,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.setObjectName("donePage")
+        self.runtime = runtime
+        self.actor = actor
+        self.tasks = tasks
+        self.done = done
+        catalog = runtime.catalog
+        result = done.result
+
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(16, 12, 16, 12)
+        outer.setSpacing(14)
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 4, 0)
+        column.setSpacing(12)
+        summary_card, layout = card()
+        heading = QLabel(plain("done.heading"))
+        heading.setObjectName("heading")
+        layout.addWidget(heading)
+        for submission in result.submissions:
+            service = catalog.services.get(submission.service)
+            agency = catalog.agencies.get(submission.agency)
+            name = (
+                f"{agency.short_name if agency else submission.agency} · "
+                f"{text_of(service.name) if service else submission.service}"
+            )
+            line = QLabel(name)
+            line.setObjectName("subheading")
+            line.setWordWrap(True)
+            layout.addWidget(line)
+            tracking = QLabel(submission.tracking_number)
+            tracking.setObjectName("ticket")
+            tracking.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            tracking.setAccessibleName(
+                tr("done.line", service=name, tracking=submission.tracking_number)
+            )
+            layout.addWidget(tracking)
+            state_key = "done.state.held" if submission.status == "held" else "done.state.queued"
+            facts = [
+                tr(state_key),
+                f"{plain('visit.fee')}: {format_rupiah(submission.fee)}",
+                f"{plain('visit.sla_due')}: {format_date(submission.sla_due)}",
+            ]
+            detail = QLabel("  ·  ".join(facts))
+            detail.setObjectName("muted")
+            detail.setWordWrap(True)
+            layout.addWidget(detail)
+            if submission.missing and service is not None:
+                labels = {r.id: text_of(r.label) for r in service.requirements}
+                missing = QLabel(
+                    tr("done.missing", items=", ".join(labels.get(m, m) for m in submission.missing))
+                )
+                missing.setObjectName("bannerWarning")
+                missing.setWordWrap(True)
+                layout.addWidget(missing)
+        if done.documents_error:
+            problem = QLabel(tr("preview.failed", error=done.documents_error))
+            problem.setObjectName("bannerError")
+            problem.setWordWrap(True)
+            layout.addWidget(problem)
+        self.message = QLabel()
+        self.message.setObjectName("bannerOk")
+        self.message.setWordWrap(True)
+        self.message.setVisible(False)
+        layout.addWidget(self.message)
+        buttons = QVBoxLayout()
+        self.print_receipt_button = QPushButton(tr("done.print_receipt") + "   Ctrl+P")
+        self.print_receipt_button.setObjectName("primary")
+        self.print_receipt_button.setEnabled(done.receipt_pdf is not None)
+        self.print_receipt_button.clicked.connect(lambda: self.print_document("receipt"))
+        buttons.addWidget(self.print_receipt_button)
+        self.print_slip_button = QPushButton(tr("done.print_slip") + "   Ctrl+Shift+P")
+        self.print_slip_button.setObjectName("printSlip")
+        self.print_slip_button.setVisible(done.slip_pdf is not None)
+        self.print_slip_button.clicked.connect(lambda: self.print_document("slip"))
+        buttons.addWidget(self.print_slip_button)
+        self.new_button = QPushButton(tr("done.new_visit"))
+        self.new_button.setObjectName("newVisit")
+        self.new_button.clicked.connect(self.new_visit_requested.emit)
+        buttons.addWidget(self.new_button)
+        layout.addLayout(buttons)
+        hint = QLabel(tr("done.next"))
+        hint.setObjectName("muted")
+        layout.addWidget(hint)
+        column.addWidget(summary_card)
+        column.addStretch(1)
+        left = scrolling(body)
+        left.setMaximumWidth(520)
+        outer.addWidget(left, 2)
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("previewTabs")
+        self.receipt_view = PdfView()
+        self.tabs.addTab(self.receipt_view, plain("preview.receipt"))
+        self.receipt_view.show_pdf(done.receipt_pdf, done.documents_error)
+        self.slip_view: PdfView | None = None
+        if done.slip_pdf is not None:
+            self.slip_view = PdfView()
+            self.tabs.addTab(self.slip_view, plain("preview.slip"))
+            self.slip_view.show_pdf(done.slip_pdf)
+        outer.addWidget(self.tabs, 3)
+
+        for keys, slot in (
+            ("Ctrl+P", lambda: self.print_document("receipt")),
+            ("Ctrl+Shift+P", lambda: self.print_document("slip")),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        self.setTabOrder(self.print_receipt_button, self.print_slip_button)
+        self.setTabOrder(self.print_slip_button, self.new_button)
+        self.setTabOrder(self.new_button, self.tabs)
+
+    def print_document(self, kind: str, printer=None) -> int:
+        """Print through the system dialog (or onto ``printer``, e.g. a PDF file in tests)."""
+        data = self.done.receipt_pdf if kind == "receipt" else self.done.slip_pdf
+        if data is None:
+            return 0
+        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+
+        if printer is None:
+            printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+            dialog = QPrintDialog(printer, self)
+            dialog.setWindowTitle(plain("preview.title"))
+            if dialog.exec() != QPrintDialog.DialogCode.Accepted:
+                return 0
+        try:
+            pages = print_pdf(data, printer)
+        except OSError as exc:
+            self.message.setObjectName("bannerError")
+            self.message.setText(tr("preview.failed", error=str(exc)))
+            self.message.setVisible(True)
+            return 0
+        self.message.setObjectName("bannerOk")
+        self.message.setText(tr("preview.printed", printer=printer.printerName() or printer.outputFileName()))
+        self.message.setVisible(True)
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+        self.printed.emit(kind, pages)
+        return pages
+
+    def focus_first(self) -> None:
+        self.print_receipt_button.setFocus(Qt.FocusReason.OtherFocusReason)

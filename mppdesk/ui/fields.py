@@ -1,0 +1,482 @@
+"""One editor per catalog field type, built from a ``FieldDef``.
+
+An editor hands the form engine the raw value (text as typed, a list for multichoice, rows
+for a group); the engine alone decides what is valid, so the UI never repeats a rule.
+Every editor's main widget carries the field id as ``objectName`` and the label as its
+accessible name, so tests, screen readers and the tour find fields the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mppdesk.forms.definitions import FieldDef, FieldType
+from mppdesk.ui.i18n import plain, text_of, tr
+
+OnChange = Callable[[], None]
+
+_LINE_TYPES = frozenset(
+    {
+        FieldType.TEXT,
+        FieldType.INTEGER,
+        FieldType.DECIMAL,
+        FieldType.MONEY,
+        FieldType.DATE,
+        FieldType.TIME,
+        FieldType.NIK,
+        FieldType.KK,
+        FieldType.NPWP,
+        FieldType.PHONE,
+        FieldType.EMAIL,
+        FieldType.POSTALCODE,
+    }
+)
+_DIGIT_TYPES = {FieldType.NIK: 16, FieldType.KK: 16, FieldType.POSTALCODE: 5}
+
+
+def display_value(field_def: FieldDef, value: Any) -> str:
+    """A stored value as the officer types it (dates as DD-MM-YYYY, money grouped)."""
+    if value is None:
+        return ""
+    if field_def.type == FieldType.DATE and isinstance(value, str | date):
+        try:
+            day = value if isinstance(value, date) else date.fromisoformat(value)
+        except ValueError:
+            return str(value)
+        return f"{day:%d-%m-%Y}"
+    if field_def.type == FieldType.MONEY and isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}".replace(",", ".")
+    if field_def.type == FieldType.DECIMAL and isinstance(value, float):
+        text = f"{value:g}"
+        return text.replace(".", ",")
+    return str(value)
+
+
+class Editor:
+    """The common face of every editor: a widget, its raw value, its focus stops."""
+
+    field: FieldDef
+    widget: QWidget
+
+    def value(self) -> Any:
+        raise NotImplementedError
+
+    def set_value(self, value: Any) -> None:
+        raise NotImplementedError
+
+    def focus_widgets(self) -> list[QWidget]:
+        return [self.widget]
+
+    def set_invalid(self, invalid: bool) -> None:
+        widget = self.focus_widgets()[0] if self.focus_widgets() else self.widget
+        if widget.property("invalid") != invalid:
+            widget.setProperty("invalid", invalid)
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+
+    def set_described(self, description: str) -> None:
+        for widget in self.focus_widgets():
+            widget.setAccessibleDescription(description)
+
+    def set_entries(self, paths_messages: list[tuple[str, str]]) -> None:
+        """Entries inside the editor (group rows); plain editors show them in their row."""
+
+
+def _name(widget: QWidget, field_def: FieldDef, object_name: str | None = None) -> None:
+    widget.setObjectName(object_name or field_def.id)
+    widget.setAccessibleName(text_of(field_def.label))
+    if field_def.hint is not None:
+        widget.setToolTip(text_of(field_def.hint))
+
+
+class LineEditor(Editor):
+    def __init__(self, field_def: FieldDef, on_change: OnChange, object_name: str | None = None):
+        self.field = field_def
+        edit = QLineEdit()
+        self.widget = edit
+        _name(edit, field_def, object_name)
+        kind = field_def.type
+        if kind in _DIGIT_TYPES:
+            edit.setMaxLength(_DIGIT_TYPES[kind] + 4)  # room for spaces or dots in a paste
+            edit.setPlaceholderText("0" * _DIGIT_TYPES[kind])
+        elif kind == FieldType.DATE:
+            edit.setPlaceholderText(tr("field.date_placeholder"))
+            edit.setMaxLength(10)
+        elif kind == FieldType.TIME:
+            edit.setPlaceholderText(tr("field.time_placeholder"))
+            edit.setMaxLength(5)
+        elif kind == FieldType.MONEY:
+            edit.setPlaceholderText(tr("field.money_placeholder"))
+            edit.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        elif kind in (FieldType.INTEGER, FieldType.DECIMAL):
+            edit.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        elif kind == FieldType.PHONE:
+            edit.setPlaceholderText("08…")
+        elif field_def.max_length:
+            edit.setMaxLength(field_def.max_length + 20)  # the engine explains "too long"
+        if kind in (FieldType.DATE, FieldType.TIME, FieldType.POSTALCODE):
+            edit.setMaximumWidth(160)
+        elif kind in (FieldType.INTEGER, FieldType.DECIMAL, FieldType.MONEY):
+            edit.setMaximumWidth(220)
+        elif kind in _DIGIT_TYPES or kind in (FieldType.NPWP, FieldType.PHONE):
+            edit.setMaximumWidth(260)
+        if field_def.hint is not None and kind not in _DIGIT_TYPES:
+            hint = text_of(field_def.hint)
+            if len(hint) <= 60 and not edit.placeholderText():
+                edit.setPlaceholderText(hint)
+        if field_def.readonly or field_def.compute:
+            edit.setReadOnly(True)
+            edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            edit.setPlaceholderText(tr("field.computed"))
+        edit.textEdited.connect(lambda _text: on_change())
+
+    def value(self) -> Any:
+        text = self.widget.text()
+        return text if text.strip() else None
+
+    def set_value(self, value: Any) -> None:
+        text = display_value(self.field, value)
+        if self.widget.text() != text:
+            self.widget.setText(text)
+
+    def focus_widgets(self) -> list[QWidget]:
+        if self.widget.isReadOnly():
+            return []
+        return [self.widget]
+
+    def set_invalid(self, invalid: bool) -> None:
+        widget = self.widget
+        if widget.property("invalid") != invalid:
+            widget.setProperty("invalid", invalid)
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+
+
+class TextAreaEditor(Editor):
+    def __init__(self, field_def: FieldDef, on_change: OnChange, object_name: str | None = None):
+        self.field = field_def
+        edit = QPlainTextEdit()
+        edit.setTabChangesFocus(True)  # Tab leaves the box: keyboard-first
+        edit.setFixedHeight(64)
+        self.widget = edit
+        _name(edit, field_def, object_name)
+        edit.textChanged.connect(on_change)
+
+    def value(self) -> Any:
+        text = self.widget.toPlainText()
+        return text if text.strip() else None
+
+    def set_value(self, value: Any) -> None:
+        text = "" if value is None else str(value)
+        if self.widget.toPlainText() != text:
+            self.widget.setPlainText(text)
+
+
+class ChoiceEditor(Editor):
+    """Choices and yes/no in a combo box: type the first letters to pick, Space to open."""
+
+    def __init__(self, field_def: FieldDef, on_change: OnChange, object_name: str | None = None):
+        self.field = field_def
+        combo = QComboBox()
+        combo.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        combo.addItem(tr("field.choose"), None)
+        if field_def.type == FieldType.YESNO:
+            combo.addItem(tr("field.yes"), True)
+            combo.addItem(tr("field.no"), False)
+        else:
+            for choice in field_def.choices or ():
+                combo.addItem(text_of(choice.label), choice.value)
+        combo.setMinimumWidth(180)
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.widget = combo
+        _name(combo, field_def, object_name)
+        combo.currentIndexChanged.connect(lambda _i: on_change())
+
+    def value(self) -> Any:
+        return self.widget.currentData()
+
+    def set_value(self, value: Any) -> None:
+        combo = self.widget
+        if isinstance(value, str) and self.field.type == FieldType.YESNO:
+            value = {"ya": True, "true": True, "tidak": False, "false": False}.get(
+                value.strip().casefold(), value
+            )
+        index = 0
+        if value is not None:
+            for i in range(1, combo.count()):
+                data = combo.itemData(i)
+                if data == value or (
+                    isinstance(value, str) and isinstance(data, str) and data.casefold() == value.casefold()
+                ):
+                    index = i
+                    break
+        if combo.currentIndex() != index:
+            combo.setCurrentIndex(index)
+
+
+class MultiChoiceEditor(Editor):
+    def __init__(self, field_def: FieldDef, on_change: OnChange, object_name: str | None = None):
+        self.field = field_def
+        box = QWidget()
+        layout = QGridLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setHorizontalSpacing(16)
+        self.boxes: list[tuple[str, QCheckBox]] = []
+        columns = 2 if len(field_def.choices or ()) > 3 else 1
+        for i, choice in enumerate(field_def.choices or ()):
+            check = QCheckBox(text_of(choice.label))
+            check.setObjectName(f"{object_name or field_def.id}.{choice.value}")
+            check.setAccessibleName(f"{text_of(field_def.label)}: {text_of(choice.label)}")
+            check.toggled.connect(lambda _on: on_change())
+            layout.addWidget(check, i // columns, i % columns)
+            self.boxes.append((choice.value, check))
+        self.widget = box
+        _name(box, field_def, object_name)
+
+    def value(self) -> Any:
+        chosen = [value for value, check in self.boxes if check.isChecked()]
+        return chosen or None
+
+    def set_value(self, value: Any) -> None:
+        wanted = set(value or ()) if isinstance(value, list | tuple) else set()
+        for choice, check in self.boxes:
+            if check.isChecked() != (choice in wanted):
+                check.setChecked(choice in wanted)
+
+    def focus_widgets(self) -> list[QWidget]:
+        return [check for _value, check in self.boxes]
+
+    def set_invalid(self, invalid: bool) -> None:
+        pass
+
+
+class FileEditor(Editor):
+    """A file field names one of the service's attachments; the button attaches a new one."""
+
+    def __init__(
+        self,
+        field_def: FieldDef,
+        on_change: OnChange,
+        object_name: str | None = None,
+        pick_file: Callable[[Editor], None] | None = None,
+    ):
+        self.field = field_def
+        box = QWidget()
+        layout = QHBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.combo = QComboBox()
+        self.combo.addItem(tr("field.choose"), None)
+        _name(self.combo, field_def, object_name)
+        self.combo.currentIndexChanged.connect(lambda _i: on_change())
+        self.button = QPushButton(plain("field.choose_file"))
+        self.button.setAccessibleName(f"{text_of(field_def.label)}: {plain('field.choose_file')}")
+        if pick_file is not None:
+            self.button.clicked.connect(lambda: pick_file(self))
+        layout.addWidget(self.combo, 1)
+        layout.addWidget(self.button)
+        self.widget = box
+
+    def set_choices(self, names: list[str]) -> None:
+        current = self.value()
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        self.combo.addItem(tr("field.choose"), None)
+        for name in names:
+            self.combo.addItem(name, name)
+        self.combo.blockSignals(False)
+        self.set_value(current)
+
+    def value(self) -> Any:
+        return self.combo.currentData()
+
+    def set_value(self, value: Any) -> None:
+        index = self.combo.findData(value) if value is not None else 0
+        if index < 0:
+            self.combo.addItem(str(value), value)
+            index = self.combo.count() - 1
+        if self.combo.currentIndex() != index:
+            self.combo.setCurrentIndex(index)
+
+    def focus_widgets(self) -> list[QWidget]:
+        return [self.combo, self.button]
+
+
+class GroupEditor(Editor):
+    """A repeat group: one line of small editors per row, rows added and removed by key."""
+
+    def __init__(
+        self,
+        field_def: FieldDef,
+        on_change: OnChange,
+        object_name: str | None = None,
+        on_structure: OnChange | None = None,
+    ):
+        self.field = field_def
+        self.on_change = on_change
+        self.on_structure = on_structure or on_change
+        self.base = object_name or field_def.id
+        frame = QWidget()
+        outer = QVBoxLayout(frame)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(4)
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setHorizontalSpacing(6)
+        self.grid.setVerticalSpacing(4)
+        self.headers: list[QLabel] = []
+        for column, sub in enumerate(field_def.fields or ()):
+            header = QLabel(text_of(sub.label))
+            header.setObjectName("muted")
+            self.grid.addWidget(header, 0, column + 1)
+            self.headers.append(header)
+        self.grid_host.setVisible(False)
+        outer.addWidget(self.grid_host)
+        buttons = QHBoxLayout()
+        self.add_button = QPushButton("+ " + tr("field.add_row"))
+        self.add_button.setObjectName(f"{self.base}.add")
+        self.add_button.setAccessibleName(f"{text_of(field_def.label)}: {tr('field.add_row')}")
+        self.add_button.clicked.connect(self._add_clicked)
+        buttons.addWidget(self.add_button)
+        buttons.addStretch(1)
+        outer.addLayout(buttons)
+        self.rows: list[tuple[QLabel, list[Editor], QPushButton]] = []
+        self.widget = frame
+        frame.setObjectName(self.base)
+        frame.setAccessibleName(text_of(field_def.label))
+
+    def _add_clicked(self) -> None:
+        self.add_row()
+        editors = self.rows[-1][1]
+        self.on_structure()
+        stops = [w for e in editors for w in e.focus_widgets()]
+        if stops:
+            stops[0].setFocus(Qt.FocusReason.TabFocusReason)
+
+    def add_row(self, values: dict[str, Any] | None = None) -> None:
+        index = len(self.rows)
+        grid_row = index + 1
+        number = QLabel(f"{index + 1}.")
+        number.setObjectName("muted")
+        self.grid.addWidget(number, grid_row, 0)
+        editors: list[Editor] = []
+        for column, sub in enumerate(self.field.fields or ()):
+            editor = make_editor(sub, self.on_change, f"{self.base}[{index}].{sub.id}")
+            if isinstance(editor, LineEditor | ChoiceEditor):
+                editor.widget.setMinimumWidth(90)
+                editor.widget.setMaximumWidth(16777215)
+            self.grid.addWidget(editor.widget, grid_row, column + 1)
+            editors.append(editor)
+        remove = QPushButton(tr("field.remove_row"))
+        remove.setObjectName(f"{self.base}[{index}].remove")
+        remove.setAccessibleName(f"{tr('field.remove_row')} {tr('field.row', n=index + 1)}")
+        remove.clicked.connect(lambda _c=False, r=index: self._remove(r))
+        self.grid.addWidget(remove, grid_row, len(self.field.fields or ()) + 1)
+        self.rows.append((number, editors, remove))
+        if values:
+            for editor in editors:
+                editor.set_value(values.get(editor.field.id))
+        self.grid_host.setVisible(True)
+        at_max = self.field.max_rows is not None and len(self.rows) >= self.field.max_rows
+        self.add_button.setEnabled(not at_max)
+
+    def _remove(self, index: int) -> None:
+        values = self.value() or []
+        del values[index]
+        self.set_value(values)
+        self.on_structure()
+        if self.rows:
+            target = self.rows[min(index, len(self.rows) - 1)][1]
+            stops = [w for e in target for w in e.focus_widgets()]
+            if stops:
+                stops[0].setFocus(Qt.FocusReason.TabFocusReason)
+                return
+        self.add_button.setFocus(Qt.FocusReason.TabFocusReason)
+
+    def _clear(self) -> None:
+        for number, editors, remove in self.rows:
+            for widget in [number, remove, *(e.widget for e in editors)]:
+                self.grid.removeWidget(widget)
+                widget.deleteLater()
+        self.rows = []
+        self.grid_host.setVisible(False)
+        self.add_button.setEnabled(True)
+
+    def value(self) -> Any:
+        rows = []
+        for _number, editors, _remove in self.rows:
+            rows.append({e.field.id: e.value() for e in editors if e.value() is not None})
+        return rows or None
+
+    def set_value(self, value: Any) -> None:
+        rows = [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
+        if rows == (self.value() or []):
+            return
+        self._clear()
+        for row in rows:
+            self.add_row(row)
+
+    def focus_widgets(self) -> list[QWidget]:
+        stops: list[QWidget] = []
+        for _number, editors, remove in self.rows:
+            for editor in editors:
+                stops += editor.focus_widgets()
+            stops.append(remove)
+        stops.append(self.add_button)
+        return stops
+
+    def set_invalid(self, invalid: bool) -> None:
+        pass
+
+    def apply_rows(self, prefix: str, visible: set[str], bad_paths: set[str]) -> None:
+        """Show or hide row fields by their show_if and mark the invalid ones."""
+        for index, (_number, editors, _remove) in enumerate(self.rows):
+            for editor in editors:
+                path = f"{prefix}[{index}].{editor.field.id}"
+                if editor.field.show_if is not None:
+                    editor.widget.setVisible(path in visible)
+                editor.set_invalid(path in bad_paths)
+
+
+def make_editor(
+    field_def: FieldDef,
+    on_change: OnChange,
+    object_name: str | None = None,
+    *,
+    pick_file: Callable[[Editor], None] | None = None,
+    on_structure: OnChange | None = None,
+) -> Editor:
+    kind = field_def.type
+    if kind in _LINE_TYPES:
+        return LineEditor(field_def, on_change, object_name)
+    if kind == FieldType.LONGTEXT:
+        return TextAreaEditor(field_def, on_change, object_name)
+    if kind in (FieldType.CHOICE, FieldType.YESNO):
+        return ChoiceEditor(field_def, on_change, object_name)
+    if kind == FieldType.MULTICHOICE:
+        return MultiChoiceEditor(field_def, on_change, object_name)
+    if kind == FieldType.REGION:
+        from mppdesk.ui.region import RegionEditor
+
+        return RegionEditor(field_def, on_change, object_name)
+    if kind == FieldType.FILE:
+        return FileEditor(field_def, on_change, object_name, pick_file)
+    if kind == FieldType.GROUP:
+        return GroupEditor(field_def, on_change, object_name, on_structure)
+    raise AssertionError(f"no editor for field type {kind}")

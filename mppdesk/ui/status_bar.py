@@ -1,0 +1,252 @@
+"""Sync state at the bottom of the window: per agency online or offline, what waits to go,
+and when something last went out.
+
+Updated from ``SyncBridge`` signals only: the bar never reads the store or calls an agency.
+Agencies needing attention (paused, offline, with a queue) come first, so with twenty
+agencies configured the officer still sees at a glance what is wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+
+from mppdesk.core.states import OutboxState
+from mppdesk.sync.worker import AgencyHealth
+from mppdesk.ui import i18n
+from mppdesk.ui.i18n import tr
+from mppdesk.ui.sync_bridge import SyncBridge
+
+TEXTS: dict[str, tuple[str, str]] = {
+    "syncbar.online": ("terhubung", "online"),
+    "syncbar.offline": ("tidak terhubung", "offline"),
+    "syncbar.unknown": ("belum diperiksa", "not checked yet"),
+    "syncbar.paused": ("dijeda: {reason}", "paused: {reason}"),
+    "syncbar.manual": ("diserahkan manual", "handed over by hand"),
+    "syncbar.pending": ("{count} menunggu kirim", "{count} waiting to be sent"),
+    "syncbar.failed": ("{count} gagal", "{count} failed"),
+    "syncbar.held": ("{count} menunggu persetujuan", "{count} awaiting approval"),
+    "syncbar.last_success": ("terakhir terkirim {when}", "last sent {when}"),
+    "syncbar.never": ("belum pernah terkirim", "nothing sent yet"),
+    "syncbar.last_error": ("galat terakhir: {error}", "last error: {error}"),
+    "syncbar.summary_last": ("Sinkron terakhir {when}", "Last sync {when}"),
+    "syncbar.summary_none": ("Belum ada sinkron", "No sync yet"),
+    "syncbar.stopped": ("Sinkronisasi berhenti: {error}", "Sync stopped: {error}"),
+    "syncbar.total_pending": ("Antrean kirim: {count}", "Send queue: {count}"),
+    "syncbar.more_online": ("+{count} terhubung", "+{count} online"),
+}
+i18n.TEXTS.update(TEXTS)
+
+ONLINE = "#12652b"
+OFFLINE = "#a8200d"
+PAUSED = "#b26b00"
+UNKNOWN = "#8a93a0"
+MAX_LISTED = 8  # beyond this, healthy idle agencies are folded into "+N online"
+
+
+def _short_error(text: str | None, limit: int = 60) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class AgencyIndicator(QWidget):
+    """A coloured dot, the agency's short name and its queue, with the details as tooltip."""
+
+    def __init__(self, code: str, short_name: str, manual: bool, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.code = code
+        self.short_name = short_name
+        self.manual = manual
+        self.setObjectName(f"agency-{code}")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 0)
+        layout.setSpacing(4)
+        self.dot = QLabel("●", self)
+        self.name = QLabel(short_name, self)
+        self.queue = QLabel("", self)
+        self.queue.setStyleSheet("font-weight: 600;")
+        for label in (self.dot, self.name, self.queue):
+            layout.addWidget(label)
+        self.state = "unknown"
+        self.pending = 0
+
+    def show_state(
+        self, health: AgencyHealth | None, counts: dict[str, int], tz: Any
+    ) -> None:
+        pending = sum(
+            counts.get(s, 0)
+            for s in (OutboxState.PENDING, OutboxState.IN_FLIGHT, OutboxState.PAUSED)
+        )
+        self.pending = pending
+        if self.manual:
+            state, colour = "manual", UNKNOWN
+        elif health is not None and health.paused_reason:
+            state, colour = "paused", PAUSED
+        elif health is None or health.online is None:
+            state, colour = "unknown", UNKNOWN
+        elif health.online:
+            state, colour = "online", ONLINE
+        else:
+            state, colour = "offline", OFFLINE
+        self.state = state
+        self.dot.setStyleSheet(f"color: {colour}; font-size: 12pt;")
+        self.queue.setText(str(pending) if pending else "")
+        self.queue.setVisible(bool(pending))
+        lines = [f"{self.short_name}: {self._state_text(health)}"]
+        if pending:
+            lines.append(tr("syncbar.pending", count=pending))
+        if counts.get(OutboxState.FAILED):
+            lines.append(tr("syncbar.failed", count=counts[OutboxState.FAILED]))
+        if counts.get(OutboxState.HELD):
+            lines.append(tr("syncbar.held", count=counts[OutboxState.HELD]))
+        if not self.manual:
+            when = health.last_success_at if health is not None else None
+            lines.append(
+                tr("syncbar.last_success", when=i18n.format_datetime(when, tz))
+                if when
+                else tr("syncbar.never")
+            )
+            if health is not None and health.last_error and state != "online":
+                lines.append(tr("syncbar.last_error", error=_short_error(health.last_error, 200)))
+        self.setToolTip("\n".join(lines))
+        self.setAccessibleName("; ".join(lines))
+        if state == "paused":
+            reason = _short_error(health.paused_reason if health else "", 40)
+            self.name.setText(f"{self.short_name} ({tr('syncbar.paused', reason=reason)})")
+        else:
+            self.name.setText(self.short_name)
+
+    def _state_text(self, health: AgencyHealth | None) -> str:
+        if self.manual:
+            return tr("syncbar.manual")
+        if health is not None and health.paused_reason:
+            return tr("syncbar.paused", reason=_short_error(health.paused_reason, 200))
+        if health is None or health.online is None:
+            return tr("syncbar.unknown")
+        return tr("syncbar.online") if health.online else tr("syncbar.offline")
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.state in ("paused", "offline") or self.pending > 0
+
+
+class SyncStatusBar(QWidget):
+    """Per agency state, the total queue and the last successful sync; place it in the
+    main window's QStatusBar with ``addPermanentWidget``."""
+
+    def __init__(self, bridge: SyncBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("syncStatusBar")
+        self.bridge = bridge
+        runtime = bridge.runtime
+        self._tz = runtime.tz
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        self.total = QLabel("", self)
+        self.total.setObjectName("syncTotal")
+        layout.addWidget(self.total)
+        self._agency_box = QHBoxLayout()
+        self._agency_box.setSpacing(2)
+        layout.addLayout(self._agency_box)
+        self.folded = QLabel("", self)
+        self.folded.setObjectName("muted")
+        layout.addWidget(self.folded)
+        self.last_sync = QLabel("", self)
+        self.last_sync.setObjectName("muted")
+        layout.addWidget(self.last_sync)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.indicators: dict[str, AgencyIndicator] = {}
+        catalog = runtime.catalog
+        for code, endpoint in sorted(runtime.settings.agencies.items()):
+            agency = catalog.agencies.get(code)
+            short = agency.short_name if agency is not None else code
+            self.indicators[code] = AgencyIndicator(
+                code, short, endpoint.mode == "manual", self
+            )
+        self._health: dict[str, AgencyHealth] = dict(bridge.health)
+        self._backlog: dict[str, dict[str, int]] = dict(bridge.backlog)
+        self._error: str | None = None
+        bridge.agency_health_changed.connect(self._on_health)
+        bridge.backlog_changed.connect(self._on_backlog)
+        bridge.failed.connect(self._on_failed)
+        self._render()
+
+    def _indicator(self, code: str) -> AgencyIndicator:
+        indicator = self.indicators.get(code)
+        if indicator is None:  # an agency with entries but no endpoint in the settings
+            agency = self.bridge.runtime.catalog.agencies.get(code)
+            short = agency.short_name if agency is not None else code
+            indicator = AgencyIndicator(code, short, False, self)
+            self.indicators[code] = indicator
+        return indicator
+
+    def _on_health(self, health: AgencyHealth) -> None:
+        self._health[health.agency] = health
+        self._indicator(health.agency)
+        self._render()
+
+    def _on_backlog(self, backlog: dict[str, dict[str, int]]) -> None:
+        self._backlog = dict(backlog)
+        for code in backlog:
+            self._indicator(code)
+        self._render()
+
+    def _on_failed(self, error: str) -> None:
+        self._error = error
+        self._render()
+
+    def _render(self) -> None:
+        for code, indicator in self.indicators.items():
+            indicator.show_state(self._health.get(code), self._backlog.get(code, {}), self._tz)
+        order = sorted(
+            self.indicators.values(),
+            key=lambda i: (
+                {"paused": 0, "offline": 1}.get(i.state, 2),
+                0 if i.pending else 1,
+                i.manual,
+                i.short_name.lower(),
+            ),
+        )
+        while self._agency_box.count():
+            self._agency_box.takeAt(0)
+        folded: list[AgencyIndicator] = []
+        for position, indicator in enumerate(order):
+            if position >= MAX_LISTED and not indicator.needs_attention:
+                folded.append(indicator)
+                indicator.hide()
+                continue
+            self._agency_box.addWidget(indicator)
+            indicator.show()
+        self.folded.setVisible(bool(folded))
+        if folded:
+            self.folded.setText(tr("syncbar.more_online", count=len(folded)))
+            self.folded.setToolTip("\n".join(i.toolTip() for i in folded))
+        total = sum(i.pending for i in self.indicators.values())
+        self.total.setText(tr("syncbar.total_pending", count=total))
+        latest: datetime | None = max(
+            (h.last_success_at for h in self._health.values() if h.last_success_at),
+            default=None,
+        )
+        if self._error:
+            self.last_sync.setText(tr("syncbar.stopped", error=_short_error(self._error)))
+            self.last_sync.setStyleSheet(f"color: {OFFLINE}; font-weight: 600;")
+        else:
+            self.last_sync.setStyleSheet("")
+            self.last_sync.setText(
+                tr("syncbar.summary_last", when=i18n.format_datetime(latest, self._tz))
+                if latest
+                else tr("syncbar.summary_none")
+            )
+        self.last_sync.setAlignment(Qt.AlignmentFlag.AlignVCenter)
+
+    # --- for tests and the tour ----------------------------------------------------------
+
+    def state_of(self, code: str) -> str:
+        return self.indicators[code].state
+
+    def pending_of(self, code: str) -> int:
+        return self.indicators[code].pending

@@ -1,0 +1,190 @@
+"""The visit summary: every service with fee, due date and missing files, and what blocks."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mppdesk.core.masking import mask_nik
+from mppdesk.forms.catalog import Catalog
+from mppdesk.forms.engine import EntryStatus
+from mppdesk.ui.i18n import format_rupiah, plain, text_of, tr
+from mppdesk.ui.service_page import card, scrolling
+from mppdesk.ui.visit_state import VisitCheck, VisitState
+
+PATH_ROLE = Qt.ItemDataRole.UserRole
+
+
+class SummaryPage(QWidget):
+    """``open_entry(step, path)`` asks the visit page to show one field."""
+
+    open_entry = Signal(int, str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("summary")
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 4, 0)
+        column.setSpacing(12)
+        main_card, layout = card()
+        heading = QLabel(plain("visit.summary_heading"))
+        heading.setObjectName("heading")
+        layout.addWidget(heading)
+        self.people = QLabel()
+        self.people.setWordWrap(True)
+        self.people.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addWidget(self.people)
+        self.table = QGridLayout()
+        self.table.setHorizontalSpacing(18)
+        self.table.setVerticalSpacing(8)
+        layout.addLayout(self.table)
+        self.total = QLabel()
+        self.total.setObjectName("subheading")
+        layout.addWidget(self.total)
+        self.verdict = QLabel()
+        self.verdict.setWordWrap(True)
+        layout.addWidget(self.verdict)
+        self.errors_heading = QLabel(tr("visit.errors_heading"))
+        self.errors_heading.setObjectName("muted")
+        layout.addWidget(self.errors_heading)
+        self.errors = QListWidget()
+        self.errors.setObjectName("summaryErrors")
+        self.errors.setAccessibleName(tr("visit.errors_heading"))
+        self.errors.itemActivated.connect(self._activated)
+        layout.addWidget(self.errors)
+        self.finalize_button = QPushButton(tr("visit.finalize") + "   Ctrl+Enter")
+        self.finalize_button.setObjectName("primary")
+        self.finalize_button.setMinimumHeight(38)
+        layout.addWidget(self.finalize_button, 0, Qt.AlignmentFlag.AlignLeft)
+        column.addWidget(main_card)
+        column.addStretch(1)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scrolling(body))
+        self._cells: list[QWidget] = []
+
+    def _activated(self, item: QListWidgetItem) -> None:
+        step, path = item.data(PATH_ROLE)
+        self.open_entry.emit(step, path)
+
+    def update_summary(
+        self, catalog: Catalog, state: VisitState, check: VisitCheck, dues: list[str]
+    ) -> None:
+        applicant = state.applicant
+        nik = str(applicant.get("nik") or "")
+        ticket = (
+            tr("visit.summary_ticket", ticket=state.ticket)
+            if state.ticket
+            else tr("visit.summary_no_ticket")
+        )
+        lines = [
+            ticket,
+            f"{plain('visit.summary_applicant')}: {applicant.get('nama') or '—'}"
+            + (f"  ·  NIK {mask_nik(nik)}" if len(nik) == 16 else ""),
+        ]
+        if state.proxy is not None:
+            lines.append(
+                f"{plain('visit.summary_proxy')}: {state.proxy.get('nama') or '—'}"
+                + (f" ({state.proxy.get('hubungan')})" if state.proxy.get("hubungan") else "")
+            )
+        self.people.setText("\n".join(lines))
+
+        for widget in self._cells:
+            self.table.removeWidget(widget)
+            widget.deleteLater()
+        self._cells = []
+
+        def cell(text: str, row: int, col: int, name: str = "") -> None:
+            label = QLabel(text)
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            if name:
+                label.setObjectName(name)
+            self.table.addWidget(label, row, col, Qt.AlignmentFlag.AlignTop)
+            self._cells.append(label)
+
+        if not state.services:
+            cell(tr("visit.no_services"), 0, 0, "muted")
+        else:
+            for col, key in enumerate(
+                ("visit.step.summary", "visit.fee", "visit.sla_due", "visit.summary_missing")
+            ):
+                cell(plain(key) if col else plain("visit.steps"), 0, col, "muted")
+        total = 0
+        assessed = False
+        for index, (entry, result) in enumerate(zip(state.services, check.services, strict=True)):
+            service = catalog.service(entry.code)
+            agency = catalog.agencies.get(service.agency)
+            short = agency.short_name if agency else service.agency
+            missing = [
+                text_of(r.label)
+                for r, s in zip(service.requirements, result.requirements, strict=True)
+                if s.applies and s.state == "missing"
+            ]
+            cell(f"{index + 1}. {short} · {text_of(service.name)}", index + 1, 0)
+            cell(format_rupiah(result.fee), index + 1, 1)
+            cell(dues[index] if index < len(dues) else "", index + 1, 2)
+            cell(
+                "\n".join(f"• {m}" for m in missing) if missing else plain("visit.summary_complete"),
+                index + 1,
+                3,
+                "warning" if missing else "",
+            )
+            if result.fee is None:
+                assessed = True
+            else:
+                total += result.fee
+        total_text = format_rupiah(total) if total else plain("visit.fee_free")
+        if assessed:
+            total_text += f" + {tr('visit.fee_assessed')}"
+        self.total.setText(f"{plain('visit.summary_total')}: {total_text}")
+        self.total.setVisible(bool(state.services))
+
+        self.errors.clear()
+        items: list[tuple[int, str, str]] = []
+        for entry in check.applicant_entries:
+            if entry.status in (EntryStatus.REQUIRED, EntryStatus.INVALID):
+                items.append((0, entry.path, text_of(entry.message) if entry.message else ""))
+        for path in check.proxy_errors:
+            items.append((0, path, tr("visit.proxy.required")))
+        for index, result in enumerate(check.services):
+            short = catalog.service(state.services[index].code).name
+            for entry in check.service_entries(index):
+                if entry.status in (EntryStatus.REQUIRED, EntryStatus.INVALID):
+                    message = text_of(entry.message) if entry.message else str(entry.status)
+                    items.append((index + 1, entry.path, f"{text_of(short)}: {message}"))
+        for step, path, message in items:
+            item = QListWidgetItem(message)
+            item.setData(PATH_ROLE, (step, path))
+            self.errors.addItem(item)
+        has_errors = bool(items)
+        self.errors.setVisible(has_errors)
+        self.errors_heading.setVisible(has_errors)
+        self.errors.setMaximumHeight(min(240, 28 * max(1, len(items)) + 8))
+        if not state.services:
+            self.verdict.setObjectName("bannerWarning")
+            self.verdict.setText(tr("visit.finalize_no_service"))
+        elif has_errors:
+            self.verdict.setObjectName("bannerError")
+            self.verdict.setText(tr("visit.summary_errors", count=len(items)))
+        else:
+            self.verdict.setObjectName("bannerOk")
+            text = tr("visit.summary_ok")
+            if check.warning_count:
+                text += " · " + tr("visit.summary_warnings", count=check.warning_count)
+            self.verdict.setText(text)
+        self.verdict.style().unpolish(self.verdict)
+        self.verdict.style().polish(self.verdict)
+        self.finalize_button.setEnabled(bool(state.services) and not has_errors)
+
+    def focus_stops(self) -> list[QWidget]:
+        return [self.errors, self.finalize_button]

@@ -1,0 +1,991 @@
+"""The visit flow: ticket, NIK, applicant, services with their forms and checklists, finalize.
+
+Layout, top to bottom and in Tab order: the header (ticket, "panggil berikutnya", NIK,
+proxy), the steps on the left (applicant, one step per service, summary) beside the current
+step, and the footer (previous/next, add service, finalize). Every step has a shortcut shown
+in its name (Alt+1 …), so the officer never needs the mouse.
+
+After each change the whole visit is re-evaluated by the form engine (pure, a few
+milliseconds) and the draft is saved a moment later in the background; the store, the
+look-up and finalizing all run through the ``TaskRunner``, never on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mppdesk.core.calendar import add_working_days
+from mppdesk.core.ids import new_id
+from mppdesk.desk import counter
+from mppdesk.desk.auth import Actor
+from mppdesk.desk.errors import DeskError, InvalidInput
+from mppdesk.desk.runtime import Runtime
+from mppdesk.forms.engine import EntryStatus
+from mppdesk.ui.fields import Editor
+from mppdesk.ui.form_view import FormView, display_of, specs_for_shared
+from mppdesk.ui.i18n import format_date, format_datetime, plain, text_of, tr
+from mppdesk.ui.service_page import ServicePage, card, scrolling
+from mppdesk.ui.service_search import ServiceSearchDialog
+from mppdesk.ui.summary import SummaryPage
+from mppdesk.ui.tasks import TaskRunner
+from mppdesk.ui.visit_state import (
+    AttachmentRef,
+    ServiceEntry,
+    VisitCheck,
+    VisitState,
+    check_visit_state,
+    required_shared,
+    shared_field_ids,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+PROXY_FIELDS = ("nama", "nik", "hubungan", "no_hp", "no_surat_kuasa")
+
+
+@dataclass(frozen=True)
+class FinalizedVisit:
+    """What the done page shows: the stored visit and its documents (None if printing failed)."""
+
+    result: Any  # desk.intake.VisitResult
+    receipt_pdf: bytes | None
+    slip_pdf: bytes | None
+    documents_error: str | None = None
+
+
+def _set_banner(label: QLabel, kind: str, text: str) -> None:
+    label.setObjectName(kind)
+    label.setText(text)
+    label.setVisible(bool(text))
+    label.style().unpolish(label)
+    label.style().polish(label)
+
+
+class VisitPage(QWidget):
+    finalized = Signal(object)  # FinalizedVisit
+    draft_saved = Signal(str)  # visit id
+    looked_up = Signal(object)  # ApplicantRecord or None
+    ticket_called = Signal(str)
+    busy_changed = Signal(bool)
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        actor: Actor,
+        tasks: TaskRunner,
+        parent: QWidget | None = None,
+        *,
+        state: VisitState | None = None,
+        draft_delay_ms: int = 1200,
+        restored_at: datetime | None = None,
+    ):
+        super().__init__(parent)
+        self.setObjectName("visitPage")
+        self.runtime = runtime
+        self.catalog = runtime.catalog
+        self.actor = actor
+        self.tasks = tasks
+        self.state = state or VisitState()
+        if self.state.visit_id is None:
+            self.state.visit_id = new_id()
+        if self.state.started_at is None:
+            self.state.started_at = runtime.now().isoformat()
+        self.check: VisitCheck | None = None
+        self.usage: counter.ServiceUsage | None = None
+        self.service_pages: list[ServicePage] = []
+        self.applicant_form: FormView | None = None
+        self._applying = False
+        self._finalizing = False
+        self._closed = False
+        self._dirty = False
+        self._draft_in_flight = False
+        self._shown_fields: list[str] = []
+        today = runtime.local_today()
+        self._today = today
+        self._holidays = runtime.holidays(today.year, today.year + 1)
+
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(draft_delay_ms)
+        self._draft_timer.timeout.connect(self.save_draft)
+
+        root = QVBoxLayout(self)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+        root.addWidget(self._build_header())
+        body = QHBoxLayout()
+        body.setContentsMargins(16, 12, 16, 8)
+        body.setSpacing(14)
+        root.addLayout(body, 1)
+        self.steps = QListWidget()
+        self.steps.setObjectName("steps")
+        self.steps.setAccessibleName(plain("visit.steps"))
+        self.steps.setFixedWidth(250)
+        self.steps.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.steps.currentRowChanged.connect(self._step_selected)
+        body.addWidget(self.steps)
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("pages")
+        body.addWidget(self.stack, 1)
+        root.addWidget(self._build_footer())
+
+        self.applicant_page = self._build_applicant_page()
+        self.stack.addWidget(self.applicant_page)
+        self.summary = SummaryPage()
+        self.summary.open_entry.connect(self.open_entry)
+        self.summary.finalize_button.clicked.connect(self.finalize)
+        self.stack.addWidget(self.summary)
+        self._install_shortcuts()
+
+        self._restore_widgets()
+        if restored_at is not None:
+            _set_banner(
+                self.banner,
+                "banner",
+                tr("visit.draft_restored", time=format_datetime(restored_at, runtime.tz)),
+            )
+        self.tasks.run(lambda: counter.service_usage(runtime, actor), self._usage_loaded)
+
+    # --- building ------------------------------------------------------------------------
+
+    def _build_header(self) -> QWidget:
+        bar = QFrame()
+        bar.setObjectName("bar")
+        layout = QVBoxLayout(bar)
+        layout.setContentsMargins(16, 10, 16, 10)
+        layout.setSpacing(6)
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        ticket_label = QLabel(tr("visit.ticket"))
+        self.ticket_edit = QLineEdit()
+        self.ticket_edit.setObjectName("ticket")
+        self.ticket_edit.setAccessibleName(plain("visit.ticket"))
+        self.ticket_edit.setPlaceholderText(tr("visit.ticket_placeholder"))
+        self.ticket_edit.setMaxLength(32)
+        self.ticket_edit.setFixedWidth(110)
+        self.ticket_edit.textEdited.connect(lambda _t: self.changed())
+        ticket_label.setBuddy(self.ticket_edit)
+        row.addWidget(ticket_label)
+        row.addWidget(self.ticket_edit)
+        self.group_combo = QComboBox()
+        self.group_combo.setObjectName("ticketGroup")
+        self.group_combo.setAccessibleName(plain("visit.group"))
+        for group in counter.service_groups(self.catalog):
+            prefix = counter.ticket_prefix(self.catalog, group)
+            self.group_combo.addItem(f"{prefix} · {group.upper()}", group)
+        row.addWidget(self.group_combo)
+        self.call_button = QPushButton(tr("visit.call_next") + "  F2")
+        self.call_button.setObjectName("callNext")
+        self.call_button.clicked.connect(self.call_next_ticket)
+        row.addWidget(self.call_button)
+        row.addSpacing(24)
+        nik_label = QLabel(tr("visit.nik"))
+        self.nik_edit = QLineEdit()
+        self.nik_edit.setObjectName("nik")
+        self.nik_edit.setAccessibleName("NIK")
+        self.nik_edit.setPlaceholderText(tr("visit.nik_placeholder"))
+        self.nik_edit.setMaxLength(24)
+        self.nik_edit.setMinimumWidth(230)
+        self.nik_edit.textEdited.connect(lambda _t: self.changed())
+        self.nik_edit.returnPressed.connect(self.lookup)
+        nik_label.setBuddy(self.nik_edit)
+        row.addWidget(nik_label)
+        row.addWidget(self.nik_edit)
+        self.lookup_button = QPushButton(tr("visit.lookup") + "  F3")
+        self.lookup_button.setObjectName("lookup")
+        self.lookup_button.clicked.connect(self.lookup)
+        row.addWidget(self.lookup_button)
+        row.addSpacing(24)
+        self.proxy_check = QCheckBox(tr("visit.proxy"))
+        self.proxy_check.setObjectName("proxyToggle")
+        self.proxy_check.toggled.connect(self._proxy_toggled)
+        row.addWidget(self.proxy_check)
+        row.addStretch(1)
+        self.draft_label = QLabel()
+        self.draft_label.setObjectName("muted")
+        row.addWidget(self.draft_label)
+        layout.addLayout(row)
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setVisible(False)
+        layout.addWidget(self.banner)
+        return bar
+
+    def _build_footer(self) -> QWidget:
+        bar = QFrame()
+        bar.setObjectName("bar")
+        layout = QHBoxLayout(bar)
+        layout.setContentsMargins(16, 8, 16, 8)
+        self.prev_button = QPushButton(tr("visit.prev") + "  Ctrl+PgUp")
+        self.prev_button.setObjectName("prevStep")
+        self.prev_button.clicked.connect(lambda: self.go_step(self.steps.currentRow() - 1))
+        self.next_button = QPushButton(tr("visit.next") + "  Ctrl+PgDn")
+        self.next_button.setObjectName("nextStep")
+        self.next_button.clicked.connect(lambda: self.go_step(self.steps.currentRow() + 1))
+        self.add_button = QPushButton(tr("visit.add_service") + "  F4")
+        self.add_button.setObjectName("addService")
+        self.add_button.clicked.connect(self.open_service_search)
+        self.finalize_button = QPushButton(tr("visit.finalize") + "  Ctrl+Enter")
+        self.finalize_button.setObjectName("primary")
+        self.finalize_button.setAccessibleName(plain("visit.finalize"))
+        self.finalize_button.clicked.connect(self.finalize)
+        self.status = QLabel()
+        self.status.setObjectName("muted")
+        layout.addWidget(self.prev_button)
+        layout.addWidget(self.next_button)
+        layout.addSpacing(16)
+        layout.addWidget(self.add_button)
+        layout.addSpacing(16)
+        layout.addWidget(self.status, 1)
+        layout.addWidget(self.finalize_button)
+        return bar
+
+    def _build_applicant_page(self) -> QWidget:
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 4, 0)
+        column.setSpacing(12)
+        applicant_card, layout = card()
+        heading = QLabel(plain("visit.applicant_heading"))
+        heading.setObjectName("heading")
+        layout.addWidget(heading)
+        explain = QLabel(tr("visit.applicant_explain") + "  * " + tr("visit.required_marker"))
+        explain.setObjectName("muted")
+        layout.addWidget(explain)
+        self.applicant_host = QVBoxLayout()
+        layout.addLayout(self.applicant_host)
+        column.addWidget(applicant_card)
+
+        self.proxy_card, proxy_layout = card()
+        proxy_heading = QLabel(plain("visit.proxy"))
+        proxy_heading.setObjectName("subheading")
+        proxy_layout.addWidget(proxy_heading)
+        proxy_form = QFormLayout()
+        proxy_form.setHorizontalSpacing(16)
+        self.proxy_edits: dict[str, QLineEdit] = {}
+        for key in PROXY_FIELDS:
+            edit = QLineEdit()
+            edit.setObjectName(f"proxy.{key}")
+            edit.setAccessibleName(plain(f"visit.proxy.{key}"))
+            edit.setMaxLength(100)
+            edit.textEdited.connect(lambda _t: self.changed())
+            label = QLabel(plain(f"visit.proxy.{key}") + (" *" if key == "nama" else ""))
+            label.setBuddy(edit)
+            proxy_form.addRow(label, edit)
+            self.proxy_edits[key] = edit
+        proxy_layout.addLayout(proxy_form)
+        self.proxy_message = QLabel()
+        self.proxy_message.setObjectName("message")
+        self.proxy_message.setVisible(False)
+        proxy_layout.addWidget(self.proxy_message)
+        self.proxy_card.setVisible(False)
+        column.addWidget(self.proxy_card)
+
+        self.changes_card, changes_layout = card()
+        changes_heading = QLabel(plain("visit.changes_heading"))
+        changes_heading.setObjectName("subheading")
+        changes_layout.addWidget(changes_heading)
+        self.changes_text = QLabel()
+        self.changes_text.setWordWrap(True)
+        self.changes_text.setTextFormat(Qt.TextFormat.PlainText)
+        changes_layout.addWidget(self.changes_text)
+        self.changes_card.setVisible(False)
+        column.addWidget(self.changes_card)
+        column.addStretch(1)
+        return scrolling(body)
+
+    def _install_shortcuts(self) -> None:
+        def bind(keys: str | QKeySequence, slot: Callable[[], None]) -> None:
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+
+        bind("F3", self.focus_nik)
+        bind("F4", self.open_service_search)
+        bind("Ctrl+Return", self.finalize)
+        bind("Ctrl+Enter", self.finalize)
+        bind("Ctrl+PgDown", lambda: self.go_step(self.steps.currentRow() + 1))
+        bind("Ctrl+PgUp", lambda: self.go_step(self.steps.currentRow() - 1))
+        bind("Ctrl+O", self._attach_current)
+        bind("Alt+0", lambda: self.go_step(self.steps.count() - 1))
+        for number in range(1, 10):
+            bind(f"Alt+{number}", lambda n=number: self.go_step(n - 1))
+
+    # --- state <-> widgets ----------------------------------------------------------------
+
+    def _restore_widgets(self) -> None:
+        """Build every part from ``self.state`` (a fresh visit, a draft, a language switch)."""
+        self._applying = True
+        try:
+            state = self.state
+            self.ticket_edit.setText(state.ticket)
+            self.nik_edit.setText(str(state.applicant.get("nik") or ""))
+            self.proxy_check.setChecked(state.proxy is not None)
+            for key, edit in self.proxy_edits.items():
+                edit.setText(str((state.proxy or {}).get(key) or ""))
+            self.proxy_card.setVisible(state.proxy is not None)
+            for entry in state.services:
+                self._add_service_page(entry)
+            self._rebuild_applicant_form()
+            self._show_record()
+        finally:
+            self._applying = False
+        self._rebuild_steps()
+        self.evaluate()
+        self.go_step(min(state.step, self.steps.count() - 1), focus=False)
+
+    def _rebuild_applicant_form(self) -> None:
+        ids = shared_field_ids(self.catalog, self.state)
+        if self.applicant_form is not None and ids == self._shown_fields:
+            return
+        touched: set[str] = set()
+        show_all = False
+        if self.applicant_form is not None:
+            self.state.applicant.update(self.applicant_form.values("applicant"))
+            touched = self.applicant_form.touched
+            show_all = self.applicant_form.show_all
+            self.applicant_host.removeWidget(self.applicant_form)
+            self.applicant_form.deleteLater()
+        specs = specs_for_shared(self.catalog, ids, required_shared(self.catalog, self.state))
+        form = FormView(specs, lambda _path: self.changed())
+        form.touched = touched
+        form.show_all = show_all
+        self._applying, was = True, self._applying
+        form.set_values("applicant", self.state.applicant)
+        self._applying = was
+        self.applicant_host.addWidget(form)
+        self.applicant_form = form
+        self._shown_fields = ids
+        self._chain_focus()
+
+    def collect(self) -> None:
+        """Read every widget into ``self.state``."""
+        state = self.state
+        state.ticket = self.ticket_edit.text().strip()
+        applicant = dict(state.applicant)
+        if self.applicant_form is not None:
+            for path, row in self.applicant_form.rows.items():
+                applicant.pop(row.spec.field.id, None)
+            applicant.update(self.applicant_form.values("applicant"))
+        nik = "".join(self.nik_edit.text().split())
+        if nik:
+            applicant["nik"] = nik
+        else:
+            applicant.pop("nik", None)
+        state.applicant = applicant
+        if self.proxy_check.isChecked():
+            state.proxy = {
+                key: edit.text().strip()
+                for key, edit in self.proxy_edits.items()
+                if edit.text().strip()
+            }
+        else:
+            state.proxy = None
+        for page, entry in zip(self.service_pages, state.services, strict=True):
+            page.collect(entry)
+        state.step = max(0, self.steps.currentRow())
+
+    def changed(self) -> None:
+        """Any edit: re-evaluate now, save the draft a moment later."""
+        if self._applying or self._finalizing:
+            return
+        self._dirty = True
+        self.evaluate()
+        self._draft_timer.start()
+
+    def evaluate(self) -> VisitCheck:
+        self.collect()
+        check = check_visit_state(self.catalog, self.state, self._today)
+        self.check = check
+        self._applying = True
+        try:
+            self._apply(check)
+        finally:
+            self._applying = False
+        return check
+
+    def _apply(self, check: VisitCheck) -> None:
+        notes = self._changed_notes(check)
+        if self.applicant_form is not None:
+            self.applicant_form.apply(check.applicant_entries, None, None, notes)
+        dues = []
+        for index, (page, result) in enumerate(zip(self.service_pages, check.services, strict=True)):
+            due = self._due_text(result.sla_working_days)
+            dues.append(due)
+            page.apply(result, check.service_entries(index), due)
+        show_proxy_error = bool(check.proxy_errors) and (
+            self.applicant_form is not None and self.applicant_form.show_all
+        )
+        self.proxy_message.setText(tr("visit.proxy.required") if show_proxy_error else "")
+        self.proxy_message.setVisible(show_proxy_error)
+        self.summary.update_summary(self.catalog, self.state, check, dues)
+        self._mark_steps(check)
+        ok = bool(self.state.services) and check.error_count == 0
+        self.status.setText(
+            tr("visit.summary_ok")
+            if ok
+            else tr("visit.summary_errors", count=check.error_count)
+            if self.state.services
+            else tr("visit.no_services")
+        )
+
+    def _due_text(self, working_days: int) -> str:
+        if working_days <= 0:
+            return plain("visit.sla_same_day")
+        return format_date(add_working_days(self._today, working_days, self._holidays))
+
+    def _changed_notes(self, check: VisitCheck) -> dict[str, str]:
+        record = self.state.record
+        if not record:
+            return {}
+        stored = record.get("profile") or {}
+        notes = {}
+        for field_id, value in check.shared.applicant.items():
+            old = stored.get(field_id)
+            if old is not None and old != value:
+                field_def = self.catalog.shared_fields[field_id]
+                notes[f"applicant.{field_id}"] = tr(
+                    "visit.changed_now", old=display_of(field_def, old)
+                )
+        return notes
+
+    # --- steps ----------------------------------------------------------------------------
+
+    def _rebuild_steps(self) -> None:
+        current = self.steps.currentRow()
+        self.steps.blockSignals(True)
+        self.steps.clear()
+        names = [plain("visit.step.applicant")] + [p.title for p in self.service_pages]
+        names.append(plain("visit.step.summary"))
+        for index, name in enumerate(names):
+            key = "0" if index == len(names) - 1 else str(index + 1) if index < 9 else ""
+            item = QListWidgetItem(name)
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setData(Qt.ItemDataRole.UserRole + 1, f"Alt+{key}" if key else "")
+            self.steps.addItem(item)
+        self.steps.blockSignals(False)
+        if 0 <= current < self.steps.count():
+            self.steps.setCurrentRow(current)
+        if self.check is not None:
+            self._mark_steps(self.check)
+
+    def _mark_steps(self, check: VisitCheck) -> None:
+        counts = [
+            sum(1 for e in check.applicant_entries if e.status != EntryStatus.WARNING)
+            + len(check.proxy_errors)
+        ]
+        for index in range(len(self.service_pages)):
+            entries = check.service_entries(index) if index < len(check.services) else []
+            counts.append(sum(1 for e in entries if e.status != EntryStatus.WARNING))
+        for row in range(self.steps.count()):
+            item = self.steps.item(row)
+            name = item.data(Qt.ItemDataRole.UserRole)
+            key = item.data(Qt.ItemDataRole.UserRole + 1)
+            marker = ""
+            if row < len(counts):
+                marker = f"   ● {counts[row]}" if counts[row] else "   ✓"
+            number = f"{row + 1}. " if row < self.steps.count() - 1 else ""
+            item.setText(f"{number}{name}{marker}\n{key}" if key else f"{number}{name}{marker}")
+
+    def _step_selected(self, row: int) -> None:
+        if row < 0:
+            return
+        if row == 0:
+            self.stack.setCurrentWidget(self.applicant_page)
+        elif row <= len(self.service_pages):
+            self.stack.setCurrentWidget(self.service_pages[row - 1])
+        else:
+            self.stack.setCurrentWidget(self.summary)
+        self.prev_button.setEnabled(row > 0)
+        self.next_button.setEnabled(row < self.steps.count() - 1)
+        self.state.step = row
+
+    def go_step(self, row: int, *, focus: bool = True) -> None:
+        if not (0 <= row < self.steps.count()):
+            return
+        self.steps.setCurrentRow(row)
+        self._step_selected(row)
+        if not focus:
+            return
+        if row == 0:
+            self._focus_first_applicant_field()
+        elif row <= len(self.service_pages):
+            self.service_pages[row - 1].first_stop().setFocus(Qt.FocusReason.TabFocusReason)
+        else:
+            if self.applicant_form is not None:
+                self.reveal_all()
+            target = self.summary.errors if self.summary.errors.count() else self.summary.finalize_button
+            if target.isEnabled():
+                target.setFocus(Qt.FocusReason.TabFocusReason)
+                if target is self.summary.errors:
+                    self.summary.errors.setCurrentRow(0)
+
+    def _focus_first_applicant_field(self) -> None:
+        if self.applicant_form is None:
+            return
+        stops = self.applicant_form.focus_stops()
+        if stops:
+            stops[0].setFocus(Qt.FocusReason.TabFocusReason)
+
+    def open_entry(self, step: int, path: str) -> None:
+        """Show the field of an error from the summary list."""
+        self.go_step(step, focus=False)
+        widget: QWidget | None = None
+        if path.startswith("proxy."):
+            widget = self.proxy_edits.get(path.split(".", 1)[1])
+        elif path == "applicant.nik":
+            widget = self.nik_edit
+        elif step == 0 and self.applicant_form is not None:
+            widget = self.applicant_form.widget_for(path)
+        elif 0 < step <= len(self.service_pages):
+            page = self.service_pages[step - 1]
+            if path.startswith("checklist."):
+                requirement = path.split(".", 1)[1]
+                widget = next(
+                    (r.check for r in page.checklist.rows if r.requirement.id == requirement), None
+                )
+            else:
+                widget = page.form.widget_for(path)
+        if widget is not None:
+            widget.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _chain_focus(self) -> None:
+        """Tab follows the screen: header, applicant, proxy, each service, summary, footer."""
+        chain: list[QWidget] = [
+            self.ticket_edit,
+            self.group_combo,
+            self.call_button,
+            self.nik_edit,
+            self.lookup_button,
+            self.proxy_check,
+        ]
+        if self.applicant_form is not None:
+            chain += self.applicant_form.all_focus_stops()
+        chain += list(self.proxy_edits.values())
+        for page in self.service_pages:
+            chain += page.focus_stops()
+        chain += self.summary.focus_stops()
+        chain += [self.prev_button, self.next_button, self.add_button, self.finalize_button]
+        for first, second in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(first, second)
+
+    def reveal_all(self) -> None:
+        """Show "required" messages everywhere (after a finalize attempt or on the summary)."""
+        if self.applicant_form is not None:
+            self.applicant_form.reveal_all()
+        for page in self.service_pages:
+            page.form.reveal_all()
+        if self.check is not None:
+            self._applying = True
+            try:
+                self._apply(self.check)
+            finally:
+                self._applying = False
+
+    # --- ticket ---------------------------------------------------------------------------
+
+    def call_next_ticket(self) -> None:
+        group = self.group_combo.currentData()
+        if group is None:
+            return
+        self.call_button.setEnabled(False)
+
+        def done(ticket: counter.Ticket) -> None:
+            self.call_button.setEnabled(True)
+            self.ticket_edit.setText(ticket.number)
+            self.state.ticket_at = ticket.called_at.isoformat()
+            self.changed()
+            self.ticket_called.emit(ticket.number)
+            self.nik_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+        def failed(error: BaseException) -> None:
+            self.call_button.setEnabled(True)
+            self._error_banner(error)
+
+        self.tasks.run(lambda: counter.call_next_ticket(self.runtime, self.actor, group), done, failed)
+
+    # --- applicant ------------------------------------------------------------------------
+
+    def focus_nik(self) -> None:
+        self.nik_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.nik_edit.selectAll()
+
+    def lookup(self) -> None:
+        nik = "".join(self.nik_edit.text().split())
+        if len(nik) != 16 or not nik.isdigit():
+            _set_banner(self.banner, "bannerError", tr("visit.nik_bad"))
+            self.nik_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        _set_banner(self.banner, "banner", tr("visit.looking_up"))
+        self.lookup_button.setEnabled(False)
+
+        def done(record: counter.ApplicantRecord | None) -> None:
+            self.lookup_button.setEnabled(True)
+            self._lookup_done(nik, record)
+
+        def failed(error: BaseException) -> None:
+            self.lookup_button.setEnabled(True)
+            self._error_banner(error)
+
+        self.tasks.run(
+            lambda: counter.lookup_applicant(self.runtime, self.actor, nik), done, failed
+        )
+
+    def _lookup_done(self, nik: str, record: counter.ApplicantRecord | None) -> None:
+        self.collect()
+        if record is None:
+            self.state.record = None
+            _set_banner(self.banner, "banner", tr("visit.not_found", nik=nik))
+        else:
+            self.state.record = {
+                "applicant_id": record.applicant_id,
+                "name": record.name,
+                "profile": record.profile,
+                "updated_at": record.updated_at.isoformat(),
+                "changes": [
+                    {
+                        "field": c.field,
+                        "old": c.old,
+                        "new": c.new,
+                        "at": c.changed_at.isoformat(),
+                        "officer": c.officer,
+                    }
+                    for c in record.changes
+                ],
+            }
+            for key, value in record.profile.items():
+                if key == "nik":
+                    continue
+                if self.state.applicant.get(key) in (None, "", []):
+                    self.state.applicant[key] = value
+            _set_banner(self.banner, "bannerOk", tr("visit.found", name=record.name))
+            if self.applicant_form is not None:
+                self._applying = True
+                self.applicant_form.set_values("applicant", self.state.applicant)
+                self._applying = False
+        self._rebuild_applicant_form()
+        self._show_record()
+        self.changed()
+        self.looked_up.emit(record)
+        self.go_step(0)
+
+    def _show_record(self) -> None:
+        record = self.state.record
+        if not record:
+            self.changes_card.setVisible(False)
+            return
+        lines = []
+        for change in record.get("changes") or []:
+            field_def = self.catalog.shared_fields.get(change["field"])
+            label = text_of(field_def.label) if field_def else change["field"]
+            at = datetime.fromisoformat(change["at"])
+            lines.append(
+                tr(
+                    "visit.change_line",
+                    day=format_datetime(at, self.runtime.tz),
+                    field=label,
+                    old=display_of(field_def, change["old"]) if field_def else change["old"],
+                    new=display_of(field_def, change["new"]) if field_def else change["new"],
+                    officer=change["officer"],
+                )
+            )
+        self.changes_text.setText("\n".join(lines) if lines else tr("visit.no_changes"))
+        self.changes_card.setVisible(True)
+
+    def _proxy_toggled(self, on: bool) -> None:
+        self.proxy_card.setVisible(on)
+        if self._applying:
+            return
+        if on:
+            self.go_step(0, focus=False)
+            self.proxy_edits["nama"].setFocus(Qt.FocusReason.OtherFocusReason)
+        self.changed()
+
+    # --- services -------------------------------------------------------------------------
+
+    def _usage_loaded(self, usage: counter.ServiceUsage) -> None:
+        self.usage = usage
+
+    def open_service_search(self) -> ServiceSearchDialog:
+        dialog = ServiceSearchDialog(self.catalog, self.usage, self.state.service_codes(), self)
+        dialog.chosen.connect(self.add_service)
+        dialog.setModal(True)
+        dialog.open()
+        dialog.query.setFocus(Qt.FocusReason.OtherFocusReason)
+        return dialog
+
+    def add_service(self, code: str) -> None:
+        if code in self.state.service_codes():
+            self.go_step(1 + self.state.service_codes().index(code))
+            return
+        self.collect()
+        entry = ServiceEntry(code)
+        self.state.services.append(entry)
+        self._applying = True
+        try:
+            self._add_service_page(entry)
+            self._rebuild_applicant_form()
+        finally:
+            self._applying = False
+        self._rebuild_steps()
+        self._chain_focus()
+        self.changed()
+        self.go_step(len(self.service_pages))
+
+    def _add_service_page(self, entry: ServiceEntry) -> None:
+        page = ServicePage(
+            self.catalog,
+            entry,
+            self.changed,
+            self.attach_files_dialog,
+            self.remove_service,
+            self._structure_changed,
+        )
+        self.service_pages.append(page)
+        self.stack.insertWidget(self.stack.indexOf(self.summary), page)
+
+    def _structure_changed(self) -> None:
+        self._chain_focus()
+        self.changed()
+
+    def remove_service(self, page: ServicePage) -> None:
+        index = self.service_pages.index(page)
+        self.collect()
+        del self.state.services[index]
+        del self.service_pages[index]
+        self.stack.removeWidget(page)
+        page.deleteLater()
+        self._rebuild_applicant_form()
+        self._rebuild_steps()
+        self._chain_focus()
+        self.changed()
+        self.go_step(min(index + 1, self.steps.count() - 2) if self.service_pages else 0)
+
+    # --- attachments ----------------------------------------------------------------------
+
+    def _attach_current(self) -> None:
+        row = self.steps.currentRow()
+        if 1 <= row <= len(self.service_pages):
+            self.attach_files_dialog(self.service_pages[row - 1], None)
+
+    def attach_files_dialog(self, page: ServicePage, editor: Editor | None) -> None:
+        paths, _filter = QFileDialog.getOpenFileNames(self, plain("visit.attach_title"))
+        if paths:
+            self.attach_files(page, [Path(p) for p in paths], editor)
+
+    def attach_files(self, page: ServicePage, paths: list[Path], editor: Editor | None = None) -> None:
+        """Copy files into the attachment store in the background, then list them."""
+        blobs = self.runtime.blobs
+
+        def read() -> list[AttachmentRef | str]:
+            out: list[AttachmentRef | str] = []
+            for path in paths:
+                try:
+                    size = path.stat().st_size
+                    if size > MAX_ATTACHMENT_BYTES:
+                        out.append(
+                            tr("visit.attach_too_big", name=path.name, size=f"{size} B")
+                        )
+                        continue
+                    data = path.read_bytes()
+                except OSError as exc:
+                    out.append(tr("visit.attach_failed", name=path.name, error=exc.strerror))
+                    continue
+                digest = blobs.put(data)
+                content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                out.append(AttachmentRef(path.name, digest, len(data), content_type))
+            return out
+
+        def done(items: list[AttachmentRef | str]) -> None:
+            problems = [i for i in items if isinstance(i, str)]
+            for item in items:
+                if isinstance(item, AttachmentRef) and page in self.service_pages:
+                    page.add_attachment(item, editor)
+            if problems:
+                _set_banner(self.banner, "bannerError", "\n".join(problems))
+
+        self.tasks.run(read, done, self._error_banner)
+
+    # --- drafts ---------------------------------------------------------------------------
+
+    def save_draft(self) -> None:
+        """Store the visit as a draft in the background (a crash then loses nothing)."""
+        if self._finalizing or self._closed:
+            return
+        self.collect()
+        if self.state.is_empty:
+            return
+        snapshot = self.state.as_json()
+        visit_id = self.state.visit_id
+        self._dirty = False
+
+        def done(saved_id: str) -> None:
+            if self._closed:
+                return
+            self.draft_label.setText(
+                tr("visit.draft_saved", time=self.runtime.local_now().strftime("%H:%M:%S"))
+            )
+            self.draft_saved.emit(saved_id)
+
+        self.tasks.run(
+            lambda: counter.save_draft(self.runtime, self.actor, visit_id, snapshot),
+            done,
+            self._error_banner,
+        )
+
+    def flush_draft(self) -> None:
+        """Save now if anything changed since the last save (lock, sign-out, close)."""
+        if self._draft_timer.isActive() or self._dirty:
+            self._draft_timer.stop()
+            self.save_draft()
+
+    def discard(self, on_done: Callable[[], None] | None = None) -> None:
+        self._draft_timer.stop()
+        self._closed = True
+        visit_id = self.state.visit_id
+
+        def done(_gone: bool) -> None:
+            if on_done is not None:
+                on_done()
+
+        self.tasks.run(
+            lambda: counter.discard_draft(self.runtime, self.actor, visit_id), done, done
+        )
+
+    def close_page(self) -> None:
+        """Stop timers and background callbacks before the page goes away."""
+        self.flush_draft()
+        self._closed = True
+        self._draft_timer.stop()
+
+    # --- finalize -------------------------------------------------------------------------
+
+    def finalize(self) -> bool:
+        """Check the whole visit; if nothing blocks, store it in the background."""
+        if self._finalizing:
+            return False
+        check = self.evaluate()
+        self.reveal_all()
+        if not self.state.services:
+            _set_banner(self.banner, "bannerError", tr("visit.finalize_no_service"))
+            self.go_step(self.steps.count() - 1)
+            return False
+        if check.error_count:
+            _set_banner(
+                self.banner, "bannerError", tr("visit.finalize_blocked", count=check.error_count)
+            )
+            self.go_step(self.steps.count() - 1)
+            return False
+        self._finalizing = True
+        self._draft_timer.stop()
+        self.setEnabled(False)
+        self.busy_changed.emit(True)
+        _set_banner(self.banner, "banner", tr("visit.finalizing"))
+        runtime, actor, state = self.runtime, self.actor, self.state
+        from mppdesk.ui.i18n import language
+
+        lang = language()
+
+        def work() -> FinalizedVisit:
+            from mppdesk.desk import documents
+            from mppdesk.desk.intake import (
+                AttachmentInput,
+                ServiceRequest,
+                VisitRequest,
+                finalize_visit,
+            )
+
+            services = []
+            for entry in state.services:
+                attachments = tuple(
+                    AttachmentInput(a.name, runtime.blobs.get(a.sha256), a.content_type)
+                    for a in entry.attachments
+                )
+                services.append(
+                    ServiceRequest(
+                        entry.code,
+                        {k: v for k, v in entry.answers.items() if v not in (None, "", [])},
+                        dict(entry.checklist),
+                        attachments,
+                    )
+                )
+            applicant = {k: v for k, v in state.applicant.items() if v not in (None, "", [])}
+            request = VisitRequest(
+                applicant=applicant,
+                services=tuple(services),
+                ticket=state.ticket,
+                proxy=state.proxy or None,
+                ticket_at=datetime.fromisoformat(state.ticket_at) if state.ticket_at else None,
+                started_at=datetime.fromisoformat(state.started_at) if state.started_at else None,
+            )
+            result = finalize_visit(runtime, actor, request, visit_id=state.visit_id)
+            try:
+                receipt = documents.print_receipt(runtime, actor, result.visit_id, lang=lang)
+                slip = None
+                if any(s.missing for s in result.submissions):
+                    slip = documents.print_slip(runtime, actor, result.visit_id, lang=lang)
+            except Exception as exc:  # noqa: BLE001 - the visit is stored; printing can be retried
+                log.exception("documents of visit %s failed", result.visit_id)
+                return FinalizedVisit(result, None, None, str(exc))
+            return FinalizedVisit(result, receipt, slip)
+
+        self.tasks.run(work, self._finalize_done, self._finalize_failed)
+        return True
+
+    def _finalize_done(self, done: FinalizedVisit) -> None:
+        self._finalizing = False
+        self._closed = True
+        self.busy_changed.emit(False)
+        self.finalized.emit(done)
+
+    def _finalize_failed(self, error: BaseException) -> None:
+        self._finalizing = False
+        self.setEnabled(True)
+        self.busy_changed.emit(False)
+        if isinstance(error, InvalidInput):
+            lines = [f"{e.path}: {e.message_en if _en() and e.message_en else e.message}" for e in error.errors]
+            _set_banner(self.banner, "bannerError", "\n".join(lines[:6]))
+            self.go_step(self.steps.count() - 1)
+            return
+        self._error_banner(error)
+
+    def _error_banner(self, error: BaseException) -> None:
+        if isinstance(error, DeskError):
+            text = str(error)
+        else:
+            log.error("visit task failed: %s", getattr(error, "__traceback_text__", error))
+            text = tr("app.error_detail", message=str(error) or type(error).__name__)
+        _set_banner(self.banner, "bannerError", text)
+
+
+def _en() -> bool:
+    from mppdesk.ui.i18n import language
+
+    return language() == "en"
