@@ -148,7 +148,7 @@ class Store:
     # --- schema -----------------------------------------------------------------------
 
     def schema_version(self) -> str | None:
-        with self.engine.connect() as conn:
+        with _translate_errors(), self.engine.connect() as conn:
             if not inspect(conn).has_table("alembic_version"):
                 return None
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -259,6 +259,11 @@ def _translate_errors() -> Iterator[None]:
             raise StoreError(f"the store cannot be opened for writing: {message}") from exc
         raise
     except DBAPIError as exc:
+        message = str(exc.orig) if exc.orig else str(exc)
+        if "not a database" in message.lower():
+            raise StoreError(
+                f"the store file is damaged, or the desk key does not match it: {message}"
+            ) from exc
         if exc.connection_invalidated:
             raise StoreError(f"the connection to the store was lost: {exc.orig}") from exc
         raise
