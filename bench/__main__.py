@@ -20,9 +20,16 @@ def main() -> int:
     modules = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
     if args.names:
         modules = [m for m in modules if m.removeprefix("bench_") in args.names or m in args.names]
+    wanted = set(args.names)
+    if args.names and not modules:
+        # A result name (e.g. receipt_80mm) rather than a module name: run every module and
+        # keep the results asked for.
+        modules = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
     for module_name in modules:
         module = importlib.import_module(f"bench.{module_name}")
         for result in module.run(quick=args.quick):
+            if wanted and result.name not in wanted and module_name.removeprefix("bench_") not in wanted:
+                continue
             if args.json:
                 print(json.dumps(result.as_dict()), flush=True)
             else:

@@ -48,7 +48,12 @@ _SHARED: list[dict[str, Any]] = [
         "label": _label("Tanggal lahir"),
         "constraint": "days_between(value, today()) >= 0",
     },
-    {"id": "jenis_kelamin", "type": "choice", "label": _label("Jenis kelamin"), "choices": _choices("L", "P")},
+    {
+        "id": "jenis_kelamin",
+        "type": "choice",
+        "label": _label("Jenis kelamin"),
+        "choices": _choices("L", "P"),
+    },
     {
         "id": "status_perkawinan",
         "type": "choice",
@@ -56,7 +61,12 @@ _SHARED: list[dict[str, Any]] = [
         "choices": _choices("belum_kawin", "kawin", "cerai_hidup", "cerai_mati"),
     },
     {"id": "alamat", "type": "text", "max_length": 150, "label": _label("Alamat")},
-    {"id": "wilayah", "type": "region", "region_level": "village", "label": _label("Desa/kelurahan")},
+    {
+        "id": "wilayah",
+        "type": "region",
+        "region_level": "village",
+        "label": _label("Desa/kelurahan"),
+    },
     {"id": "kode_pos", "type": "postalcode", "label": _label("Kode pos")},
     {"id": "no_hp", "type": "phone", "label": _label("Nomor HP")},
     {"id": "email", "type": "email", "label": _label("E-mail")},
@@ -64,40 +74,141 @@ _SHARED: list[dict[str, Any]] = [
 ]
 
 _FIELDS: list[dict[str, Any]] = [
-    {"id": "jenis", "type": "choice", "required": True, "label": _label("Jenis permohonan"), "choices": _choices("baru", "hilang", "rusak", "perubahan")},
+    {
+        "id": "jenis",
+        "type": "choice",
+        "required": True,
+        "label": _label("Jenis permohonan"),
+        "choices": _choices("baru", "hilang", "rusak", "perubahan"),
+    },
     {"id": "alasan", "type": "longtext", "required": True, "label": _label("Alasan")},
-    {"id": "no_laporan", "type": "text", "label": _label("Nomor laporan polisi"), "show_if": "jenis == 'hilang'", "required": True},
-    {"id": "tanggal_kejadian", "type": "date", "label": _label("Tanggal kejadian"), "show_if": "jenis == 'hilang'", "constraint": "days_between(value, today()) <= 30"},
-    {"id": "elemen", "type": "multichoice", "label": _label("Elemen berubah"), "show_if": "jenis == 'perubahan'", "choices": _choices("nama", "alamat", "agama", "pekerjaan")},
-    {"id": "usia", "type": "integer", "label": _label("Usia"), "compute": "age(tanggal_lahir)", "constraint": "value >= 17 or status_perkawinan != 'belum_kawin'"},
-    {"id": "jumlah_lembar", "type": "integer", "required": True, "min": 1, "max": 10, "label": _label("Jumlah lembar")},
+    {
+        "id": "no_laporan",
+        "type": "text",
+        "label": _label("Nomor laporan polisi"),
+        "show_if": "jenis == 'hilang'",
+        "required": True,
+    },
+    {
+        "id": "tanggal_kejadian",
+        "type": "date",
+        "label": _label("Tanggal kejadian"),
+        "show_if": "jenis == 'hilang'",
+        "constraint": "days_between(value, today()) <= 30",
+    },
+    {
+        "id": "elemen",
+        "type": "multichoice",
+        "label": _label("Elemen berubah"),
+        "show_if": "jenis == 'perubahan'",
+        "choices": _choices("nama", "alamat", "agama", "pekerjaan"),
+    },
+    {
+        "id": "usia",
+        "type": "integer",
+        "label": _label("Usia"),
+        "compute": "age(tanggal_lahir)",
+        "constraint": "value >= 17 or status_perkawinan != 'belum_kawin'",
+    },
+    {
+        "id": "jumlah_lembar",
+        "type": "integer",
+        "required": True,
+        "min": 1,
+        "max": 10,
+        "label": _label("Jumlah lembar"),
+    },
     {"id": "harga_satuan", "type": "money", "label": _label("Harga satuan"), "default": 10000},
-    {"id": "total", "type": "money", "label": _label("Total"), "compute": "jumlah_lembar * harga_satuan"},
+    {
+        "id": "total",
+        "type": "money",
+        "label": _label("Total"),
+        "compute": "jumlah_lembar * harga_satuan",
+    },
     {"id": "berat", "type": "decimal", "label": _label("Berat (kg)"), "min": 0},
-    {"id": "tinggi", "type": "integer", "label": _label("Tinggi (cm)"), "constraint": "value >= 100 and value <= 250"},
+    {
+        "id": "tinggi",
+        "type": "integer",
+        "label": _label("Tinggi (cm)"),
+        "constraint": "value >= 100 and value <= 250",
+    },
     {"id": "jam_datang", "type": "time", "label": _label("Jam datang")},
     {"id": "percepatan", "type": "yesno", "label": _label("Percepatan")},
-    {"id": "alamat_kirim", "type": "text", "label": _label("Alamat kirim"), "required": "percepatan == True"},
+    {
+        "id": "alamat_kirim",
+        "type": "text",
+        "label": _label("Alamat kirim"),
+        "required": "percepatan == True",
+    },
     {"id": "nik_ayah", "type": "nik", "label": _label("NIK ayah")},
-    {"id": "nama_ayah", "type": "text", "label": _label("Nama ayah"), "required": "not is_empty(nik_ayah)"},
+    {
+        "id": "nama_ayah",
+        "type": "text",
+        "label": _label("Nama ayah"),
+        "required": "not is_empty(nik_ayah)",
+    },
     {"id": "nik_ibu", "type": "nik", "label": _label("NIK ibu")},
-    {"id": "nama_ibu", "type": "text", "label": _label("Nama ibu"), "required": "not is_empty(nik_ibu)"},
+    {
+        "id": "nama_ibu",
+        "type": "text",
+        "label": _label("Nama ibu"),
+        "required": "not is_empty(nik_ibu)",
+    },
     {"id": "hp_darurat", "type": "phone", "label": _label("HP darurat")},
     {"id": "email_kantor", "type": "email", "label": _label("E-mail kantor")},
-    {"id": "kecamatan_kerja", "type": "region", "region_level": "district", "label": _label("Kecamatan kerja")},
-    {"id": "pekerjaan", "type": "choice", "label": _label("Pekerjaan"), "choices": _choices("pns", "swasta", "wiraswasta", "lainnya")},
-    {"id": "pekerjaan_lain", "type": "text", "label": _label("Pekerjaan lain"), "show_if": "pekerjaan == 'lainnya'", "required": True},
+    {
+        "id": "kecamatan_kerja",
+        "type": "region",
+        "region_level": "district",
+        "label": _label("Kecamatan kerja"),
+    },
+    {
+        "id": "pekerjaan",
+        "type": "choice",
+        "label": _label("Pekerjaan"),
+        "choices": _choices("pns", "swasta", "wiraswasta", "lainnya"),
+    },
+    {
+        "id": "pekerjaan_lain",
+        "type": "text",
+        "label": _label("Pekerjaan lain"),
+        "show_if": "pekerjaan == 'lainnya'",
+        "required": True,
+    },
     {"id": "penghasilan", "type": "money", "label": _label("Penghasilan"), "max": 1000000000},
     {"id": "tanggal_mulai", "type": "date", "label": _label("Mulai"), "default_expr": "today()"},
-    {"id": "tanggal_selesai", "type": "date", "label": _label("Selesai"), "constraint": "value >= tanggal_mulai"},
-    {"id": "setuju", "type": "yesno", "required": True, "label": _label("Pernyataan"), "constraint": "value == True"},
+    {
+        "id": "tanggal_selesai",
+        "type": "date",
+        "label": _label("Selesai"),
+        "constraint": "value >= tanggal_mulai",
+    },
+    {
+        "id": "setuju",
+        "type": "yesno",
+        "required": True,
+        "label": _label("Pernyataan"),
+        "constraint": "value == True",
+    },
 ]
 
 _REQUIREMENTS = [
     {"id": "fc-kk", "label": _label("Fotokopi KK"), "kind": "copy"},
     {"id": "ktp-el", "label": _label("KTP-el"), "kind": "shown"},
-    {"id": "laporan", "label": _label("Laporan polisi"), "kind": "original", "condition": "jenis == 'hilang'", "condition_text": _label("jika hilang")},
-    {"id": "akta", "label": _label("Akta"), "kind": "copy", "condition": "any_of(elemen, 'nama', 'agama')", "condition_text": _label("jika nama/agama berubah")},
+    {
+        "id": "laporan",
+        "label": _label("Laporan polisi"),
+        "kind": "original",
+        "condition": "jenis == 'hilang'",
+        "condition_text": _label("jika hilang"),
+    },
+    {
+        "id": "akta",
+        "label": _label("Akta"),
+        "kind": "copy",
+        "condition": "any_of(elemen, 'nama', 'agama')",
+        "condition_text": _label("jika nama/agama berubah"),
+    },
 ]
 
 APPLICANT = {
@@ -152,13 +263,18 @@ def build_catalog(root: Path) -> Catalog:
         "id": "layanan-40",
         "agency": "bench",
         "name": _label("Layanan 40 isian"),
-        "shared_fields": [{"field": f["id"], "required": f["id"] in ("nik", "nama", "tanggal_lahir")} for f in _SHARED],
+        "shared_fields": [
+            {"field": f["id"], "required": f["id"] in ("nik", "nama", "tanggal_lahir")}
+            for f in _SHARED
+        ],
         "fields": _FIELDS,
         "requirements": _REQUIREMENTS,
         "fee": {"amount_expr": "total + (100000 if percepatan else 0)"},
         "sla": {"working_days_expr": "1 if percepatan else 5"},
         "product": _label("Produk"),
-        "examples": [{"name": "isi", "applicant": APPLICANT, "answers": ANSWERS, "checklist": CHECKLIST}],
+        "examples": [
+            {"name": "isi", "applicant": APPLICANT, "answers": ANSWERS, "checklist": CHECKLIST}
+        ],
     }
     path = root / "services" / "bench" / "layanan-40.yaml"
     path.write_text(yaml.safe_dump(service, allow_unicode=True), encoding="utf-8")
@@ -168,7 +284,9 @@ def build_catalog(root: Path) -> Catalog:
 def _floor_checks(catalog: Catalog) -> list[tuple[Any, tuple[Any, ...]]]:
     """One bare check per field and value: what cannot be avoided."""
     service = catalog.service(CODE)
-    definitions = [catalog.shared_fields[r.field] for r in service.shared_fields] + list(service.fields)
+    definitions = [catalog.shared_fields[r.field] for r in service.shared_fields] + list(
+        service.fields
+    )
     values = {**APPLICANT, **ANSWERS}
     plain = {
         "text": str.strip,
@@ -238,6 +356,10 @@ def run(quick: bool) -> list[Result]:
                 samples,
                 floor_samples,
                 goal=3.0,
-                extra={"fields": field_count, "floor_checks": len(checks), "entries": len(result.entries)},
+                extra={
+                    "fields": field_count,
+                    "floor_checks": len(checks),
+                    "entries": len(result.entries),
+                },
             )
         ]

@@ -39,7 +39,9 @@ def example_visit(code: str, *, ticket: str = "A-001", index: int = 0) -> dict[s
 
 def finalize(runtime, actor, code: str, **kwargs: Any):
     """Finalize one example visit of ``code``; returns its one SubmissionSummary."""
-    (summary,) = finalize_visit(runtime, actor, parse_visit(example_visit(code, **kwargs))).submissions
+    (summary,) = finalize_visit(
+        runtime, actor, parse_visit(example_visit(code, **kwargs))
+    ).submissions
     return summary
 
 
@@ -54,9 +56,7 @@ def agency_settings(
     base: Settings, urls: dict[str, str], *, token_env: dict[str, str] | None = None, **sync: Any
 ) -> Settings:
     """``base`` with an endpoint per agency (code → base URL) and sync timings for tests."""
-    settings = replace(
-        base, sync=replace(base.sync if base.sync else SyncSettings(), **sync)
-    )
+    settings = replace(base, sync=replace(base.sync if base.sync else SyncSettings(), **sync))
     for code, url in urls.items():
         settings = settings.with_agency(
             AgencyEndpoint(
@@ -89,3 +89,40 @@ class Clock:
         with self._lock:
             self._now += timedelta(seconds=seconds)
             return self._now
+
+
+def completed_submission(runtime, actor, handle, code: str = KTP, *, tries: int = 20):
+    """A submission delivered to ``handle``'s sim and reported ``completed`` by the agency,
+    through the real worker: finalize, send, advance the agency, pull the status back."""
+    from mppdesk.sync.sim.store import planned_outcome
+    from mppdesk.sync.worker import SyncWorker
+
+    for _ in range(tries):
+        summary = finalize(runtime, actor, code)
+        if planned_outcome(summary.submission_id, {}) != "rejected":
+            break
+    else:  # pragma: no cover - one id in twenty is rejected
+        raise AssertionError("the sim rejects every id")
+    agency = summary.agency
+    if agency not in runtime.settings.agencies:
+        runtime.settings = agency_settings(runtime.settings, {agency: handle.agency_url(agency)})
+    clock = Clock()
+    worker = SyncWorker(runtime.store, runtime.settings, runtime.blobs, clock=clock)
+    try:
+        worker.run_once()
+        for _ in range(3):  # received → processing → completed (or via needs_info)
+            handle.advance(agency, summary.submission_id)
+        clock.advance(3600)
+        worker.run_once()
+    finally:
+        worker.close()
+    return summary
+
+
+def start_sim(directory, port: int = 0, **config: Any):
+    """The reference agency server in a thread on ``port`` (an agency that was down comes
+    back where it was); the caller stops it."""
+    from mppdesk.sync.sim import AgencySim, SimConfig
+
+    db_path = str(directory / f"sim-{port or 'any'}-{id(config)}.sqlite3")
+    return AgencySim(SimConfig(port=port, db_path=db_path, **config)).start()

@@ -55,8 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.verbose)
     handler = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help()
-        return EXIT_OK
+        from mppdesk.app import main as open_desk  # plain `mppdesk` opens the desk window
+
+        return open_desk()
     return int(handler(args) or 0)
 
 

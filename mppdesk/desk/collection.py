@@ -270,9 +270,7 @@ def record_collection(
             who["note"] = record.note.strip()[:500]
         who["officer"] = actor.username
         who["desk"] = runtime.settings.desk.code
-        if not views.record_collected(
-            session, submission.id, SubmissionStatus.COLLECTED, now, who
-        ):
+        if not views.record_collected(session, submission.id, SubmissionStatus.COLLECTED, now, who):
             raise NotReady(
                 [
                     FieldError(

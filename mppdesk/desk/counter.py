@@ -346,3 +346,45 @@ def discard_draft(runtime: Runtime, actor: Actor, visit_id: str) -> bool:
                 object_id=visit_id,
             )
     return gone
+
+
+# --- desk preferences -----------------------------------------------------------------
+
+
+def update_desk_preferences(
+    runtime: Runtime, actor: Actor, *, language: str, idle_lock_minutes: int
+) -> None:
+    """Save the display language and idle-lock time of this install (admins only)."""
+    from dataclasses import replace
+
+    from mppdesk.settings import save_settings
+
+    require(actor, Operation.MANAGE_SETTINGS)
+    errors = []
+    if language not in ("id", "en"):
+        errors.append(FieldError("language", "Bahasa harus id atau en", "Language must be id or en"))
+    if not 1 <= idle_lock_minutes <= 240:
+        errors.append(
+            FieldError(
+                "idle_lock_minutes",
+                "Kunci layar: 1 sampai 240 menit",
+                "Screen lock: 1 to 240 minutes",
+            )
+        )
+    if errors:
+        raise InvalidInput(errors)
+    desk = replace(
+        runtime.settings.desk, language=language, idle_lock_minutes=idle_lock_minutes
+    )
+    settings = replace(runtime.settings, desk=desk)
+    save_settings(runtime.data_dir, settings)
+    runtime.settings = settings
+    with runtime.store.write() as session:
+        repo.append_audit(
+            session,
+            actor=actor.username,
+            action="settings.changed",
+            object_type="desk",
+            object_id=desk.code,
+            details={"language": language, "idle_lock_minutes": idle_lock_minutes},
+        )

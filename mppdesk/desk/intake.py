@@ -40,13 +40,6 @@ from mppdesk.desk.errors import FieldError, InvalidInput
 from mppdesk.desk.runtime import Runtime
 from mppdesk.forms import engine
 from mppdesk.store import repo
-from mppdesk.store.models import (
-    Attachment,
-    ChecklistItem,
-    OutboxEntry,
-    Submission,
-    Visit,
-)
 
 log = logging.getLogger(__name__)
 
@@ -391,8 +384,8 @@ def finalize_visit(
             visit_id=visit_id,
             now=now,
         )
-        visit = session.get(Visit, visit_id) if visit_id else None
-        if visit is not None and visit.status != "draft":
+        status_before = repo.visit_status(session, visit_id)
+        if status_before is not None and status_before != "draft":
             raise InvalidInput(
                 [
                     FieldError(
@@ -402,38 +395,45 @@ def finalize_visit(
                     )
                 ]
             )
-        if visit is None:
-            visit = Visit(
-                id=visit_id,
-                desk=settings.desk.code,
-                officer=actor.username,
-                started_at=request.started_at or now,
-                local_date=local_day.isoformat(),
-            )
-            session.add(visit)
-        visit.ticket = request.ticket
-        visit.ticket_at = request.ticket_at
-        visit.applicant_id = applicant.id
-        visit.proxy = dict(request.proxy) if request.proxy else None
-        visit.status = "finalized"
-        visit.draft = None
-        visit.finalized_at = now
-        visit.updated_at = now
-        session.flush()
+        repo.store_finalized_visit(
+            session,
+            {
+                "id": visit_id,
+                "ticket": request.ticket,
+                "desk": settings.desk.code,
+                "officer": actor.username,
+                "applicant_id": applicant.id,
+                "proxy": dict(request.proxy) if request.proxy else None,
+                "status": "finalized",
+                "draft": None,
+                "ticket_at": request.ticket_at,
+                "started_at": request.started_at or now,
+                "finalized_at": now,
+                "local_date": local_day.isoformat(),
+                "updated_at": now,
+            },
+            existing=status_before is not None,
+        )
+        first = repo.next_sequence_block(
+            session, f"tracking:{settings.desk.code}:{local_day:%y%m%d}", len(checked)
+        )
+        rows: dict[str, list[dict[str, Any]]] = {
+            "submissions": [],
+            "checklist": [],
+            "attachments": [],
+            "outbox": [],
+        }
+        audit: list[dict[str, Any]] = []
         for position, item in enumerate(checked):
             service = catalog.service(item.request.service)
             result = item.result
-            sequence = repo.next_sequence(
-                session, f"tracking:{settings.desk.code}:{local_day:%y%m%d}"
-            )
-            tracking = make_tracking_number(settings.desk.code, local_day, sequence)
+            tracking = make_tracking_number(settings.desk.code, local_day, first + position)
             submission_id = new_id()
             sla_due = add_working_days(local_day, result.sla_working_days, holidays)
             held = service.requires_approval
             status = SubmissionStatus.HELD if held else SubmissionStatus.QUEUED
             if item.request.supersedes:
                 _check_supersedes(session, item.request.supersedes, service.code, position)
-            checklist_rows = []
             checklist_payload = []
             missing = []
             for index, requirement in enumerate(result.requirements):
@@ -442,49 +442,39 @@ def finalize_visit(
                     state = ChecklistState.NOT_APPLICABLE
                 elif state is None:
                     state = ChecklistState.MISSING
-                checklist_rows.append(
-                    ChecklistItem(
-                        submission_id=submission_id,
-                        requirement_id=requirement.id,
-                        position=index,
-                        applies=requirement.applies,
-                        state=str(state),
-                    )
+                rows["checklist"].append(
+                    {
+                        "submission_id": submission_id,
+                        "requirement_id": requirement.id,
+                        "position": index,
+                        "applies": requirement.applies,
+                        "state": str(state),
+                    }
                 )
                 checklist_payload.append({"id": requirement.id, "state": str(state)})
                 if (
                     requirement.applies
                     and state not in SATISFIED_CHECKLIST_STATES
-                    and state != ChecklistState.NOT_APPLICABLE
+                    and (state != ChecklistState.NOT_APPLICABLE)
                 ):
                     missing.append(requirement.id)
-            attachment_rows = []
             attachment_payload = []
             for attachment in item.request.attachments:
-                digest = sha256_hex(attachment.data)
-                attachment_rows.append(
-                    Attachment(
-                        submission_id=submission_id,
-                        name=attachment.name,
-                        sha256=digest,
-                        size=len(attachment.data),
-                        content_type=attachment.content_type,
-                    )
-                )
-                attachment_payload.append(
-                    {
-                        "name": attachment.name,
-                        "sha256": digest,
-                        "size": len(attachment.data),
-                        "content_type": attachment.content_type,
-                    }
-                )
+                described = {
+                    "name": attachment.name,
+                    "sha256": sha256_hex(attachment.data),
+                    "size": len(attachment.data),
+                    "content_type": attachment.content_type,
+                }
+                attachment_payload.append(described)
+                rows["attachments"].append({"submission_id": submission_id, **described})
+            form_version = catalog.form_version(service.code)
             payload = {
                 "submission_id": submission_id,
                 "tracking_number": tracking,
                 "agency": service.agency,
                 "service": service.code,
-                "form_version": catalog.form_version(service.code),
+                "form_version": form_version,
                 "finalized_at": local_now.isoformat(timespec="seconds"),
                 "mpp": settings.desk.mpp_name,
                 "desk": settings.desk.code,
@@ -497,50 +487,54 @@ def finalize_visit(
                 "attachments": attachment_payload,
             }
             body = canonical_json(payload)
-            outbox = OutboxEntry(
-                id=new_id(),
-                submission_id=submission_id,
-                agency=service.agency,
-                state=OutboxState.HELD if held else OutboxState.PENDING,
-                payload=body,
-                payload_sha256=sha256_hex(body),
-                attempts=0,
-                created_at=now,
-                next_attempt_at=None if held else now,
-                attachments_acked={},
+            body_hash = sha256_hex(body)
+            rows["outbox"].append(
+                {
+                    "id": new_id(),
+                    "submission_id": submission_id,
+                    "agency": service.agency,
+                    "state": OutboxState.HELD if held else OutboxState.PENDING,
+                    "payload": body,
+                    "payload_sha256": body_hash,
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt_at": None if held else now,
+                    "attachments_acked": {},
+                }
             )
-            submission = Submission(
-                id=submission_id,
-                visit_id=visit.id,
-                position=position,
-                service=service.code,
-                agency=service.agency,
-                tracking_number=tracking,
-                form_version=payload["form_version"],
-                status=status,
-                review_state="unreviewed",
-                applicant_id=applicant.id,
-                answers=result.answers,
-                fee=result.fee,
-                sla_due=sla_due,
-                finalized_at=now,
-                local_date=local_day.isoformat(),
-                officer=actor.username,
-                supersedes_id=item.request.supersedes,
-            )
-            repo.add_submission(session, submission, checklist_rows, attachment_rows, [outbox])
-            repo.append_audit(
-                session,
-                actor=actor.username,
-                action="submission.finalized",
-                object_type="submission",
-                object_id=submission_id,
-                details={
-                    "tracking_number": tracking,
+            rows["submissions"].append(
+                {
+                    "id": submission_id,
+                    "visit_id": visit_id,
+                    "position": position,
                     "service": service.code,
-                    "status": str(status),
-                    "payload_sha256": outbox.payload_sha256,
-                },
+                    "agency": service.agency,
+                    "tracking_number": tracking,
+                    "form_version": form_version,
+                    "status": status,
+                    "review_state": "unreviewed",
+                    "applicant_id": applicant.id,
+                    "answers": result.answers,
+                    "fee": result.fee,
+                    "sla_due": sla_due,
+                    "finalized_at": now,
+                    "local_date": local_day.isoformat(),
+                    "officer": actor.username,
+                    "supersedes_id": item.request.supersedes,
+                }
+            )
+            audit.append(
+                {
+                    "action": "submission.finalized",
+                    "object_type": "submission",
+                    "object_id": submission_id,
+                    "details": {
+                        "tracking_number": tracking,
+                        "service": service.code,
+                        "status": str(status),
+                        "payload_sha256": body_hash,
+                    },
+                }
             )
             summaries.append(
                 SubmissionSummary(
@@ -554,23 +548,25 @@ def finalize_visit(
                     tuple(missing),
                 )
             )
+        repo.insert_submissions(session, **rows)
         if changes:
-            repo.append_audit(
-                session,
-                actor=actor.username,
-                action="applicant.updated",
-                object_type="applicant",
-                object_id=applicant.id,
-                details={"fields": sorted(c[0] for c in changes)},
+            audit.append(
+                {
+                    "action": "applicant.updated",
+                    "object_type": "applicant",
+                    "object_id": applicant.id,
+                    "details": {"fields": sorted(c[0] for c in changes)},
+                }
             )
-        repo.append_audit(
-            session,
-            actor=actor.username,
-            action="visit.finalized",
-            object_type="visit",
-            object_id=visit.id,
-            details={"ticket": request.ticket, "submissions": len(summaries)},
+        audit.append(
+            {
+                "action": "visit.finalized",
+                "object_type": "visit",
+                "object_id": visit_id,
+                "details": {"ticket": request.ticket, "submissions": len(summaries)},
+            }
         )
+        repo.append_audit_batch(session, actor.username, audit, at=now)
         applicant_id = applicant.id
     log.info("visit %s finalized with %d submission(s)", visit_id, len(summaries))
     return VisitResult(

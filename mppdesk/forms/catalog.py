@@ -62,6 +62,7 @@ class Catalog:
     # Where each definition came from, for messages: code -> file
     sources: dict[str, Path] = field(default_factory=dict)
     dirs: tuple[Path, ...] = ()
+    _versions: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def service(self, code: str) -> Service:
         try:
@@ -75,6 +76,9 @@ class Catalog:
         Stamped on each submission; editing a definition changes the hash of new
         submissions and never touches stored ones.
         """
+        cached = self._versions.get(code)
+        if cached is not None:
+            return cached
         service = self.service(code)
         shared = {
             ref.field: self.shared_fields[ref.field].model_dump(mode="json")
@@ -85,7 +89,9 @@ class Catalog:
             "service": service.model_dump(mode="json", exclude={"examples"}),
             "shared": shared,
         }
-        return "sha256:" + hashlib.sha256(canonical_json(document)).hexdigest()
+        version = "sha256:" + hashlib.sha256(canonical_json(document)).hexdigest()
+        self._versions[code] = version  # definitions are frozen: the hash cannot change
+        return version
 
     def resolve_path(self, relative: str) -> Path | None:
         """A file named relative to a catalog directory (samples for examples)."""

@@ -256,6 +256,15 @@ class _Checker:
                 if entry.status in (EntryStatus.REQUIRED, EntryStatus.INVALID):
                     message = entry.message.en if entry.message else entry.status.value
                     self.add(file, f"{path}.{entry.path}", f"{entry.status.value}: {message}")
+            for answer_path in _hidden_answers(
+                service, example.applicant, example.answers, result.visible
+            ):
+                self.add(
+                    file,
+                    f"{path}.{answer_path}",
+                    "answered, but the field is hidden in this example (show_if is false), "
+                    "so the answer is dropped",
+                )
             names = set()
             for j, attachment in enumerate(example.attachments):
                 names.add(attachment)
@@ -297,6 +306,34 @@ def _find_cycle(start: str, reads: Mapping[str, set[str]]) -> list[str] | None:
                 seen.add(nxt)
                 stack.append((nxt, [*trail, nxt]))
     return None
+
+
+def _hidden_answers(
+    service: Service, applicant: Mapping[str, Any], answers: Mapping[str, Any], visible: set[str]
+) -> list[str]:
+    """Paths an example answers although the engine hides them there (a mistake either way)."""
+    declared = {ref.field for ref in service.shared_fields}
+    hidden = [
+        f"applicant.{k}" for k in applicant if k in declared and f"applicant.{k}" not in visible
+    ]
+    for field_def in service.fields:
+        path = f"answers.{field_def.id}"
+        if field_def.id not in answers:
+            continue
+        if path not in visible:
+            hidden.append(path)
+            continue
+        rows = answers[field_def.id]
+        if field_def.type == FieldType.GROUP and field_def.fields and isinstance(rows, list):
+            row_ids = {f.id for f in field_def.fields}
+            for i, row in enumerate(rows):
+                if isinstance(row, Mapping):
+                    hidden += [
+                        f"{path}[{i}].{k}"
+                        for k in row
+                        if k in row_ids and f"{path}[{i}].{k}" not in visible
+                    ]
+    return hidden
 
 
 def _file_fields(service: Service) -> dict[str, Any]:

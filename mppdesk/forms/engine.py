@@ -18,6 +18,21 @@ fields (``applicant.<id>`` and ``answers.<id>``; rows of a repeat group are
 
 Then the requirement checklist, the fee and the SLA are settled over the final values.
 
+Notations accepted (officers type what is printed on Indonesian documents):
+
+- integer / money: "1.500.000" (dots group thousands), money also "Rp 1.500.000,-" and a
+  ",00" tail; money is whole rupiah and never negative;
+- decimal: "1,5" and "1.234,5" (decimal comma); "2.5" is two and a half, but "1.500" is
+  fifteen hundred, because a dot followed by exactly three digits is a thousands group;
+- date: ISO "1990-05-01" and day-first "01-05-1990" / "01/05/1990" (as on a KTP); stored ISO;
+- time: "09:30" or "09.30"; stored "HH:MM";
+- yes/no: true/false, "ya"/"tidak", "yes"/"no", "y"/"t", 1/0;
+- choice: the value, matched case-insensitively and stored as the catalog spells it.
+
+``readonly`` fields, like ``compute`` fields, take their value from the catalog
+(``default``/``default_expr``) and ignore a typed value; an unknown answer key is never
+dropped silently but reported as an invalid entry at its own path.
+
 A catalog expression that fails at run time never crashes an evaluation. The engine falls
 back to the safe side and says so in an entry: ``show_if`` → shown, ``required`` → required,
 ``constraint`` → invalid, a requirement ``condition`` → applies, ``compute``/``default_expr``
@@ -28,6 +43,7 @@ counter sees them.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -36,7 +52,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from mppdesk.core.states import ChecklistState
 from mppdesk.forms import indonesia, validators
@@ -172,9 +188,11 @@ _YES = frozenset({"ya", "y", "yes", "true", "benar", "1"})
 _NO = frozenset({"tidak", "t", "no", "n", "false", "salah", "0"})
 
 
-@dataclass(frozen=True)
-class NormalizedValue:
-    """One typed value in its stored form, or why it does not fit its field type."""
+class NormalizedValue(NamedTuple):
+    """One typed value in its stored form, or why it does not fit its field type.
+
+    A named tuple rather than a frozen dataclass: one is built per field per keystroke.
+    """
 
     value: Any  # None when unanswered or not parseable
     error: Text | None = None
@@ -347,14 +365,28 @@ def _parse_multichoice(field_def: FieldDef, raw: Any) -> list[str] | None:
     return chosen or None
 
 
+def _memo(check: Callable[..., validators.Check]) -> Callable[..., validators.Check]:
+    """Validators are pure and their results frozen: a visit re-checks the same applicant
+    values for every service and on every keystroke, so remember recent answers."""
+    cached = functools.lru_cache(maxsize=4096)(check)
+
+    def call(*args: Any, **kwargs: Any) -> validators.Check:
+        try:
+            return cached(*args, **kwargs)
+        except TypeError:  # an unhashable value (a list typed into a text field)
+            return check(*args, **kwargs)
+
+    return call
+
+
 _VALIDATORS: dict[FieldType, Callable[..., validators.Check]] = {
-    FieldType.NIK: validators.check_nik,
-    FieldType.KK: validators.check_kk,
-    FieldType.NPWP: validators.check_npwp,
-    FieldType.PHONE: validators.check_phone,
-    FieldType.EMAIL: validators.check_email,
-    FieldType.POSTALCODE: validators.check_postal_code,
-    FieldType.REGION: validators.check_region,
+    FieldType.NIK: _memo(validators.check_nik),
+    FieldType.KK: _memo(validators.check_kk),
+    FieldType.NPWP: _memo(validators.check_npwp),
+    FieldType.PHONE: _memo(validators.check_phone),
+    FieldType.EMAIL: _memo(validators.check_email),
+    FieldType.POSTALCODE: _memo(validators.check_postal_code),
+    FieldType.REGION: _memo(validators.check_region),
 }
 _TAKES_TODAY = frozenset({FieldType.NIK, FieldType.KK, FieldType.NPWP})
 
@@ -376,21 +408,78 @@ class CrossCheck:
 _CROSS_CHECKED = frozenset({"nik", "kode_pos"})
 
 
-def _validated(
-    field_def: FieldDef, text: str, cross: CrossCheck | None, today: date | None
-) -> validators.Check:
+_Normalize = Callable[[Any, "CrossCheck | None", "date | None"], NormalizedValue]
+
+
+def _blank(raw: Any) -> bool:
+    return raw is None or (raw.__class__ is str and (not raw or raw.isspace()))
+
+
+def _normalizer(field_def: FieldDef) -> _Normalize:
+    """The normaliser of one field, its type's rule looked up once rather than per keystroke."""
+    kind = field_def.type
+    parse = _PARSERS.get(kind)
+    if parse is not None:
+
+        def normalize_parsed(raw: Any, cross: Any = None, today: Any = None) -> NormalizedValue:
+            if _blank(raw):
+                return _UNANSWERED
+            try:
+                return NormalizedValue(parse(field_def, raw))
+            except _Invalid as bad:
+                return NormalizedValue(None, _labelled(field_def, bad.id_text, bad.en_text))
+
+        return normalize_parsed
+    if kind in _VALIDATORS:
+        return _validating_normalizer(field_def)
+    if kind == FieldType.GROUP:
+        # Rows need the form's scope (``evaluate``); here only the shape can be wrong.
+        def normalize_group(raw: Any, cross: Any = None, today: Any = None) -> NormalizedValue:
+            if _blank(raw):
+                return _UNANSWERED
+            return NormalizedValue(
+                None, _labelled(field_def, "harus berupa daftar baris", "must be a list of rows")
+            )
+
+        return normalize_group
+    raise AssertionError(f"field type {kind} has no rule")  # a new FieldType without a rule
+
+
+def _validating_normalizer(field_def: FieldDef) -> _Normalize:
     kind = field_def.type
     check = _VALIDATORS[kind]
-    if kind == FieldType.REGION:
-        level = field_def.region_level.value if field_def.region_level else None
-        return check(text, level)
-    if kind == FieldType.NIK and cross is not None:
-        return check(text, cross.birth_date, cross.sex, today=today)
-    if kind == FieldType.POSTALCODE and cross is not None:
-        return check(text, village=cross.village)
-    if kind in _TAKES_TODAY:
-        return check(text, today=today)
-    return check(text)
+    label = field_def.label
+    level = field_def.region_level.value if field_def.region_level else None
+    is_region = kind == FieldType.REGION
+    is_nik = kind == FieldType.NIK
+    is_postal = kind == FieldType.POSTALCODE
+    takes_today = kind in _TAKES_TODAY
+
+    def normalize_checked(
+        raw: Any, cross: CrossCheck | None = None, today: date | None = None
+    ) -> NormalizedValue:
+        if _blank(raw):
+            return _UNANSWERED
+        try:
+            text = _as_text(raw)
+        except _Invalid as bad:
+            return NormalizedValue(None, _labelled(field_def, bad.id_text, bad.en_text))
+        if is_region:
+            result = check(text, level)
+        elif is_nik and cross is not None:
+            result = check(text, cross.birth_date, cross.sex, today=today)
+        elif is_postal and cross is not None:
+            result = check(text, village=cross.village)
+        elif takes_today:
+            result = check(text, today=today)
+        else:
+            result = check(text)
+        warnings = tuple(_naming(label, w) for w in result.warnings)
+        if result.error is not None:
+            return NormalizedValue(None, _naming(label, result.error), warnings)
+        return NormalizedValue(result.value, None, warnings)
+
+    return normalize_checked
 
 
 def normalize_value(
@@ -406,24 +495,7 @@ def normalize_value(
     their rows need the form's scope (``evaluate``). ``today`` fixes the century rule of
     NIK/KK dates (tests).
     """
-    if raw is None or (raw.__class__ is str and (not raw or raw.isspace())):
-        return _UNANSWERED
-    kind = field_def.type
-    try:
-        parse = _PARSERS.get(kind)
-        if parse is not None:
-            return NormalizedValue(parse(field_def, raw))
-        if kind in _VALIDATORS:
-            check = _validated(field_def, _as_text(raw), cross, today)
-            warnings = tuple(_naming(field_def.label, w) for w in check.warnings)
-            if check.error is not None:
-                return NormalizedValue(None, _naming(field_def.label, check.error), warnings)
-            return NormalizedValue(check.value, None, warnings)
-        if kind == FieldType.GROUP:
-            raise _Invalid("harus berupa daftar baris", "must be a list of rows")
-    except _Invalid as bad:
-        return NormalizedValue(None, _labelled(field_def, bad.id_text, bad.en_text))
-    raise AssertionError(f"field type {kind} not handled")  # a new FieldType without a rule
+    return _normalizer(field_def)(raw, cross, today)
 
 
 def _parse_text(field_def: FieldDef, raw: Any) -> str | None:
@@ -481,6 +553,7 @@ class _Rule:
         try:
             return self.expression.evaluate(scope, today=today), None
         except ExpressionError as exc:
+            log.debug("%s rule failed: %s", self.kind, exc)
             return None, str(exc)
 
 
@@ -509,6 +582,7 @@ class _Node:
 
     field: FieldDef
     id: str
+    normalize: _Normalize
     index: int  # definition order (shared fields first), for the order of entries
     prefix: str  # "applicant" or "answers"; "" inside group rows
     path: str  # "applicant.<id>" / "answers.<id>"; rows build theirs per row
@@ -557,6 +631,7 @@ def _node(
     return _Node(
         field=field_def,
         id=field_def.id,
+        normalize=_normalizer(field_def),
         index=index,
         prefix=prefix,
         path=f"{prefix}.{field_def.id}" if prefix else "",
@@ -742,12 +817,8 @@ class _Run:
             if node.fixed or node.is_group:
                 result = _UNANSWERED
             else:
-                result = normalize_value(
-                    node.field,
-                    raws[node.prefix].get(node.id),
-                    cross=cross if node.cross_checked else None,
-                    today=today,
-                )
+                raw = raws[node.prefix].get(node.id)
+                result = node.normalize(raw, cross if node.cross_checked else None, today)
             typed[node.id] = result
             values[node.id] = result.value
         scope: Mapping[str, Any] = values if outer is None else _Layered(values, outer)
@@ -780,7 +851,7 @@ class _Run:
                 if node.default_expr is not None:
                     values[node.id] = self._derived(node, node.default_expr, scope, path)
                 elif node.field.default is not None:
-                    values[node.id] = normalize_value(node.field, node.field.default).value
+                    values[node.id] = node.normalize(node.field.default, None, today).value
 
         # Phase 3: what is wrong with each visible field, in definition order.
         shown.sort(key=lambda item: item[0].index)
@@ -797,7 +868,7 @@ class _Run:
             return None
         if isinstance(result, date) and not isinstance(result, datetime):
             result = result.isoformat()
-        typed = normalize_value(node.field, result)
+        typed = node.normalize(result, None, self.today)
         if typed.error is not None:
             self.add(
                 path,

@@ -355,6 +355,13 @@ def _membership(item: Any, container: Any) -> bool:
     return item in container
 
 
+def _modulo(left: Any, right: Any) -> Any:
+    # "%999999999d" % 1 would build a gigabyte of text: no printf-style formatting.
+    if isinstance(left, str | bytes):
+        raise TypeError("% on text is not available")
+    return left % right
+
+
 def _safe_power(base: Any, exponent: Any) -> Any:
     # simpleeval's own limit still allows results of millions of digits; no form needs more
     # than a few thousand bits.
@@ -370,7 +377,7 @@ _OPERATORS: dict[type, Callable[..., Any]] = {
     ast.Mult: _null_arithmetic(simpleeval.safe_mult),
     ast.Div: _null_arithmetic(operator.truediv),
     ast.FloorDiv: _null_arithmetic(operator.floordiv),
-    ast.Mod: _null_arithmetic(operator.mod),
+    ast.Mod: _null_arithmetic(_modulo),
     ast.Pow: _null_arithmetic(_safe_power),
     ast.USub: _null_unary(operator.neg),
     ast.UAdd: _null_unary(operator.pos),
@@ -468,7 +475,7 @@ class Expression:
             raise ExpressionError(f"{self.source}: {exc}") from None
         except RecursionError:
             raise ExpressionError(f"{self.source}: too deeply nested") from None
-        except Exception as exc:  # noqa: BLE001 - every runtime failure becomes a result
+        except Exception as exc:  # every runtime failure becomes a result, never a crash
             raise ExpressionError(f"{self.source}: {type(exc).__name__}: {exc}") from None
         finally:
             evaluator.names = {}

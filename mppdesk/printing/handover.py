@@ -29,6 +29,7 @@ from mppdesk.printing.text import (
     check_lang,
     date_time,
     id_label,
+    local_time,
     mask_identifier,
     t,
     time_of_day,
@@ -111,7 +112,7 @@ def _record(view: HandoverView, lang: str, styles: Styles) -> list[Flowable]:
 
 def _received(row: HandoverRowView, day: date, lang: str, tz_label: str | None) -> str:
     """The time alone for the record's own day; date and time for older files."""
-    if row.received_at.date() == day:
+    if local_time(row.received_at, tz_label).date() == day:
         return time_of_day(row.received_at, lang, tz_label)
     return date_time(row.received_at, lang, tz_label)
 

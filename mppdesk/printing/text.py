@@ -9,7 +9,7 @@ in English.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -192,6 +192,7 @@ LABELS: dict[str, tuple[str, str]] = {
 
 # Standard Indonesian time zones by UTC offset in hours.
 _ZONES = {7: "WIB", 8: "WITA", 9: "WIT"}
+_OFFSETS = {name: hours for hours, name in _ZONES.items()}
 
 
 def check_lang(lang: str) -> str:
@@ -226,6 +227,15 @@ def weekday_date(day: date, lang: str) -> str:
     return format_date(day, "EEEE, d MMMM y", locale=_LOCALE[lang])
 
 
+def local_time(moment: datetime, tz_label: str | None = None) -> datetime:
+    """The moment in the install's zone: WIB/WITA/WIT named by ``tz_label`` win over the
+    datetime's own offset (a UTC time from the store still prints as counter time)."""
+    offset = _OFFSETS.get((tz_label or "").upper())
+    if offset is None:
+        return moment
+    return moment.astimezone(timezone(timedelta(hours=offset)))
+
+
 def zone_label(moment: datetime, tz_label: str | None = None) -> str:
     """WIB / WITA / WIT from the offset, unless the install names its zone."""
     if tz_label:
@@ -239,13 +249,15 @@ def zone_label(moment: datetime, tz_label: str | None = None) -> str:
 
 
 def date_time(moment: datetime, lang: str, tz_label: str | None = None) -> str:
-    """Date and time in the moment's own zone, with the zone's name."""
+    """Date and time in the install's zone, with the zone's name."""
+    moment = local_time(moment, tz_label)
     separator = ", " if lang == "en" else " "
     return long_date(moment.date(), lang) + separator + time_of_day(moment, lang, tz_label)
 
 
 def time_of_day(moment: datetime, lang: str, tz_label: str | None = None) -> str:
     """ "10.42 WIB" (Indonesian writes the time with a full stop), "10:42 WIB" in English."""
+    moment = local_time(moment, tz_label)
     clock = f"{moment:%H:%M}" if lang == "en" else f"{moment:%H.%M}"
     return f"{clock} {zone_label(moment, tz_label)}"
 
@@ -332,9 +344,9 @@ def item_text(item: RequirementItem, lang: str) -> str:
     """
     text = item.label
     how = item.detail
-    if item.state:
-        key = f"state_{item.state}"
-        how = t(key, lang) if key in LABELS else item.state
+    key = f"state_{item.state}"
+    if key in LABELS:  # handed over; "missing" and "not_applicable" keep the qualifiers
+        how = t(key, lang)
     if how:
         text += " — " + how
     if item.condition:

@@ -173,7 +173,9 @@ class ReceiptView:
     services: tuple[ServiceLineView, ...]
     applicant_id_kind: IdKind | str = IdKind.NIK
     proxy: ProxyView | None = None
-    tz_label: str | None = None  # "WIB" / "WITA" / "WIT"; derived from the offset when None
+    # "WIB" / "WITA" / "WIT": times are converted to that zone; None keeps each datetime's
+    # own offset and names it from that (+7 WIB, +8 WITA, +9 WIT).
+    tz_label: str | None = None
     mpp_address: str | None = None
     reprinted_at: datetime | None = None  # set for a reprint: marked "SALINAN" with this time
     status_help: str | None = None  # how to check status; a default sentence when None

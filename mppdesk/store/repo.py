@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -118,6 +119,20 @@ def next_sequence(session: Session, name: str) -> int:
     return int(value)
 
 
+def next_sequence_block(session: Session, name: str, count: int) -> int:
+    """Take ``count`` consecutive numbers at once; returns the first."""
+    value = session.scalar(
+        update(SequenceRow)
+        .where(SequenceRow.name == name)
+        .values(value=SequenceRow.value + count)
+        .returning(SequenceRow.value)
+    )
+    if value is None:
+        session.execute(insert(SequenceRow).values(name=name, value=count))
+        value = count
+    return int(value) - count + 1
+
+
 def peek_sequence(session: Session, name: str) -> int:
     return session.scalar(select(SequenceRow.value).where(SequenceRow.name == name)) or 0
 
@@ -135,6 +150,13 @@ def get_applicant(session: Session, applicant_id: str) -> Applicant | None:
     return session.get(Applicant, applicant_id)
 
 
+@dataclass(frozen=True)
+class SavedApplicant:
+    id: str
+    name: str
+    profile: dict[str, Any]
+
+
 def save_applicant(
     session: Session,
     *,
@@ -145,67 +167,79 @@ def save_applicant(
     officer: str,
     visit_id: str | None,
     now: datetime,
-) -> tuple[Applicant, list[tuple[str, Any, Any]]]:
+) -> tuple[SavedApplicant, list[tuple[str, Any, Any]]]:
     """Create the applicant or merge the typed profile into the stored one.
 
     Values typed now win; fields not typed in this visit keep their stored value (satu data:
     nothing typed earlier is lost). Each changed field is recorded with its old value.
+    Core statements, not the ORM: this runs inside every finalize.
     """
-    applicant = find_applicant(session, id_kind, id_number)
+    table = Applicant.__table__
     changes: list[tuple[str, Any, Any]] = []
     typed = {k: v for k, v in profile.items() if v not in (None, "", [])}
-    if applicant is None:
-        applicant = Applicant(
-            id=new_id,
-            id_kind=id_kind,
-            id_number=id_number,
-            name=str(typed.get("nama", "")),
-            name_key=name_key(str(typed.get("nama", ""))),
-            profile=dict(typed),
-            created_at=now,
-            updated_at=now,
+    found = session.execute(
+        select(table.c.id, table.c.name, table.c.profile).where(
+            table.c.id_kind == id_kind, table.c.id_number == id_number
         )
-        session.add(applicant)
-        session.flush()
-        _replace_tokens(session, applicant)
-        return applicant, changes
-    merged = dict(applicant.profile or {})
-    for field, value in typed.items():
-        old = merged.get(field)
-        if old != value:
-            changes.append((field, old, value))
-            merged[field] = value
-    if changes:
-        applicant.profile = merged
-        applicant.updated_at = now
-        if "nama" in typed and typed["nama"] != applicant.name:
-            applicant.name = str(typed["nama"])
-            applicant.name_key = name_key(applicant.name)
-            _replace_tokens(session, applicant)
-        for field, old, new in changes:
-            session.add(
-                ApplicantChange(
-                    applicant_id=applicant.id,
-                    field=field,
-                    old_value={"v": old},
-                    new_value={"v": new},
-                    changed_at=now,
-                    visit_id=visit_id,
-                    officer=officer,
-                )
+    ).first()
+    if found is None:
+        name = str(typed.get("nama", ""))
+        session.execute(
+            insert(table).values(
+                id=new_id,
+                id_kind=id_kind,
+                id_number=id_number,
+                name=name,
+                name_key=name_key(name),
+                profile=dict(typed),
+                created_at=now,
+                updated_at=now,
             )
-    return applicant, changes
+        )
+        _replace_tokens(session, new_id, name, existing=False)
+        return SavedApplicant(new_id, name, dict(typed)), changes
+    applicant_id, name, stored = found
+    merged = dict(stored or {})
+    for field_id, value in typed.items():
+        old = merged.get(field_id)
+        if old != value:
+            changes.append((field_id, old, value))
+            merged[field_id] = value
+    if changes:
+        values: dict[str, Any] = {"profile": merged, "updated_at": now}
+        if "nama" in typed and typed["nama"] != name:
+            name = str(typed["nama"])
+            values.update(name=name, name_key=name_key(name))
+            _replace_tokens(session, applicant_id, name, existing=True)
+        session.execute(update(table).where(table.c.id == applicant_id).values(**values))
+        session.execute(
+            insert(ApplicantChange),
+            [
+                {
+                    "applicant_id": applicant_id,
+                    "field": field_id,
+                    "old_value": {"v": old},
+                    "new_value": {"v": new},
+                    "changed_at": now,
+                    "visit_id": visit_id,
+                    "officer": officer,
+                }
+                for field_id, old, new in changes
+            ],
+        )
+    return SavedApplicant(applicant_id, name, merged), changes
 
 
-def _replace_tokens(session: Session, applicant: Applicant) -> None:
-    session.execute(
-        delete(ApplicantNameToken).where(ApplicantNameToken.applicant_id == applicant.id)
-    )
-    tokens = _name_tokens(applicant.name)
+def _replace_tokens(session: Session, applicant_id: str, name: str, *, existing: bool) -> None:
+    if existing:
+        session.execute(
+            delete(ApplicantNameToken).where(ApplicantNameToken.applicant_id == applicant_id)
+        )
+    tokens = _name_tokens(name)
     if tokens:
         session.execute(
             insert(ApplicantNameToken),
-            [{"token": t, "applicant_id": applicant.id} for t in sorted(tokens)],
+            [{"token": t, "applicant_id": applicant_id} for t in sorted(tokens)],
         )
 
 
@@ -266,6 +300,20 @@ def get_visit(session: Session, visit_id: str) -> Visit | None:
     )
 
 
+def visit_status(session: Session, visit_id: str) -> str | None:
+    return session.scalar(select(Visit.status).where(Visit.id == visit_id))
+
+
+def store_finalized_visit(session: Session, values: Mapping[str, Any], *, existing: bool) -> None:
+    """Insert the visit, or turn its draft row into the finalized visit."""
+    table = Visit.__table__
+    if existing:
+        changes = {k: v for k, v in values.items() if k not in ("id", "desk", "started_at")}
+        session.execute(update(table).where(table.c.id == values["id"]).values(**changes))
+    else:
+        session.execute(insert(table).values(**values))
+
+
 def draft_visits(session: Session, desk: str, officer: str | None = None) -> list[Visit]:
     query = select(Visit).where(Visit.status == "draft", Visit.desk == desk)
     if officer is not None:
@@ -285,6 +333,29 @@ def add_submission(
     session.add_all(list(checklist) + list(attachments) + list(outbox))
     session.flush()
     return submission
+
+
+def insert_submissions(
+    session: Session,
+    *,
+    submissions: Sequence[Mapping[str, Any]],
+    checklist: Sequence[Mapping[str, Any]],
+    attachments: Sequence[Mapping[str, Any]],
+    outbox: Sequence[Mapping[str, Any]],
+) -> None:
+    """A visit's submissions with their checklist, attachment references and outbox entries.
+
+    Core inserts (one statement per table) rather than the ORM's unit of work: finalize is the
+    desk's hottest write and this keeps it near the raw SQL floor.
+    """
+    for model, batch in (
+        (Submission, submissions),
+        (ChecklistItem, checklist),
+        (Attachment, attachments),
+        (OutboxEntry, outbox),
+    ):
+        if batch:
+            session.execute(insert(model), [dict(row) for row in batch])
 
 
 def get_submission(session: Session, submission_id: str) -> Submission | None:
@@ -384,6 +455,43 @@ def append_audit(
     session.add(event)
     session.flush()
     return event
+
+
+def append_audit_batch(
+    session: Session,
+    actor: str,
+    events: Sequence[Mapping[str, Any]],
+    at: datetime | None = None,
+) -> None:
+    """Several events of one operation, chained in order and inserted in one statement."""
+    if not events:
+        return
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(7_300_001)))
+    prev = (
+        session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+    )
+    at = at or utcnow()
+    rows = []
+    for event in events:
+        details = dict(event.get("details") or {})
+        object_type = event.get("object_type", "")
+        object_id = event.get("object_id", "")
+        digest = event_hash(prev, at, actor, event["action"], object_type, object_id, details)
+        rows.append(
+            {
+                "at": at,
+                "actor": actor,
+                "action": event["action"],
+                "object_type": object_type,
+                "object_id": object_id,
+                "details": details,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    session.execute(insert(AuditEvent), rows)
 
 
 def audit_events(session: Session, after_id: int = 0, batch: int = 5000) -> Iterable[ChainEvent]:

@@ -217,9 +217,7 @@ def _after(stmt: Select, query: SubmissionQuery, cursor: tuple[Any, str]) -> Sel
     sort_column = SORT_COLUMNS[query.sort]
     value, last_id = cursor
     if query.descending:
-        return stmt.where(
-            sort_column <= value, or_(sort_column < value, Submission.id < last_id)
-        )
+        return stmt.where(sort_column <= value, or_(sort_column < value, Submission.id < last_id))
     return stmt.where(sort_column >= value, or_(sort_column > value, Submission.id > last_id))
 
 
@@ -351,9 +349,7 @@ def undelivered_counts(session: Session) -> dict[str, dict[str, int]]:
 
 
 def find_by_tracking(session: Session, tracking_number: str) -> Submission | None:
-    return session.scalar(
-        select(Submission).where(Submission.tracking_number == tracking_number)
-    )
+    return session.scalar(select(Submission).where(Submission.tracking_number == tracking_number))
 
 
 def visit_proxy(session: Session, visit_id: str) -> dict[str, Any] | None:
@@ -386,4 +382,3 @@ def record_collected(
     submission.collected_at = at
     submission.collected_by = dict(collected_by)
     return True
-

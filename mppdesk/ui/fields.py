@@ -48,6 +48,7 @@ _LINE_TYPES = frozenset(
     }
 )
 _DIGIT_TYPES = {FieldType.NIK: 16, FieldType.KK: 16, FieldType.POSTALCODE: 5}
+MAX_EDIT_WIDTH = 560  # long lines are hard to read; the form stays compact on wide screens
 
 
 def display_value(field_def: FieldDef, value: Any) -> str:
@@ -136,6 +137,12 @@ class LineEditor(Editor):
             edit.setMaximumWidth(220)
         elif kind in _DIGIT_TYPES or kind in (FieldType.NPWP, FieldType.PHONE):
             edit.setMaximumWidth(260)
+        elif field_def.max_length is not None and field_def.max_length <= 5:
+            edit.setMaximumWidth(100)
+        elif field_def.max_length is not None and field_def.max_length <= 30:
+            edit.setMaximumWidth(340)
+        else:
+            edit.setMaximumWidth(MAX_EDIT_WIDTH)
         if field_def.hint is not None and kind not in _DIGIT_TYPES:
             hint = text_of(field_def.hint)
             if len(hint) <= 60 and not edit.placeholderText():
@@ -174,6 +181,7 @@ class TextAreaEditor(Editor):
         edit = QPlainTextEdit()
         edit.setTabChangesFocus(True)  # Tab leaves the box: keyboard-first
         edit.setFixedHeight(64)
+        edit.setMaximumWidth(MAX_EDIT_WIDTH)
         self.widget = edit
         _name(edit, field_def, object_name)
         edit.textChanged.connect(on_change)
@@ -203,7 +211,7 @@ class ChoiceEditor(Editor):
             for choice in field_def.choices or ():
                 combo.addItem(text_of(choice.label), choice.value)
         combo.setMinimumWidth(180)
-        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        combo.setMaximumWidth(420)
         self.widget = combo
         _name(combo, field_def, object_name)
         combo.currentIndexChanged.connect(lambda _i: on_change())

@@ -199,6 +199,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "visit.summary_applicant": ("Pemohon", "Applicant"),
     "visit.summary_proxy": ("Kuasa", "Proxy"),
     "visit.summary_missing": ("Berkas belum lengkap", "Missing files"),
+    "visit.summary_service": ("Layanan", "Service"),
     "visit.summary_complete": ("Berkas lengkap", "Files complete"),
     "visit.summary_errors": ("{count} isian perlu diperbaiki", "{count} entries need fixing"),
     "visit.summary_ok": ("Siap diselesaikan", "Ready to finalize"),

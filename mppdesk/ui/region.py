@@ -82,6 +82,7 @@ class RegionEditor(Editor):
             combo.lineEdit().textEdited.connect(lambda _t: on_change())
             grid.addWidget(combo, 1 + index // 2, index % 2)
             self.combos.append(combo)
+        box.setMaximumWidth(640)
         self.widget = box
         self._filling = False
         self._fill(0, None)

@@ -12,6 +12,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QLabel,
+    QLayout,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -45,6 +46,7 @@ class ServiceSearchDialog(QDialog):
         self.resize(720, 460)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 16, 16, 12)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         self.query = QLineEdit()
         self.query.setObjectName("serviceQuery")
         self.query.setAccessibleName(plain("search.title"))
@@ -112,5 +114,5 @@ class ServiceSearchDialog(QDialog):
     def _activate(self, item: QListWidgetItem) -> None:
         code = item.data(CODE_ROLE)
         if code:
+            self.accept()  # first, so the focus the visit page then sets is not taken back
             self.chosen.emit(code)
-            self.accept()

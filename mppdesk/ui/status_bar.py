@@ -37,6 +37,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "syncbar.stopped": ("Sinkronisasi berhenti: {error}", "Sync stopped: {error}"),
     "syncbar.total_pending": ("Antrean kirim: {count}", "Send queue: {count}"),
     "syncbar.more_online": ("+{count} terhubung", "+{count} online"),
+    "syncbar.reason.credentials": ("token ditolak", "token refused"),
+    "syncbar.reason.config": ("belum diatur", "not configured"),
+    "syncbar.reason.address": ("alamat salah", "wrong address"),
 }
 i18n.TEXTS.update(TEXTS)
 
@@ -45,6 +48,27 @@ OFFLINE = "#a8200d"
 PAUSED = "#b26b00"
 UNKNOWN = "#8a93a0"
 MAX_LISTED = 8  # beyond this, healthy idle agencies are folded into "+N online"
+
+
+def paused_reason_text(reason: str | None) -> str:
+    """A few words on why an agency is paused, in the officer's language."""
+    lowered = (reason or "").lower()
+    if any(w in lowered for w in ("token", "credential", "unauthorized", "forbidden")):
+        return tr("syncbar.reason.credentials")
+    if "no endpoint" in lowered or "settings.toml" in lowered:
+        return tr("syncbar.reason.config")
+    if "base url" in lowered or "http_404" in lowered:
+        return tr("syncbar.reason.address")
+    return _short_error(reason, 40)
+
+
+def _when(moment: datetime | None, tz: Any) -> str:
+    if moment is None:
+        return ""
+    local = moment.astimezone(tz)
+    if local.date() == datetime.now(tz).date():
+        return f"{local:%H:%M}"
+    return i18n.format_datetime(moment, tz)
 
 
 def _short_error(text: str | None, limit: int = 60) -> str:
@@ -73,9 +97,7 @@ class AgencyIndicator(QWidget):
         self.state = "unknown"
         self.pending = 0
 
-    def show_state(
-        self, health: AgencyHealth | None, counts: dict[str, int], tz: Any
-    ) -> None:
+    def show_state(self, health: AgencyHealth | None, counts: dict[str, int], tz: Any) -> None:
         pending = sum(
             counts.get(s, 0)
             for s in (OutboxState.PENDING, OutboxState.IN_FLIGHT, OutboxState.PAUSED)
@@ -105,7 +127,7 @@ class AgencyIndicator(QWidget):
         if not self.manual:
             when = health.last_success_at if health is not None else None
             lines.append(
-                tr("syncbar.last_success", when=i18n.format_datetime(when, tz))
+                tr("syncbar.last_success", when=_when(when, tz))
                 if when
                 else tr("syncbar.never")
             )
@@ -114,7 +136,7 @@ class AgencyIndicator(QWidget):
         self.setToolTip("\n".join(lines))
         self.setAccessibleName("; ".join(lines))
         if state == "paused":
-            reason = _short_error(health.paused_reason if health else "", 40)
+            reason = paused_reason_text(health.paused_reason if health else "")
             self.name.setText(f"{self.short_name} ({tr('syncbar.paused', reason=reason)})")
         else:
             self.name.setText(self.short_name)
@@ -164,9 +186,7 @@ class SyncStatusBar(QWidget):
         for code, endpoint in sorted(runtime.settings.agencies.items()):
             agency = catalog.agencies.get(code)
             short = agency.short_name if agency is not None else code
-            self.indicators[code] = AgencyIndicator(
-                code, short, endpoint.mode == "manual", self
-            )
+            self.indicators[code] = AgencyIndicator(code, short, endpoint.mode == "manual", self)
         self._health: dict[str, AgencyHealth] = dict(bridge.health)
         self._backlog: dict[str, dict[str, int]] = dict(bridge.backlog)
         self._error: str | None = None
@@ -237,7 +257,7 @@ class SyncStatusBar(QWidget):
         else:
             self.last_sync.setStyleSheet("")
             self.last_sync.setText(
-                tr("syncbar.summary_last", when=i18n.format_datetime(latest, self._tz))
+                tr("syncbar.summary_last", when=_when(latest, self._tz))
                 if latest
                 else tr("syncbar.summary_none")
             )

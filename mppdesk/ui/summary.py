@@ -116,9 +116,9 @@ class SummaryPage(QWidget):
             cell(tr("visit.no_services"), 0, 0, "muted")
         else:
             for col, key in enumerate(
-                ("visit.step.summary", "visit.fee", "visit.sla_due", "visit.summary_missing")
+                ("visit.summary_service", "visit.fee", "visit.sla_due", "visit.summary_missing")
             ):
-                cell(plain(key) if col else plain("visit.steps"), 0, col, "muted")
+                cell(plain(key), 0, col, "muted")
         total = 0
         assessed = False
         for index, (entry, result) in enumerate(zip(state.services, check.services, strict=True)):
@@ -151,11 +151,13 @@ class SummaryPage(QWidget):
 
         self.errors.clear()
         items: list[tuple[int, str, str]] = []
+        who = plain("visit.step.applicant")
         for entry in check.applicant_entries:
             if entry.status in (EntryStatus.REQUIRED, EntryStatus.INVALID):
-                items.append((0, entry.path, text_of(entry.message) if entry.message else ""))
+                message = text_of(entry.message) if entry.message else str(entry.status)
+                items.append((0, entry.path, f"{who}: {message}"))
         for path in check.proxy_errors:
-            items.append((0, path, tr("visit.proxy.required")))
+            items.append((0, path, f"{plain('visit.summary_proxy')}: {tr('visit.proxy.required')}"))
         for index, result in enumerate(check.services):
             short = catalog.service(state.services[index].code).name
             for entry in check.service_entries(index):

@@ -48,13 +48,15 @@ QLabel#bannerOk {{ background: {OK_SOFT}; border: 1px solid #a9d8b6; border-radi
 QLabel#bannerWarning {{ background: {WARNING_SOFT}; border: 1px solid #ecd28c; border-radius: 4px;
                         padding: 6px 10px; color: {WARNING}; }}
 QLabel#ticket {{ font-size: 15pt; font-weight: 700; color: {ACCENT_DARK}; }}
-QLineEdit, QPlainTextEdit, QComboBox, QSpinBox {{
+QLineEdit, QPlainTextEdit, QSpinBox {{
     background: {CARD}; border: 1px solid #8c97a6; border-radius: 4px; padding: 4px 6px;
     min-height: 20px; selection-background-color: {ACCENT}; selection-color: white;
 }}
-QLineEdit:focus, QPlainTextEdit:focus, QComboBox:focus, QSpinBox:focus {{
+QComboBox {{ min-height: 26px; }}
+QLineEdit:focus, QPlainTextEdit:focus, QSpinBox:focus {{
     border: 2px solid {ACCENT}; padding: 3px 5px; background: #fbfdff;
 }}
+QComboBox:focus {{ border: 2px solid {ACCENT}; border-radius: 4px; }}
 QLineEdit[invalid="true"], QComboBox[invalid="true"], QPlainTextEdit[invalid="true"] {{
     border: 2px solid {ERROR}; padding: 3px 5px;
 }}

@@ -23,6 +23,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -52,6 +53,7 @@ from mppdesk.ui.form_view import FormView, display_of, specs_for_shared
 from mppdesk.ui.i18n import format_date, format_datetime, plain, text_of, tr
 from mppdesk.ui.service_page import ServicePage, card, scrolling
 from mppdesk.ui.service_search import ServiceSearchDialog
+from mppdesk.ui.steps import StepList
 from mppdesk.ui.summary import SummaryPage
 from mppdesk.ui.tasks import TaskRunner
 from mppdesk.ui.visit_state import (
@@ -144,8 +146,7 @@ class VisitPage(QWidget):
         body.setContentsMargins(16, 12, 16, 8)
         body.setSpacing(14)
         root.addLayout(body, 1)
-        self.steps = QListWidget()
-        self.steps.setObjectName("steps")
+        self.steps = StepList()
         self.steps.setAccessibleName(plain("visit.steps"))
         self.steps.setFixedWidth(250)
         self.steps.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -479,40 +480,22 @@ class VisitPage(QWidget):
     # --- steps ----------------------------------------------------------------------------
 
     def _rebuild_steps(self) -> None:
-        current = self.steps.currentRow()
-        self.steps.blockSignals(True)
-        self.steps.clear()
-        names = [plain("visit.step.applicant")] + [p.title for p in self.service_pages]
-        names.append(plain("visit.step.summary"))
-        for index, name in enumerate(names):
-            key = "0" if index == len(names) - 1 else str(index + 1) if index < 9 else ""
-            item = QListWidgetItem(name)
-            item.setData(Qt.ItemDataRole.UserRole, name)
-            item.setData(Qt.ItemDataRole.UserRole + 1, f"Alt+{key}" if key else "")
-            self.steps.addItem(item)
-        self.steps.blockSignals(False)
-        if 0 <= current < self.steps.count():
-            self.steps.setCurrentRow(current)
+        titles = [plain("visit.step.applicant")] + [p.title for p in self.service_pages]
+        steps = [(f"{i + 1}. {title}", f"Alt+{i + 1}" if i < 9 else "") for i, title in enumerate(titles)]
+        steps.append((plain("visit.step.summary"), "Alt+0"))
+        self.steps.set_steps(steps)
         if self.check is not None:
             self._mark_steps(self.check)
 
     def _mark_steps(self, check: VisitCheck) -> None:
-        counts = [
+        counts: list[int | None] = [
             sum(1 for e in check.applicant_entries if e.status != EntryStatus.WARNING)
             + len(check.proxy_errors)
         ]
         for index in range(len(self.service_pages)):
             entries = check.service_entries(index) if index < len(check.services) else []
             counts.append(sum(1 for e in entries if e.status != EntryStatus.WARNING))
-        for row in range(self.steps.count()):
-            item = self.steps.item(row)
-            name = item.data(Qt.ItemDataRole.UserRole)
-            key = item.data(Qt.ItemDataRole.UserRole + 1)
-            marker = ""
-            if row < len(counts):
-                marker = f"   ● {counts[row]}" if counts[row] else "   ✓"
-            number = f"{row + 1}. " if row < self.steps.count() - 1 else ""
-            item.setText(f"{number}{name}{marker}\n{key}" if key else f"{number}{name}{marker}")
+        self.steps.set_counts(counts)
 
     def _step_selected(self, row: int) -> None:
         if row < 0:
@@ -742,6 +725,9 @@ class VisitPage(QWidget):
         return dialog
 
     def add_service(self, code: str) -> None:
+        # Back from the search dialog: take the activation back once the dialog is gone (some
+        # platforms leave no window active), so the keyboard lands in the new form.
+        QTimer.singleShot(0, self._reactivate)
         if code in self.state.service_codes():
             self.go_step(1 + self.state.service_codes().index(code))
             return
@@ -758,6 +744,11 @@ class VisitPage(QWidget):
         self._chain_focus()
         self.changed()
         self.go_step(len(self.service_pages))
+
+    def _reactivate(self) -> None:
+        window = self.window()
+        if window.isVisible() and not window.isActiveWindow() and QApplication.activeModalWidget() is None:
+            window.activateWindow()
 
     def _add_service_page(self, entry: ServiceEntry) -> None:
         page = ServicePage(

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from pdf_inspection import flat_text, page_sizes_mm, reader
 
 from mppdesk.forms.catalog import Catalog, load_catalog
 from mppdesk.paths import catalog_dir
 from mppdesk.printing import ChecklistHeader, Layout, render_checklist
+from tests.integration.pdf_inspection import flat_text, page_sizes_mm, reader
 
 AGENCIES = """
 agencies:

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from pdf_inspection import flat_text, ink_box, joined_text, pdf_text, reader, render_png
 
 from mppdesk.forms.definitions import Agency, Service
 from mppdesk.printing import (
@@ -28,6 +27,14 @@ from mppdesk.printing import (
 )
 from mppdesk.printing.markup import MAX_VALUE_LENGTH, clean
 from mppdesk.printing.samples import sample_handover, sample_receipt, sample_slip
+from tests.integration.pdf_inspection import (
+    flat_text,
+    ink_box,
+    joined_text,
+    pdf_text,
+    reader,
+    render_png,
+)
 
 LONG_NAME = "Wiryawan" * 62 + "AKHIR"  # 501 characters, no space to break at
 MARKUP = '<b>tebal</b> & &amp; &#169; <font color="red">merah</font> <para>'

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 import zxingcpp
-from pdf_inspection import flat_text, ink_box, page_sizes_mm, pdf_text, reader, render_png
 
 from mppdesk.printing import (
     Layout,
@@ -18,6 +17,14 @@ from mppdesk.printing import (
     render_receipt,
 )
 from mppdesk.printing.samples import VISIT_AT, sample_receipt
+from tests.integration.pdf_inspection import (
+    flat_text,
+    ink_box,
+    page_sizes_mm,
+    pdf_text,
+    reader,
+    render_png,
+)
 
 RAW_NIK = "3578031505900003"
 LAYOUT_WIDTH_MM = {Layout.THERMAL_80: 80, Layout.THERMAL_58: 58, Layout.A4: 210}
@@ -309,3 +316,10 @@ def test_a4_receipt_with_a_long_missing_list_runs_onto_more_pages() -> None:
     assert len(reader(pdf).pages) >= 3
     assert all(str(i) in words for i in range(120))
     assert "Pelindungan" in words  # the notice after the list is there too
+
+
+def test_times_are_converted_to_the_zone_the_install_names() -> None:
+    in_utc = datetime(2026, 11, 27, 23, 30, tzinfo=UTC)
+    view = replace(sample_receipt(), printed_at=in_utc, tz_label="WITA")
+
+    assert "Waktu 28 November 2026 07.30 WITA" in flat_text(render_receipt(view))

@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from pdf_inspection import flat_text, page_sizes_mm, pdf_text, reader
 
 from mppdesk.forms.definitions import Requirement
 from mppdesk.printing import (
@@ -20,6 +19,7 @@ from mppdesk.printing import (
     requirement_item,
 )
 from mppdesk.printing.samples import VISIT_AT, sample_handover, sample_slip
+from tests.integration.pdf_inspection import flat_text, page_sizes_mm, pdf_text, reader
 
 
 @pytest.mark.parametrize("layout", list(Layout))
@@ -193,3 +193,22 @@ def test_documents_embed_only_the_dejavu_fonts() -> None:
         }
         assert b"/FontFile2" in pdf
     assert "✓" in pdf_text(render_slip(sample_slip(complete=True)))
+
+
+def test_a_missing_item_keeps_its_qualifiers_whatever_its_checklist_state() -> None:
+    requirement = Requirement.model_validate(
+        {
+            "id": "kk",
+            "kind": "copy",
+            "copies": 2,
+            "label": {"id": "Kartu Keluarga", "en": "Family card"},
+        }
+    )
+    missing = requirement_item(requirement, "id", "missing")
+    received = requirement_item(requirement, "id", "copy")
+    service = SlipServiceView("A", "B", missing=[missing])
+    text = flat_text(render_slip(replace(sample_slip(), services=(service,))))
+
+    assert "☐ Kartu Keluarga — fotokopi, 2 lembar" in text
+    assert "missing" not in text
+    assert received.state == "copy"

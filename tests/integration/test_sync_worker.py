@@ -17,11 +17,9 @@ from mppdesk.desk.sync_status import resume_agency
 from mppdesk.settings import save_settings
 from mppdesk.store import outbox
 from mppdesk.store.models import Submission
-from mppdesk.sync.sim import AgencySim, SimConfig
 from mppdesk.sync.sim.store import planned_outcome
 from mppdesk.sync.worker import AgencyHealth, SyncWorker
 from tests.conftest import cli_json, run_cli
-from tests.integration.conftest import SimHandle
 from tests.example_visits import (
     BPJS,
     HELD,
@@ -30,7 +28,9 @@ from tests.example_visits import (
     agency_settings,
     finalize,
     free_port,
+    start_sim,
 )
+from tests.integration.conftest import SimHandle
 
 
 class Recorder:
@@ -58,12 +58,10 @@ def clock() -> Clock:
 @pytest.fixture
 def start_sim_on_port(tmp_path):
     """Start the sim on a given port: the agency that was down comes up where it was."""
-    started: list[AgencySim] = []
+    started = []
 
     def start(port: int) -> SimHandle:
-        sim = AgencySim(
-            SimConfig(port=port, db_path=str(tmp_path / f"sim-port-{port}.sqlite3"))
-        ).start()
+        sim = start_sim(tmp_path, port)
         started.append(sim)
         return SimHandle(sim.url, sim=sim)
 
@@ -151,7 +149,9 @@ def test_an_answer_lost_after_the_commit_is_replayed_not_duplicated(
 ):
     handle = start_agency_sim(faults="dukcapil:drop_after_commit=1")
     worker, _ = make_worker(
-        runtime, agency_settings(runtime.settings, {"dukcapil": handle.agency_url("dukcapil")}), clock
+        runtime,
+        agency_settings(runtime.settings, {"dukcapil": handle.agency_url("dukcapil")}),
+        clock,
     )
     sid = finalize(runtime, officer, KTP).submission_id
 
@@ -280,7 +280,9 @@ def test_an_attachment_upload_cut_midway_is_retried_alone(
     seed = _seed_for([False, True, False], 0.5)
     handle = start_agency_sim(faults="dukcapil:drop_midway=0.5", seed=seed)
     worker, _ = make_worker(
-        runtime, agency_settings(runtime.settings, {"dukcapil": handle.agency_url("dukcapil")}), clock
+        runtime,
+        agency_settings(runtime.settings, {"dukcapil": handle.agency_url("dukcapil")}),
+        clock,
     )
     sid = finalize(runtime, officer, KTP).submission_id
 
@@ -303,9 +305,7 @@ def test_an_attachment_upload_cut_midway_is_retried_alone(
     assert entry(runtime, sid).state == "done"
 
 
-def test_agency_status_is_pulled_back_until_completed(
-    runtime, officer, agency_sim, clock
-):
+def test_agency_status_is_pulled_back_until_completed(runtime, officer, agency_sim, clock):
     worker, recorder = make_worker(
         runtime,
         agency_settings(runtime.settings, {"dukcapil": agency_sim.agency_url("dukcapil")}),

@@ -19,8 +19,17 @@ AGENCY = {"code": "uji", "name": {"id": "Instansi Uji", "en": "Test Agency"}, "s
 
 SHARED_FIELDS: list[dict[str, Any]] = [
     {"id": "nik", "type": "nik", "label": {"id": "NIK", "en": "NIK"}},
-    {"id": "nama", "type": "text", "max_length": 100, "label": {"id": "Nama lengkap", "en": "Full name"}},
-    {"id": "tanggal_lahir", "type": "date", "label": {"id": "Tanggal lahir", "en": "Date of birth"}},
+    {
+        "id": "nama",
+        "type": "text",
+        "max_length": 100,
+        "label": {"id": "Nama lengkap", "en": "Full name"},
+    },
+    {
+        "id": "tanggal_lahir",
+        "type": "date",
+        "label": {"id": "Tanggal lahir", "en": "Date of birth"},
+    },
     {
         "id": "jenis_kelamin",
         "type": "choice",
@@ -31,7 +40,12 @@ SHARED_FIELDS: list[dict[str, Any]] = [
         ],
     },
     {"id": "no_hp", "type": "phone", "label": {"id": "Nomor HP", "en": "Mobile number"}},
-    {"id": "wilayah", "type": "region", "region_level": "village", "label": {"id": "Desa/kelurahan", "en": "Village"}},
+    {
+        "id": "wilayah",
+        "type": "region",
+        "region_level": "village",
+        "label": {"id": "Desa/kelurahan", "en": "Village"},
+    },
     {"id": "kode_pos", "type": "postalcode", "label": {"id": "Kode pos", "en": "Postal code"}},
     {
         "id": "kewarganegaraan",
@@ -66,7 +80,11 @@ def label(text: str) -> dict[str, str]:
 
 def field(id: str, type: str = "text", **rules: Any) -> dict[str, Any]:
     """A field definition as a catalog author writes it; the label is the id capitalised."""
-    definition: dict[str, Any] = {"id": id, "type": type, "label": label(id.replace("_", " ").capitalize())}
+    definition: dict[str, Any] = {
+        "id": id,
+        "type": type,
+        "label": label(id.replace("_", " ").capitalize()),
+    }
     definition.update(rules)
     return definition
 
@@ -115,9 +133,13 @@ def write_catalog(
     directory = root / f"catalog-{next(_counter)}"
     (directory / "services" / "uji").mkdir(parents=True)
     dump = {"allow_unicode": True, "sort_keys": False}
-    (directory / "agencies.yaml").write_text(yaml.safe_dump({"agencies": [AGENCY]}, **dump), encoding="utf-8")
+    (directory / "agencies.yaml").write_text(
+        yaml.safe_dump({"agencies": [AGENCY]}, **dump), encoding="utf-8"
+    )
     fields = SHARED_FIELDS if shared_fields is None else shared_fields
-    (directory / "shared-fields.yaml").write_text(yaml.safe_dump({"fields": fields}, **dump), encoding="utf-8")
+    (directory / "shared-fields.yaml").write_text(
+        yaml.safe_dump({"fields": fields}, **dump), encoding="utf-8"
+    )
     for definition in services:
         name = definition.get("id", "tanpa-id") if isinstance(definition, dict) else "rusak"
         (directory / "services" / "uji" / f"{name}.yaml").write_text(
@@ -130,11 +152,16 @@ def write_catalog(
     return directory
 
 
-def load(root: Path, *services: dict[str, Any], shared_fields: list[dict[str, Any]] | None = None) -> Catalog:
+def load(
+    root: Path, *services: dict[str, Any], shared_fields: list[dict[str, Any]] | None = None
+) -> Catalog:
     return load_catalog([write_catalog(root, list(services), shared_fields)])
 
 
 def load_collecting(
-    root: Path, *services: dict[str, Any], shared_fields: list[dict[str, Any]] | None = None, **kwargs: Any
+    root: Path,
+    *services: dict[str, Any],
+    shared_fields: list[dict[str, Any]] | None = None,
+    **kwargs: Any,
 ) -> tuple[Catalog, list[Problem]]:
     return load_catalog_collecting([write_catalog(root, list(services), shared_fields, **kwargs)])

@@ -45,7 +45,12 @@ def paths(problems: list[Problem]) -> dict[str, str]:
 
 def test_a_sound_catalog_has_no_problems(tmp_path):
     definition = service(
-        shared=["nama", {"field": "tanggal_lahir", "required": True}, "kewarganegaraan", "no_paspor"],
+        shared=[
+            "nama",
+            {"field": "tanggal_lahir", "required": True},
+            "kewarganegaraan",
+            "no_paspor",
+        ],
         fields=[
             field("jenis", "choice", choices=choices("baru", "hilang"), required=True),
             field("no_laporan", show_if="jenis == 'hilang'", required=True),
@@ -54,7 +59,10 @@ def test_a_sound_catalog_has_no_problems(tmp_path):
             field(
                 "saksi",
                 "group",
-                fields=[field("nama_saksi", required=True), field("umur", "integer", constraint="value < usia + 100")],
+                fields=[
+                    field("nama_saksi", required=True),
+                    field("umur", "integer", constraint="value < usia + 100"),
+                ],
             ),
         ],
         requirements=[
@@ -83,7 +91,9 @@ def test_a_sound_catalog_has_no_problems(tmp_path):
             }
         ],
     )
-    assert problems_of(tmp_path, definition, samples={"samples/scan-laporan.pdf": b"%PDF-1.4"}) == []
+    assert (
+        problems_of(tmp_path, definition, samples={"samples/scan-laporan.pdf": b"%PDF-1.4"}) == []
+    )
 
 
 def test_the_problem_names_the_service_file(tmp_path):
@@ -102,17 +112,39 @@ def test_the_problem_names_the_service_file(tmp_path):
         ([field("a", show_if="a +")], "fields[0].show_if", "syntax error"),
         ([field("a", compute="a.b")], "fields[0].compute", "attribute access"),
         ([field("a", required="foo(1)")], "fields[0].required", "unknown function foo"),
-        ([field("a"), field("b", show_if="c == 1")], "fields[1].show_if", "'c' is not a field of this service"),
-        ([field("a", show_if="nama == 'x'")], "fields[0].show_if", "must be listed under shared_fields"),
-        ([field("a", show_if="value == 1")], "fields[0].show_if", "only defined inside a constraint"),
-        ([field("a", default_expr="value")], "fields[0].default_expr", "only defined inside a constraint"),
         (
-            [field("jenis", "choice", choices=choices("baru", "hilang")), field("b", show_if="jenis == 'hilng'")],
+            [field("a"), field("b", show_if="c == 1")],
+            "fields[1].show_if",
+            "'c' is not a field of this service",
+        ),
+        (
+            [field("a", show_if="nama == 'x'")],
+            "fields[0].show_if",
+            "must be listed under shared_fields",
+        ),
+        (
+            [field("a", show_if="value == 1")],
+            "fields[0].show_if",
+            "only defined inside a constraint",
+        ),
+        (
+            [field("a", default_expr="value")],
+            "fields[0].default_expr",
+            "only defined inside a constraint",
+        ),
+        (
+            [
+                field("jenis", "choice", choices=choices("baru", "hilang")),
+                field("b", show_if="jenis == 'hilng'"),
+            ],
             "fields[1].show_if",
             "'hilng' is not a choice of jenis (choices: baru, hilang)",
         ),
         (
-            [field("pilihan", "multichoice", choices=choices("a", "b")), field("b", required="contains(pilihan, 'c')")],
+            [
+                field("pilihan", "multichoice", choices=choices("a", "b")),
+                field("b", required="contains(pilihan, 'c')"),
+            ],
             "fields[1].required",
             "'c' is not a choice of pilihan",
         ),
@@ -162,7 +194,11 @@ def test_group_rows_read_their_own_fields_and_the_form(tmp_path):
         shared=["nama"],
         fields=[
             field("batas", "integer"),
-            field("g", "group", fields=[field("x", "integer"), field("y", show_if="x > batas and nama != ''")]),
+            field(
+                "g",
+                "group",
+                fields=[field("x", "integer"), field("y", show_if="x > batas and nama != ''")],
+            ),
         ],
     )
     assert problems_of(tmp_path, definition) == []
@@ -217,7 +253,10 @@ def test_shared_field_definitions_are_checked_in_their_own_file(tmp_path):
     catalog, _ = load_catalog_collecting([directory])
     found = {(p.file, p.path): p.message for p in check_catalog(catalog)}
     shared_file = str(directory / "shared-fields.yaml")
-    assert "'nama_panggilan' is not a field of the shared fields" in found[(shared_file, "fields[id=alias].show_if")]
+    assert (
+        "'nama_panggilan' is not a field of the shared fields"
+        in found[(shared_file, "fields[id=alias].show_if")]
+    )
     assert "does not compile" in found[(shared_file, "fields[id=kode].constraint")]
 
 
@@ -228,7 +267,14 @@ def example_service(example: dict[str, Any]) -> dict[str, Any]:
     return service(
         shared=[{"field": "nik", "required": True}],
         fields=[field("alasan", required=True), field("bukti", "file")],
-        examples=[{"name": "contoh", "applicant": {"nik": NIK_MALE_1990_05_01}, "answers": {"alasan": "x"}, **example}],
+        examples=[
+            {
+                "name": "contoh",
+                "applicant": {"nik": NIK_MALE_1990_05_01},
+                "answers": {"alasan": "x"},
+                **example,
+            }
+        ],
     )
 
 
@@ -236,9 +282,21 @@ def example_service(example: dict[str, Any]) -> dict[str, Any]:
     ("example", "path", "fragment"),
     [
         ({"answers": {}}, "examples[0].answers.alasan", "required: Alasan (en) is required."),
-        ({"answers": {"alasan": "x", "alsan": "y"}}, "examples[0].answers.alsan", "invalid: 'alsan': unknown field"),
-        ({"applicant": {"nik": "123"}}, "examples[0].applicant.nik", "invalid: NIK must have 16 digits (3 entered)"),
-        ({"checklist": {"ktp": "dipinjam"}}, "examples[0].checklist.ktp", "unknown state 'dipinjam'"),
+        (
+            {"answers": {"alasan": "x", "alsan": "y"}},
+            "examples[0].answers.alsan",
+            "invalid: 'alsan': unknown field",
+        ),
+        (
+            {"applicant": {"nik": "123"}},
+            "examples[0].applicant.nik",
+            "invalid: NIK must have 16 digits (3 entered)",
+        ),
+        (
+            {"checklist": {"ktp": "dipinjam"}},
+            "examples[0].checklist.ktp",
+            "unknown state 'dipinjam'",
+        ),
         ({"checklist": {"kk": "copy"}}, "examples[0].checklist.kk", "not a requirement"),
         ({"attachments": ["samples/tidak-ada.pdf"]}, "examples[0].attachments[0]", "not found"),
         (
@@ -254,6 +312,39 @@ def test_examples_must_pass_the_engine(tmp_path, example, path, fragment):
     assert fragment in found[path]
 
 
+def test_example_answers_to_hidden_fields_are_problems(tmp_path):
+    definition = service(
+        shared=["kewarganegaraan", "no_paspor"],
+        fields=[
+            field("jenis", "choice", choices=choices("baru", "hilang")),
+            field("no_laporan", show_if="jenis == 'hilang'"),
+            field(
+                "saksi",
+                "group",
+                fields=[field("punya_ktp", "yesno"), field("nik", "nik", show_if="punya_ktp")],
+            ),
+        ],
+        examples=[
+            {
+                "name": "baru",
+                "applicant": {"no_paspor": "A123"},
+                "answers": {
+                    "jenis": "baru",
+                    "no_laporan": "LP/1",
+                    "saksi": [{"punya_ktp": False, "nik": NIK_MALE_1990_05_01}],
+                },
+            }
+        ],
+    )
+    found = paths(problems_of(tmp_path, definition))
+    assert set(found) == {
+        "examples[0].applicant.no_paspor",
+        "examples[0].answers.no_laporan",
+        "examples[0].answers.saksi[0].nik",
+    }
+    assert all("hidden in this example" in message for message in found.values())
+
+
 def test_example_attachments_found_in_the_catalog_pass(tmp_path):
     definition = example_service(
         {"answers": {"alasan": "x", "bukti": "bukti.pdf"}, "attachments": ["samples/bukti.pdf"]}
@@ -264,7 +355,12 @@ def test_example_attachments_found_in_the_catalog_pass(tmp_path):
 def test_example_warnings_are_not_problems(tmp_path):
     definition = service(
         shared=["nik", "tanggal_lahir"],
-        examples=[{"name": "beda", "applicant": {"nik": NIK_MALE_1990_05_01, "tanggal_lahir": "1991-01-01"}}],
+        examples=[
+            {
+                "name": "beda",
+                "applicant": {"nik": NIK_MALE_1990_05_01, "tanggal_lahir": "1991-01-01"},
+            }
+        ],
     )
     assert problems_of(tmp_path, definition) == []
 
@@ -304,7 +400,9 @@ def test_broken_service_files_are_problems(tmp_path, text, fragment):
 def test_a_service_defined_twice_in_one_directory_is_a_problem(tmp_path):
     directory = write_catalog(tmp_path, [service("sama")])
     copy = directory / "services" / "uji" / "zz-salinan.yaml"
-    copy.write_text((directory / "services" / "uji" / "sama.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    copy.write_text(
+        (directory / "services" / "uji" / "sama.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     problems = load_catalog_collecting([directory])[1]
     assert [(Path(p.file).name, p.path) for p in problems] == [("zz-salinan.yaml", "id")]
     assert "also defined in" in problems[0].message and "sama.yaml" in problems[0].message
@@ -329,7 +427,10 @@ def test_a_later_directory_may_override_a_service(tmp_path):
 )
 def test_bounds_must_fit_the_field_type(tmp_path, rules, fragment):
     _, problems = load_collecting(tmp_path, service(fields=[{**field("a"), **rules}]))
-    assert any(fragment in p.message and p.path.startswith("fields.0") or fragment in p.message for p in problems)
+    assert any(
+        fragment in p.message and p.path.startswith("fields.0") or fragment in p.message
+        for p in problems
+    )
 
 
 # --- generated definitions -------------------------------------------------------------------
@@ -357,7 +458,9 @@ _expressions = st.one_of(
     st.sampled_from([1, None, "", "a b c"]),
     st.text(max_size=10),
 )
-_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8))
+_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8)
+)
 
 
 _RULE_KEYS = ["required", "show_if", "constraint", "compute", "default_expr", "readonly"]
@@ -369,14 +472,20 @@ def _field(draw, depth: int = 0) -> dict[str, Any]:
     kinds = [t.value for t in FieldType]
     kind = draw(st.sampled_from([*kinds, *kinds, "bogus"]))
     definition: dict[str, Any] = {"id": draw(st.sampled_from([*_IDS * 3, "Bad-Id"])), "type": kind}
-    definition["label"] = draw(st.sampled_from([label("L")] * 8 + [{"id": " ", "en": "L"}, {"id": "L"}]))
+    definition["label"] = draw(
+        st.sampled_from([label("L")] * 8 + [{"id": " ", "en": "L"}, {"id": "L"}])
+    )
     sound = draw(st.integers(0, 4)) > 0
     if kind in ("choice", "multichoice") and sound:
         definition["choices"] = choices("x", "y")
     if kind == "region" and sound:
-        definition["region_level"] = draw(st.sampled_from(["province", "regency", "district", "village"]))
+        definition["region_level"] = draw(
+            st.sampled_from(["province", "regency", "district", "village"])
+        )
     if kind == "group" and sound and depth < 2:
-        definition["fields"] = draw(st.lists(_field(depth + 1), max_size=3, unique_by=lambda f: f["id"]))
+        definition["fields"] = draw(
+            st.lists(_field(depth + 1), max_size=3, unique_by=lambda f: f["id"])
+        )
     optional = {
         "required": st.one_of(st.booleans(), _expressions),
         "show_if": _expressions,
@@ -390,7 +499,9 @@ def _field(draw, depth: int = 0) -> dict[str, Any]:
         "max": st.one_of(_scalars, st.dates()),
         "region_level": st.sampled_from(["province", "regency", "district", "village", "kota"]),
         "choices": st.lists(
-            st.fixed_dictionaries({"value": st.sampled_from(["x", "y", ""]), "label": st.just(label("C"))}),
+            st.fixed_dictionaries(
+                {"value": st.sampled_from(["x", "y", ""]), "label": st.just(label("C"))}
+            ),
             max_size=3,
         ),
         "fields": st.just([label("bukan field")]),
@@ -406,28 +517,67 @@ def _field(draw, depth: int = 0) -> dict[str, Any]:
     return definition
 
 
-_answers = st.dictionaries(st.sampled_from(_IDS), st.one_of(_scalars, st.lists(st.dictionaries(st.sampled_from(_IDS), _scalars, max_size=3), max_size=2)), max_size=4)
+_answers = st.dictionaries(
+    st.sampled_from(_IDS),
+    st.one_of(
+        _scalars, st.lists(st.dictionaries(st.sampled_from(_IDS), _scalars, max_size=3), max_size=2)
+    ),
+    max_size=4,
+)
 
 
 @st.composite
 def _service(draw) -> dict[str, Any]:
     definition = service(
         fields=draw(st.lists(_field(), max_size=5, unique_by=lambda f: f["id"])),
-        shared=draw(st.lists(st.sampled_from(["nama", "tanggal_lahir", "no_paspor", "tidak_ada"]), max_size=3, unique=True)),
+        shared=draw(
+            st.lists(
+                st.sampled_from(["nama", "tanggal_lahir", "no_paspor", "tidak_ada"]),
+                max_size=3,
+                unique=True,
+            )
+        ),
         requirements=[
             {"id": "r", "label": label("R"), "kind": "copy"}
-            | ({"condition": draw(_expressions), "condition_text": label("jika")} if draw(st.booleans()) else {})
+            | (
+                {"condition": draw(_expressions), "condition_text": label("jika")}
+                if draw(st.booleans())
+                else {}
+            )
         ],
-        fee=draw(st.sampled_from([{"amount": 0}, {"amount_expr": "b * 2"}, {"assessed": True}] * 3 + [{"amount": -1}])),
-        sla=draw(st.sampled_from([{"working_days": 1}, {"working_days_expr": "1 if a else 2"}, {"working_days_expr": "a +"}])),
-        examples=[{"name": "contoh", "applicant": {}, "answers": draw(_answers), "checklist": {"r": "copy"}}],
+        fee=draw(
+            st.sampled_from(
+                [{"amount": 0}, {"amount_expr": "b * 2"}, {"assessed": True}] * 3 + [{"amount": -1}]
+            )
+        ),
+        sla=draw(
+            st.sampled_from(
+                [
+                    {"working_days": 1},
+                    {"working_days_expr": "1 if a else 2"},
+                    {"working_days_expr": "a +"},
+                ]
+            )
+        ),
+        examples=[
+            {
+                "name": "contoh",
+                "applicant": {},
+                "answers": draw(_answers),
+                "checklist": {"r": "copy"},
+            }
+        ],
     )
     if draw(st.integers(0, 4)) == 0:
         definition.pop(draw(st.sampled_from(sorted(definition))))
     return definition
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(definition=_service(), answers=_answers)
 def test_generated_definitions_load_or_fail_with_a_problem(tmp_path_factory, definition, answers):
     directory = write_catalog(tmp_path_factory.mktemp("gen"), [definition])

@@ -163,7 +163,12 @@ def test_values_are_normalised_by_type(tmp_path, type, raw, expected, rules):
         ("time", "24:00", "jam", {}),
         ("time", "9", "jam", {}),
         ("time", 630, "jam", {}),
-        ("choice", "lain", "pilihan 'lain' tidak ada (pilihan: baru, hilang)", {"choices": choices("baru", "hilang")}),
+        (
+            "choice",
+            "lain",
+            "pilihan 'lain' tidak ada (pilihan: baru, hilang)",
+            {"choices": choices("baru", "hilang")},
+        ),
         ("choice", ["baru"], "tidak ada", {"choices": choices("baru", "hilang")}),
         ("multichoice", "a", "daftar pilihan", {"choices": choices("a", "b")}),
         ("multichoice", ["a", "z"], "'z' tidak ada", {"choices": choices("a", "b")}),
@@ -205,7 +210,13 @@ def test_validator_warnings_become_warning_entries_and_keep_the_value(tmp_path):
 @pytest.mark.parametrize("raw", [None, "", "   ", []])
 def test_empty_values_are_unanswered(tmp_path, raw):
     catalog = form(
-        tmp_path, field("isian", "multichoice" if raw == [] else "text", required=True, **({"choices": choices("a")} if raw == [] else {}))
+        tmp_path,
+        field(
+            "isian",
+            "multichoice" if raw == [] else "text",
+            required=True,
+            **({"choices": choices("a")} if raw == [] else {}),
+        ),
     )
     result = run(catalog, {"isian": raw})
     assert status_at(result, "answers.isian") == REQUIRED
@@ -342,13 +353,18 @@ def test_constraint_sees_other_fields_and_is_skipped_when_empty(tmp_path):
         field("mulai", "date"),
         field("selesai", "date", constraint="value >= mulai"),
     )
-    assert status_at(run(catalog, {"mulai": "2025-01-10", "selesai": "2025-01-01"}), "answers.selesai") == INVALID
+    assert (
+        status_at(run(catalog, {"mulai": "2025-01-10", "selesai": "2025-01-01"}), "answers.selesai")
+        == INVALID
+    )
     assert run(catalog, {"mulai": "2025-01-10", "selesai": "2025-01-10"}).ok
     assert run(catalog, {"mulai": "2025-01-10"}).ok
 
 
 def test_constraint_with_today_and_dates(tmp_path):
-    catalog = form(tmp_path, field("kejadian", "date", constraint="days_between(value, today()) <= 30"))
+    catalog = form(
+        tmp_path, field("kejadian", "date", constraint="days_between(value, today()) <= 30")
+    )
     assert run(catalog, {"kejadian": "2025-06-01"}).ok
     assert not run(catalog, {"kejadian": "2025-04-01"}).ok
 
@@ -373,7 +389,9 @@ def test_compute_of_a_date_is_stored_as_iso(tmp_path):
 
 
 def test_compute_with_unanswered_inputs_is_unanswered(tmp_path):
-    catalog = form(tmp_path, field("jumlah", "integer"), field("total", "money", compute="jumlah * 5"))
+    catalog = form(
+        tmp_path, field("jumlah", "integer"), field("total", "money", compute="jumlah * 5")
+    )
     result = run(catalog)
     assert "total" not in result.answers
     assert result.entries == []
@@ -391,7 +409,9 @@ def test_computed_field_constraint_checks_the_computed_value(tmp_path):
         tmp_path,
         service(
             shared=["tanggal_lahir"],
-            fields=[field("usia", "integer", compute="age(tanggal_lahir)", constraint="value >= 12")],
+            fields=[
+                field("usia", "integer", compute="age(tanggal_lahir)", constraint="value >= 12")
+            ],
         ),
     )
     young = run(catalog, applicant={"tanggal_lahir": "2020-01-01"})
@@ -469,7 +489,11 @@ def test_shared_fields_required_by_the_service(tmp_path):
     catalog = load(
         tmp_path,
         service(
-            shared=[{"field": "nama", "required": True}, "tanggal_lahir", {"field": "no_hp", "required": "is_empty(nama)"}],
+            shared=[
+                {"field": "nama", "required": True},
+                "tanggal_lahir",
+                {"field": "no_hp", "required": "is_empty(nama)"},
+            ],
         ),
     )
     result = run(catalog)
@@ -480,7 +504,9 @@ def test_shared_fields_required_by_the_service(tmp_path):
 
 
 def test_shared_field_defaults_and_show_if_apply(tmp_path):
-    catalog = load(tmp_path, service(shared=["kewarganegaraan", {"field": "no_paspor", "required": True}]))
+    catalog = load(
+        tmp_path, service(shared=["kewarganegaraan", {"field": "no_paspor", "required": True}])
+    )
     citizen = run(catalog)
     assert citizen.applicant == {"kewarganegaraan": "WNI"}
     assert citizen.ok
@@ -496,15 +522,28 @@ def test_service_expressions_read_shared_fields(tmp_path):
             fields=[field("wali", show_if="age(tanggal_lahir) < 17", required=True)],
         ),
     )
-    assert status_at(run(catalog, applicant={"tanggal_lahir": "2012-01-01"}), "answers.wali") == REQUIRED
+    assert (
+        status_at(run(catalog, applicant={"tanggal_lahir": "2012-01-01"}), "answers.wali")
+        == REQUIRED
+    )
     assert run(catalog, applicant={"tanggal_lahir": "1990-01-01"}).ok
 
 
 def test_nik_is_checked_against_birth_date_and_sex(tmp_path):
     catalog = load(tmp_path, service(shared=["nik", "tanggal_lahir", "jenis_kelamin"]))
-    agreeing = run(catalog, applicant={"nik": NIK_FEMALE_1990_05_01, "tanggal_lahir": "1990-05-01", "jenis_kelamin": "P"})
+    agreeing = run(
+        catalog,
+        applicant={
+            "nik": NIK_FEMALE_1990_05_01,
+            "tanggal_lahir": "1990-05-01",
+            "jenis_kelamin": "P",
+        },
+    )
     assert agreeing.entries == []
-    result = run(catalog, applicant={"nik": NIK_MALE_1990_05_01, "tanggal_lahir": "1991-05-01", "jenis_kelamin": "P"})
+    result = run(
+        catalog,
+        applicant={"nik": NIK_MALE_1990_05_01, "tanggal_lahir": "1991-05-01", "jenis_kelamin": "P"},
+    )
     warnings = result.at("applicant.nik")
     assert [w.status for w in warnings] == [WARNING, WARNING]
     assert any("Tanggal lahir pada NIK" in w.message.id for w in warnings)
@@ -576,7 +615,9 @@ def test_group_rows_are_validated_with_row_paths(tmp_path):
 
 def test_row_fields_shadow_outer_names_and_see_the_rest(tmp_path):
     catalog = group_form(tmp_path)
-    result = run(catalog, {"nama": "Luar", "induk": "Ani", "saksi": [{"nama": "Ani"}, {"nama": "Budi"}]})
+    result = run(
+        catalog, {"nama": "Luar", "induk": "Ani", "saksi": [{"nama": "Ani"}, {"nama": "Budi"}]}
+    )
     assert [row["sama"] for row in result.answers["saksi"]] == [True, False]
 
 
@@ -613,7 +654,11 @@ def test_entries_follow_the_form_order_with_rows_inside_their_group(tmp_path):
         field("terakhir", required=True),
     )
     result = run(catalog, {"grup": [{}]})
-    assert [e.path for e in result.entries] == ["answers.pertama", "answers.grup[0].isi", "answers.terakhir"]
+    assert [e.path for e in result.entries] == [
+        "answers.pertama",
+        "answers.grup[0].isi",
+        "answers.terakhir",
+    ]
 
 
 def test_outer_expressions_can_count_rows(tmp_path):
@@ -643,7 +688,10 @@ def test_rules_that_fail_at_run_time_fall_back_to_the_safe_side(tmp_path):
     assert status_at(result, "answers.tampil") == WARNING
     assert {e.status for e in result.at("answers.wajib")} == {WARNING, REQUIRED}
     assert status_at(result, "answers.syarat") == INVALID
-    assert "syarat isian (constraint) tidak dapat dihitung" in only(result, "answers.syarat").message.id
+    assert (
+        "syarat isian (constraint) tidak dapat dihitung"
+        in only(result, "answers.syarat").message.id
+    )
     assert status_at(result, "answers.rumus") == WARNING
     assert "rumus" not in result.answers
 
@@ -674,7 +722,11 @@ REQUIREMENTS = [
 
 
 def checklist_form(tmp_path: Path) -> Catalog:
-    return form(tmp_path, field("jenis", "choice", choices=choices("baru", "hilang")), requirements=REQUIREMENTS)
+    return form(
+        tmp_path,
+        field("jenis", "choice", choices=choices("baru", "hilang")),
+        requirements=REQUIREMENTS,
+    )
 
 
 def test_checklist_states(tmp_path):
@@ -712,7 +764,9 @@ def test_checklist_errors(tmp_path, checklist, path, fragment):
 
 
 def test_optional_requirement_may_be_not_applicable(tmp_path):
-    result = run(checklist_form(tmp_path), {"jenis": "baru"}, checklist={"pas-foto": "not_applicable"})
+    result = run(
+        checklist_form(tmp_path), {"jenis": "baru"}, checklist={"pas-foto": "not_applicable"}
+    )
     assert result.ok
 
 
@@ -733,7 +787,9 @@ def test_fee_and_sla_from_expressions(tmp_path):
         tmp_path,
         field("jenis_paspor", "choice", choices=choices("biasa", "elektronik"), required=True),
         field("percepatan", "yesno"),
-        fee={"amount_expr": "(650000 if jenis_paspor == 'elektronik' else 350000) + (1000000 if percepatan else 0)"},
+        fee={
+            "amount_expr": "(650000 if jenis_paspor == 'elektronik' else 350000) + (1000000 if percepatan else 0)"
+        },
         sla={"working_days_expr": "0 if percepatan else 4"},
     )
     result = run(catalog, {"jenis_paspor": "elektronik", "percepatan": "ya"})
@@ -788,7 +844,12 @@ def test_evaluate_shared_checks_the_profile_alone(tmp_path):
     assert status_at(result, "applicant.hobi") == INVALID
     assert result.applicant == {"nama": "Budi", "tanggal_lahir": "1990-05-01"}
     assert "applicant.tanggal_lahir" in result.visible  # present, so checked and kept
-    assert (result.answers, result.requirements, result.fee, result.sla_working_days) == ({}, [], None, 0)
+    assert (result.answers, result.requirements, result.fee, result.sla_working_days) == (
+        {},
+        [],
+        None,
+        0,
+    )
 
 
 def test_evaluate_shared_uses_each_fields_own_required(tmp_path):
@@ -876,9 +937,25 @@ _json = st.recursive(
         st.integers(min_value=-(10**20), max_value=10**20),
         st.floats(),
         st.text(max_size=20),
-        st.sampled_from(["ya", "1.500", "1,5", "2025-01-01", "01-02-1990", "09:30", "a", "x", NIK_MALE_1990_05_01, "31.74.01", "12820"]),
+        st.sampled_from(
+            [
+                "ya",
+                "1.500",
+                "1,5",
+                "2025-01-01",
+                "01-02-1990",
+                "09:30",
+                "a",
+                "x",
+                NIK_MALE_1990_05_01,
+                "31.74.01",
+                "12820",
+            ]
+        ),
     ),
-    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(st.text(max_size=8), children, max_size=4)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=6,
 )
 _row = st.dictionaries(st.sampled_from(sorted(_ROW_IDS) + ["zz"]), _json, max_size=5)
@@ -886,10 +963,19 @@ _answers = st.dictionaries(
     st.sampled_from(sorted(_FIELD_IDS) + ["tidak_ada"]),
     _json,
     max_size=12,
-).flatmap(lambda a: st.lists(st.one_of(_row, _json), max_size=4).map(lambda rows: {**a, "f_group": rows} if "f_group" in a else a))
-_applicant = st.dictionaries(st.sampled_from(sorted(_SHARED_IDS) + ["bukan_field"]), _json, max_size=8)
-_checklist = st.dictionaries(st.sampled_from(["ktp", "lain"]), st.one_of(st.sampled_from(["copy", "missing", "x"]), _json), max_size=2)
-
+).flatmap(
+    lambda a: st.lists(st.one_of(_row, _json), max_size=4).map(
+        lambda rows: {**a, "f_group": rows} if "f_group" in a else a
+    )
+)
+_applicant = st.dictionaries(
+    st.sampled_from(sorted(_SHARED_IDS) + ["bukan_field"]), _json, max_size=8
+)
+_checklist = st.dictionaries(
+    st.sampled_from(["ktp", "lain"]),
+    st.one_of(st.sampled_from(["copy", "missing", "x"]), _json),
+    max_size=2,
+)
 
 
 def _nameable_paths(applicant: Any, answers: Any, checklist: Any) -> set[str]:
@@ -911,13 +997,17 @@ def _nameable_paths(applicant: Any, answers: Any, checklist: Any) -> set[str]:
 def all_types_catalog(tmp_path_factory) -> Catalog:
     return load(
         tmp_path_factory.mktemp("all-types"),
-        service(shared=sorted(_SHARED_IDS), fields=_ALL_TYPES, fee={"amount_expr": "f_integer * 1000"}),
+        service(
+            shared=sorted(_SHARED_IDS), fields=_ALL_TYPES, fee={"amount_expr": "f_integer * 1000"}
+        ),
     )
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answers=_answers, applicant=_applicant, checklist=_checklist)
-def test_any_answers_give_a_result_whose_entries_name_a_field(all_types_catalog, answers, applicant, checklist):
+def test_any_answers_give_a_result_whose_entries_name_a_field(
+    all_types_catalog, answers, applicant, checklist
+):
     result = evaluate(all_types_catalog, CODE, applicant, answers, checklist, today=TODAY)
     allowed = _nameable_paths(applicant, answers, checklist)
     for entry in result.entries:

@@ -266,6 +266,7 @@ def test_runtime_failures_raise_expression_error_only(source):
         "'a' * 10 ** 6",
         "x * 200000",
         "x + x",
+        "'%999999999d' % 1",
     ],
 )
 def test_huge_powers_and_strings_are_refused(source):

@@ -18,9 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("submissions", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_submissions_finalized_at", ["finalized_at", "id"], unique=False
-        )
+        batch_op.create_index("ix_submissions_finalized_at", ["finalized_at", "id"], unique=False)
 
 
 def downgrade() -> None:

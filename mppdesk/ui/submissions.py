@@ -1,0 +1,985 @@
+"""The submissions view: today's and earlier submissions with their send and agency state.
+
+The table model reads from SQL one page at a time (``canFetchMore``/``fetchMore``) through
+the desk layer, on the TaskRunner's store thread: sorting and filtering happen in SQL, so a
+store of a million submissions is never loaded into Python and the GUI never waits. The
+view refreshes only what it is told changed: ``refresh_submissions(ids)`` (the sync bridge's
+``outbox_changed``) and ``visit_finalized(ids)`` (the main window, after finalize).
+"""
+
+from __future__ import annotations
+
+import bisect
+import html
+import logging
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date, timedelta
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QDate,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mppdesk.core.masking import mask_nik
+from mppdesk.core.states import OutboxState, SubmissionStatus
+from mppdesk.desk import submission_views
+from mppdesk.desk.auth import Actor
+from mppdesk.desk.errors import DeskError
+from mppdesk.desk.runtime import Runtime
+from mppdesk.desk.submission_views import SubmissionFilter
+from mppdesk.desk.sync_status import retry_now
+from mppdesk.store.views import PAGE_SIZE, SubmissionDetail, SubmissionRow
+from mppdesk.ui import i18n
+from mppdesk.ui.i18n import plain, tr
+from mppdesk.ui.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+TEXTS: dict[str, tuple[str, str]] = {
+    "subs.heading": ("Daftar permohonan", "Submissions"),
+    "subs.search": ("&Cari", "&Search"),
+    "subs.search_hint": (
+        "NIK, nama pemohon atau nomor registrasi (Ctrl+F)",
+        "NIK, applicant name or tracking number (Ctrl+F)",
+    ),
+    "subs.period": ("&Periode", "&Period"),
+    "subs.period.today": ("Hari ini", "Today"),
+    "subs.period.week": ("7 hari terakhir", "Last 7 days"),
+    "subs.period.month": ("30 hari terakhir", "Last 30 days"),
+    "subs.period.range": ("Rentang tanggal…", "Date range…"),
+    "subs.period.all": ("Semua", "All"),
+    "subs.from": ("&Dari", "&From"),
+    "subs.to": ("&Sampai", "&To"),
+    "subs.status": ("S&tatus", "S&tatus"),
+    "subs.status.all": ("Semua status", "Every status"),
+    "subs.count": ("{count} permohonan", "{count} submissions"),
+    "subs.counting": ("menghitung…", "counting…"),
+    "subs.loading": ("memuat…", "loading…"),
+    "subs.empty": (
+        "Tidak ada permohonan untuk pencarian ini.",
+        "No submissions match this search.",
+    ),
+    "subs.retry": ("&Kirim ulang sekarang (Ctrl+R)", "&Retry now (Ctrl+R)"),
+    "subs.refresh": ("Muat ulang (F5)", "Reload (F5)"),
+    "subs.retry_done": (
+        "{count} antrean kirim dijadwalkan ulang sekarang.",
+        "{count} outbox entries rescheduled for now.",
+    ),
+    "subs.retry_nothing": (
+        "Tidak ada yang perlu dikirim ulang untuk permohonan ini.",
+        "Nothing to resend for this submission.",
+    ),
+    "subs.detail_empty": (
+        "Pilih permohonan untuk melihat rinciannya.",
+        "Select a submission to see its details.",
+    ),
+    "subs.failed": ("Gagal memuat: {error}", "Could not load: {error}"),
+    # columns
+    "subs.col.time": ("Waktu", "Time"),
+    "subs.col.tracking": ("No. registrasi", "Tracking no."),
+    "subs.col.name": ("Pemohon", "Applicant"),
+    "subs.col.service": ("Layanan", "Service"),
+    "subs.col.agency": ("Instansi", "Agency"),
+    "subs.col.status": ("Status", "Status"),
+    "subs.col.review": ("Reviu", "Review"),
+    "subs.col.send": ("Pengiriman", "Sending"),
+    "subs.col.attempts": ("Percobaan", "Attempts"),
+    "subs.col.error": ("Galat terakhir", "Last error"),
+    "subs.col.next": ("Coba lagi", "Next retry"),
+    "subs.col.ref": ("No. instansi", "Agency ref."),
+    "subs.col.agency_status": ("Status instansi", "Agency status"),
+    # states
+    "subs.state.draft": ("Draf", "Draft"),
+    "subs.state.finalized": ("Selesai diinput", "Finalized"),
+    "subs.state.held": ("Menunggu persetujuan", "Awaiting approval"),
+    "subs.state.queued": ("Menunggu pengiriman", "Waiting to be sent"),
+    "subs.state.sent": ("Terkirim, lampiran menyusul", "Sent, attachments to follow"),
+    "subs.state.accepted": ("Diterima instansi", "Accepted by the agency"),
+    "subs.state.rejected": ("Ditolak instansi", "Rejected by the agency"),
+    "subs.state.conflict": ("Konflik data", "Data conflict"),
+    "subs.state.collected": ("Sudah diambil", "Collected"),
+    "subs.review.unreviewed": ("Belum direviu", "Not reviewed"),
+    "subs.review.approved": ("Disetujui", "Approved"),
+    "subs.review.returned": ("Dikembalikan", "Returned"),
+    "subs.review.flagged": ("Ditandai", "Flagged"),
+    "subs.send.held": ("Ditahan", "Held"),
+    "subs.send.pending": ("Menunggu kirim", "Waiting"),
+    "subs.send.in_flight": ("Sedang dikirim", "Sending"),
+    "subs.send.done": ("Terkirim", "Delivered"),
+    "subs.send.failed": ("Gagal", "Failed"),
+    "subs.send.paused": ("Dijeda", "Paused"),
+    "subs.agency.received": ("Diterima", "Received"),
+    "subs.agency.processing": ("Diproses", "Processing"),
+    "subs.agency.needs_info": ("Perlu data tambahan", "Needs information"),
+    "subs.agency.completed": ("Selesai, siap diambil", "Completed, ready"),
+    "subs.agency.rejected": ("Ditolak", "Rejected"),
+    "subs.now": ("segera", "now"),
+    # detail
+    "subs.d.visit": ("Kunjungan", "Visit"),
+    "subs.d.ticket": ("Antrean", "Ticket"),
+    "subs.d.desk": ("Loket / petugas", "Desk / officer"),
+    "subs.d.applicant": ("Pemohon", "Applicant"),
+    "subs.d.proxy": ("Kuasa", "Proxy"),
+    "subs.d.finalized": ("Diinput", "Finalized"),
+    "subs.d.sla": ("Perkiraan selesai", "Due"),
+    "subs.d.fee": ("Biaya", "Fee"),
+    "subs.d.agency_message": ("Pesan instansi", "Agency message"),
+    "subs.d.collected": ("Diambil", "Collected"),
+    "subs.d.sending": ("Pengiriman per instansi", "Sending per agency"),
+    "subs.d.last_attempt": ("Percobaan terakhir", "Last attempt"),
+    "subs.d.checklist": ("Persyaratan", "Requirements"),
+    "subs.d.attachments": ("Lampiran", "Attachments"),
+    "subs.d.supersedes": ("Mengoreksi", "Corrects"),
+    "subs.d.none": ("tidak ada", "none"),
+}
+i18n.TEXTS.update(TEXTS)
+
+COLUMNS = (
+    "time",
+    "tracking",
+    "name",
+    "service",
+    "agency",
+    "status",
+    "review",
+    "send",
+    "attempts",
+    "error",
+    "next",
+    "ref",
+    "agency_status",
+)
+SORTABLE = {"time", "tracking", "name", "service", "agency", "status", "review"}
+RETRYABLE = {OutboxState.PENDING, OutboxState.PAUSED}
+COALESCE_MS = 150  # bursts of "changed" notes from the sync worker become one query
+
+
+def _state(prefix: str, value: str | None) -> str:
+    if not value:
+        return ""
+    key = f"{prefix}.{value}"
+    return tr(key) if key in i18n.TEXTS else value
+
+
+class SubmissionTableModel(QAbstractTableModel):
+    """Rows of the submissions view, fetched page by page on the store thread.
+
+    ``page_loaded`` fires after each page (and after a reset's first page);
+    ``count_changed(int)`` when the total for the filter is known; ``rows_refreshed`` after
+    a refresh of changed ids was applied; ``load_failed(str)`` on an error.
+    """
+
+    page_loaded = Signal()
+    count_changed = Signal(int)
+    rows_refreshed = Signal(list)
+    load_failed = Signal(str)
+    loading_changed = Signal(bool)
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        actor: Actor,
+        tasks: TaskRunner,
+        parent: QObject | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        super().__init__(parent)
+        self.runtime = runtime
+        self.actor = actor
+        self.tasks = tasks
+        self.page_size = page_size
+        self._filter = SubmissionFilter()
+        self._rows: list[SubmissionRow] = []
+        self._index: dict[str, int] = {}
+        self._generation = 0
+        self._loading = False
+        self._exhausted = True  # nothing to fetch until a filter is set
+        self._tz = runtime.tz
+        self.count: int | None = None
+
+    # --- filter --------------------------------------------------------------------------
+
+    @property
+    def filter(self) -> SubmissionFilter:
+        return self._filter
+
+    def set_filter(self, flt: SubmissionFilter) -> None:
+        """Start over with a new filter: the first page and the count load in the background."""
+        self._filter = flt
+        self._generation += 1
+        self.beginResetModel()
+        self._rows = []
+        self._index = {}
+        self._exhausted = False
+        self._loading = False
+        self.endResetModel()
+        self.count = None
+        self._load_page()
+        self._load_count()
+
+    def reload(self) -> None:
+        self.set_filter(self._filter)
+
+    # --- paging --------------------------------------------------------------------------
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    @property
+    def exhausted(self) -> bool:
+        return self._exhausted
+
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self._exhausted and not self._loading
+
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:  # noqa: B008
+        if not parent.isValid():
+            self._load_page()
+
+    def _set_loading(self, loading: bool) -> None:
+        if self._loading != loading:
+            self._loading = loading
+            self.loading_changed.emit(loading)
+
+    def _load_page(self) -> None:
+        if self._loading or self._exhausted:
+            return
+        self._set_loading(True)
+        after = self._rows[-1].cursor if self._rows else None
+        flt, generation, limit = self._filter, self._generation, self.page_size
+        runtime, actor = self.runtime, self.actor
+        self.tasks.run(
+            lambda: submission_views.submissions_page(runtime, actor, flt, after, limit),
+            partial(self._page_arrived, generation),
+            partial(self._failed, generation),
+        )
+
+    def _page_arrived(self, generation: int, rows: list[SubmissionRow]) -> None:
+        if generation != self._generation:
+            return
+        self._set_loading(False)
+        fresh = [r for r in rows if r.id not in self._index]  # a refresh may have placed some
+        if len(rows) < self.page_size:
+            self._exhausted = True
+        if fresh:
+            start = len(self._rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(fresh) - 1)
+            self._rows.extend(fresh)
+            for offset, row in enumerate(fresh):
+                self._index[row.id] = start + offset
+            self.endInsertRows()
+        self.page_loaded.emit()
+
+    def _load_count(self) -> None:
+        flt, generation = self._filter, self._generation
+        runtime, actor = self.runtime, self.actor
+        self.tasks.run(
+            lambda: submission_views.count_submissions(runtime, actor, flt),
+            partial(self._count_arrived, generation),
+            partial(self._failed, generation),
+        )
+
+    def _count_arrived(self, generation: int, count: int) -> None:
+        if generation == self._generation:
+            self.count = count
+            self.count_changed.emit(count)
+
+    def _failed(self, generation: int, error: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self._set_loading(False)
+        self._exhausted = True
+        log.error("submissions view: %s", error)
+        self.load_failed.emit(str(error))
+
+    # --- refreshing what changed ---------------------------------------------------------
+
+    def refresh_ids(self, ids: Iterable[str], *, recount: bool = False) -> None:
+        """Re-read these submissions; update, move, add or drop their rows as needed."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return
+        flt, generation = self._filter, self._generation
+        runtime, actor = self.runtime, self.actor
+        self.tasks.run(
+            lambda: submission_views.submissions_by_id(runtime, actor, flt, wanted),
+            partial(self._refresh_arrived, generation, wanted),
+            partial(self._failed, generation),
+        )
+        if recount:
+            self._load_count()
+
+    def _sort_key(self, row: SubmissionRow) -> tuple[Any, str]:
+        return row.cursor
+
+    def _position_for(self, row: SubmissionRow) -> int:
+        keys = [self._sort_key(r) for r in self._rows]
+        key = self._sort_key(row)
+        if self._filter.descending:
+            # bisect needs ascending keys: search the reversed order
+            reversed_keys = keys[::-1]
+            return len(keys) - bisect.bisect_right(reversed_keys, key)
+        return bisect.bisect_left(keys, key)
+
+    def _refresh_arrived(
+        self, generation: int, asked: list[str], rows: list[SubmissionRow]
+    ) -> None:
+        if generation != self._generation:
+            return
+        found = {r.id: r for r in rows}
+        changed: list[str] = []
+        for submission_id in asked:
+            position = self._index.get(submission_id)
+            row = found.get(submission_id)
+            if position is not None and row is None:
+                self._remove(position)  # it no longer matches the filter
+                changed.append(submission_id)
+            elif position is not None and row is not None:
+                old = self._rows[position]
+                if self._sort_key(old) == self._sort_key(row):
+                    self._rows[position] = row
+                    self.dataChanged.emit(
+                        self.index(position, 0), self.index(position, len(COLUMNS) - 1)
+                    )
+                else:
+                    self._remove(position)
+                    self._insert(row)
+                changed.append(submission_id)
+            elif row is not None and self._insert(row):
+                changed.append(submission_id)
+        if changed:
+            self.rows_refreshed.emit(changed)
+
+    def _remove(self, position: int) -> None:
+        self.beginRemoveRows(QModelIndex(), position, position)
+        del self._rows[position]
+        self.endRemoveRows()
+        self._reindex()
+
+    def _insert(self, row: SubmissionRow) -> bool:
+        position = self._position_for(row)
+        if position >= len(self._rows) and not self._exhausted:
+            return False  # beyond what is loaded: the next page brings it
+        self.beginInsertRows(QModelIndex(), position, position)
+        self._rows.insert(position, row)
+        self.endInsertRows()
+        self._reindex()
+        return True
+
+    def _reindex(self) -> None:
+        self._index = {row.id: i for i, row in enumerate(self._rows)}
+
+    # --- the Qt model --------------------------------------------------------------------
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def row_at(self, position: int) -> SubmissionRow:
+        return self._rows[position]
+
+    def position_of(self, submission_id: str) -> int | None:
+        return self._index.get(submission_id)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return tr(f"subs.col.{COLUMNS[section]}")
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == Qt.ItemDataRole.ToolTipRole and column in ("error", "send", "name"):
+            return self._tooltip(row, column)
+        if role == Qt.ItemDataRole.UserRole:
+            return row.id
+        if role == Qt.ItemDataRole.ForegroundRole and column in ("send", "error", "status"):
+            return self._colour(row, column)
+        return None
+
+    def _display(self, row: SubmissionRow, column: str) -> str:
+        entries = row.outbox
+        if column == "time":
+            local = row.finalized_at.astimezone(self._tz)
+            if local.date() == self.runtime.local_today():
+                return f"{local:%H:%M}"
+            return i18n.format_datetime(row.finalized_at, self._tz)
+        if column == "tracking":
+            return row.tracking_number
+        if column == "name":
+            return row.applicant_name
+        if column == "service":
+            service = self.runtime.catalog.services.get(row.service)
+            return i18n.text_of(service.name) if service is not None else row.service
+        if column == "agency":
+            agency = self.runtime.catalog.agencies.get(row.agency)
+            return agency.short_name if agency is not None else row.agency
+        if column == "status":
+            return _state("subs.state", row.status)
+        if column == "review":
+            return _state("subs.review", row.review_state)
+        if column == "send":
+            return self._per_agency(entries, lambda e: _state("subs.send", e.state))
+        if column == "attempts":
+            return self._per_agency(entries, lambda e: str(e.attempts))
+        if column == "error":
+            return self._per_agency(
+                entries,
+                lambda e: (
+                    f"{e.last_error_class}: {e.last_error_message or ''}".strip(": ")
+                    if e.last_error_class
+                    else ""
+                ),
+            )
+        if column == "next":
+            return self._per_agency(entries, self._next_retry)
+        if column == "ref":
+            return self._per_agency(entries, lambda e: e.agency_ref or "") or (row.agency_ref or "")
+        if column == "agency_status":
+            text = self._per_agency(entries, lambda e: _state("subs.agency", e.agency_status))
+            return text or _state("subs.agency", row.agency_status)
+        return ""
+
+    def _next_retry(self, entry: Any) -> str:
+        if entry.state not in (OutboxState.PENDING, OutboxState.PAUSED, OutboxState.IN_FLIGHT):
+            return ""
+        at = entry.next_attempt_at
+        if at is None:
+            return ""
+        if at <= self.runtime.now():
+            return tr("subs.now")
+        local = at.astimezone(self._tz)
+        if local.date() == self.runtime.local_today():
+            return f"{local:%H:%M:%S}"
+        return i18n.format_datetime(at, self._tz)
+
+    @staticmethod
+    def _per_agency(entries: tuple[Any, ...], text: Any) -> str:
+        if len(entries) == 1:
+            return text(entries[0])
+        parts = [f"{e.agency}: {text(e)}" for e in entries if text(e)]
+        return "; ".join(parts)
+
+    def _tooltip(self, row: SubmissionRow, column: str) -> str:
+        if column == "name":
+            return mask_nik(row.applicant_id_number) if row.applicant_id_number.isdigit() else ""
+        return self._display(row, column)
+
+    @staticmethod
+    def _colour(row: SubmissionRow, column: str) -> Any:
+        from PySide6.QtGui import QColor
+
+        states = {e.state for e in row.outbox}
+        if column == "status" and row.status in (
+            SubmissionStatus.REJECTED,
+            SubmissionStatus.CONFLICT,
+        ):
+            return QColor("#a8200d")
+        if column in ("send", "error"):
+            if OutboxState.FAILED in states:
+                return QColor("#a8200d")
+            if OutboxState.PAUSED in states or any(e.last_error_class for e in row.outbox):
+                return QColor("#6b4500")
+            if states == {OutboxState.DONE}:
+                return QColor("#12652b")
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorting is SQL's job: a sortable column restarts the view in that order."""
+        if not 0 <= column < len(COLUMNS) or COLUMNS[column] not in SORTABLE:
+            return
+        self.set_filter(
+            replace(
+                self._filter,
+                sort=COLUMNS[column],
+                descending=order == Qt.SortOrder.DescendingOrder,
+            )
+        )
+
+    def sort_column(self) -> int:
+        return COLUMNS.index(self._filter.sort)
+
+
+class SubmissionsPage(QWidget):
+    """Search box and period above, the paged table, and the selected submission's detail.
+
+    ``sync_requested`` asks the main window's SyncBridge for a pass (after "retry now");
+    ``connect_bridge(bridge)`` wires both directions. Call ``visit_finalized(ids)`` after a
+    visit is stored so its submissions appear without re-reading the view.
+    """
+
+    sync_requested = Signal()
+    detail_shown = Signal(str)
+    message = Signal(str)
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        actor: Actor,
+        tasks: TaskRunner,
+        parent: QWidget | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("submissionsPage")
+        self.runtime = runtime
+        self.actor = actor
+        self.tasks = tasks
+        self.model = SubmissionTableModel(runtime, actor, tasks, self, page_size=page_size)
+        self._detail: SubmissionDetail | None = None
+        self._pending_changes: set[str] = set()
+        self._coalesce = QTimer(self)
+        self._coalesce.setSingleShot(True)
+        self._coalesce.setInterval(COALESCE_MS)
+        self._coalesce.timeout.connect(self._flush_changes)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(250)
+        self._search_timer.timeout.connect(self.apply_filter)
+        self._build()
+        self.model.count_changed.connect(self._show_count)
+        self.model.load_failed.connect(self._show_error)
+        self.model.rows_refreshed.connect(self._rows_refreshed)
+        self.model.page_loaded.connect(self._page_loaded)
+
+    # --- layout --------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(12, 12, 12, 12)
+        outer.setSpacing(8)
+        heading = QLabel(tr("subs.heading"), self)
+        heading.setObjectName("heading")
+        outer.addWidget(heading)
+
+        bar = QHBoxLayout()
+        bar.setSpacing(6)
+        search_label = QLabel(tr("subs.search"), self)
+        self.search = QLineEdit(self)
+        self.search.setObjectName("search")
+        self.search.setPlaceholderText(tr("subs.search_hint"))
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName(plain("subs.search"))
+        self.search.setMinimumWidth(320)
+        search_label.setBuddy(self.search)
+        bar.addWidget(search_label)
+        bar.addWidget(self.search, 3)
+
+        period_label = QLabel(tr("subs.period"), self)
+        self.period = QComboBox(self)
+        self.period.setObjectName("period")
+        self.period.setAccessibleName(plain("subs.period"))
+        for key in ("today", "week", "month", "range", "all"):
+            self.period.addItem(tr(f"subs.period.{key}"), key)
+        period_label.setBuddy(self.period)
+        bar.addWidget(period_label)
+        bar.addWidget(self.period)
+
+        today = self.runtime.local_today()
+        self.from_label = QLabel(tr("subs.from"), self)
+        self.date_from = QDateEdit(self)
+        self.date_from.setObjectName("dateFrom")
+        self.date_from.setCalendarPopup(True)
+        self.date_from.setDisplayFormat("dd-MM-yyyy")
+        self.date_from.setDate(QDate(today.year, today.month, today.day).addDays(-30))
+        self.date_from.setAccessibleName(plain("subs.from"))
+        self.from_label.setBuddy(self.date_from)
+        self.to_label = QLabel(tr("subs.to"), self)
+        self.date_to = QDateEdit(self)
+        self.date_to.setObjectName("dateTo")
+        self.date_to.setCalendarPopup(True)
+        self.date_to.setDisplayFormat("dd-MM-yyyy")
+        self.date_to.setDate(QDate(today.year, today.month, today.day))
+        self.date_to.setAccessibleName(plain("subs.to"))
+        self.to_label.setBuddy(self.date_to)
+        for widget in (self.from_label, self.date_from, self.to_label, self.date_to):
+            bar.addWidget(widget)
+
+        status_label = QLabel(tr("subs.status"), self)
+        self.status = QComboBox(self)
+        self.status.setObjectName("statusFilter")
+        self.status.setAccessibleName(plain("subs.status"))
+        self.status.addItem(tr("subs.status.all"), None)
+        for state in SubmissionStatus:
+            if state in (SubmissionStatus.DRAFT, SubmissionStatus.FINALIZED):
+                continue
+            self.status.addItem(_state("subs.state", state.value), state.value)
+        status_label.setBuddy(self.status)
+        bar.addWidget(status_label)
+        bar.addWidget(self.status)
+        self.count_label = QLabel("", self)
+        self.count_label.setObjectName("muted")
+        bar.addWidget(self.count_label)
+        bar.addStretch(1)
+        outer.addLayout(bar)
+
+        self.error_label = QLabel("", self)
+        self.error_label.setObjectName("bannerError")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        outer.addWidget(self.error_label)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.table = QTableView(splitter)
+        self.table.setObjectName("submissionsTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSortingEnabled(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.setAccessibleName(tr("subs.heading"))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setSortIndicator(self.model.sort_column(), Qt.SortOrder.DescendingOrder)
+        header.sortIndicatorChanged.connect(self._sort_indicator_changed)
+        widths = (60, 160, 170, 170, 90, 150, 100, 110, 80, 220, 80, 150, 130)
+        for column, width in enumerate(widths):
+            self.table.setColumnWidth(column, width)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+
+        side = QWidget(splitter)
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(8, 0, 0, 0)
+        self.detail = QTextBrowser(side)
+        self.detail.setObjectName("submissionDetail")
+        self.detail.setOpenLinks(False)
+        self.detail.setAccessibleName(plain("subs.d.visit"))
+        self.detail.setHtml(f"<p>{html.escape(tr('subs.detail_empty'))}</p>")
+        side_layout.addWidget(self.detail, 1)
+        buttons = QHBoxLayout()
+        self.retry_button = QPushButton(tr("subs.retry"), side)
+        self.retry_button.setObjectName("retryNow")
+        self.retry_button.setEnabled(False)
+        self.retry_button.clicked.connect(self.retry_selected)
+        self.refresh_button = QPushButton(tr("subs.refresh"), side)
+        self.refresh_button.setObjectName("reload")
+        self.refresh_button.clicked.connect(self.model.reload)
+        buttons.addWidget(self.retry_button)
+        buttons.addWidget(self.refresh_button)
+        buttons.addStretch(1)
+        side_layout.addLayout(buttons)
+        splitter.addWidget(self.table)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([900, 360])
+        outer.addWidget(splitter, 1)
+
+        # Focus follows the visual order: search, period, dates, status, table, detail, buttons.
+        order = [
+            self.search,
+            self.period,
+            self.date_from,
+            self.date_to,
+            self.status,
+            self.table,
+            self.detail,
+            self.retry_button,
+            self.refresh_button,
+        ]
+        for first, second in zip(order, order[1:], strict=False):
+            QWidget.setTabOrder(first, second)
+
+        QShortcut(QKeySequence("Ctrl+F"), self, self._focus_search)
+        QShortcut(QKeySequence("Ctrl+R"), self, self.retry_selected)
+        QShortcut(QKeySequence("F5"), self, self.model.reload)
+
+        self.search.textChanged.connect(lambda _text: self._search_timer.start())
+        self.search.returnPressed.connect(self._search_now)
+        self.period.currentIndexChanged.connect(self._period_changed)
+        self.date_from.dateChanged.connect(lambda _d: self.apply_filter())
+        self.date_to.dateChanged.connect(lambda _d: self.apply_filter())
+        self.status.currentIndexChanged.connect(lambda _i: self.apply_filter())
+        self._period_changed()
+
+    # --- filtering -----------------------------------------------------------------------
+
+    def _focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def _search_now(self) -> None:
+        self._search_timer.stop()
+        self.apply_filter()
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _period_changed(self, _index: int = 0) -> None:
+        is_range = self.period.currentData() == "range"
+        for widget in (self.from_label, self.date_from, self.to_label, self.date_to):
+            widget.setVisible(is_range)
+        self.apply_filter()
+
+    def current_filter(self) -> SubmissionFilter:
+        today = self.runtime.local_today()
+        key = self.period.currentData()
+        date_from: date | None
+        date_to: date | None = today
+        if key == "today":
+            date_from = today
+        elif key == "week":
+            date_from = today - timedelta(days=6)
+        elif key == "month":
+            date_from = today - timedelta(days=29)
+        elif key == "range":
+            date_from = self.date_from.date().toPython()
+            date_to = self.date_to.date().toPython()
+        else:
+            date_from = date_to = None
+        current = self.model.filter
+        return SubmissionFilter(
+            date_from=date_from,
+            date_to=date_to,
+            text=self.search.text().strip(),
+            status=self.status.currentData(),
+            sort=current.sort,
+            descending=current.descending,
+        )
+
+    def apply_filter(self) -> None:
+        if not hasattr(self, "status"):
+            return  # still building
+        flt = self.current_filter()
+        if flt == self.model.filter and self.model.rowCount() and not self.model.loading:
+            return
+        self.error_label.hide()
+        self.count_label.setText(tr("subs.counting"))
+        self.model.set_filter(flt)
+
+    def set_search(self, text: str) -> None:
+        """Search now (the tour and other pages use this)."""
+        self.search.setText(text)
+        self._search_timer.stop()
+        self.apply_filter()
+
+    def _sort_indicator_changed(self, column: int, _order: Qt.SortOrder) -> None:
+        if COLUMNS[column] not in SORTABLE:
+            header = self.table.horizontalHeader()
+            header.blockSignals(True)
+            header.setSortIndicator(
+                self.model.sort_column(),
+                Qt.SortOrder.DescendingOrder
+                if self.model.filter.descending
+                else Qt.SortOrder.AscendingOrder,
+            )
+            header.blockSignals(False)
+
+    def _show_count(self, count: int) -> None:
+        self.count_label.setText(tr("subs.count", count=f"{count:,}".replace(",", ".")))
+
+    def _show_error(self, error: str) -> None:
+        self.error_label.setText(tr("subs.failed", error=error))
+        self.error_label.show()
+
+    def _page_loaded(self) -> None:
+        if self.model.rowCount() == 0:
+            self.detail.setHtml(f"<p>{html.escape(tr('subs.empty'))}</p>")
+            self.retry_button.setEnabled(False)
+        elif not self.table.selectionModel().hasSelection():
+            self.table.selectRow(0)
+
+    # --- what changed elsewhere ----------------------------------------------------------
+
+    def connect_bridge(self, bridge: Any) -> None:
+        """Refresh from the sync bridge's ``outbox_changed``; ask it for a pass on retry."""
+        bridge.outbox_changed.connect(self.refresh_submissions)
+        self.sync_requested.connect(bridge.sync_now)
+
+    def refresh_submissions(self, submission_ids: list[str]) -> None:
+        """These submissions changed (send or agency state): re-read only them, soon."""
+        self._pending_changes.update(submission_ids)
+        if not self._coalesce.isActive():
+            self._coalesce.start()
+
+    def visit_finalized(self, submission_ids: list[str]) -> None:
+        """A visit was stored: show its submissions where they belong, and recount."""
+        self.model.refresh_ids(submission_ids, recount=True)
+
+    def _flush_changes(self) -> None:
+        ids, self._pending_changes = self._pending_changes, set()
+        self.model.refresh_ids(ids)
+
+    def _rows_refreshed(self, ids: list[str]) -> None:
+        if self._detail is not None and self._detail.row.id in ids:
+            self._load_detail(self._detail.row.id)
+        if not self.table.selectionModel().hasSelection() and self.model.rowCount():
+            self.table.selectRow(0)
+
+    # --- detail and retry ----------------------------------------------------------------
+
+    def selected_id(self) -> str | None:
+        index = self.table.selectionModel().currentIndex()
+        if not index.isValid():
+            return None
+        return self.model.row_at(index.row()).id
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid():
+            return
+        self._load_detail(self.model.row_at(current.row()).id)
+
+    def _load_detail(self, submission_id: str) -> None:
+        runtime, actor = self.runtime, self.actor
+        self.tasks.run(
+            lambda: submission_views.submission_detail(runtime, actor, submission_id),
+            self._detail_arrived,
+            self._detail_failed,
+        )
+
+    def _detail_arrived(self, detail: SubmissionDetail) -> None:
+        if self.selected_id() not in (None, detail.row.id):
+            return  # the officer moved on meanwhile
+        self._detail = detail
+        self.detail.setHtml(self._detail_html(detail))
+        self.retry_button.setEnabled(any(e.state in RETRYABLE for e in detail.row.outbox))
+        self.detail_shown.emit(detail.row.id)
+
+    def _detail_failed(self, error: BaseException) -> None:
+        if isinstance(error, DeskError):
+            self.detail.setHtml(f"<p>{html.escape(str(error))}</p>")
+            return
+        self._show_error(str(error))
+
+    def _detail_html(self, d: SubmissionDetail) -> str:
+        row, tz = d.row, self.runtime.tz
+        esc = html.escape
+        service = self.runtime.catalog.services.get(row.service)
+        agency = self.runtime.catalog.agencies.get(row.agency)
+
+        def line(label_key: str, value: str) -> str:
+            return f"<tr><td><b>{esc(plain(label_key))}</b></td><td>{value}</td></tr>"
+
+        identity = row.applicant_id_number
+        shown_id = mask_nik(identity) if identity.isdigit() and len(identity) == 16 else identity
+        parts = [
+            f"<h3>{esc(row.tracking_number)}</h3>",
+            f"<p>{esc(i18n.text_of(service.name) if service else row.service)}<br>"
+            f"{esc(i18n.text_of(agency.name) if agency else row.agency)}</p>",
+            "<table cellspacing='2'>",
+            line("subs.col.status", esc(_state("subs.state", row.status))),
+            line("subs.col.review", esc(_state("subs.review", row.review_state))),
+            line("subs.d.applicant", f"{esc(row.applicant_name)} ({esc(shown_id)})"),
+        ]
+        if d.proxy:
+            parts.append(line("subs.d.proxy", esc(str(d.proxy.get("nama", "")))))
+        parts += [
+            line("subs.d.ticket", esc(d.ticket or "-")),
+            line("subs.d.desk", esc(f"{d.desk} / {d.officer}")),
+            line("subs.d.finalized", esc(i18n.format_datetime(row.finalized_at, tz))),
+            line("subs.d.sla", esc(i18n.format_date(d.sla_due))),
+            line("subs.d.fee", esc(i18n.format_rupiah(d.fee))),
+        ]
+        if d.agency_message:
+            parts.append(line("subs.d.agency_message", esc(d.agency_message)))
+        if d.collected_by:
+            who = d.collected_by.get("name", "")
+            parts.append(
+                line(
+                    "subs.d.collected",
+                    esc(f"{i18n.format_datetime(row.collected_at, tz)} · {who}"),
+                )
+            )
+        if d.supersedes_id:
+            parts.append(line("subs.d.supersedes", esc(d.supersedes_id)))
+        parts.append("</table>")
+        parts.append(f"<h4>{esc(plain('subs.d.sending'))}</h4>")
+        for entry in row.outbox:
+            items = [
+                f"<b>{esc(entry.agency)}</b>: {esc(_state('subs.send', entry.state))}",
+                f"{esc(plain('subs.col.attempts'))}: {entry.attempts}",
+            ]
+            if entry.last_attempt_at:
+                items.append(
+                    f"{esc(plain('subs.d.last_attempt'))}: "
+                    f"{esc(i18n.format_datetime(entry.last_attempt_at, tz))}"
+                )
+            if entry.last_error_class:
+                items.append(
+                    f"{esc(plain('subs.col.error'))}: <span style='color:#a8200d'>"
+                    f"{esc(entry.last_error_class)}: {esc(entry.last_error_message or '')}</span>"
+                )
+            retry = self.model._next_retry(entry)
+            if retry:
+                items.append(f"{esc(plain('subs.col.next'))}: {esc(retry)}")
+            if entry.agency_ref:
+                items.append(f"{esc(plain('subs.col.ref'))}: {esc(entry.agency_ref)}")
+            if entry.agency_status:
+                items.append(
+                    f"{esc(plain('subs.col.agency_status'))}: "
+                    f"{esc(_state('subs.agency', entry.agency_status))}"
+                )
+            parts.append("<p>" + "<br>".join(items) + "</p>")
+        parts.append(f"<h4>{esc(plain('subs.d.checklist'))}</h4><ul>")
+        for item in d.checklist:
+            if item.applies:
+                parts.append(f"<li>{esc(item.requirement_id)}: {esc(item.state)}</li>")
+        parts.append("</ul>")
+        attachments = ", ".join(d.attachments) or plain("subs.d.none")
+        parts.append(f"<p><b>{esc(plain('subs.d.attachments'))}</b>: {esc(attachments)}</p>")
+        return "".join(parts)
+
+    def retry_selected(self) -> None:
+        submission_id = self.selected_id()
+        if submission_id is None or not self.retry_button.isEnabled():
+            return
+        runtime, actor = self.runtime, self.actor
+        self.retry_button.setEnabled(False)
+        self.tasks.run(
+            lambda: retry_now(runtime, actor, submission_id),
+            partial(self._retried, submission_id),
+            self._detail_failed,
+        )
+
+    def _retried(self, submission_id: str, count: int) -> None:
+        self.message.emit(tr("subs.retry_done", count=count) if count else tr("subs.retry_nothing"))
+        self.refresh_submissions([submission_id])
+        if count:
+            self.sync_requested.emit()

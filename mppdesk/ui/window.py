@@ -1,0 +1,656 @@
+"""The desk window: sign-in, the counter, submissions, collection, lock; menus by role.
+
+The window appears at once with the sign-in page; the store and the catalog open in the
+background (``open_install``) and the page becomes usable when they are ready. Everything
+after sign-in is imported then, so the first paint does not wait for SQLAlchemy, the
+catalog or argon2.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QLayout,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QStatusBar,
+    QWidget,
+)
+
+from mppdesk.ui import i18n
+from mppdesk.ui.i18n import plain, tr
+from mppdesk.ui.idle import IdleWatcher
+from mppdesk.ui.login import FAILED, LOGIN, SETUP, LockPage, LoginPage
+from mppdesk.ui.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+_LOCKED_UNTIL = re.compile(r"(\d{1,2}:\d{2})")
+
+
+class DeskWindow(QMainWindow):
+    """``signed_in(actor)``, ``locked()`` and ``runtime_ready()`` let tests and the tour follow."""
+
+    runtime_ready = Signal()
+    signed_in = Signal(object)
+    signed_out = Signal()
+    locked = Signal()
+    unlocked = Signal()
+    page_changed = Signal(str)
+
+    def __init__(
+        self,
+        *,
+        runtime: Any = None,
+        demo_accounts: list[tuple[str, str, str, str]] | None = None,
+        idle_lock_ms: int | None = None,
+        draft_delay_ms: int = 1200,
+        start_sync: bool = True,
+    ):
+        super().__init__()
+        self.setObjectName("deskWindow")
+        self.setWindowTitle(plain("app.title"))
+        self.resize(1360, 860)
+        # The window's minimum size is fixed here rather than following every page's layout:
+        # pages are swapped all day and a moving minimum makes the window jump.
+        self.setMinimumSize(1024, 680)
+        self.layout().setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        self.tasks = TaskRunner(self)
+        self.tasks.failed.connect(self._task_failed)
+        self.runtime = runtime
+        self.actor: Any = None
+        self.demo_accounts = demo_accounts or []
+        self.idle_lock_ms = idle_lock_ms
+        self.draft_delay_ms = draft_delay_ms
+        self.start_sync = start_sync
+        self.sync_bridge: Any = None
+        self.sync_bar: QWidget | None = None
+        self.visit_page: Any = None
+        self.done_page: Any = None
+        self.submissions_page: Any = None
+        self.collection_page: Any = None
+        self.is_locked = False
+        self._lock_minutes: int | None = None
+
+        self.pages = QStackedWidget()
+        self.pages.setObjectName("pages")
+        self.setCentralWidget(self.pages)
+        self.login_page = LoginPage()
+        self.login_page.login_requested.connect(self._login)
+        self.login_page.setup_requested.connect(self._setup)
+        self.login_page.set_demo_accounts(self.demo_accounts)
+        self.pages.addWidget(self.login_page)
+        self.lock_page = LockPage()
+        self.lock_page.unlock_requested.connect(self._unlock)
+        self.lock_page.switch_requested.connect(self.sign_out)
+        self.pages.addWidget(self.lock_page)
+        self.counter_host = QStackedWidget()
+        self.counter_host.setObjectName("pages")
+        self.pages.addWidget(self.counter_host)
+
+        status = QStatusBar()
+        status.setSizeGripEnabled(False)
+        self.user_label = QLabel()
+        self.user_label.setObjectName("muted")
+        status.addWidget(self.user_label)
+        self.setStatusBar(status)
+
+        self.idle = IdleWatcher(idle_lock_ms or 10 * 60_000, self)
+        self.idle.idle.connect(lambda: self.lock(idle=True))
+        self.menus: list[Any] = []
+        self.actions_by_name: dict[str, QAction] = {}
+        if runtime is not None:
+            QTimer.singleShot(0, lambda: self.set_runtime(runtime))
+
+    # --- opening the install ------------------------------------------------------------
+
+    def open_install(self, data_dir: Path, db_url: str | None = None) -> None:
+        """Open store and catalog in the background; the sign-in page waits meanwhile."""
+
+        def work() -> Any:
+            from mppdesk.desk.runtime import open_runtime
+
+            return open_runtime(Path(data_dir), db_url)
+
+        self.tasks.run(work, self.set_runtime, self._open_failed)
+
+    def _open_failed(self, error: BaseException) -> None:
+        log.error("opening the desk failed: %s", getattr(error, "__traceback_text__", error))
+        self.login_page.set_mode(FAILED, f"{tr('app.open_failed')}: {error}")
+
+    def set_runtime(self, runtime: Any) -> None:
+        self.runtime = runtime
+        desk = runtime.settings.desk
+        if desk.language != i18n.language() and self.actor is None:
+            i18n.set_language(desk.language)
+        self.login_page.set_subtitle(desk.code, desk.mpp_name)
+
+        def users() -> bool:
+            from mppdesk.desk.auth import has_users
+
+            return has_users(runtime)
+
+        self.tasks.run(users, self._users_known, self._open_failed)
+        # Region tables for the address cascade, while the officer signs in.
+        self.tasks.run(_preload_regions, None, lambda _e: None, network=True)
+
+    def _users_known(self, any_user: bool) -> None:
+        self.login_page.set_mode(LOGIN if any_user else SETUP)
+        self.runtime_ready.emit()
+
+    # --- sign in and out ----------------------------------------------------------------
+
+    def _login(self, username: str, password: str) -> None:
+        runtime = self.runtime
+        self.login_page.set_busy(True)
+
+        def work() -> Any:
+            from mppdesk.desk.auth import login
+
+            return login(runtime, username, password)
+
+        self.tasks.run(work, self._signed_in, self._login_failed)
+
+    def _setup(self, username: str, full_name: str, password: str) -> None:
+        runtime = self.runtime
+        self.login_page.set_busy(True)
+
+        def work() -> Any:
+            from mppdesk.desk.auth import add_user, has_users, login, os_actor
+
+            if has_users(runtime):
+                raise _AlreadySetUp()
+            add_user(runtime, os_actor(), username, "admin", password, full_name)
+            return login(runtime, username, password)
+
+        self.tasks.run(work, self._signed_in, self._login_failed)
+
+    def _login_failed(self, error: BaseException) -> None:
+        self.login_page.set_busy(False)
+        if isinstance(error, _AlreadySetUp):
+            self.login_page.set_mode(LOGIN)
+            return
+        self.login_page.show_message(self._explain(error))
+        self.login_page.clear_password()
+
+    @staticmethod
+    def _explain(error: BaseException) -> str:
+        from mppdesk.desk.errors import AuthError, InvalidInput
+
+        if isinstance(error, AuthError):
+            text = str(error)
+            if "terkunci" in text or "locked" in text:
+                match = _LOCKED_UNTIL.search(text)
+                return tr("login.locked", until=match.group(1) if match else "?")
+            return tr("login.wrong")
+        if isinstance(error, InvalidInput):
+            en = i18n.language() == "en"
+            return "\n".join(e.message_en if en and e.message_en else e.message for e in error.errors)
+        return tr("app.error_detail", message=str(error))
+
+    def _signed_in(self, actor: Any) -> None:
+        self.actor = actor
+        self.login_page.set_busy(False)
+        self.login_page.clear_password()
+        self.login_page.show_message("")
+        self._build_menus()
+        self._show_user()
+        self._start_sync()
+        self.pages.setCurrentWidget(self.counter_host)
+        minutes = self.runtime.settings.desk.idle_lock_minutes
+        self._lock_minutes = None if self.idle_lock_ms else minutes
+        self.idle.set_timeout(self.idle_lock_ms or minutes * 60_000)
+        self.idle.start()
+        self.signed_in.emit(actor)
+        from mppdesk.core.permissions import Operation
+
+        if actor.may(Operation.INTAKE):
+            self._restore_or_new_visit()
+        else:
+            self.show_submissions()
+
+    def _restore_or_new_visit(self) -> None:
+        from mppdesk.desk.counter import latest_draft
+
+        runtime, actor = self.runtime, self.actor
+        self.tasks.run(lambda: latest_draft(runtime, actor), self._draft_loaded)
+
+    def _draft_loaded(self, draft: Any) -> None:
+        if draft is None:
+            self.new_visit(confirm=False)
+            return
+        from mppdesk.ui.visit_state import VisitState
+
+        state = VisitState.from_json(draft.state, visit_id=draft.visit_id)
+        self._show_visit(state, restored_at=draft.updated_at)
+
+    def sign_out(self) -> None:
+        if self.visit_page is not None:
+            self.visit_page.close_page()
+        self.idle.stop()
+        self.is_locked = False
+        self.actor = None
+        self._clear_menus()
+        self._drop_counter_pages()
+        self.user_label.setText("")
+        self.pages.setCurrentWidget(self.login_page)
+        self.login_page.set_mode(LOGIN)
+        self.signed_out.emit()
+
+    def _show_user(self) -> None:
+        actor = self.actor
+        self.user_label.setText(
+            tr(
+                "status.user",
+                name=actor.full_name or actor.username,
+                role=plain(f"login.role.{actor.role}"),
+                desk=self.runtime.settings.desk.code,
+            )
+        )
+
+    # --- lock ---------------------------------------------------------------------------
+
+    def lock(self, idle: bool = False) -> None:
+        if self.actor is None or self.is_locked:
+            return
+        if self.visit_page is not None:
+            self.visit_page.flush_draft()
+        for dialog in self.findChildren(QWidget):
+            if dialog.isWindow() and dialog is not self and dialog.isVisible():
+                dialog.close()
+        self.is_locked = True
+        self.idle.stop()
+        self.menuBar().setEnabled(False)
+        self.lock_page.prepare(
+            self.actor.full_name or self.actor.username, self._lock_minutes if idle else None
+        )
+        self.pages.setCurrentWidget(self.lock_page)
+        self.lock_page.password.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.locked.emit()
+
+    def _unlock(self, password: str) -> None:
+        runtime, username = self.runtime, self.actor.username
+
+        def work() -> Any:
+            from mppdesk.desk.auth import login
+
+            return login(runtime, username, password)
+
+        def ok(actor: Any) -> None:
+            self.is_locked = False
+            self.actor = actor
+            self.menuBar().setEnabled(True)
+            self.pages.setCurrentWidget(self.counter_host)
+            self.idle.start()
+            current = self.counter_host.currentWidget()
+            if current is not None:
+                current.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.unlocked.emit()
+
+        self.tasks.run(work, ok, lambda e: self.lock_page.show_message(self._explain(e)))
+
+    # --- menus by role ------------------------------------------------------------------
+
+    def _action(self, menu: Any, name: str, key: str, slot: Any, shortcut: str = "", hint: str = "") -> QAction:
+        text = tr(key) + (f"\t{hint}" if hint else "")
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        self.addAction(action)
+        self.actions_by_name[name] = action
+        return action
+
+    def _build_menus(self) -> None:
+        from mppdesk.core.permissions import Operation
+
+        self._clear_menus()
+        actor = self.actor
+        bar = self.menuBar()
+        if actor.may(Operation.INTAKE):
+            visit = bar.addMenu(tr("menu.visit"))
+            self.menus.append(visit)
+            self._action(visit, "nextTicket", "action.next_ticket", self.next_ticket, "F2")
+            self._action(visit, "newVisit", "action.new_visit", self.new_visit, "Ctrl+N")
+            visit.addSeparator()
+            self._action(visit, "findNik", "action.find_nik", lambda: self._visit_call("focus_nik"), hint="F3")
+            self._action(
+                visit, "addService", "action.add_service",
+                lambda: self._visit_call("open_service_search"), hint="F4",
+            )
+            self._action(
+                visit, "finalize", "action.finalize", lambda: self._visit_call("finalize"),
+                hint="Ctrl+Enter",
+            )
+            self._action(visit, "discard", "action.discard", self.discard_visit)
+            visit.addSeparator()
+            self._action(visit, "lock", "action.lock", self.lock, "Ctrl+L")
+            self._action(visit, "logout", "action.logout", self.sign_out)
+            self._action(visit, "quit", "action.quit", self.close, "Ctrl+Q")
+        else:
+            account = bar.addMenu(tr("menu.visit"))
+            self.menus.append(account)
+            self._action(account, "lock", "action.lock", self.lock, "Ctrl+L")
+            self._action(account, "logout", "action.logout", self.sign_out)
+            self._action(account, "quit", "action.quit", self.close, "Ctrl+Q")
+        if actor.may(Operation.VIEW_OWN):
+            subs = bar.addMenu(tr("menu.submissions"))
+            self.menus.append(subs)
+            if actor.may(Operation.INTAKE):
+                self._action(subs, "showCounter", "action.intake", self.show_counter, "F5")
+            self._action(subs, "showSubmissions", "action.submissions", self.show_submissions, "F6")
+            if actor.may(Operation.COLLECT) and _collection_page_class() is not None:
+                self._action(subs, "showCollection", "action.collection", self.show_collection, "F7")
+        if actor.may(Operation.MANAGE_USERS) or actor.may(Operation.MANAGE_SETTINGS):
+            admin = bar.addMenu(tr("menu.admin"))
+            self.menus.append(admin)
+            if actor.may(Operation.MANAGE_USERS):
+                self._action(admin, "users", "action.users", self.open_users)
+            if actor.may(Operation.MANAGE_SETTINGS):
+                self._action(admin, "settings", "action.settings", self.open_settings)
+        view = bar.addMenu(tr("menu.view"))
+        self.menus.append(view)
+        group = QActionGroup(self)
+        for lang, key in (("id", "action.lang_id"), ("en", "action.lang_en")):
+            action = self._action(view, f"lang_{lang}", key, lambda _c=False, lang=lang: self.set_language(lang))
+            action.setCheckable(True)
+            action.setChecked(i18n.language() == lang)
+            group.addAction(action)
+        help_menu = bar.addMenu(tr("menu.help"))
+        self.menus.append(help_menu)
+        self._action(help_menu, "shortcuts", "action.shortcuts", self.show_shortcuts, "F1")
+
+    def _clear_menus(self) -> None:
+        for action in self.actions_by_name.values():
+            self.removeAction(action)
+            action.deleteLater()
+        self.actions_by_name = {}
+        self.menuBar().clear()
+        self.menus = []
+
+    # --- the counter --------------------------------------------------------------------
+
+    def _visit_call(self, name: str) -> None:
+        if self.visit_page is not None and self.counter_host.currentWidget() is self.visit_page:
+            getattr(self.visit_page, name)()
+
+    def _show_visit(self, state: Any = None, restored_at: Any = None) -> None:
+        from mppdesk.ui.visit import VisitPage
+
+        self._drop_visit_pages()
+        page = VisitPage(
+            self.runtime,
+            self.actor,
+            self.tasks,
+            state=state,
+            draft_delay_ms=self.draft_delay_ms,
+            restored_at=restored_at,
+        )
+        page.finalized.connect(self._visit_finalized)
+        self.visit_page = page
+        self.counter_host.addWidget(page)
+        self.counter_host.setCurrentWidget(page)
+        self.page_changed.emit("visit")
+        if state is None or state.is_empty:
+            page.ticket_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            page.go_step(page.steps.currentRow())
+
+    def _drop_visit_pages(self) -> None:
+        for attr in ("visit_page", "done_page"):
+            page = getattr(self, attr)
+            if page is not None:
+                if attr == "visit_page":
+                    page.close_page()
+                self.counter_host.removeWidget(page)
+                page.deleteLater()
+                setattr(self, attr, None)
+
+    def _drop_counter_pages(self) -> None:
+        self._drop_visit_pages()
+        for attr in ("submissions_page", "collection_page"):
+            page = getattr(self, attr)
+            if page is not None:
+                self.counter_host.removeWidget(page)
+                page.deleteLater()
+                setattr(self, attr, None)
+
+    def new_visit(self, confirm: bool = True) -> None:
+        page = self.visit_page
+        if page is not None and confirm and not page.state.is_empty and not page._closed:
+            answer = QMessageBox.question(
+                self, plain("action.new_visit"), tr("visit.new_confirm"),
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+            page.discard()
+        self._show_visit()
+
+    def next_ticket(self) -> None:
+        """F2: call the next ticket; after a finished visit, start the next one first."""
+        if self.actor is None or self.is_locked:
+            return
+        if self.counter_host.currentWidget() is not self.visit_page or self.visit_page is None:
+            if self.done_page is not None or self.visit_page is None:
+                self._show_visit()
+            else:
+                self.show_counter()
+        page = self.visit_page
+        state = page.state
+        page.collect()
+        in_progress = bool(state.services) or any(
+            v not in (None, "", []) for v in state.applicant.values()
+        )
+        if in_progress:
+            self.new_visit(confirm=True)
+            if self.visit_page is page:
+                return
+            page = self.visit_page
+        page.call_next_ticket()
+
+    def discard_visit(self) -> None:
+        page = self.visit_page
+        if page is None:
+            return
+        answer = QMessageBox.question(
+            self, plain("action.discard"), tr("visit.discard_confirm"),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            page.discard()
+            self._show_visit()
+
+    def _visit_finalized(self, done: Any) -> None:
+        from mppdesk.ui.done import DonePage
+
+        self._drop_visit_pages()
+        page = DonePage(self.runtime, self.actor, self.tasks, done)
+        page.new_visit_requested.connect(lambda: self._show_visit())
+        self.done_page = page
+        self.counter_host.addWidget(page)
+        self.counter_host.setCurrentWidget(page)
+        page.focus_first()
+        self.page_changed.emit("done")
+        ids = [s.submission_id for s in done.result.submissions]
+        if self.submissions_page is not None and hasattr(self.submissions_page, "visit_finalized"):
+            self.submissions_page.visit_finalized(ids)
+        if self.sync_bridge is not None:
+            self.sync_bridge.sync_now()
+
+    def show_counter(self) -> None:
+        page = self.visit_page or self.done_page
+        if page is None:
+            self._show_visit()
+            return
+        self.counter_host.setCurrentWidget(page)
+        page.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.page_changed.emit("visit" if page is self.visit_page else "done")
+
+    def show_submissions(self) -> None:
+        if self.submissions_page is None:
+            self.submissions_page = _make_submissions_page(self.runtime, self.actor, self.tasks)
+            if self.sync_bridge is not None and hasattr(self.submissions_page, "connect_bridge"):
+                self.submissions_page.connect_bridge(self.sync_bridge)
+            self.counter_host.addWidget(self.submissions_page)
+        self.counter_host.setCurrentWidget(self.submissions_page)
+        self.submissions_page.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.page_changed.emit("submissions")
+
+    def show_collection(self) -> None:
+        cls = _collection_page_class()
+        if cls is None:
+            return
+        if self.collection_page is None:
+            self.collection_page = cls(self.runtime, self.actor, self.tasks)
+            self.counter_host.addWidget(self.collection_page)
+        self.counter_host.setCurrentWidget(self.collection_page)
+        self.page_changed.emit("collection")
+
+    # --- sync ---------------------------------------------------------------------------
+
+    def _start_sync(self) -> None:
+        if self.sync_bridge is not None or not self.start_sync:
+            return
+        try:
+            from mppdesk.ui.status_bar import SyncStatusBar
+            from mppdesk.ui.sync_bridge import SyncBridge
+        except ImportError:  # pragma: no cover - the sync UI is part of the same package
+            log.warning("sync bridge not available")
+            return
+        self.sync_bridge = SyncBridge(self.runtime, self)
+        self.sync_bar = SyncStatusBar(self.sync_bridge)
+        self.statusBar().addPermanentWidget(self.sync_bar)
+        self.sync_bridge.start()
+
+    # --- admin and view -----------------------------------------------------------------
+
+    def open_users(self) -> None:
+        from mppdesk.ui.admin import AddUserDialog
+
+        dialog = AddUserDialog(self.runtime, self.actor, self.tasks, self)
+        dialog.open()
+
+    def open_settings(self) -> None:
+        from mppdesk.ui.admin import SettingsDialog
+
+        dialog = SettingsDialog(self.runtime, self.actor, self.tasks, self)
+        dialog.accepted.connect(self._settings_saved)
+        dialog.open()
+
+    def _settings_saved(self) -> None:
+        desk = self.runtime.settings.desk
+        if not self.idle_lock_ms:
+            self._lock_minutes = desk.idle_lock_minutes
+            self.idle.set_timeout(desk.idle_lock_minutes * 60_000)
+        if desk.language != i18n.language():
+            self.set_language(desk.language)
+
+    def set_language(self, lang: str) -> None:
+        """Switch the words; the visit in progress is rebuilt from its state, nothing lost."""
+        if lang == i18n.language():
+            return
+        i18n.set_language(lang)
+        self.setWindowTitle(plain("app.title"))
+        if self.actor is None:
+            return
+        self._build_menus()
+        self._show_user()
+        current = self.counter_host.currentWidget()
+        if self.visit_page is not None:
+            page = self.visit_page
+            page.collect()
+            state = page.state
+            showing = current is page
+            self._show_visit(state)
+            if not showing and current is not None and current is not self.done_page:
+                self.counter_host.setCurrentWidget(current)
+        for attr in ("submissions_page", "collection_page"):
+            page = getattr(self, attr)
+            if page is not None:
+                self.counter_host.removeWidget(page)
+                page.deleteLater()
+                setattr(self, attr, None)
+                if current is page:
+                    (self.show_submissions if attr == "submissions_page" else self.show_collection)()
+
+    def show_shortcuts(self) -> None:
+        rows = [
+            ("F2", plain("action.next_ticket")),
+            ("Ctrl+N", plain("action.new_visit")),
+            ("F3", plain("action.find_nik")),
+            ("F4", plain("action.add_service")),
+            ("Alt+1 … Alt+9, Alt+0", plain("visit.steps")),
+            ("Ctrl+PgUp / Ctrl+PgDn", f"{plain('action.prev_step')} / {plain('action.next_step')}"),
+            ("Ctrl+O", plain("visit.attach")),
+            ("Ctrl+Enter", plain("action.finalize")),
+            ("Ctrl+P", plain("done.print_receipt")),
+            ("F5 / F6 / F7", f"{plain('action.intake')} / {plain('action.submissions')} / {plain('action.collection')}"),
+            ("Ctrl+L", plain("action.lock")),
+        ]
+        text = "\n".join(f"{keys:<24} {what}" for keys, what in rows)
+        box = QMessageBox(self)
+        box.setWindowTitle(plain("shortcuts.title"))
+        box.setText(text)
+        box.setStyleSheet("QLabel { font-family: monospace; }")
+        box.open()
+
+    # --- errors and shutdown ------------------------------------------------------------
+
+    def _task_failed(self, error: BaseException) -> None:
+        self.statusBar().showMessage(tr("app.error_detail", message=str(error)), 10_000)
+
+    def shutdown(self) -> None:
+        """Save the draft, stop the sync thread, wait for queued store work."""
+        if self.visit_page is not None:
+            self.visit_page.close_page()
+        self.idle.stop()
+        if self.sync_bridge is not None:
+            self.sync_bridge.stop()
+            self.sync_bridge = None
+        self.tasks.wait_idle()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        self.shutdown()
+        super().closeEvent(event)
+
+
+class _AlreadySetUp(Exception):
+    """Another window created the first admin meanwhile: sign in instead."""
+
+
+def _preload_regions() -> None:
+    from mppdesk.forms import indonesia
+
+    indonesia.preload(search_index=True)
+
+
+def _make_submissions_page(runtime: Any, actor: Any, tasks: TaskRunner) -> QWidget:
+    try:
+        from mppdesk.ui.submissions import SubmissionsPage
+    except ImportError:  # pragma: no cover - built alongside
+        label = QLabel(tr("common.placeholder_page"))
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        return label
+    return SubmissionsPage(runtime, actor, tasks)
+
+
+def _collection_page_class() -> Any:
+    try:
+        from mppdesk.ui import collection
+    except ImportError:
+        return None
+    return getattr(collection, "CollectionPage", None)

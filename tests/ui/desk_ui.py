@@ -1,0 +1,78 @@
+"""Driving the desk window the way an officer does: keys into whatever has the focus."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
+
+from mppdesk.ui.window import DeskWindow
+
+SHOTS = os.environ.get("MPPDESK_SCREENSHOTS")
+KTP = "dukcapil/ktp-el"
+BPJS = "bpjs-kesehatan/peserta-mandiri"
+KNOWN_NIK = "3578036801950002"  # the KTP-el example's applicant (DEWI LESTARI)
+
+
+def shoot(widget: QWidget, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        widget.grab().save(str(Path(SHOTS) / f"{name}.png"))
+
+
+def open_window(qtbot, runtime, **kwargs) -> DeskWindow:
+    kwargs.setdefault("start_sync", False)
+    window = DeskWindow(runtime=runtime, **kwargs)
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.waitUntil(lambda: window.login_page.mode in ("login", "setup"), timeout=10_000)
+    return window
+
+
+def focused() -> QWidget:
+    widget = QApplication.focusWidget()
+    assert widget is not None, "nothing has the keyboard focus"
+    return widget
+
+
+def press(key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+    QTest.keyClick(focused(), key, modifier)
+
+
+def type_text(text: str) -> None:
+    QTest.keyClicks(focused(), text)
+
+
+def tab(times: int = 1) -> None:
+    for _ in range(times):
+        press(Qt.Key.Key_Tab)
+
+
+def sign_in(qtbot, window: DeskWindow, username: str, password: str) -> None:
+    """Type the user name and password; Enter signs in."""
+    qtbot.waitUntil(lambda: focused() is window.login_page.username)
+    type_text(username)
+    tab()
+    assert focused() is window.login_page.password
+    type_text(password)
+    press(Qt.Key.Key_Return)
+
+
+def sign_in_to_visit(qtbot, window: DeskWindow, username: str, password: str):
+    sign_in(qtbot, window, username, password)
+    qtbot.waitUntil(lambda: window.visit_page is not None, timeout=10_000)
+    page = window.visit_page
+    qtbot.waitUntil(lambda: page.usage is not None, timeout=10_000)
+    return page
+
+
+def store_known_applicant(runtime, actor) -> None:
+    """An earlier visit, so the NIK look-up finds the applicant and pre-fills the form."""
+    from tests.example_visits import finalize
+
+    finalize(runtime, actor, KTP, ticket="A-000")
