@@ -49,6 +49,7 @@ def main(data_dir: Path | None = None, db_url: str | None = None) -> int:
     window = DeskWindow()
     window.show()
     if os.environ.get(STARTUP_PROBE):
+
         def probe() -> None:
             print("shown", flush=True)
             os._exit(0)  # the probe measures start-up only; nothing is open yet

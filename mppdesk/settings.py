@@ -20,6 +20,7 @@ backoff_cap_s = 900
 lease_s = 120
 poll_interval_s = 15
 status_poll_interval_s = 300
+pause_probe_s = 300          # a paused agency (bad token or URL) is tried again after this
 
 [agencies.dukcapil]
 base_url = "http://127.0.0.1:8765/dukcapil"
@@ -77,6 +78,7 @@ class SyncSettings:
     lease_s: float = 120.0
     poll_interval_s: float = 15.0
     status_poll_interval_s: float = 300.0
+    pause_probe_s: float = 300.0  # a paused agency (401/403/404) is tried again after this
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if not (sys.argv[1:] if argv is None else list(argv)):
+        # Plain `mppdesk` opens the desk window without loading every subcommand first:
+        # the sign-in window should appear about as fast as an empty Qt window.
+        from mppdesk.app import main as open_desk
+
+        return open_desk()
     parser = build_parser()
     args = parser.parse_args(argv)
     from mppdesk.logs import configure_logging

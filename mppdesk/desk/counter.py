@@ -115,9 +115,7 @@ def lookup_applicant(
     require(actor, Operation.INTAKE)
     number = (id_number or "").strip()
     if not number:
-        raise InvalidInput(
-            [FieldError("applicant.nik", "NIK wajib diisi", "NIK is required")]
-        )
+        raise InvalidInput([FieldError("applicant.nik", "NIK wajib diisi", "NIK is required")])
     with runtime.store.write() as session:
         applicant = repo.find_applicant(session, id_kind, number)
         if applicant is None:
@@ -362,7 +360,9 @@ def update_desk_preferences(
     require(actor, Operation.MANAGE_SETTINGS)
     errors = []
     if language not in ("id", "en"):
-        errors.append(FieldError("language", "Bahasa harus id atau en", "Language must be id or en"))
+        errors.append(
+            FieldError("language", "Bahasa harus id atau en", "Language must be id or en")
+        )
     if not 1 <= idle_lock_minutes <= 240:
         errors.append(
             FieldError(
@@ -373,9 +373,7 @@ def update_desk_preferences(
         )
     if errors:
         raise InvalidInput(errors)
-    desk = replace(
-        runtime.settings.desk, language=language, idle_lock_minutes=idle_lock_minutes
-    )
+    desk = replace(runtime.settings.desk, language=language, idle_lock_minutes=idle_lock_minutes)
     settings = replace(runtime.settings, desk=desk)
     save_settings(runtime.data_dir, settings)
     runtime.settings = settings

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from mppdesk.core.permissions import Operation
@@ -81,9 +81,12 @@ def _desk_scope(runtime: Runtime, actor: Actor) -> str | None:
 
 def build_query(runtime: Runtime, actor: Actor, flt: SubmissionFilter) -> SubmissionQuery:
     """The store query for a filter, narrowed to what ``actor`` may see."""
+    tz = runtime.tz
+    since = datetime.combine(flt.date_from, time(0), tz) if flt.date_from else None
+    until = datetime.combine(flt.date_to + timedelta(days=1), time(0), tz) if flt.date_to else None
     return SubmissionQuery(
-        date_from=flt.date_from,
-        date_to=flt.date_to,
+        since=since,
+        until=until,
         search=read_search(flt.text),
         desk=_desk_scope(runtime, actor),
         status=flt.status,

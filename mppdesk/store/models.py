@@ -148,6 +148,7 @@ class Submission(Base):
         Index("ix_submissions_status", "status"),
         Index("ix_submissions_agency_date", "agency", "local_date"),
         Index("ix_submissions_finalized_at", "finalized_at", "id"),
+        Index("ix_submissions_status_time", "status", "finalized_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

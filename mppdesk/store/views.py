@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, intersect, or_, select
 from sqlalchemy.orm import Session
 
 from mppdesk.core.states import OutboxState
@@ -61,10 +61,16 @@ class SearchTerm:
 
 @dataclass(frozen=True)
 class SubmissionQuery:
-    """One view of the submissions: filters, then order. Dates are the desk's local days."""
+    """One view of the submissions: filters, then order.
 
-    date_from: date | None = None
-    date_to: date | None = None
+    ``since``/``until`` bound the finalization time (aware datetimes, ``until`` exclusive):
+    the desk layer turns the officer's local days into them, so a day range and the default
+    newest-first order both use one index (``ix_submissions_finalized_at``) and the first page
+    stops after a hundred rows instead of sorting the whole range.
+    """
+
+    since: datetime | None = None
+    until: datetime | None = None
     search: SearchTerm | None = None
     desk: str | None = None  # None: every desk (supervisor)
     status: str | None = None
@@ -164,10 +170,10 @@ def _filtered(query: SubmissionQuery) -> Select:
     stmt = _columns(sort_column)
     if query.desk is not None:
         stmt = stmt.join(Visit, Visit.id == Submission.visit_id).where(Visit.desk == query.desk)
-    if query.date_from is not None:
-        stmt = stmt.where(Submission.local_date >= query.date_from.isoformat())
-    if query.date_to is not None:
-        stmt = stmt.where(Submission.local_date <= query.date_to.isoformat())
+    if query.since is not None:
+        stmt = stmt.where(Submission.finalized_at >= query.since)
+    if query.until is not None:
+        stmt = stmt.where(Submission.finalized_at < query.until)
     if query.status is not None:
         stmt = stmt.where(Submission.status == query.status)
     if query.agency is not None:
@@ -192,12 +198,16 @@ def _searched(stmt: Select, term: SearchTerm) -> Select:
         )
         return stmt.where(Submission.applicant_id.in_(applicants))
     if term.kind == "name":
-        for word in term.words:
-            applicants = select(ApplicantNameToken.applicant_id).where(
+        # The applicants having every word, intersected first: a small set even when each
+        # word alone is common (SITI, NUR), then their submissions through their index.
+        per_word = [
+            select(ApplicantNameToken.applicant_id).where(
                 ApplicantNameToken.token >= word, ApplicantNameToken.token < word + _TOP
             )
-            stmt = stmt.where(Submission.applicant_id.in_(applicants))
-        return stmt
+            for word in term.words
+        ]
+        applicants = per_word[0] if len(per_word) == 1 else intersect(*per_word)
+        return stmt.where(Submission.applicant_id.in_(applicants))
     raise ValueError(f"unknown search kind {term.kind!r}")
 
 

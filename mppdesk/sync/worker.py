@@ -30,7 +30,6 @@ from mppdesk.sync.client import AgencyClient, Answer
 
 log = logging.getLogger(__name__)
 
-PAUSE_PROBE_S = 300.0  # a paused agency is probed with one entry after this long
 FIRST_STATUS_CHECK_S = 5.0
 _KNOWN_STATUSES = frozenset(s.value for s in AgencyStatus)
 
@@ -127,6 +126,8 @@ class SyncWorker:
         self._clients: dict[str, AgencyClient] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        # Paused agencies whose probe entry is out: its first delivery resumes the rest.
+        self._probing: set[str] = set()
         self._wake = threading.Event()
 
     # --- configuration ------------------------------------------------------------------
@@ -190,6 +191,8 @@ class SyncWorker:
             probed = outbox.paused_probe_due(session, now)
         if probed:
             log.info("probing paused agencies: %s", ", ".join(probed))
+            with self._lock:
+                self._probing.update(probed)
         with self.store.read() as session:
             candidates = outbox.due_candidates(session, now, self.batch_per_agency)
         # An agency whose breaker is open waits for its cool-down without being claimed.
@@ -263,7 +266,7 @@ class SyncWorker:
                 None,
                 "config",
                 message,
-                now + timedelta(seconds=PAUSE_PROBE_S),
+                now + timedelta(seconds=self.settings.sync.pause_probe_s),
             )
         health = self._health(agency)
         health.paused_reason = message
@@ -326,7 +329,7 @@ class SyncWorker:
                     None,
                     "paused",
                     health.paused_reason,
-                    self.clock() + timedelta(seconds=PAUSE_PROBE_S),
+                    self.clock() + timedelta(seconds=self.settings.sync.pause_probe_s),
                 )
 
     def _release(self, entry_ids: Iterable[str], at: datetime | None = None) -> None:
@@ -349,10 +352,17 @@ class SyncWorker:
             if outcome.kind is not OutcomeKind.DELIVERED:
                 self._record_setback(agency, job, outcome, report)
                 return outcome
+            with self._lock:
+                resume = agency in self._probing
+                self._probing.discard(agency)
             with self.store.write() as session:
                 outbox.record_posted(
                     session, entry_id, self.clock(), outcome.agency_ref, outcome.agency_status
                 )
+                if resume:
+                    # The probe went through: the agency's credentials work again.
+                    resumed = outbox.resume_agency(session, agency, self.clock())
+                    log.info("%s answers again: %d paused entries resumed", agency, resumed)
         for name, sha256, content_type, _size in job.attachments:
             if job.acked.get(name) == sha256:
                 continue
@@ -424,7 +434,7 @@ class SyncWorker:
                     job.entry_id,
                     outcome.reason,
                     message,
-                    now + timedelta(seconds=PAUSE_PROBE_S),
+                    now + timedelta(seconds=self.settings.sync.pause_probe_s),
                 )
                 report.count(agency, "paused")
             else:
@@ -448,6 +458,7 @@ class SyncWorker:
         health = self._health(agency)
         with self._lock:
             before = (health.online, health.paused_reason)
+            previous_success = health.last_success_at
             health.last_contact_at = now
             health.breaker = policy.breaker_after(health.breaker, outcome, now)
             if outcome.agency_unhealthy:
@@ -462,6 +473,12 @@ class SyncWorker:
                 if outcome.kind is not OutcomeKind.PAUSED:
                     health.paused_reason = None
             changed = before != (health.online, health.paused_reason)
+            # "Last sync" moves on screen too, at most about once a second per agency.
+            if health.last_success_at is not None and (
+                previous_success is None
+                or (health.last_success_at - previous_success).total_seconds() >= 1.0
+            ):
+                changed = True
         if changed:
             self._notify_health(health)
 

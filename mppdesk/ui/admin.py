@@ -64,7 +64,9 @@ class _TaskDialog(QDialog):
 
 
 class AddUserDialog(_TaskDialog):
-    def __init__(self, runtime: Runtime, actor: Actor, tasks: TaskRunner, parent: QWidget | None = None):
+    def __init__(
+        self, runtime: Runtime, actor: Actor, tasks: TaskRunner, parent: QWidget | None = None
+    ):
         super().__init__(plain("users.title"), parent)
         self.runtime, self.actor, self.tasks = runtime, actor, tasks
         self.username = QLineEdit()
@@ -88,14 +90,21 @@ class AddUserDialog(_TaskDialog):
 
         self.ok.setEnabled(False)
         username = self.username.text().strip()
-        args = (username, self.role.currentData(), self.password.text(), self.full_name.text().strip())
+        args = (
+            username,
+            self.role.currentData(),
+            self.password.text(),
+            self.full_name.text().strip(),
+        )
         self.tasks.run(
             lambda: add_user(self.runtime, self.actor, *args), lambda _r: self.accept(), self.fail
         )
 
 
 class SettingsDialog(_TaskDialog):
-    def __init__(self, runtime: Runtime, actor: Actor, tasks: TaskRunner, parent: QWidget | None = None):
+    def __init__(
+        self, runtime: Runtime, actor: Actor, tasks: TaskRunner, parent: QWidget | None = None
+    ):
         super().__init__(plain("settings.title"), parent)
         self.runtime, self.actor, self.tasks = runtime, actor, tasks
         self.language = QComboBox()

@@ -31,7 +31,9 @@ class RequirementRow:
 
 
 class ChecklistPanel(QFrame):
-    def __init__(self, service: Service, on_change: Callable[[], None], parent: QWidget | None = None):
+    def __init__(
+        self, service: Service, on_change: Callable[[], None], parent: QWidget | None = None
+    ):
         super().__init__(parent)
         from mppdesk.printing import requirement_item  # words shared with the printed slip
 
@@ -62,7 +64,7 @@ class ChecklistPanel(QFrame):
             column.addWidget(check)
             words = [w for w in (item.detail,) if w]
             if item.condition:
-                words.append(tr("visit.requirement_only_if", condition=item.condition))
+                words.append(item.condition)  # the catalog's own "hanya bila …" words
             if item.note:
                 words.append(item.note)
             detail = QLabel(" · ".join(words))
@@ -70,8 +72,8 @@ class ChecklistPanel(QFrame):
             detail.setWordWrap(True)
             detail.setTextFormat(Qt.TextFormat.PlainText)
             detail.setContentsMargins(26, 0, 0, 0)
+            column.addWidget(detail)  # parent first: a parentless visible label is a window
             detail.setVisible(bool(words))
-            column.addWidget(detail)
             check.setAccessibleDescription(detail.text())
             layout.addWidget(box)
             self.rows.append(RequirementRow(requirement, check, detail, box))

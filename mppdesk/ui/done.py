@@ -89,7 +89,10 @@ class DonePage(QWidget):
             if submission.missing and service is not None:
                 labels = {r.id: text_of(r.label) for r in service.requirements}
                 missing = QLabel(
-                    tr("done.missing", items=", ".join(labels.get(m, m) for m in submission.missing))
+                    tr(
+                        "done.missing",
+                        items=", ".join(labels.get(m, m) for m in submission.missing),
+                    )
                 )
                 missing.setObjectName("bannerWarning")
                 missing.setWordWrap(True)
@@ -112,7 +115,6 @@ class DonePage(QWidget):
         buttons.addWidget(self.print_receipt_button)
         self.print_slip_button = QPushButton(tr("done.print_slip") + "   Ctrl+Shift+P")
         self.print_slip_button.setObjectName("printSlip")
-        self.print_slip_button.setVisible(done.slip_pdf is not None)
         self.print_slip_button.clicked.connect(lambda: self.print_document("slip"))
         buttons.addWidget(self.print_slip_button)
         self.new_button = QPushButton(tr("done.new_visit"))
@@ -148,6 +150,8 @@ class DonePage(QWidget):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
+        # Only now is every widget parented: showing a parentless one would open a window.
+        self.print_slip_button.setVisible(done.slip_pdf is not None)
         self.setTabOrder(self.print_receipt_button, self.print_slip_button)
         self.setTabOrder(self.print_slip_button, self.new_button)
         self.setTabOrder(self.new_button, self.tabs)
@@ -173,7 +177,9 @@ class DonePage(QWidget):
             self.message.setVisible(True)
             return 0
         self.message.setObjectName("bannerOk")
-        self.message.setText(tr("preview.printed", printer=printer.printerName() or printer.outputFileName()))
+        self.message.setText(
+            tr("preview.printed", printer=printer.printerName() or printer.outputFileName())
+        )
         self.message.setVisible(True)
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -230,7 +231,9 @@ class ChoiceEditor(Editor):
             for i in range(1, combo.count()):
                 data = combo.itemData(i)
                 if data == value or (
-                    isinstance(value, str) and isinstance(data, str) and data.casefold() == value.casefold()
+                    isinstance(value, str)
+                    and isinstance(data, str)
+                    and data.casefold() == value.casefold()
                 ):
                     index = i
                     break
@@ -326,7 +329,10 @@ class FileEditor(Editor):
 
 
 class GroupEditor(Editor):
-    """A repeat group: one line of small editors per row, rows added and removed by key."""
+    """A repeat group: one small card per row (its fields two by two), added and removed
+    by key; the focus walks each card left to right, top to bottom, then to "add row"."""
+
+    COLUMNS = 2
 
     def __init__(
         self,
@@ -340,22 +346,9 @@ class GroupEditor(Editor):
         self.on_structure = on_structure or on_change
         self.base = object_name or field_def.id
         frame = QWidget()
-        outer = QVBoxLayout(frame)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(4)
-        self.grid_host = QWidget()
-        self.grid = QGridLayout(self.grid_host)
-        self.grid.setContentsMargins(0, 0, 0, 0)
-        self.grid.setHorizontalSpacing(6)
-        self.grid.setVerticalSpacing(4)
-        self.headers: list[QLabel] = []
-        for column, sub in enumerate(field_def.fields or ()):
-            header = QLabel(text_of(sub.label))
-            header.setObjectName("muted")
-            self.grid.addWidget(header, 0, column + 1)
-            self.headers.append(header)
-        self.grid_host.setVisible(False)
-        outer.addWidget(self.grid_host)
+        self.outer = QVBoxLayout(frame)
+        self.outer.setContentsMargins(0, 0, 0, 0)
+        self.outer.setSpacing(6)
         buttons = QHBoxLayout()
         self.add_button = QPushButton("+ " + tr("field.add_row"))
         self.add_button.setObjectName(f"{self.base}.add")
@@ -363,11 +356,12 @@ class GroupEditor(Editor):
         self.add_button.clicked.connect(self._add_clicked)
         buttons.addWidget(self.add_button)
         buttons.addStretch(1)
-        outer.addLayout(buttons)
-        self.rows: list[tuple[QLabel, list[Editor], QPushButton]] = []
+        self.outer.addLayout(buttons)
+        self.rows: list[tuple[QWidget, list[Editor], QPushButton]] = []
         self.widget = frame
         frame.setObjectName(self.base)
         frame.setAccessibleName(text_of(field_def.label))
+        frame.setMaximumWidth(MAX_EDIT_WIDTH + 80)
 
     def _add_clicked(self) -> None:
         self.add_row()
@@ -379,28 +373,39 @@ class GroupEditor(Editor):
 
     def add_row(self, values: dict[str, Any] | None = None) -> None:
         index = len(self.rows)
-        grid_row = index + 1
-        number = QLabel(f"{index + 1}.")
-        number.setObjectName("muted")
-        self.grid.addWidget(number, grid_row, 0)
-        editors: list[Editor] = []
-        for column, sub in enumerate(self.field.fields or ()):
-            editor = make_editor(sub, self.on_change, f"{self.base}[{index}].{sub.id}")
-            if isinstance(editor, LineEditor | ChoiceEditor):
-                editor.widget.setMinimumWidth(90)
-                editor.widget.setMaximumWidth(16777215)
-            self.grid.addWidget(editor.widget, grid_row, column + 1)
-            editors.append(editor)
+        card = QFrame()
+        card.setObjectName("groupRow")
+        grid = QGridLayout(card)
+        grid.setContentsMargins(10, 8, 10, 10)
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(2)
+        title = QLabel(tr("field.row", n=index + 1))
+        title.setObjectName("subheading")
+        for column in range(self.COLUMNS):
+            grid.setColumnStretch(column, 1)
+        grid.addWidget(title, 0, 0)
         remove = QPushButton(tr("field.remove_row"))
         remove.setObjectName(f"{self.base}[{index}].remove")
         remove.setAccessibleName(f"{tr('field.remove_row')} {tr('field.row', n=index + 1)}")
         remove.clicked.connect(lambda _c=False, r=index: self._remove(r))
-        self.grid.addWidget(remove, grid_row, len(self.field.fields or ()) + 1)
-        self.rows.append((number, editors, remove))
+        grid.addWidget(remove, 0, self.COLUMNS - 1, Qt.AlignmentFlag.AlignRight)
+        editors: list[Editor] = []
+        for position, sub in enumerate(self.field.fields or ()):
+            editor = make_editor(sub, self.on_change, f"{self.base}[{index}].{sub.id}")
+            label = QLabel(text_of(sub.label) + (" *" if sub.required is True else ""))
+            label.setObjectName("muted")
+            stops = editor.focus_widgets()
+            if stops:
+                label.setBuddy(stops[0])
+            row, column = divmod(position, self.COLUMNS)
+            grid.addWidget(label, 1 + 2 * row, column)
+            grid.addWidget(editor.widget, 2 + 2 * row, column)
+            editors.append(editor)
+        self.outer.insertWidget(self.outer.count() - 1, card)
+        self.rows.append((card, editors, remove))
         if values:
             for editor in editors:
                 editor.set_value(values.get(editor.field.id))
-        self.grid_host.setVisible(True)
         at_max = self.field.max_rows is not None and len(self.rows) >= self.field.max_rows
         self.add_button.setEnabled(not at_max)
 
@@ -418,17 +423,16 @@ class GroupEditor(Editor):
         self.add_button.setFocus(Qt.FocusReason.TabFocusReason)
 
     def _clear(self) -> None:
-        for number, editors, remove in self.rows:
-            for widget in [number, remove, *(e.widget for e in editors)]:
-                self.grid.removeWidget(widget)
-                widget.deleteLater()
+        for card, _editors, _remove in self.rows:
+            self.outer.removeWidget(card)
+            card.hide()
+            card.deleteLater()
         self.rows = []
-        self.grid_host.setVisible(False)
         self.add_button.setEnabled(True)
 
     def value(self) -> Any:
         rows = []
-        for _number, editors, _remove in self.rows:
+        for _card, editors, _remove in self.rows:
             rows.append({e.field.id: e.value() for e in editors if e.value() is not None})
         return rows or None
 
@@ -442,10 +446,10 @@ class GroupEditor(Editor):
 
     def focus_widgets(self) -> list[QWidget]:
         stops: list[QWidget] = []
-        for _number, editors, remove in self.rows:
+        for _card, editors, remove in self.rows:
+            stops.append(remove)
             for editor in editors:
                 stops += editor.focus_widgets()
-            stops.append(remove)
         stops.append(self.add_button)
         return stops
 
@@ -454,7 +458,7 @@ class GroupEditor(Editor):
 
     def apply_rows(self, prefix: str, visible: set[str], bad_paths: set[str]) -> None:
         """Show or hide row fields by their show_if and mark the invalid ones."""
-        for index, (_number, editors, _remove) in enumerate(self.rows):
+        for index, (_card, editors, _remove) in enumerate(self.rows):
             for editor in editors:
                 path = f"{prefix}[{index}].{editor.field.id}"
                 if editor.field.show_if is not None:

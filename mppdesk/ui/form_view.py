@@ -277,7 +277,9 @@ def display_of(field_def: FieldDef, value: Any) -> str:
             return ", ".join(labels.get(v, str(v)) for v in value)
         return labels.get(value, str(value))
     if field_def.type == FieldType.YESNO:
-        return tr("field.yes") if value is True else tr("field.no") if value is False else str(value)
+        return (
+            tr("field.yes") if value is True else tr("field.no") if value is False else str(value)
+        )
     if field_def.type == FieldType.REGION and isinstance(value, str):
         from mppdesk.ui.region import region_path
 

@@ -82,11 +82,16 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The desk locked after {minutes} minutes without use. The visit in progress is "
         "kept. Enter {user}'s password to unlock.",
     ),
+    "lock.explain_idle": (
+        "Desk dikunci karena tidak dipakai. Kunjungan yang sedang berjalan tetap tersimpan. "
+        "Masukkan kata sandi {user} untuk membuka.",
+        "The desk locked itself after a while without use. The visit in progress is kept. "
+        "Enter {user}'s password to unlock.",
+    ),
     "lock.explain_manual": (
         "Desk dikunci. Kunjungan yang sedang berjalan tetap tersimpan. Masukkan kata "
         "sandi {user} untuk membuka.",
-        "The desk is locked. The visit in progress is kept. Enter {user}'s password to "
-        "unlock.",
+        "The desk is locked. The visit in progress is kept. Enter {user}'s password to unlock.",
     ),
     "lock.unlock": ("&Buka kunci", "&Unlock"),
     "lock.switch": ("&Ganti pengguna", "&Switch user"),
@@ -165,6 +170,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Belum ada layanan. Tekan F4 untuk mencari layanan dari semua instansi.",
         "No service yet. Press F4 to search the services of every agency.",
     ),
+    "visit.status_no_services": ("Belum ada layanan — tekan F4", "No service yet — press F4"),
     "visit.service_heading": ("{agency} · {service}", "{agency} · {service}"),
     "visit.service_fields_none": (
         "Layanan ini tidak memerlukan isian tambahan selain data pemohon.",
@@ -174,8 +180,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "visit.requirements_hint": (
         "Centang berkas yang diserahkan (Spasi). Yang tidak dicentang masuk slip "
         "berkas belum lengkap.",
-        "Tick what was handed over (Space). What stays unticked goes on the "
-        "incomplete-files slip.",
+        "Tick what was handed over (Space). What stays unticked goes on the incomplete-files slip.",
     ),
     "visit.requirement_only_if": ("hanya bila: {condition}", "only if: {condition}"),
     "visit.attachments": ("Lampiran", "Attachments"),
@@ -266,14 +271,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     # finalize result and printing
     "done.heading": ("Kunjungan selesai", "Visit finalized"),
-    "done.line": ("{service} — nomor permohonan {tracking}", "{service} — tracking number {tracking}"),
+    "done.line": (
+        "{service} — nomor permohonan {tracking}",
+        "{service} — tracking number {tracking}",
+    ),
     "done.state.queued": ("diterima – menunggu pengiriman", "received – waiting to be sent"),
     "done.state.held": ("menunggu persetujuan supervisor", "waiting for a supervisor's approval"),
     "done.missing": (
         "Berkas belum lengkap: {items}. Slip berkas belum lengkap ikut dicetak.",
         "Missing files: {items}. The incomplete-files slip is printed too.",
     ),
-    "done.next": ("Tekan F2 untuk memanggil antrean berikutnya.", "Press F2 to call the next ticket."),
+    "done.next": (
+        "Tekan F2 untuk memanggil antrean berikutnya.",
+        "Press F2 to call the next ticket.",
+    ),
     "done.print_receipt": ("Cetak &tanda terima", "Print &receipt"),
     "done.print_slip": ("Cetak slip &berkas belum lengkap", "Print &missing-files slip"),
     "done.preview": ("&Pratinjau cetak", "Print &preview"),
@@ -284,7 +295,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "preview.print": ("&Cetak… (Ctrl+P)", "&Print… (Ctrl+P)"),
     "preview.close": ("&Tutup (Esc)", "&Close (Esc)"),
     "preview.rendering": ("Menyiapkan dokumen…", "Preparing the document…"),
-    "preview.failed": ("Dokumen tidak dapat dibuat: {error}", "The document cannot be made: {error}"),
+    "preview.failed": (
+        "Dokumen tidak dapat dibuat: {error}",
+        "The document cannot be made: {error}",
+    ),
     "preview.page": ("Halaman {n} dari {total}", "Page {n} of {total}"),
     "preview.printed": ("Dikirim ke printer {printer}.", "Sent to printer {printer}."),
     "preview.unavailable": (

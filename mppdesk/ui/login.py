@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mppdesk.ui.i18n import plain, tr
+from mppdesk.ui.i18n import TEXTS, plain, tr
 
 OPENING, LOGIN, SETUP, FAILED = "opening", "login", "setup", "failed"
 
@@ -128,6 +128,7 @@ class LoginPage(QWidget):
         self.demo_list.setAccessibleName(plain("login.demo_accounts"))
         self.demo_list.itemActivated.connect(self._demo_chosen)
         self.demo_list.setMaximumHeight(130)
+        self.demo_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         demo_layout.addWidget(self.demo_list)
         self.demo_frame.setVisible(False)
 
@@ -148,7 +149,7 @@ class LoginPage(QWidget):
         setup = mode == SETUP
         self.heading.setText(plain("setup.heading" if setup else "login.heading"))
         self.explain.setVisible(setup)
-        for key, edit in (("setup.full_name", self.full_name), ("setup.repeat", self.repeat)):
+        for _key, edit in (("setup.full_name", self.full_name), ("setup.repeat", self.repeat)):
             self.form.setRowVisible(edit, setup)
         self.submit.setText(tr("setup.submit" if setup else "login.submit"))
         ready = mode in (LOGIN, SETUP)
@@ -179,8 +180,9 @@ class LoginPage(QWidget):
     def set_demo_accounts(self, accounts: list[tuple[str, str, str, str]]) -> None:
         self.demo_list.clear()
         for username, role, password, full_name in accounts:
-            role_text = plain(f"login.role.{role}") if f"login.role.{role}" else role
-            item = QListWidgetItem(f"{username}  ·  {password}    ({role_text}, {full_name})")
+            role_text = plain(f"login.role.{role}") if f"login.role.{role}" in TEXTS else role
+            item = QListWidgetItem(f"{username}  /  {password}   — {role_text}")
+            item.setToolTip(full_name)
             item.setData(Qt.ItemDataRole.UserRole, (username, password))
             self.demo_list.addItem(item)
         self.demo_frame.setVisible(bool(accounts))
@@ -257,12 +259,14 @@ class LockPage(QWidget):
         self.switch.clicked.connect(self.switch_requested.emit)
         self.setLayout(_centered(frame))
 
-    def prepare(self, user: str, minutes: int | None) -> None:
-        self.explain.setText(
-            tr("lock.explain", minutes=minutes, user=user)
-            if minutes
-            else tr("lock.explain_manual", user=user)
-        )
+    def prepare(self, user: str, idle: bool, minutes: int | None = None) -> None:
+        if not idle:
+            text = tr("lock.explain_manual", user=user)
+        elif minutes:
+            text = tr("lock.explain", minutes=minutes, user=user)
+        else:
+            text = tr("lock.explain_idle", user=user)
+        self.explain.setText(text)
         self.password.clear()
         self.message.setVisible(False)
         self.unlock.setEnabled(True)
@@ -272,6 +276,8 @@ class LockPage(QWidget):
         self.message.setText(text)
         self.message.setVisible(bool(text))
         self.unlock.setEnabled(True)
+        self.password.clear()
+        self.password.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _submit(self) -> None:
         if self.unlock.isEnabled() and self.password.text():

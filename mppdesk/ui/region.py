@@ -23,7 +23,7 @@ _LENGTHS = (2, 4, 6, 10)
 
 
 def region_path(code: str) -> str:
-    """"Rungkut Kidul, Rungkut, Kota Surabaya, Jawa Timur" for a village code."""
+    """ "Rungkut Kidul, Rungkut, Kota Surabaya, Jawa Timur" for a village code."""
     names = []
     for length in _LENGTHS:
         if len(code) < length:

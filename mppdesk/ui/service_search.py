@@ -98,8 +98,12 @@ class ServiceSearchDialog(QDialog):
             key = event.key()
             if key in (Qt.Key.Key_Down, Qt.Key.Key_Up, Qt.Key.Key_PageDown, Qt.Key.Key_PageUp):
                 row = self.results.currentRow()
-                step = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 8,
-                        Qt.Key.Key_PageUp: -8}[key]
+                step = {
+                    Qt.Key.Key_Down: 1,
+                    Qt.Key.Key_Up: -1,
+                    Qt.Key.Key_PageDown: 8,
+                    Qt.Key.Key_PageUp: -8,
+                }[key]
                 count = self.results.count()
                 if count:
                     self.results.setCurrentRow(max(0, min(count - 1, row + step)))

@@ -127,9 +127,7 @@ class AgencyIndicator(QWidget):
         if not self.manual:
             when = health.last_success_at if health is not None else None
             lines.append(
-                tr("syncbar.last_success", when=_when(when, tz))
-                if when
-                else tr("syncbar.never")
+                tr("syncbar.last_success", when=_when(when, tz)) if when else tr("syncbar.never")
             )
             if health is not None and health.last_error and state != "online":
                 lines.append(tr("syncbar.last_error", error=_short_error(health.last_error, 200)))

@@ -141,7 +141,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "subs.now": ("segera", "now"),
     # detail
     "subs.d.visit": ("Kunjungan", "Visit"),
-    "subs.d.ticket": ("Antrean", "Ticket"),
+    "subs.d.ticket": ("No. antrean", "Ticket"),
+    "subs.check.original": ("asli diserahkan", "original handed over"),
+    "subs.check.copy": ("fotokopi", "copy"),
+    "subs.check.shown": ("asli diperlihatkan", "original shown"),
+    "subs.check.digital": ("berkas digital", "digital file"),
+    "subs.check.missing": ("belum ada", "missing"),
+    "subs.check.not_applicable": ("tidak berlaku", "not applicable"),
     "subs.d.desk": ("Loket / petugas", "Desk / officer"),
     "subs.d.applicant": ("Pemohon", "Applicant"),
     "subs.d.proxy": ("Kuasa", "Proxy"),
@@ -681,7 +687,7 @@ class SubmissionsPage(QWidget):
         header.setStretchLastSection(True)
         header.setSortIndicator(self.model.sort_column(), Qt.SortOrder.DescendingOrder)
         header.sortIndicatorChanged.connect(self._sort_indicator_changed)
-        widths = (60, 160, 170, 170, 90, 150, 100, 110, 80, 220, 80, 150, 130)
+        widths = (52, 150, 140, 150, 90, 140, 95, 110, 70, 200, 75, 140, 120)
         for column, width in enumerate(widths):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
@@ -711,7 +717,7 @@ class SubmissionsPage(QWidget):
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([900, 360])
+        splitter.setSizes([1000, 320])
         outer.addWidget(splitter, 1)
 
         # Focus follows the visual order: search, period, dates, status, table, detail, buttons.
@@ -958,9 +964,13 @@ class SubmissionsPage(QWidget):
                 )
             parts.append("<p>" + "<br>".join(items) + "</p>")
         parts.append(f"<h4>{esc(plain('subs.d.checklist'))}</h4><ul>")
+        labels = {r.id: i18n.text_of(r.label) for r in service.requirements} if service else {}
         for item in d.checklist:
             if item.applies:
-                parts.append(f"<li>{esc(item.requirement_id)}: {esc(item.state)}</li>")
+                label = labels.get(item.requirement_id, item.requirement_id)
+                state = _state("subs.check", item.state)
+                colour = " style='color:#a8200d'" if item.state == "missing" else ""
+                parts.append(f"<li{colour}>{esc(label)}: {esc(state)}</li>")
         parts.append("</ul>")
         attachments = ", ".join(d.attachments) or plain("subs.d.none")
         parts.append(f"<p><b>{esc(plain('subs.d.attachments'))}</b>: {esc(attachments)}</p>")

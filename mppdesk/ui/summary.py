@@ -134,7 +134,9 @@ class SummaryPage(QWidget):
             cell(format_rupiah(result.fee), index + 1, 1)
             cell(dues[index] if index < len(dues) else "", index + 1, 2)
             cell(
-                "\n".join(f"• {m}" for m in missing) if missing else plain("visit.summary_complete"),
+                "\n".join(f"• {m}" for m in missing)
+                if missing
+                else plain("visit.summary_complete"),
                 index + 1,
                 3,
                 "warning" if missing else "",
@@ -158,7 +160,7 @@ class SummaryPage(QWidget):
                 items.append((0, entry.path, f"{who}: {message}"))
         for path in check.proxy_errors:
             items.append((0, path, f"{plain('visit.summary_proxy')}: {tr('visit.proxy.required')}"))
-        for index, result in enumerate(check.services):
+        for index in range(len(check.services)):
             short = catalog.service(state.services[index].code).name
             for entry in check.service_entries(index):
                 if entry.status in (EntryStatus.REQUIRED, EntryStatus.INVALID):

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,11 @@ class TaskRunner(QObject):
     @Slot(object, object, object)
     def _deliver(self, callback, value, error) -> None:
         self.pending -= 1
+        if _owner_gone(callback):
+            # The widget that asked was closed meanwhile (a dialog shut while its lookup ran):
+            # calling into its deleted C++ half would crash the process.
+            log.debug("dropped the result of a task whose widget is gone")
+            return
         if error is not None:
             if callback is not None:
                 callback(error)
@@ -86,3 +93,12 @@ class TaskRunner(QObject):
         """Wait for queued work (used at shutdown and in tests)."""
         ok = self.store_pool.waitForDone(msecs)
         return self.network_pool.waitForDone(msecs) and ok
+
+
+def _owner_gone(callback: Callable[..., Any] | None) -> bool:
+    """Whether ``callback`` is a method (or a partial of one) of a QObject already deleted."""
+    target = callback
+    while isinstance(target, partial):
+        target = target.func
+    owner = getattr(target, "__self__", None)
+    return isinstance(owner, QObject) and not shiboken6.isValid(owner)

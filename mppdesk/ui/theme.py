@@ -29,6 +29,7 @@ STYLE = f"""
 QWidget {{ color: {INK}; }}
 QMainWindow, QDialog, QStackedWidget#pages {{ background: {GROUND}; }}
 QFrame#card {{ background: {CARD}; border: 1px solid {LINE}; border-radius: 6px; }}
+QFrame#groupRow {{ background: #f6f8fb; border: 1px solid {LINE}; border-radius: 5px; }}
 QFrame#bar {{ background: {CARD}; border-bottom: 1px solid {LINE}; }}
 QScrollArea {{ background: transparent; border: none; }}
 QScrollArea > QWidget > QWidget {{ background: transparent; }}

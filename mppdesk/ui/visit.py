@@ -32,9 +32,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -141,7 +138,18 @@ class VisitPage(QWidget):
         root = QVBoxLayout(self)
         root.setContentsMargins(0, 0, 0, 0)
         root.setSpacing(0)
-        root.addWidget(self._build_header())
+        self.header = self._build_header()
+        root.addWidget(self.header)
+        # The banner stays enabled (and can hold the focus) while the rest waits on finalize.
+        self.banner = QLabel()
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.setVisible(False)
+        self.banner.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        banner_row = QHBoxLayout()
+        banner_row.setContentsMargins(16, 8, 16, 0)
+        banner_row.addWidget(self.banner)
+        root.addLayout(banner_row)
         body = QHBoxLayout()
         body.setContentsMargins(16, 12, 16, 8)
         body.setSpacing(14)
@@ -155,7 +163,8 @@ class VisitPage(QWidget):
         self.stack = QStackedWidget()
         self.stack.setObjectName("pages")
         body.addWidget(self.stack, 1)
-        root.addWidget(self._build_footer())
+        self.footer = self._build_footer()
+        root.addWidget(self.footer)
 
         self.applicant_page = self._build_applicant_page()
         self.stack.addWidget(self.applicant_page)
@@ -233,10 +242,6 @@ class VisitPage(QWidget):
         self.draft_label.setObjectName("muted")
         row.addWidget(self.draft_label)
         layout.addLayout(row)
-        self.banner = QLabel()
-        self.banner.setWordWrap(True)
-        self.banner.setVisible(False)
-        layout.addWidget(self.banner)
         return bar
 
     def _build_footer(self) -> QWidget:
@@ -373,6 +378,7 @@ class VisitPage(QWidget):
             touched = self.applicant_form.touched
             show_all = self.applicant_form.show_all
             self.applicant_host.removeWidget(self.applicant_form)
+            self.applicant_form.hide()
             self.applicant_form.deleteLater()
         specs = specs_for_shared(self.catalog, ids, required_shared(self.catalog, self.state))
         form = FormView(specs, lambda _path: self.changed())
@@ -392,7 +398,7 @@ class VisitPage(QWidget):
         state.ticket = self.ticket_edit.text().strip()
         applicant = dict(state.applicant)
         if self.applicant_form is not None:
-            for path, row in self.applicant_form.rows.items():
+            for _path, row in self.applicant_form.rows.items():
                 applicant.pop(row.spec.field.id, None)
             applicant.update(self.applicant_form.values("applicant"))
         nik = "".join(self.nik_edit.text().split())
@@ -437,7 +443,9 @@ class VisitPage(QWidget):
         if self.applicant_form is not None:
             self.applicant_form.apply(check.applicant_entries, None, None, notes)
         dues = []
-        for index, (page, result) in enumerate(zip(self.service_pages, check.services, strict=True)):
+        for index, (page, result) in enumerate(
+            zip(self.service_pages, check.services, strict=True)
+        ):
             due = self._due_text(result.sla_working_days)
             dues.append(due)
             page.apply(result, check.service_entries(index), due)
@@ -454,13 +462,14 @@ class VisitPage(QWidget):
             if ok
             else tr("visit.summary_errors", count=check.error_count)
             if self.state.services
-            else tr("visit.no_services")
+            else tr("visit.status_no_services")
         )
 
     def _due_text(self, working_days: int) -> str:
-        if working_days <= 0:
-            return plain("visit.sla_same_day")
-        return format_date(add_working_days(self._today, working_days, self._holidays))
+        """The same date the receipt will print (a same-day service on a holiday: next day)."""
+        due = add_working_days(self._today, max(0, working_days), self._holidays)
+        text = format_date(due)
+        return f"{plain('visit.sla_same_day')} ({text})" if due == self._today else text
 
     def _changed_notes(self, check: VisitCheck) -> dict[str, str]:
         record = self.state.record
@@ -481,7 +490,9 @@ class VisitPage(QWidget):
 
     def _rebuild_steps(self) -> None:
         titles = [plain("visit.step.applicant")] + [p.title for p in self.service_pages]
-        steps = [(f"{i + 1}. {title}", f"Alt+{i + 1}" if i < 9 else "") for i, title in enumerate(titles)]
+        steps = [
+            (f"{i + 1}. {title}", f"Alt+{i + 1}" if i < 9 else "") for i, title in enumerate(titles)
+        ]
         steps.append((plain("visit.step.summary"), "Alt+0"))
         self.steps.set_steps(steps)
         if self.check is not None:
@@ -524,7 +535,9 @@ class VisitPage(QWidget):
         else:
             if self.applicant_form is not None:
                 self.reveal_all()
-            target = self.summary.errors if self.summary.errors.count() else self.summary.finalize_button
+            target = (
+                self.summary.errors if self.summary.errors.count() else self.summary.finalize_button
+            )
             if target.isEnabled():
                 target.setFocus(Qt.FocusReason.TabFocusReason)
                 if target is self.summary.errors:
@@ -612,7 +625,9 @@ class VisitPage(QWidget):
             self.call_button.setEnabled(True)
             self._error_banner(error)
 
-        self.tasks.run(lambda: counter.call_next_ticket(self.runtime, self.actor, group), done, failed)
+        self.tasks.run(
+            lambda: counter.call_next_ticket(self.runtime, self.actor, group), done, failed
+        )
 
     # --- applicant ------------------------------------------------------------------------
 
@@ -747,7 +762,11 @@ class VisitPage(QWidget):
 
     def _reactivate(self) -> None:
         window = self.window()
-        if window.isVisible() and not window.isActiveWindow() and QApplication.activeModalWidget() is None:
+        if (
+            window.isVisible()
+            and not window.isActiveWindow()
+            and QApplication.activeModalWidget() is None
+        ):
             window.activateWindow()
 
     def _add_service_page(self, entry: ServiceEntry) -> None:
@@ -791,7 +810,9 @@ class VisitPage(QWidget):
         if paths:
             self.attach_files(page, [Path(p) for p in paths], editor)
 
-    def attach_files(self, page: ServicePage, paths: list[Path], editor: Editor | None = None) -> None:
+    def attach_files(
+        self, page: ServicePage, paths: list[Path], editor: Editor | None = None
+    ) -> None:
         """Copy files into the attachment store in the background, then list them."""
         blobs = self.runtime.blobs
 
@@ -801,9 +822,7 @@ class VisitPage(QWidget):
                 try:
                     size = path.stat().st_size
                     if size > MAX_ATTACHMENT_BYTES:
-                        out.append(
-                            tr("visit.attach_too_big", name=path.name, size=f"{size} B")
-                        )
+                        out.append(tr("visit.attach_too_big", name=path.name, size=f"{size} B"))
                         continue
                     data = path.read_bytes()
                 except OSError as exc:
@@ -896,9 +915,8 @@ class VisitPage(QWidget):
             return False
         self._finalizing = True
         self._draft_timer.stop()
-        self.setEnabled(False)
-        self.busy_changed.emit(True)
         _set_banner(self.banner, "banner", tr("visit.finalizing"))
+        self._set_busy(True)
         runtime, actor, state = self.runtime, self.actor, self.state
         from mppdesk.ui.i18n import language
 
@@ -950,6 +968,13 @@ class VisitPage(QWidget):
         self.tasks.run(work, self._finalize_done, self._finalize_failed)
         return True
 
+    def _set_busy(self, busy: bool) -> None:
+        if busy:
+            self.banner.setFocus(Qt.FocusReason.OtherFocusReason)
+        for part in (self.header, self.steps, self.stack, self.footer):
+            part.setEnabled(not busy)
+        self.busy_changed.emit(busy)
+
     def _finalize_done(self, done: FinalizedVisit) -> None:
         self._finalizing = False
         self._closed = True
@@ -958,10 +983,12 @@ class VisitPage(QWidget):
 
     def _finalize_failed(self, error: BaseException) -> None:
         self._finalizing = False
-        self.setEnabled(True)
-        self.busy_changed.emit(False)
+        self._set_busy(False)
         if isinstance(error, InvalidInput):
-            lines = [f"{e.path}: {e.message_en if _en() and e.message_en else e.message}" for e in error.errors]
+            lines = [
+                f"{e.path}: {e.message_en if _en() and e.message_en else e.message}"
+                for e in error.errors
+            ]
             _set_banner(self.banner, "bannerError", "\n".join(lines[:6]))
             self.go_step(self.steps.count() - 1)
             return

@@ -104,9 +104,7 @@ class VisitState:
                 ServiceEntry(
                     code=raw["code"],
                     answers=dict(raw.get("answers") or {}),
-                    checklist={
-                        str(k): str(v) for k, v in (raw.get("checklist") or {}).items()
-                    },
+                    checklist={str(k): str(v) for k, v in (raw.get("checklist") or {}).items()},
                     attachments=[
                         AttachmentRef(
                             str(a["name"]), str(a["sha256"]), int(a["size"]), str(a["content_type"])
@@ -244,8 +242,10 @@ def check_visit_state(catalog: Catalog, state: VisitState, today: date) -> Visit
                 continue
             seen.add(key)
             merged.append(entry)
-    if not applicant.get(IDENTITY_FIELD) and not applicant.get("no_paspor") and not applicant.get(
-        "no_kitas"
+    if (
+        not applicant.get(IDENTITY_FIELD)
+        and not applicant.get("no_paspor")
+        and not applicant.get("no_kitas")
     ):
         merged.insert(
             0,

@@ -13,17 +13,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+# QAction, QMessageBox and friends are imported where used: PySide builds each class's enums
+# on first touch, and the sign-in window should not pay for menus it shows only later.
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (
-    QLabel,
-    QLayout,
-    QMainWindow,
-    QMessageBox,
-    QStackedWidget,
-    QStatusBar,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QLayout, QMainWindow, QStackedWidget, QStatusBar, QWidget
 
 from mppdesk.ui import i18n
 from mppdesk.ui.i18n import plain, tr
@@ -106,7 +99,7 @@ class DeskWindow(QMainWindow):
         self.idle = IdleWatcher(idle_lock_ms or 10 * 60_000, self)
         self.idle.idle.connect(lambda: self.lock(idle=True))
         self.menus: list[Any] = []
-        self.actions_by_name: dict[str, QAction] = {}
+        self.actions_by_name: dict[str, Any] = {}
         if runtime is not None:
             QTimer.singleShot(0, lambda: self.set_runtime(runtime))
 
@@ -193,7 +186,9 @@ class DeskWindow(QMainWindow):
             return tr("login.wrong")
         if isinstance(error, InvalidInput):
             en = i18n.language() == "en"
-            return "\n".join(e.message_en if en and e.message_en else e.message for e in error.errors)
+            return "\n".join(
+                e.message_en if en and e.message_en else e.message for e in error.errors
+            )
         return tr("app.error_detail", message=str(error))
 
     def _signed_in(self, actor: Any) -> None:
@@ -270,7 +265,7 @@ class DeskWindow(QMainWindow):
         self.idle.stop()
         self.menuBar().setEnabled(False)
         self.lock_page.prepare(
-            self.actor.full_name or self.actor.username, self._lock_minutes if idle else None
+            self.actor.full_name or self.actor.username, idle, self._lock_minutes
         )
         self.pages.setCurrentWidget(self.lock_page)
         self.lock_page.password.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -299,7 +294,11 @@ class DeskWindow(QMainWindow):
 
     # --- menus by role ------------------------------------------------------------------
 
-    def _action(self, menu: Any, name: str, key: str, slot: Any, shortcut: str = "", hint: str = "") -> QAction:
+    def _action(
+        self, menu: Any, name: str, key: str, slot: Any, shortcut: str = "", hint: str = ""
+    ) -> Any:
+        from PySide6.QtGui import QAction, QKeySequence
+
         text = tr(key) + (f"\t{hint}" if hint else "")
         action = QAction(text, self)
         action.setObjectName(name)
@@ -313,6 +312,8 @@ class DeskWindow(QMainWindow):
         return action
 
     def _build_menus(self) -> None:
+        from PySide6.QtGui import QActionGroup
+
         from mppdesk.core.permissions import Operation
 
         self._clear_menus()
@@ -324,13 +325,25 @@ class DeskWindow(QMainWindow):
             self._action(visit, "nextTicket", "action.next_ticket", self.next_ticket, "F2")
             self._action(visit, "newVisit", "action.new_visit", self.new_visit, "Ctrl+N")
             visit.addSeparator()
-            self._action(visit, "findNik", "action.find_nik", lambda: self._visit_call("focus_nik"), hint="F3")
             self._action(
-                visit, "addService", "action.add_service",
-                lambda: self._visit_call("open_service_search"), hint="F4",
+                visit,
+                "findNik",
+                "action.find_nik",
+                lambda: self._visit_call("focus_nik"),
+                hint="F3",
             )
             self._action(
-                visit, "finalize", "action.finalize", lambda: self._visit_call("finalize"),
+                visit,
+                "addService",
+                "action.add_service",
+                lambda: self._visit_call("open_service_search"),
+                hint="F4",
+            )
+            self._action(
+                visit,
+                "finalize",
+                "action.finalize",
+                lambda: self._visit_call("finalize"),
                 hint="Ctrl+Enter",
             )
             self._action(visit, "discard", "action.discard", self.discard_visit)
@@ -351,7 +364,9 @@ class DeskWindow(QMainWindow):
                 self._action(subs, "showCounter", "action.intake", self.show_counter, "F5")
             self._action(subs, "showSubmissions", "action.submissions", self.show_submissions, "F6")
             if actor.may(Operation.COLLECT) and _collection_page_class() is not None:
-                self._action(subs, "showCollection", "action.collection", self.show_collection, "F7")
+                self._action(
+                    subs, "showCollection", "action.collection", self.show_collection, "F7"
+                )
         if actor.may(Operation.MANAGE_USERS) or actor.may(Operation.MANAGE_SETTINGS):
             admin = bar.addMenu(tr("menu.admin"))
             self.menus.append(admin)
@@ -363,7 +378,9 @@ class DeskWindow(QMainWindow):
         self.menus.append(view)
         group = QActionGroup(self)
         for lang, key in (("id", "action.lang_id"), ("en", "action.lang_en")):
-            action = self._action(view, f"lang_{lang}", key, lambda _c=False, lang=lang: self.set_language(lang))
+            action = self._action(
+                view, f"lang_{lang}", key, lambda _c=False, lang=lang: self.set_language(lang)
+            )
             action.setCheckable(True)
             action.setChecked(i18n.language() == lang)
             group.addAction(action)
@@ -388,7 +405,7 @@ class DeskWindow(QMainWindow):
     def _show_visit(self, state: Any = None, restored_at: Any = None) -> None:
         from mppdesk.ui.visit import VisitPage
 
-        self._drop_visit_pages()
+        old_pages = self._take_visit_pages()
         page = VisitPage(
             self.runtime,
             self.actor,
@@ -406,16 +423,28 @@ class DeskWindow(QMainWindow):
             page.ticket_edit.setFocus(Qt.FocusReason.OtherFocusReason)
         else:
             page.go_step(page.steps.currentRow())
+        self._dispose(old_pages)
 
-    def _drop_visit_pages(self) -> None:
+    def _take_visit_pages(self) -> list[QWidget]:
+        """Detach the visit and done pages; dispose of them once the new page has the focus
+        (a window whose focus widget vanishes can lose its activation)."""
+        pages = []
         for attr in ("visit_page", "done_page"):
             page = getattr(self, attr)
             if page is not None:
                 if attr == "visit_page":
                     page.close_page()
-                self.counter_host.removeWidget(page)
-                page.deleteLater()
+                pages.append(page)
                 setattr(self, attr, None)
+        return pages
+
+    def _dispose(self, pages: list[QWidget]) -> None:
+        for page in pages:
+            self.counter_host.removeWidget(page)
+            page.deleteLater()
+
+    def _drop_visit_pages(self) -> None:
+        self._dispose(self._take_visit_pages())
 
     def _drop_counter_pages(self) -> None:
         self._drop_visit_pages()
@@ -427,10 +456,14 @@ class DeskWindow(QMainWindow):
                 setattr(self, attr, None)
 
     def new_visit(self, confirm: bool = True) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         page = self.visit_page
         if page is not None and confirm and not page.state.is_empty and not page._closed:
             answer = QMessageBox.question(
-                self, plain("action.new_visit"), tr("visit.new_confirm"),
+                self,
+                plain("action.new_visit"),
+                tr("visit.new_confirm"),
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                 QMessageBox.StandardButton.No,
             )
@@ -462,11 +495,15 @@ class DeskWindow(QMainWindow):
         page.call_next_ticket()
 
     def discard_visit(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         page = self.visit_page
         if page is None:
             return
         answer = QMessageBox.question(
-            self, plain("action.discard"), tr("visit.discard_confirm"),
+            self,
+            plain("action.discard"),
+            tr("visit.discard_confirm"),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )
@@ -477,13 +514,14 @@ class DeskWindow(QMainWindow):
     def _visit_finalized(self, done: Any) -> None:
         from mppdesk.ui.done import DonePage
 
-        self._drop_visit_pages()
+        old_pages = self._take_visit_pages()
         page = DonePage(self.runtime, self.actor, self.tasks, done)
         page.new_visit_requested.connect(lambda: self._show_visit())
         self.done_page = page
         self.counter_host.addWidget(page)
         self.counter_host.setCurrentWidget(page)
         page.focus_first()
+        self._dispose(old_pages)
         self.page_changed.emit("done")
         ids = [s.submission_id for s in done.result.submissions]
         if self.submissions_page is not None and hasattr(self.submissions_page, "visit_finalized"):
@@ -585,9 +623,15 @@ class DeskWindow(QMainWindow):
                 page.deleteLater()
                 setattr(self, attr, None)
                 if current is page:
-                    (self.show_submissions if attr == "submissions_page" else self.show_collection)()
+                    (
+                        self.show_submissions
+                        if attr == "submissions_page"
+                        else self.show_collection
+                    )()
 
     def show_shortcuts(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         rows = [
             ("F2", plain("action.next_ticket")),
             ("Ctrl+N", plain("action.new_visit")),
@@ -598,7 +642,10 @@ class DeskWindow(QMainWindow):
             ("Ctrl+O", plain("visit.attach")),
             ("Ctrl+Enter", plain("action.finalize")),
             ("Ctrl+P", plain("done.print_receipt")),
-            ("F5 / F6 / F7", f"{plain('action.intake')} / {plain('action.submissions')} / {plain('action.collection')}"),
+            (
+                "F5 / F6 / F7",
+                f"{plain('action.intake')} / {plain('action.submissions')} / {plain('action.collection')}",
+            ),
             ("Ctrl+L", plain("action.lock")),
         ]
         text = "\n".join(f"{keys:<24} {what}" for keys, what in rows)
@@ -623,7 +670,7 @@ class DeskWindow(QMainWindow):
             self.sync_bridge = None
         self.tasks.wait_idle()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         self.shutdown()
         super().closeEvent(event)
 

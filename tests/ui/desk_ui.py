@@ -23,10 +23,11 @@ def shoot(widget: QWidget, name: str) -> None:
         widget.grab().save(str(Path(SHOTS) / f"{name}.png"))
 
 
-def open_window(qtbot, runtime, **kwargs) -> DeskWindow:
+def open_window(qtbot, runtime, *, register: bool = True, **kwargs) -> DeskWindow:
     kwargs.setdefault("start_sync", False)
     window = DeskWindow(runtime=runtime, **kwargs)
-    qtbot.addWidget(window)
+    if register:  # closed by pytest-qt at the end; a window the test destroys is not
+        qtbot.addWidget(window)
     window.show()
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)

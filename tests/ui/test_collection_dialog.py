@@ -29,6 +29,7 @@ def tasks(qtbot, runtime):
     runner = TaskRunner()
     yield runner
     assert runner.wait_idle(30_000)
+    qtbot.waitUntil(lambda: runner.pending == 0)  # deliver results while the widgets live
 
 
 @pytest.fixture

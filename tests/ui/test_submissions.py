@@ -27,6 +27,7 @@ def tasks(qtbot, runtime):
     runner = TaskRunner()
     yield runner
     assert runner.wait_idle(30_000)
+    qtbot.waitUntil(lambda: runner.pending == 0)  # deliver results while the widgets live
 
 
 @pytest.fixture
@@ -145,8 +146,8 @@ def test_retry_now_from_the_keyboard(qtbot, runtime, officer, tasks, four):
     worker = SyncWorker(runtime.store, runtime.settings, runtime.blobs, rand=lambda: 0.9)
     worker.run_once()
     worker.close()
-    bridge = SyncBridge(runtime)  # not started: only its sync_now is wired here
     page = make_page(qtbot, runtime, officer, tasks)
+    bridge = SyncBridge(runtime, page)  # not started: only its sync_now is wired here
     page.connect_bridge(bridge)
     page.show()
     page.activateWindow()

@@ -126,7 +126,9 @@ def test_two_service_visit_by_keyboard_only(qtbot, runtime):
 
     # F2 again: a fresh visit with the next ticket.
     press(Qt.Key.Key_F2)
-    qtbot.waitUntil(lambda: window.visit_page is not None and window.visit_page.ticket_edit.text() == "A-002")
+    qtbot.waitUntil(
+        lambda: window.visit_page is not None and window.visit_page.ticket_edit.text() == "A-002"
+    )
 
 
 def test_errors_show_under_their_fields_and_block_finalize(qtbot, runtime):

@@ -271,7 +271,8 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         error = sys.exc_info()[1]
-        if isinstance(error, (ConnectionError, TimeoutError)):
+        if isinstance(error, OSError):
+            # Resets, timeouts, a socket closed at shutdown: the network's doing, not a bug.
             log.debug("connection from %s ended: %r", client_address, error)
         else:
             log.exception("unexpected error on the connection from %s", client_address)

@@ -1,7 +1,8 @@
-"""submissions view: index on finalization time
+"""submissions view: indexes on finalization time
 
-The submissions view lists newest first and pages by (finalized_at, id); without this index
-the first page of a million-row store sorts every row.
+The submissions view lists newest first and pages by (finalized_at, id); without these
+indexes the first page of a million-row store sorts every row of the range (all of them, or
+all of one status).
 
 Revision ID: 0002
 Revises: 0001
@@ -19,8 +20,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("submissions", schema=None) as batch_op:
         batch_op.create_index("ix_submissions_finalized_at", ["finalized_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_submissions_status_time", ["status", "finalized_at"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("submissions", schema=None) as batch_op:
+        batch_op.drop_index("ix_submissions_status_time")
         batch_op.drop_index("ix_submissions_finalized_at")

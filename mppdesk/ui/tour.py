@@ -1,0 +1,261 @@
+"""``python -m mppdesk.ui.tour OUTDIR``: one two-service visit on the demo desk, a PNG per step.
+
+Runs offscreen on a throwaway demo (its own data dir and loopback agency server, both gone
+at the end): sign-in → ticket and NIK of a returning applicant → KTP-el (lost card) →
+BPJS Kesehatan with a family member → summary → finalize and receipt preview → the
+submissions view syncing → the agency server stopped, the desk offline. The README shows the
+pictures; re-run this after a visible change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+KTP = "dukcapil/ktp-el"
+BPJS = "bpjs-kesehatan/peserta-mandiri"
+
+
+class Tour:
+    def __init__(self, out_dir: Path):
+        from PySide6.QtWidgets import QApplication
+
+        self.out_dir = out_dir
+        self.app = QApplication.instance() or QApplication(sys.argv[:1])
+        self.count = 0
+        self.saved: list[Path] = []
+
+    def wait(self, condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+        from PySide6.QtCore import QEventLoop
+
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"tour: waited {timeout:.0f} s for {what or condition}")
+            self.app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+    def settle(self, rounds: int = 8) -> None:
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        for _ in range(rounds):
+            self.app.processEvents()
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+    def shot(self, window, name: str) -> Path:
+        self.settle()
+        self.count += 1
+        path = self.out_dir / f"step-{self.count:02d}-{name}.png"
+        window.grab().save(str(path))
+        self.saved.append(path)
+        print(path, flush=True)
+        return path
+
+
+def key(widget, key_name: str, modifier: str = "") -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    mod = {
+        "": Qt.KeyboardModifier.NoModifier,
+        "ctrl": Qt.KeyboardModifier.ControlModifier,
+    }[modifier]
+    QTest.keyClick(widget, getattr(Qt.Key, f"Key_{key_name}"), mod)
+
+
+def typed(widget, text: str) -> None:
+    from PySide6.QtTest import QTest
+
+    QTest.keyClicks(widget, text)
+
+
+def run(out_dir: Path) -> list[Path]:
+    from PySide6.QtWidgets import QApplication
+
+    from mppdesk.desk.auth import login
+    from mppdesk.desk.demo import start_demo
+    from mppdesk.desk.intake import finalize_visit, parse_visit
+    from mppdesk.ui import i18n
+    from mppdesk.ui.theme import apply_theme
+    from mppdesk.ui.window import DeskWindow
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tour = Tour(out_dir)
+    apply_theme(tour.app)
+    i18n.set_language("id")
+    data_dir = Path(tempfile.mkdtemp(prefix="mppdesk-tour-"))
+    # The tour's store gets a throwaway key too, never the desk key of this machine.
+    key_dir = Path(tempfile.mkdtemp(prefix="mppdesk-tour-key-"))
+    os.environ.setdefault("MPPDESK_KEY_FILE", str(key_dir / "desk.key"))
+    env = start_demo(data_dir, visits=6)
+    window = None
+    try:
+        runtime = env.runtime
+        username, _role, password, _name = next(a for a in env.accounts if a[1] == "officer")
+        # A returning applicant: last month's KTP-el visit stored her profile.
+        example = runtime.catalog.service(KTP).examples[0]
+        earlier = {
+            "ticket": "A-000",
+            "applicant": dict(example.applicant),
+            "services": [
+                {
+                    "service": KTP,
+                    "answers": dict(example.answers),
+                    "checklist": dict(example.checklist),
+                }
+            ],
+        }
+        finalize_visit(runtime, login(runtime, username, password), parse_visit(earlier))
+
+        window = DeskWindow(runtime=runtime, demo_accounts=list(env.accounts))
+        window.show()
+        window.activateWindow()
+        tour.wait(window.isActiveWindow, what="the window")
+        tour.wait(lambda: window.login_page.mode == "login", what="the sign-in page")
+        tour.shot(window, "login")
+
+        page = window.login_page
+        typed(page.username, username)
+        typed(page.password, password)
+        key(page.password, "Return")
+        tour.wait(lambda: window.visit_page is not None, what="the counter")
+        visit = window.visit_page
+        tour.wait(lambda: visit.usage is not None, what="service usage")
+        group = visit.group_combo.findData("dukcapil")
+        visit.group_combo.setCurrentIndex(group)
+        key(visit.ticket_edit, "F2")
+        tour.wait(lambda: bool(visit.ticket_edit.text()), what="a ticket")
+        typed(visit.nik_edit, example.applicant["nik"])
+        key(visit.nik_edit, "Return")
+        tour.wait(lambda: visit.state.record is not None, what="the applicant")
+        phone = visit.applicant_form.rows["applicant.no_hp"].editor.widget
+        phone.setFocus()
+        phone.selectAll()
+        typed(phone, "081331239999")  # a new number since last time: marked as changed
+        visit.applicant_page.ensureWidgetVisible(phone, 50, 160)
+        tour.shot(window, "applicant")
+
+        visit.add_service(KTP)
+        ktp = visit.service_pages[0]
+        combo = ktp.form.rows["answers.jenis_permohonan"].editor.widget
+        combo.setFocus()
+        key(combo, "Down")
+        key(combo, "Down")  # hilang: the police report fields and requirement appear
+        typed(
+            ktp.form.rows["answers.no_surat_kehilangan"].editor.widget,
+            "STPLK/2231/XI/2026/Sek Rungkut",
+        )
+        typed(ktp.form.rows["answers.tanggal_surat_kehilangan"].editor.widget, "27-11-2026")
+        for row in ktp.checklist.rows:
+            if row.requirement.id in ("formulir-f102", "kk", "surat-kehilangan"):
+                row.check.setChecked(True)
+        tour.shot(window, "service-ktp")
+
+        visit.add_service(BPJS)
+        bpjs = visit.service_pages[1]
+        form = bpjs.form
+        form.rows["answers.kelas_rawat"].editor.set_value("kelas_3")
+        typed(form.rows["answers.faskes_pertama"].editor.widget, "Puskesmas Rungkut")
+        group_editor = form.rows["answers.anggota_keluarga"].editor
+        group_editor.add_button.click()
+        visit.changed()
+        first = group_editor.rows[0][1]
+        for editor, value in zip(
+            first, ("3578031508920004", "BUDI SANTOSO", "suami", "15-08-1992", "L"), strict=True
+        ):
+            editor.set_value(value)
+        form.rows["answers.bank_autodebet"].editor.set_value("bri")
+        typed(form.rows["answers.no_rekening_autodebet"].editor.widget, "012301004567508")
+        typed(form.rows["answers.nama_pemilik_rekening"].editor.widget, "DEWI LESTARI")
+        for row in bpjs.checklist.rows:
+            if row.requirement.id in ("formulir-dip", "kk", "ktp-el"):
+                row.check.setChecked(True)
+        visit.changed()
+        tour.shot(window, "service-bpjs")
+
+        visit.go_step(visit.steps.count() - 1)
+        tour.shot(window, "summary")
+
+        key(QApplication.focusWidget() or visit, "Return", "ctrl")
+        tour.wait(lambda: window.done_page is not None, what="the finalized visit")
+        tour.shot(window, "receipt-preview")
+
+        done = window.done_page
+        if done.slip_view is not None:
+            done.tabs.setCurrentWidget(done.slip_view)
+            tour.shot(window, "slip-preview")
+            done.tabs.setCurrentIndex(0)
+
+        window.show_submissions()
+        subs = window.submissions_page
+        bar = window.sync_bar
+        if bar is not None:
+            tour.wait(lambda: bar.state_of("dukcapil") == "online", 30, "dukcapil online")
+        tour.settle()
+        if hasattr(subs, "set_search"):
+            subs.set_search(example.applicant["nik"])
+        tour.wait(lambda: subs.model.rowCount() > 0 if hasattr(subs, "model") else True, 20, "rows")
+        time.sleep(0.5)  # let the first sync pass report (a tour, not a test)
+        tour.settle()
+        tour.shot(window, "submissions")
+
+        env.sim.stop()
+        if hasattr(subs, "set_search"):
+            subs.set_search("")
+        if window.sync_bridge is not None:
+            window.sync_bridge.sync_now()
+            visit_offline = _offline_visit(runtime, username, password)
+            if hasattr(subs, "visit_finalized"):
+                subs.visit_finalized(visit_offline)
+            window.sync_bridge.sync_now()
+            tour.wait(lambda: bar.state_of("dukcapil") == "offline", 30, "dukcapil offline")
+        tour.settle()
+        tour.shot(window, "offline")
+    finally:
+        if window is not None:
+            window.shutdown()
+            window.deleteLater()
+        env.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(key_dir, ignore_errors=True)
+    return tour.saved
+
+
+def _offline_visit(runtime, username: str, password: str) -> list[str]:
+    """Another visit while the agencies are unreachable: it waits in the outbox."""
+    from mppdesk.desk.auth import login
+    from mppdesk.desk.intake import finalize_visit, parse_visit
+
+    example = runtime.catalog.service("dukcapil/ikd-aktivasi").examples[0]
+    document = {
+        "ticket": "B-002",
+        "applicant": dict(example.applicant),
+        "services": [
+            {
+                "service": "dukcapil/ikd-aktivasi",
+                "answers": dict(example.answers),
+                "checklist": dict(example.checklist),
+            }
+        ],
+    }
+    result = finalize_visit(runtime, login(runtime, username, password), parse_visit(document))
+    return [s.submission_id for s in result.submissions]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mppdesk.ui.tour")
+    parser.add_argument("out_dir", type=Path, help="where the step-NN-*.png files go")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    saved = run(args.out_dir)
+    print(f"{len(saved)} screenshots in {args.out_dir}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
