@@ -66,3 +66,31 @@ def run_cli(*args: str, stdin: str | None = None, data_dir: Path | None = None,
 def cli_json(result: subprocess.CompletedProcess):
     assert result.stdout.strip(), f"no output; stderr: {result.stderr}"
     return json.loads(result.stdout)
+
+
+PG_ENV = "MPPDESK_TEST_PG_URL"
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database for one test (CI starts the server: .ci/postgres.sh)."""
+    import uuid
+
+    import sqlalchemy
+
+    admin_url = os.environ.get(PG_ENV)
+    if not admin_url:
+        pytest.skip(f"{PG_ENV} is not set (CI sets it; run .ci/postgres.sh locally)")
+    name = f"mppdesk_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(
+            f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+        )
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()

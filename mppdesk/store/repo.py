@@ -107,29 +107,25 @@ def failures_since(session: Session, username: str, since: datetime) -> list[dat
 
 def next_sequence(session: Session, name: str) -> int:
     """Atomically take the next number of a named counter (1, 2, …)."""
-    value = session.scalar(
-        update(SequenceRow)
-        .where(SequenceRow.name == name)
-        .values(value=SequenceRow.value + 1)
-        .returning(SequenceRow.value)
-    )
-    if value is None:
-        session.execute(insert(SequenceRow).values(name=name, value=1))
-        value = 1
-    return int(value)
+    return next_sequence_block(session, name, 1)
 
 
 def next_sequence_block(session: Session, name: str, count: int) -> int:
-    """Take ``count`` consecutive numbers at once; returns the first."""
-    value = session.scalar(
-        update(SequenceRow)
-        .where(SequenceRow.name == name)
-        .values(value=SequenceRow.value + count)
-        .returning(SequenceRow.value)
-    )
-    if value is None:
-        session.execute(insert(SequenceRow).values(name=name, value=count))
-        value = count
+    """Take ``count`` consecutive numbers at once; returns the first.
+
+    One upsert statement: two desks on a shared store taking the first number of a day at
+    the same moment cannot both insert the row.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    statement = upsert(SequenceRow).values(name=name, value=count)
+    statement = statement.on_conflict_do_update(
+        index_elements=[SequenceRow.name], set_={"value": SequenceRow.value + count}
+    ).returning(SequenceRow.value)
+    value = session.scalar(statement)
     return int(value) - count + 1
 
 

@@ -75,6 +75,7 @@ class AgencyClient:
             raise ValueError("connect_timeout and read_timeout must be positive")
         self.base_url = base_url.rstrip("/")
         self.desk_id = desk_id
+        self.audit_head: str | None = None  # "ID:HASH" of the desk's audit chain, set per pass
         self.timeout = (connect_timeout, read_timeout)
         self._token = token
         self._verify: bool | str = ca_bundle if ca_bundle else True
@@ -140,6 +141,10 @@ class AgencyClient:
             "User-Agent": f"mppdesk/{__version__}",
             "X-MPP-Desk": self.desk_id,
         }
+        if self.audit_head:
+            # The desk's audit chain head travels with every request, so a rewrite of the
+            # local chain is caught at the agency.
+            headers["X-MPP-Audit-Head"] = self.audit_head
         headers.update(extra or {})
         return headers
 

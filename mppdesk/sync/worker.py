@@ -23,7 +23,7 @@ from mppdesk.core import sync_policy as policy
 from mppdesk.core.states import AgencyStatus
 from mppdesk.core.sync_policy import Outcome, OutcomeKind
 from mppdesk.settings import AgencyEndpoint, Settings
-from mppdesk.store import outbox
+from mppdesk.store import outbox, repo
 from mppdesk.store.blobs import BlobStore
 from mppdesk.store.database import Store, StoreError
 from mppdesk.sync.client import AgencyClient, Answer
@@ -128,6 +128,7 @@ class SyncWorker:
         self._stop = threading.Event()
         # Paused agencies whose probe entry is out: its first delivery resumes the rest.
         self._probing: set[str] = set()
+        self._audit_head: str | None = None
         self._wake = threading.Event()
 
     # --- configuration ------------------------------------------------------------------
@@ -145,6 +146,7 @@ class SyncWorker:
             if client is None:
                 client = self.client_factory(endpoint, self.settings.desk.code)
                 self._clients[endpoint.code] = client
+            client.audit_head = self._audit_head
             return client
 
     def _health(self, agency: str) -> AgencyHealth:
@@ -189,6 +191,8 @@ class SyncWorker:
         now = self.clock()
         with self.store.write() as session:
             probed = outbox.paused_probe_due(session, now)
+            head_id, head_hash = repo.audit_head(session)
+        self._audit_head = f"{head_id}:{head_hash}"
         if probed:
             log.info("probing paused agencies: %s", ", ".join(probed))
             with self._lock:

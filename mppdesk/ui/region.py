@@ -128,6 +128,8 @@ class RegionEditor(Editor):
         for item in found:
             self._matches[region_path(item.code)] = item.code
         self._model.setStringList(list(self._matches))
+        if self._matches:  # the completer ran before this keystroke's matches were known
+            self.search.completer().complete()
 
     def _search_chosen(self, text: str) -> None:
         code = self._matches.get(text)

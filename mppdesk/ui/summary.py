@@ -61,7 +61,8 @@ class SummaryPage(QWidget):
         self.errors.setAccessibleName(tr("visit.errors_heading"))
         self.errors.itemActivated.connect(self._activated)
         layout.addWidget(self.errors)
-        self.finalize_button = QPushButton(tr("visit.finalize") + "   Ctrl+Enter")
+        # No mnemonic here: the footer's "&Selesaikan" owns Alt+S.
+        self.finalize_button = QPushButton(plain("visit.finalize") + "   Ctrl+Enter")
         self.finalize_button.setObjectName("primary")
         self.finalize_button.setMinimumHeight(38)
         layout.addWidget(self.finalize_button, 0, Qt.AlignmentFlag.AlignLeft)

@@ -69,7 +69,6 @@ class DeskWindow(QMainWindow):
         self.visit_page: Any = None
         self.done_page: Any = None
         self.submissions_page: Any = None
-        self.collection_page: Any = None
         self.is_locked = False
         self._lock_minutes: int | None = None
 
@@ -363,7 +362,7 @@ class DeskWindow(QMainWindow):
             if actor.may(Operation.INTAKE):
                 self._action(subs, "showCounter", "action.intake", self.show_counter, "F5")
             self._action(subs, "showSubmissions", "action.submissions", self.show_submissions, "F6")
-            if actor.may(Operation.COLLECT) and _collection_page_class() is not None:
+            if actor.may(Operation.COLLECT) and _collection_dialog_class() is not None:
                 self._action(
                     subs, "showCollection", "action.collection", self.show_collection, "F7"
                 )
@@ -448,12 +447,10 @@ class DeskWindow(QMainWindow):
 
     def _drop_counter_pages(self) -> None:
         self._drop_visit_pages()
-        for attr in ("submissions_page", "collection_page"):
-            page = getattr(self, attr)
-            if page is not None:
-                self.counter_host.removeWidget(page)
-                page.deleteLater()
-                setattr(self, attr, None)
+        if self.submissions_page is not None:
+            self.counter_host.removeWidget(self.submissions_page)
+            self.submissions_page.deleteLater()
+            self.submissions_page = None
 
     def new_visit(self, confirm: bool = True) -> None:
         from PySide6.QtWidgets import QMessageBox
@@ -548,15 +545,21 @@ class DeskWindow(QMainWindow):
         self.submissions_page.setFocus(Qt.FocusReason.OtherFocusReason)
         self.page_changed.emit("submissions")
 
-    def show_collection(self) -> None:
-        cls = _collection_page_class()
-        if cls is None:
-            return
-        if self.collection_page is None:
-            self.collection_page = cls(self.runtime, self.actor, self.tasks)
-            self.counter_host.addWidget(self.collection_page)
-        self.counter_host.setCurrentWidget(self.collection_page)
-        self.page_changed.emit("collection")
+    def show_collection(self) -> Any:
+        """F7: record that a citizen collected a product (found by tracking number or QR)."""
+        cls = _collection_dialog_class()
+        if cls is None or self.actor is None or self.is_locked:
+            return None
+        dialog = cls(self.runtime, self.actor, self.tasks, self)
+        dialog.collected.connect(self._collected)
+        dialog.open()
+        return dialog
+
+    def _collected(self, submission_id: str) -> None:
+        if self.submissions_page is not None and hasattr(
+            self.submissions_page, "refresh_submissions"
+        ):
+            self.submissions_page.refresh_submissions([submission_id])
 
     # --- sync ---------------------------------------------------------------------------
 
@@ -616,18 +619,13 @@ class DeskWindow(QMainWindow):
             self._show_visit(state)
             if not showing and current is not None and current is not self.done_page:
                 self.counter_host.setCurrentWidget(current)
-        for attr in ("submissions_page", "collection_page"):
-            page = getattr(self, attr)
-            if page is not None:
-                self.counter_host.removeWidget(page)
-                page.deleteLater()
-                setattr(self, attr, None)
-                if current is page:
-                    (
-                        self.show_submissions
-                        if attr == "submissions_page"
-                        else self.show_collection
-                    )()
+        if self.submissions_page is not None:
+            old = self.submissions_page
+            self.submissions_page = None
+            if current is old:
+                self.show_submissions()
+            self.counter_host.removeWidget(old)
+            old.deleteLater()
 
     def show_shortcuts(self) -> None:
         from PySide6.QtWidgets import QMessageBox
@@ -695,9 +693,9 @@ def _make_submissions_page(runtime: Any, actor: Any, tasks: TaskRunner) -> QWidg
     return SubmissionsPage(runtime, actor, tasks)
 
 
-def _collection_page_class() -> Any:
+def _collection_dialog_class() -> Any:
     try:
-        from mppdesk.ui import collection
-    except ImportError:
+        from mppdesk.ui.collection import CollectionDialog
+    except ImportError:  # pragma: no cover - built alongside
         return None
-    return getattr(collection, "CollectionPage", None)
+    return CollectionDialog

@@ -85,3 +85,25 @@ def test_logs_mask_nik_and_phone(caplog):
     text = record.getMessage()
     assert "3174014506900001" not in text and "81234567890" not in text
     assert "3174" in text
+
+
+def test_the_chain_head_travels_to_the_agency_with_each_sync(data_dir, runtime, officer, agency_sim):
+    from mppdesk.desk.audit import verify_audit
+    from mppdesk.settings import AgencyEndpoint, Settings, save_settings
+    from mppdesk.sync.worker import SyncWorker
+
+    settings = Settings().with_agency(
+        AgencyEndpoint(code="dukcapil", base_url=agency_sim.agency_url("dukcapil"))
+    )
+    save_settings(data_dir, settings)
+    finalize_visit(runtime, officer, parse_visit(example_visit("dukcapil/ktp-el")))
+    worker = SyncWorker(runtime.store, settings, runtime.blobs)
+    assert worker.drain(30)[0]
+    worker.close()
+    heads = agency_sim.stats("dukcapil")["audit_heads"]
+    head = heads[settings.desk.code]
+    # The head the agency holds is part of the desk's chain; later events extend it.
+    assert verify_audit(runtime, head)["ok"]
+    with runtime.store.write() as session:
+        repo.append_audit(session, actor="x", action="test")
+    assert verify_audit(runtime, head)["ok"]

@@ -42,7 +42,9 @@ def focused() -> QWidget:
 
 
 def press(key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
-    QTest.keyClick(focused(), key, modifier)
+    """A key goes where the keyboard goes: an open popup (a completer's list) first."""
+    popup = QApplication.activePopupWidget()
+    QTest.keyClick(popup if popup is not None else focused(), key, modifier)
 
 
 def type_text(text: str) -> None:

@@ -87,6 +87,7 @@ class AgencySim:
         self._active = 0
         self._active_cond = threading.Condition()
         self._counters: dict[str, dict[str, int]] = {}
+        self._audit_heads: dict[tuple[str, str], str] = {}
         self._counters_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         try:
@@ -201,6 +202,18 @@ class AgencySim:
             self._active -= 1
             self._active_cond.notify_all()
 
+    def record_audit_head(self, agency: str, desk: str, head: str) -> None:
+        """The desk's audit chain head as last seen: kept off the desk's PC."""
+        with self._counters_lock:
+            self._audit_heads[(agency, desk)] = head
+
+    def audit_heads(self) -> dict[str, dict[str, str]]:
+        with self._counters_lock:
+            out: dict[str, dict[str, str]] = {}
+            for (agency, desk), head in self._audit_heads.items():
+                out.setdefault(agency, {})[desk] = head
+            return out
+
     def stats(self) -> dict[str, Any]:
         durable = self.store.stats()
         with self._counters_lock:
@@ -227,6 +240,10 @@ class AgencySim:
                     if name.startswith("fault:")
                 },
             }
+        heads = self.audit_heads()
+        for agency, desks in heads.items():
+            if agency in agencies:
+                agencies[agency]["audit_heads"] = desks
         return {"agencies": agencies, "faults": self._plan.spec, "seed": self._plan.seed}
 
     def serves(self, agency: str) -> bool:
@@ -532,9 +549,13 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Abort
         if not is_health:
             self._check_credentials(agency)
-            if not self.headers.get("X-MPP-Desk", "").strip():
+            desk = self.headers.get("X-MPP-Desk", "").strip()
+            if not desk:
                 self._error(400, "bad_request", "the X-MPP-Desk header is required")
                 raise _Abort
+            head = self.headers.get("X-MPP-Audit-Head", "").strip()
+            if head:
+                sim.record_audit_head(agency, desk[:64], head[:200])
         return faults
 
     def _check_credentials(self, agency: str) -> None:

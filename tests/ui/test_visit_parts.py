@@ -1,0 +1,143 @@
+"""Parts of the visit: region cascade, proxy, language switch, printing, opening an install."""
+
+from __future__ import annotations
+
+import io
+
+import pypdf
+from PySide6.QtCore import Qt
+
+from mppdesk.forms.definitions import FieldDef
+from mppdesk.store import repo
+from mppdesk.ui.form_view import FieldSpec, FormView
+from mppdesk.ui.window import DeskWindow
+from tests.conftest import PASSWORD, make_user
+from tests.ui.desk_ui import (
+    KNOWN_NIK,
+    KTP,
+    focused,
+    open_window,
+    press,
+    shoot,
+    sign_in_to_visit,
+    store_known_applicant,
+    type_text,
+)
+
+ALT = Qt.KeyboardModifier.AltModifier
+
+
+def test_region_search_fills_the_cascade_and_the_code(qtbot):
+    village = FieldDef.model_validate(
+        {"id": "wilayah", "type": "region", "region_level": "village",
+         "label": {"id": "Desa/kelurahan", "en": "Village"}}
+    )
+    changes: list[str] = []
+    form = FormView([FieldSpec("applicant.wilayah", village)], changes.append)
+    qtbot.addWidget(form)
+    form.show()
+    form.activateWindow()
+    qtbot.waitUntil(form.isActiveWindow)
+    editor = form.rows["applicant.wilayah"].editor
+    editor.search.setFocus()
+    qtbot.waitUntil(lambda: focused() is editor.search)
+    type_text("rungkut kidul")
+    popup = editor.search.completer().popup()
+    qtbot.waitUntil(popup.isVisible)
+    assert "Rungkut Kidul" in popup.model().index(0, 0).data()
+    press(Qt.Key.Key_Down)
+    press(Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: editor.value() is not None and len(editor.value()) == 10)
+    code = editor.value()
+    assert code.startswith("3578")  # Kota Surabaya
+    assert [c.currentData() for c in editor.combos] == [code[:2], code[:4], code[:6], code]
+    assert changes  # the visit re-evaluates
+
+    # Walking the cascade instead: a province resets the levels below it.
+    editor.combos[0].setCurrentIndex(editor.combos[0].findData("31"))
+    assert editor.combos[1].count() > 1 and editor.combos[3].count() == 0
+    assert editor.value() == "31"
+
+
+def test_proxy_by_mnemonic_and_its_name_is_required(qtbot, runtime):
+    make_user(runtime, "ani", "officer")
+    window = open_window(qtbot, runtime)
+    page = sign_in_to_visit(qtbot, window, "ani", PASSWORD)
+    press(Qt.Key.Key_U, ALT)  # "Diwakili k&uasa"
+    qtbot.waitUntil(lambda: page.proxy_check.isChecked())
+    qtbot.waitUntil(lambda: focused() is page.proxy_edits["nama"])
+    assert page.proxy_card.isVisible()
+    assert page.state.proxy == {}
+    assert page.check.proxy_errors == ["proxy.nama"]
+    type_text("AHMAD FAUZI")
+    assert page.state.proxy == {"nama": "AHMAD FAUZI"} and not page.check.proxy_errors
+
+
+def test_switching_to_english_keeps_the_visit(qtbot, runtime):
+    officer = make_user(runtime, "ani", "officer")
+    store_known_applicant(runtime, officer)
+    window = open_window(qtbot, runtime)
+    page = sign_in_to_visit(qtbot, window, "ani", PASSWORD)
+    page.nik_edit.setFocus()
+    type_text(KNOWN_NIK)
+    with qtbot.waitSignal(page.looked_up, timeout=10_000):
+        press(Qt.Key.Key_Return)
+    page.add_service(KTP)
+    try:
+        window.actions_by_name["lang_en"].trigger()
+        english = window.visit_page
+        assert english is not page
+        assert english.state.service_codes() == [KTP]
+        assert english.applicant_form.rows["applicant.nama"].editor.value() == "DEWI LESTARI"
+        assert english.applicant_form.rows["applicant.nama"].label.text() == "Full name *"
+        assert [a.text().replace("&", "") for a in window.menuBar().actions()][0] == "Visit"
+        assert english.steps.item(1).data(Qt.ItemDataRole.UserRole).startswith("2. Dukcapil")
+        shoot(window, "english")
+    finally:
+        window.set_language("id")
+
+
+def test_receipt_prints_the_previewed_pdf(qtbot, runtime, tmp_path):
+    from PySide6.QtPrintSupport import QPrinter
+
+    officer = make_user(runtime, "ani", "officer")
+    store_known_applicant(runtime, officer)
+    window = open_window(qtbot, runtime)
+    page = sign_in_to_visit(qtbot, window, "ani", PASSWORD)
+    page.nik_edit.setFocus()
+    type_text(KNOWN_NIK)
+    with qtbot.waitSignal(page.looked_up, timeout=10_000):
+        press(Qt.Key.Key_Return)
+    page.add_service("dukcapil/ikd-aktivasi")
+    form = page.service_pages[0].form
+    form.set_values("answers", {"sistem_operasi": "android", "ponsel_milik_sendiri": True})
+    page.changed()
+    assert page.finalize()
+    qtbot.waitUntil(lambda: window.done_page is not None, timeout=20_000)
+    done = window.done_page
+    assert done.slip_view is not None  # nothing ticked: the slip lists what is missing
+
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    target = tmp_path / "receipt-printed.pdf"
+    printer.setOutputFileName(str(target))
+    with qtbot.waitSignal(done.printed) as printed:
+        pages = done.print_document("receipt", printer)
+    expected = len(pypdf.PdfReader(io.BytesIO(done.done.receipt_pdf)).pages)
+    assert printed.args == ["receipt", expected] and pages == expected
+    assert len(pypdf.PdfReader(str(target)).pages) == expected
+    with runtime.store.read() as session:
+        assert repo.count_audit(session, "receipt.printed", done.done.result.visit_id) == 1
+
+
+def test_opening_a_new_install_asks_for_the_first_admin(qtbot, tmp_path):
+    window = DeskWindow(start_sync=False)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.login_page.mode == "opening" and not window.login_page.submit.isEnabled()
+    with qtbot.waitSignal(window.runtime_ready, timeout=20_000):
+        window.open_install(tmp_path / "new-install")
+    assert window.login_page.mode == "setup"
+    assert (tmp_path / "new-install" / "mppdesk.sqlite").exists()
+    window.close()
+    window.runtime.close()
