@@ -11,8 +11,10 @@ busy timeout instead of failing to upgrade a read lock.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -96,6 +98,7 @@ class Store:
         self._write = sessionmaker(
             self.engine.execution_options(mppdesk_write=True), expire_on_commit=False
         )
+        self._write_gate = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
 
     @property
     def is_sqlite(self) -> bool:
@@ -134,8 +137,12 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One write transaction: committed at the end, rolled back on any error."""
-        with _translate_errors(), self._write() as session, session.begin():
+        """One write transaction: committed at the end, rolled back on any error.
+
+        SQLite has one writer at a time; threads of this process queue on a lock here
+        instead of in SQLite's busy handler, which sleeps up to 100 ms between tries.
+        """
+        with self._write_gate, _translate_errors(), self._write() as session, session.begin():
             yield session
 
     @contextmanager

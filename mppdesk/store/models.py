@@ -266,3 +266,80 @@ class AuditEvent(Base):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- supervisor review and satisfaction survey (migration 0003) ------------------------
+
+from sqlalchemy import CheckConstraint, text  # noqa: E402 - kept with the models that need it
+
+# The nine elements (unsur) of PermenPANRB 14/2017, in the regulation's order; the labels
+# live with the survey (mppdesk.desk.survey).
+SURVEY_COLUMNS = (
+    "requirements",  # persyaratan
+    "procedure",  # sistem, mekanisme dan prosedur
+    "turnaround",  # waktu penyelesaian
+    "cost",  # biaya/tarif
+    "product",  # produk spesifikasi jenis pelayanan
+    "competence",  # kompetensi pelaksana
+    "conduct",  # perilaku pelaksana
+    "complaints",  # penanganan pengaduan, saran dan masukan
+    "facilities",  # sarana dan prasarana
+)
+
+# A submission still owed to its applicant: the SLA lists look only at these. The same text is
+# the WHERE of the partial index ``ix_submissions_open_sla`` and of the queries that use it:
+# SQLite uses a partial index only when the query repeats its terms with the same constants.
+OPEN_SLA_SQL = (
+    "collected_at IS NULL AND coalesce(agency_status, '') NOT IN ('completed', 'rejected') "
+    "AND status NOT IN ('rejected', 'conflict', 'collected')"
+)
+
+Index(
+    "ix_submissions_open_sla",
+    Submission.__table__.c.sla_due,
+    sqlite_where=text(OPEN_SLA_SQL),
+    postgresql_where=text(OPEN_SLA_SQL),
+)
+
+
+class ReviewDecision(Base):
+    """One supervisor decision on a submission; the submission keeps the latest one."""
+
+    __tablename__ = "review_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))  # approved | returned | flagged
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    released: Mapped[int] = mapped_column(Integer, default=0)  # outbox entries let go
+
+
+class SurveyResponse(Base):
+    """One satisfaction survey (SKM) answered at the end of a visit: nine scores of 1-4."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        Index("ix_survey_responses_local_date", "local_date"),
+        CheckConstraint(
+            " AND ".join(f"{name} BETWEEN 1 AND 4" for name in SURVEY_COLUMNS),
+            name="ck_survey_scores",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), unique=True)
+    answered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    local_date: Mapped[str] = mapped_column(String(10))
+    officer: Mapped[str] = mapped_column(String(64))
+    requirements: Mapped[int] = mapped_column(Integer)
+    procedure: Mapped[int] = mapped_column(Integer)
+    turnaround: Mapped[int] = mapped_column(Integer)
+    cost: Mapped[int] = mapped_column(Integer)
+    product: Mapped[int] = mapped_column(Integer)
+    competence: Mapped[int] = mapped_column(Integer)
+    conduct: Mapped[int] = mapped_column(Integer)
+    complaints: Mapped[int] = mapped_column(Integer)
+    facilities: Mapped[int] = mapped_column(Integer)
+    suggestion: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mppdesk.core.states import (
@@ -95,6 +95,37 @@ def claim(session: Session, entry_id: str, owner: str, now: datetime, lease_s: f
     return result.rowcount == 1
 
 
+def claim_many(
+    session: Session, entry_ids: Sequence[str], owner: str, now: datetime, lease_s: float
+) -> list[str]:
+    """Take the lease on every due entry of ``entry_ids`` in one statement; the ids taken."""
+    if not entry_ids:
+        return []
+    taken = session.scalars(
+        update(OutboxEntry)
+        .where(
+            OutboxEntry.id.in_(list(entry_ids)),
+            or_(
+                and_(OutboxEntry.state == OutboxState.PENDING, OutboxEntry.next_attempt_at <= now),
+                and_(
+                    OutboxEntry.state == OutboxState.IN_FLIGHT,
+                    OutboxEntry.lease_expires_at <= now,
+                ),
+            ),
+        )
+        .values(
+            state=OutboxState.IN_FLIGHT,
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=lease_s),
+            last_attempt_at=now,
+        )
+        .returning(OutboxEntry.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    order = {entry_id: i for i, entry_id in enumerate(entry_ids)}
+    return sorted(taken, key=lambda entry_id: order.get(entry_id, 0))
+
+
 def send_job(session: Session, entry_id: str) -> SendJob:
     entry = session.get(OutboxEntry, entry_id)
     if entry is None:
@@ -114,6 +145,40 @@ def send_job(session: Session, entry_id: str) -> SendJob:
         acked=dict(entry.attachments_acked or {}),
         delivered=entry.delivered_at is not None,
     )
+
+
+def send_jobs(session: Session, entry_ids: Sequence[str]) -> dict[str, SendJob]:
+    """The send jobs of a claimed batch, read in two queries."""
+    if not entry_ids:
+        return {}
+    entries = list(session.scalars(select(OutboxEntry).where(OutboxEntry.id.in_(list(entry_ids)))))
+    by_submission: dict[str, list[tuple[str, str, str, int]]] = {}
+    rows = session.execute(
+        select(
+            Attachment.submission_id,
+            Attachment.name,
+            Attachment.sha256,
+            Attachment.content_type,
+            Attachment.size,
+        )
+        .where(Attachment.submission_id.in_([e.submission_id for e in entries]))
+        .order_by(Attachment.name)
+    ).all()
+    for submission_id, *attachment in rows:
+        by_submission.setdefault(submission_id, []).append(tuple(attachment))
+    return {
+        entry.id: SendJob(
+            entry_id=entry.id,
+            submission_id=entry.submission_id,
+            agency=entry.agency,
+            payload=entry.payload,
+            attempts=entry.attempts,
+            attachments=tuple(by_submission.get(entry.submission_id, ())),
+            acked=dict(entry.attachments_acked or {}),
+            delivered=entry.delivered_at is not None,
+        )
+        for entry in entries
+    }
 
 
 def _owned(session: Session, entry_id: str, owner: str) -> OutboxEntry | None:
@@ -179,6 +244,76 @@ def record_done(session: Session, entry_id: str, now: datetime, status_check_at:
         SubmissionStatus.SENT,
     ):
         submission.status = SubmissionStatus.ACCEPTED
+
+
+def record_delivered_many(
+    session: Session,
+    items: Sequence[tuple[str, str, str | None, str | None]],
+    now: datetime,
+    status_check_at: datetime,
+) -> None:
+    """Many entries delivered whole: (entry id, submission id, agency ref, agency status).
+
+    Two executemany statements instead of the ORM's per-object work: the sync worker records
+    deliveries in batches and this is its hot path.
+    """
+    if not items:
+        return
+    outbox_table = OutboxEntry.__table__
+    submissions = Submission.__table__
+    session.execute(
+        update(outbox_table)
+        .where(outbox_table.c.id == bindparam("b_id"))
+        .values(
+            state=OutboxState.DONE,
+            delivered_at=func.coalesce(outbox_table.c.delivered_at, bindparam("b_now")),
+            agency_ref=func.coalesce(bindparam("b_ref"), outbox_table.c.agency_ref),
+            agency_status=func.coalesce(bindparam("b_status"), outbox_table.c.agency_status),
+            last_error_class=None,
+            last_error_message=None,
+            next_attempt_at=None,
+            next_status_check_at=bindparam("b_check"),
+            lease_owner=None,
+            lease_expires_at=None,
+        ),
+        [
+            {
+                "b_id": entry_id,
+                "b_now": now,
+                "b_ref": ref,
+                "b_status": status,
+                "b_check": status_check_at,
+            }
+            for entry_id, _submission_id, ref, status in items
+        ],
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        update(submissions)
+        .where(submissions.c.id == bindparam("b_id"))
+        .values(
+            agency_ref=func.coalesce(bindparam("b_ref"), submissions.c.agency_ref),
+            agency_status=func.coalesce(bindparam("b_status"), submissions.c.agency_status),
+            agency_updated_at=bindparam("b_now"),
+            status=case(
+                (
+                    # Not an IN list: an expanding parameter cannot go into executemany.
+                    or_(
+                        submissions.c.status == SubmissionStatus.QUEUED.value,
+                        submissions.c.status == SubmissionStatus.HELD.value,
+                        submissions.c.status == SubmissionStatus.SENT.value,
+                    ),
+                    SubmissionStatus.ACCEPTED.value,
+                ),
+                else_=submissions.c.status,
+            ),
+        ),
+        [
+            {"b_id": submission_id, "b_ref": ref, "b_status": status, "b_now": now}
+            for _entry_id, submission_id, ref, status in items
+        ],
+        execution_options={"synchronize_session": False},
+    )
 
 
 def record_retry(
@@ -285,6 +420,18 @@ def pause_agency(
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)
+
+
+def any_paused_due(session: Session, now: datetime) -> bool:
+    """A cheap read before taking the write lock for ``paused_probe_due``."""
+    return (
+        session.scalar(
+            select(OutboxEntry.id)
+            .where(OutboxEntry.state == OutboxState.PAUSED, OutboxEntry.next_attempt_at <= now)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def paused_probe_due(session: Session, now: datetime) -> list[str]:

@@ -32,6 +32,15 @@ log = logging.getLogger(__name__)
 
 FIRST_STATUS_CHECK_S = 5.0
 _KNOWN_STATUSES = frozenset(s.value for s in AgencyStatus)
+DELIVERED_BATCH = 16  # deliveries recorded per transaction (a crash re-sends: idempotent)
+
+
+@dataclass(frozen=True)
+class _Delivered:
+    entry_id: str
+    submission_id: str
+    agency_ref: str | None
+    agency_status: str | None
 
 
 def _utcnow() -> datetime:
@@ -109,7 +118,7 @@ class SyncWorker:
         rand: Callable[[], float] = random.random,
         listener: SyncListener | None = None,
         client_factory: ClientFactory = default_client,
-        batch_per_agency: int = 32,
+        batch_per_agency: int = 128,
         concurrency_per_agency: int = 4,
     ):
         self.store = store
@@ -189,16 +198,22 @@ class SyncWorker:
     def run_once(self) -> PassReport:
         """Send what is due now and pull statuses back; one agency never waits on another."""
         now = self.clock()
-        with self.store.write() as session:
-            probed = outbox.paused_probe_due(session, now)
+        probed: list[str] = []
+        with self.store.read() as session:
             head_id, head_hash = repo.audit_head(session)
+            probe = outbox.any_paused_due(session, now)
+            candidates = outbox.due_candidates(session, now, self.batch_per_agency)
+            polls = outbox.status_poll_candidates(session, now, 200)
         self._audit_head = f"{head_id}:{head_hash}"
+        if probe:
+            with self.store.write() as session:
+                probed = outbox.paused_probe_due(session, now)
+            with self.store.read() as session:
+                candidates = outbox.due_candidates(session, now, self.batch_per_agency)
         if probed:
             log.info("probing paused agencies: %s", ", ".join(probed))
             with self._lock:
                 self._probing.update(probed)
-        with self.store.read() as session:
-            candidates = outbox.due_candidates(session, now, self.batch_per_agency)
         # An agency whose breaker is open waits for its cool-down without being claimed.
         chosen = policy.due_entries(
             candidates, now, self._breaker_blocked(now), self.batch_per_agency
@@ -206,8 +221,6 @@ class SyncWorker:
         by_agency: dict[str, list[str]] = {}
         for entry in chosen:
             by_agency.setdefault(entry.agency, []).append(entry.id)
-        with self.store.read() as session:
-            polls = outbox.status_poll_candidates(session, now, 200)
         for _entry_id, agency, _submission_id in polls:
             by_agency.setdefault(agency, [])
         report = PassReport()
@@ -290,7 +303,7 @@ class SyncWorker:
         if not policy.breaker_allows(health.breaker, now):
             return
         with self.store.write() as session:
-            claimed = [e for e in entry_ids if outbox.claim(session, e, self.owner, now, lease_s)]
+            claimed = outbox.claim_many(session, entry_ids, self.owner, now, lease_s)
         if not claimed:
             return
         if health.breaker.mode is not policy.BreakerMode.CLOSED:
@@ -299,30 +312,39 @@ class SyncWorker:
             self._release(rest, self._breaker_reopens_at(agency))
             claimed = probe
             health.breaker = policy.breaker_on_send(health.breaker, now)
+        with self.store.read() as session:
+            jobs = outbox.send_jobs(session, claimed)
         workers = max(1, min(self.concurrency_per_agency, len(claimed)))
         stop_agency = threading.Event()
 
-        def deliver(entry_id: str) -> None:
-            if stop_agency.is_set() or self._stop.is_set():
-                # Shown to the officer as the next retry: the breaker's reopening, or now.
-                self._release([entry_id], self._breaker_reopens_at(agency))
-                return
-            outcome = self._deliver(agency, client, entry_id, report)
-            if (
-                outcome.kind is OutcomeKind.PAUSED
-                or health.breaker.mode is not policy.BreakerMode.CLOSED
-            ):
-                # Paused, or the breaker opened: the rest of this agency's batch waits.
-                stop_agency.set()
+        def deliver_chunk(chunk: list[str]) -> None:
+            done: list[_Delivered] = []
+            try:
+                for index, entry_id in enumerate(chunk):
+                    if stop_agency.is_set() or self._stop.is_set():
+                        # Shown to the officer as the next retry: the breaker's reopening, or now.
+                        self._release(chunk[index:], self._breaker_reopens_at(agency))
+                        return
+                    outcome = self._deliver(agency, client, jobs[entry_id], report, done)
+                    if len(done) >= DELIVERED_BATCH:
+                        self._record_delivered(agency, done, report)
+                    if (
+                        outcome.kind is OutcomeKind.PAUSED
+                        or health.breaker.mode is not policy.BreakerMode.CLOSED
+                    ):
+                        # Paused, or the breaker opened: the rest of this agency's batch waits.
+                        stop_agency.set()
+            finally:
+                self._record_delivered(agency, done, report)
 
+        chunks = [claimed[i::workers] for i in range(workers)]
         if workers == 1:
-            for entry_id in claimed:
-                deliver(entry_id)
+            deliver_chunk(chunks[0])
         else:
             with ThreadPoolExecutor(
                 max_workers=workers, thread_name_prefix=f"sync-{agency}"
             ) as pool:
-                list(pool.map(deliver, claimed))
+                list(pool.map(deliver_chunk, chunks))
         if health.paused_reason:
             # Entries given back after the pause must not slip out before the probe.
             with self.store.write() as session:
@@ -344,32 +366,40 @@ class SyncWorker:
                 outbox.release(session, entry_id, self.owner, now, next_attempt_at=at)
 
     def _deliver(
-        self, agency: str, client: AgencyClient, entry_id: str, report: PassReport
+        self,
+        agency: str,
+        client: AgencyClient,
+        job: outbox.SendJob,
+        report: PassReport,
+        done: list[_Delivered],
     ) -> Outcome:
-        with self.store.read() as session:
-            job = outbox.send_job(session, entry_id)
+        """Deliver one entry. A delivery needing no more calls is added to ``done``, which the
+        caller records in one transaction with its neighbours (one fsync for many)."""
+        entry_id = job.entry_id
         report.count(agency, "sent")
+        posted: Outcome | None = None
         if not job.delivered:
             answer = client.post_submission(job.submission_id, job.payload)
-            outcome = self._classify(answer)
-            self._observe(agency, outcome)
-            if outcome.kind is not OutcomeKind.DELIVERED:
-                self._record_setback(agency, job, outcome, report)
-                return outcome
-            with self._lock:
-                resume = agency in self._probing
-                self._probing.discard(agency)
-            with self.store.write() as session:
-                outbox.record_posted(
-                    session, entry_id, self.clock(), outcome.agency_ref, outcome.agency_status
+            posted = self._classify(answer)
+            self._observe(agency, posted)
+            if posted.kind is not OutcomeKind.DELIVERED:
+                self._record_setback(agency, job, posted, report)
+                return posted
+        pending = [a for a in job.attachments if job.acked.get(a[0]) != a[1]]
+        if not pending:
+            done.append(
+                _Delivered(
+                    entry_id,
+                    job.submission_id,
+                    posted.agency_ref if posted else None,
+                    posted.agency_status if posted else None,
                 )
-                if resume:
-                    # The probe went through: the agency's credentials work again.
-                    resumed = outbox.resume_agency(session, agency, self.clock())
-                    log.info("%s answers again: %d paused entries resumed", agency, resumed)
-        for name, sha256, content_type, _size in job.attachments:
-            if job.acked.get(name) == sha256:
-                continue
+            )
+            return Outcome(OutcomeKind.DELIVERED, "delivered")
+        if posted is not None:
+            # Attachments follow: record the POST first, so a retry sends only them.
+            self._record_delivered(agency, [], report, posted=(entry_id, posted))
+        for name, sha256, content_type, _size in pending:
             try:
                 data = self.blobs.get(sha256)
             except OSError as exc:
@@ -384,15 +414,47 @@ class SyncWorker:
                 return outcome
             with self.store.write() as session:
                 outbox.record_attachment_acked(session, entry_id, name, sha256)
+        done.append(_Delivered(entry_id, job.submission_id, None, None))
+        return Outcome(OutcomeKind.DELIVERED, "delivered")
+
+    def _record_delivered(
+        self,
+        agency: str,
+        done: list[_Delivered],
+        report: PassReport,
+        posted: tuple[str, Outcome] | None = None,
+    ) -> None:
+        """Record deliveries (and a POST whose attachments follow) in one transaction."""
+        if not done and posted is None:
+            return
         now = self.clock()
         first_check = now + timedelta(
             seconds=min(FIRST_STATUS_CHECK_S, self.settings.sync.status_poll_interval_s)
         )
+        with self._lock:
+            resume = agency in self._probing
+            self._probing.discard(agency)
         with self.store.write() as session:
-            outbox.record_done(session, entry_id, now, first_check)
-        report.count(agency, "delivered")
-        self._notify_outbox(agency, [job.submission_id])
-        return Outcome(OutcomeKind.DELIVERED, "delivered")
+            if posted is not None:
+                entry_id, outcome = posted
+                outbox.record_posted(
+                    session, entry_id, now, outcome.agency_ref, outcome.agency_status
+                )
+            outbox.record_delivered_many(
+                session,
+                [(d.entry_id, d.submission_id, d.agency_ref, d.agency_status) for d in done],
+                now,
+                first_check,
+            )
+            if resume:
+                # The probe went through: the agency's credentials work again.
+                resumed = outbox.resume_agency(session, agency, now)
+                log.info("%s answers again: %d paused entries resumed", agency, resumed)
+        for _ in done:
+            report.count(agency, "delivered")
+        if done:
+            self._notify_outbox(agency, [item.submission_id for item in done])
+        done.clear()
 
     def _classify(self, answer: Answer) -> Outcome:
         return (

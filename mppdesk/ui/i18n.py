@@ -206,7 +206,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "visit.summary_missing": ("Berkas belum lengkap", "Missing files"),
     "visit.summary_service": ("Layanan", "Service"),
     "visit.summary_complete": ("Berkas lengkap", "Files complete"),
-    "visit.summary_errors": ("{count} isian perlu diperbaiki", "{count} entries need fixing"),
+    "visit.summary_errors": ("{count} isian perlu diperbaiki", "Entries to fix: {count}"),
     "visit.summary_ok": ("Siap diselesaikan", "Ready to finalize"),
     "visit.summary_warnings": ("{count} peringatan", "{count} warnings"),
     "visit.summary_total": ("Total biaya", "Total fee"),
@@ -218,7 +218,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "visit.finalizing": ("Menyimpan kunjungan…", "Saving the visit…"),
     "visit.finalize_blocked": (
         "Kunjungan belum dapat diselesaikan: {count} isian perlu diperbaiki.",
-        "The visit cannot be finalized yet: {count} entries need fixing.",
+        "The visit cannot be finalized yet. Entries to fix: {count}.",
     ),
     "visit.finalize_no_service": ("Tambahkan minimal satu layanan.", "Add at least one service."),
     "visit.prev": ("◀ Sebelumnya", "◀ Previous"),

@@ -96,6 +96,7 @@ class PdfView(QScrollArea):
     def show_pdf(self, data: bytes | None, error: str | None = None) -> None:
         for label in self.page_labels:
             self.pages.removeWidget(label)
+            label.hide()
             label.deleteLater()
         self.page_labels = []
         if data is None:

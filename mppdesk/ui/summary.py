@@ -101,6 +101,7 @@ class SummaryPage(QWidget):
 
         for widget in self._cells:
             self.table.removeWidget(widget)
+            widget.hide()  # gone now, not at the next turn of the loop
             widget.deleteLater()
         self._cells = []
 

@@ -110,7 +110,12 @@ def run(out_dir: Path) -> list[Path]:
                 }
             ],
         }
-        finalize_visit(runtime, login(runtime, username, password), parse_visit(earlier))
+        officer = login(runtime, username, password)
+        before_moving = dict(
+            earlier, applicant=dict(example.applicant, alamat="Jl. Kendangsari III/14")
+        )
+        finalize_visit(runtime, officer, parse_visit(before_moving))  # she has moved since
+        finalize_visit(runtime, officer, parse_visit(earlier))
 
         window = DeskWindow(runtime=runtime, demo_accounts=list(env.accounts))
         window.show()
@@ -137,7 +142,8 @@ def run(out_dir: Path) -> list[Path]:
         phone.setFocus()
         phone.selectAll()
         typed(phone, "081331239999")  # a new number since last time: marked as changed
-        visit.applicant_page.ensureWidgetVisible(phone, 50, 160)
+        tour.settle()  # the rebuilt form is laid out before it can be scrolled to
+        visit.applicant_page.ensureWidgetVisible(phone, 50, 200)
         tour.shot(window, "applicant")
 
         visit.add_service(KTP)
@@ -214,6 +220,12 @@ def run(out_dir: Path) -> list[Path]:
                 subs.visit_finalized(visit_offline)
             window.sync_bridge.sync_now()
             tour.wait(lambda: bar.state_of("dukcapil") == "offline", 30, "dukcapil offline")
+        tour.settle()
+        if hasattr(subs, "table") and hasattr(subs, "detail_shown"):
+            shown: list[str] = []
+            subs.detail_shown.connect(shown.append)
+            subs.table.selectRow(0)  # the visit taken while offline, waiting to be sent
+            tour.wait(lambda: bool(shown), 20, "the waiting submission's detail")
         tour.settle()
         tour.shot(window, "offline")
     finally:

@@ -126,6 +126,7 @@ class VisitPage(QWidget):
         self._dirty = False
         self._draft_in_flight = False
         self._shown_fields: list[str] = []
+        self._dues: list[str] = []
         today = runtime.local_today()
         self._today = today
         self._holidays = runtime.holidays(today.year, today.year + 1)
@@ -323,7 +324,7 @@ class VisitPage(QWidget):
         self.changes_text.setTextFormat(Qt.TextFormat.PlainText)
         changes_layout.addWidget(self.changes_text)
         self.changes_card.setVisible(False)
-        column.addWidget(self.changes_card)
+        column.insertWidget(0, self.changes_card)  # what changed last time comes first
         column.addStretch(1)
         return scrolling(body)
 
@@ -454,7 +455,9 @@ class VisitPage(QWidget):
         )
         self.proxy_message.setText(tr("visit.proxy.required") if show_proxy_error else "")
         self.proxy_message.setVisible(show_proxy_error)
-        self.summary.update_summary(self.catalog, self.state, check, dues)
+        self._dues = dues
+        if self.stack.currentWidget() is self.summary:  # rebuilt when shown, not per keystroke
+            self.summary.update_summary(self.catalog, self.state, check, dues)
         self._mark_steps(check)
         ok = bool(self.state.services) and check.error_count == 0
         self.status.setText(
@@ -517,6 +520,8 @@ class VisitPage(QWidget):
             self.stack.setCurrentWidget(self.service_pages[row - 1])
         else:
             self.stack.setCurrentWidget(self.summary)
+            if self.check is not None:
+                self.summary.update_summary(self.catalog, self.state, self.check, self._dues)
         self.prev_button.setEnabled(row > 0)
         self.next_button.setEnabled(row < self.steps.count() - 1)
         self.state.step = row

@@ -360,7 +360,7 @@ class DeskWindow(QMainWindow):
             subs = bar.addMenu(tr("menu.submissions"))
             self.menus.append(subs)
             if actor.may(Operation.INTAKE):
-                self._action(subs, "showCounter", "action.intake", self.show_counter, "F5")
+                self._action(subs, "showCounter", "action.intake", self.show_counter, "F8")
             self._action(subs, "showSubmissions", "action.submissions", self.show_submissions, "F6")
             if actor.may(Operation.COLLECT) and _collection_dialog_class() is not None:
                 self._action(
@@ -641,7 +641,7 @@ class DeskWindow(QMainWindow):
             ("Ctrl+Enter", plain("action.finalize")),
             ("Ctrl+P", plain("done.print_receipt")),
             (
-                "F5 / F6 / F7",
+                "F8 / F6 / F7",
                 f"{plain('action.intake')} / {plain('action.submissions')} / {plain('action.collection')}",
             ),
             ("Ctrl+L", plain("action.lock")),

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
+from mppdesk.ui.theme import apply_theme
 from mppdesk.ui.window import DeskWindow
 
 SHOTS = os.environ.get("MPPDESK_SCREENSHOTS")
@@ -19,12 +20,15 @@ KNOWN_NIK = "3578036801950002"  # the KTP-el example's applicant (DEWI LESTARI)
 
 def shoot(widget: QWidget, name: str) -> None:
     if SHOTS:
+        for _ in range(3):  # widgets added to a visible layout show on the next loop turn
+            QApplication.processEvents()
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         widget.grab().save(str(Path(SHOTS) / f"{name}.png"))
 
 
 def open_window(qtbot, runtime, *, register: bool = True, **kwargs) -> DeskWindow:
     kwargs.setdefault("start_sync", False)
+    apply_theme(QApplication.instance())  # as the app does: the stylesheet changes sizes
     window = DeskWindow(runtime=runtime, **kwargs)
     if register:  # closed by pytest-qt at the end; a window the test destroys is not
         qtbot.addWidget(window)

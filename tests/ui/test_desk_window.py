@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
 
 from mppdesk.desk.auth import has_users, login
 from mppdesk.store import repo
@@ -154,3 +156,24 @@ def test_a_draft_survives_the_window_and_is_restored(qtbot, runtime):
         restored.discard(on_done=lambda: second._show_visit())
     with runtime.store.read() as session:
         assert repo.get_visit(session, visit_id) is None
+
+
+# The offscreen platform cannot raise a dialog or grab the keyboard for a popup; it says so.
+@pytest.mark.qt_log_ignore("This plugin does not support")
+def test_function_keys_move_between_counter_submissions_and_collection(qtbot, runtime):
+    make_user(runtime, "ani", "officer")
+    window = open_window(qtbot, runtime)
+    page = sign_in_to_visit(qtbot, window, "ani", PASSWORD)
+    press(Qt.Key.Key_F6)
+    qtbot.waitUntil(lambda: window.counter_host.currentWidget() is window.submissions_page)
+    assert window.submissions_page is not None and window.submissions_page.isVisible()
+    press(Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: window.counter_host.currentWidget() is page)
+    press(Qt.Key.Key_F7)
+    qtbot.waitUntil(
+        lambda: window.findChild(QDialog) is not None and window.findChild(QDialog).isVisible()
+    )
+    dialog = window.findChild(QDialog)
+    qtbot.waitUntil(dialog.isActiveWindow)
+    press(Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not dialog.isVisible())

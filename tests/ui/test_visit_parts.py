@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pypdf
+import pytest
 from PySide6.QtCore import Qt
 
 from mppdesk.forms.definitions import FieldDef
@@ -27,10 +28,16 @@ from tests.ui.desk_ui import (
 ALT = Qt.KeyboardModifier.AltModifier
 
 
+# The offscreen platform cannot raise a dialog or grab the keyboard for a popup; it says so.
+@pytest.mark.qt_log_ignore("This plugin does not support")
 def test_region_search_fills_the_cascade_and_the_code(qtbot):
     village = FieldDef.model_validate(
-        {"id": "wilayah", "type": "region", "region_level": "village",
-         "label": {"id": "Desa/kelurahan", "en": "Village"}}
+        {
+            "id": "wilayah",
+            "type": "region",
+            "region_level": "village",
+            "label": {"id": "Desa/kelurahan", "en": "Village"},
+        }
     )
     changes: list[str] = []
     form = FormView([FieldSpec("applicant.wilayah", village)], changes.append)
@@ -109,9 +116,16 @@ def test_receipt_prints_the_previewed_pdf(qtbot, runtime, tmp_path):
     with qtbot.waitSignal(page.looked_up, timeout=10_000):
         press(Qt.Key.Key_Return)
     page.add_service("dukcapil/ikd-aktivasi")
-    form = page.service_pages[0].form
+    service_page = page.service_pages[0]
+    form = service_page.form
     form.set_values("answers", {"sistem_operasi": "android", "ponsel_milik_sendiri": True})
     page.changed()
+    scan = runtime.catalog.resolve_path("samples/scan-kk.pdf")
+    page.attach_files(service_page, [scan, tmp_path / "hilang.pdf"])
+    qtbot.waitUntil(lambda: len(service_page.attachments) == 1)
+    assert "hilang.pdf" in page.banner.text()  # a file that is not there is named
+    assert service_page.files.item(0).text().startswith("scan-kk.pdf")
+    assert page.state.as_json()["services"][0]["attachments"][0]["name"] == "scan-kk.pdf"
     assert page.finalize()
     qtbot.waitUntil(lambda: window.done_page is not None, timeout=20_000)
     done = window.done_page
@@ -128,6 +142,41 @@ def test_receipt_prints_the_previewed_pdf(qtbot, runtime, tmp_path):
     assert len(pypdf.PdfReader(str(target)).pages) == expected
     with runtime.store.read() as session:
         assert repo.count_audit(session, "receipt.printed", done.done.result.visit_id) == 1
+        (submission,) = repo.get_visit(session, done.done.result.visit_id).submissions
+        assert [a.name for a in submission.attachments] == ["scan-kk.pdf"]
+        assert runtime.blobs.get(submission.attachments[0].sha256) == scan.read_bytes()
+
+
+def test_generated_widgets_carry_the_field_id_and_label(qtbot, runtime):
+    from mppdesk.ui.fields import GroupEditor, MultiChoiceEditor
+    from mppdesk.ui.i18n import text_of
+    from mppdesk.ui.service_page import ServicePage
+    from mppdesk.ui.visit_state import ServiceEntry
+
+    for code in ("bpjs-kesehatan/peserta-mandiri", "dukcapil/ktp-el", "pdam/sambungan-baru"):
+        page = ServicePage(
+            runtime.catalog,
+            ServiceEntry(code),
+            lambda: None,
+            lambda *a: None,
+            lambda *a: None,
+            lambda: None,
+        )
+        qtbot.addWidget(page)
+        for row in page.form.rows.values():
+            widget = (
+                row.editor.widget
+                if isinstance(row.editor, GroupEditor | MultiChoiceEditor)
+                else None
+            )
+            stops = row.editor.focus_widgets()
+            named = widget or (stops[0] if stops else row.editor.widget)
+            if row.spec.field.type == "region":
+                named = row.editor.widget
+            if row.spec.field.type == "file":
+                named = row.editor.combo
+            assert named.objectName() == row.spec.field.id, code
+            assert named.accessibleName() == text_of(row.spec.field.label), code
 
 
 def test_opening_a_new_install_asks_for_the_first_admin(qtbot, tmp_path):

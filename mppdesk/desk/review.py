@@ -1,0 +1,243 @@
+"""Supervisor review: approve, return with a reason, or flag a submission.
+
+Submissions of services that require approval are finalized ``held``: their outbox entries
+wait in state ``held`` until a supervisor approves, and the approval moves them to ``pending``
+in the same transaction as the decision and its audit event, so an approval is never recorded
+without its release (nor the reverse). Approving a submission that is not held (approved
+already, or of a service that needs no approval) records the decision and releases nothing.
+Returning or flagging never sends anything: a returned submission is corrected by a new one
+that supersedes it.
+
+The submission keeps the latest decision (``review_state``, ``review_reason``: what the
+officer's submissions view shows); every decision is kept in ``review_decisions`` and in the
+audit chain. Several approvals at once are committed only after the supervisor types the
+password again: one transaction, all or nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from mppdesk.core.permissions import Operation
+from mppdesk.core.states import ReviewState, SubmissionStatus
+from mppdesk.desk.auth import BAD_CREDENTIALS, BAD_CREDENTIALS_EN, HASHER, Actor, require
+from mppdesk.desk.errors import AuthError, FieldError, InvalidInput, NotFound
+from mppdesk.desk.runtime import Runtime
+from mppdesk.store import outbox, repo
+from mppdesk.store import review as review_store
+
+log = logging.getLogger(__name__)
+
+REASON_MAX = 1000
+DECISIONS = (ReviewState.APPROVED, ReviewState.RETURNED, ReviewState.FLAGGED)
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    submission_id: str
+    tracking_number: str
+    decision: str
+    reason: str | None
+    released: int  # outbox entries moved from held to pending (0 when nothing was held)
+    was_held: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "submission_id": self.submission_id,
+            "tracking_number": self.tracking_number,
+            "decision": self.decision,
+            "reason": self.reason,
+            "released": self.released,
+            "was_held": self.was_held,
+        }
+
+
+def _clean_reason(decision: str, reason: str | None) -> str | None:
+    if decision not in DECISIONS:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "decision",
+                    "Keputusan harus approved, returned atau flagged",
+                    "The decision must be approved, returned or flagged",
+                )
+            ]
+        )
+    text = " ".join((reason or "").split()) or None
+    if decision != ReviewState.APPROVED and text is None:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "reason",
+                    "Tuliskan alasan pengembalian atau penandaan",
+                    "Give a reason for returning or flagging",
+                )
+            ]
+        )
+    if text is not None and len(text) > REASON_MAX:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "reason",
+                    f"Alasan paling panjang {REASON_MAX} karakter",
+                    f"A reason has at most {REASON_MAX} characters",
+                )
+            ]
+        )
+    return text
+
+
+def _decide(
+    runtime: Runtime,
+    actor: Actor,
+    submission_ids: Sequence[str],
+    decision: str,
+    reason: str | None,
+    batch: bool,
+) -> list[ReviewOutcome]:
+    ids = list(dict.fromkeys(submission_ids))
+    if not ids:
+        raise InvalidInput(
+            [FieldError("submissions", "Pilih permohonan", "Choose a submission")]
+        )
+    now = runtime.now()
+    outcomes: list[ReviewOutcome] = []
+    with runtime.store.write() as session:
+        found = review_store.targets(session, ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise NotFound(
+                f"Permohonan tidak ditemukan: {', '.join(missing[:5])} (submission not found)"
+            )
+        events = []
+        for submission_id in ids:
+            target = found[submission_id]
+            was_held = target.status == SubmissionStatus.HELD
+            released = 0
+            if decision == ReviewState.APPROVED:
+                released = outbox.release_held(session, submission_id, now)
+            review_store.record_decision(
+                session, submission_id, decision, reason, actor.username, now, released
+            )
+            events.append(
+                {
+                    "action": f"review.{decision}",
+                    "object_type": "submission",
+                    "object_id": submission_id,
+                    "details": {
+                        "tracking_number": target.tracking_number,
+                        "reason": reason,
+                        "released": released,
+                        "previous_review": target.review_state,
+                        "status_before": target.status,
+                        "batch": batch,
+                    },
+                }
+            )
+            outcomes.append(
+                ReviewOutcome(
+                    submission_id, target.tracking_number, decision, reason, released, was_held
+                )
+            )
+        repo.append_audit_batch(session, actor.username, events, at=now)
+    for outcome in outcomes:
+        log.info(
+            "submission %s %s by %s (released %d)",
+            outcome.submission_id,
+            decision,
+            actor.username,
+            outcome.released,
+        )
+    return outcomes
+
+
+def review(
+    runtime: Runtime,
+    actor: Actor,
+    submission_id: str,
+    decision: str,
+    reason: str | None = None,
+) -> ReviewOutcome:
+    """One decision on one submission. Raises PermissionDenied, NotFound or InvalidInput."""
+    require(actor, Operation.REVIEW)
+    clean = _clean_reason(decision, reason)
+    return _decide(runtime, actor, [submission_id], decision, clean, batch=False)[0]
+
+
+def approve(runtime: Runtime, actor: Actor, submission_id: str) -> ReviewOutcome:
+    return review(runtime, actor, submission_id, ReviewState.APPROVED)
+
+
+def return_submission(
+    runtime: Runtime, actor: Actor, submission_id: str, reason: str
+) -> ReviewOutcome:
+    return review(runtime, actor, submission_id, ReviewState.RETURNED, reason)
+
+
+def flag(runtime: Runtime, actor: Actor, submission_id: str, reason: str) -> ReviewOutcome:
+    return review(runtime, actor, submission_id, ReviewState.FLAGGED, reason)
+
+
+def approve_batch(
+    runtime: Runtime, actor: Actor, submission_ids: Sequence[str], password: str
+) -> list[ReviewOutcome]:
+    """Approve several submissions at once, after the supervisor re-enters the password.
+
+    The password is checked against the stored hash (argon2id) before anything is written;
+    a wrong one is recorded as a failed attempt (it counts toward the account's lockout) and
+    audited, and nothing is approved. The approvals are one transaction: an unknown id
+    approves none of them.
+    """
+    require(actor, Operation.REVIEW)
+    _confirm_password(runtime, actor, password, purpose="review.batch")
+    return _decide(runtime, actor, submission_ids, ReviewState.APPROVED, None, batch=True)
+
+
+def _confirm_password(runtime: Runtime, actor: Actor, password: str, purpose: str) -> None:
+    now = runtime.now()
+    with runtime.store.read() as session:
+        officer = repo.get_officer(session, actor.username)
+        stored = officer.password_hash if officer is not None and officer.active else None
+        locked = (
+            officer is not None and officer.locked_until is not None and officer.locked_until > now
+        )
+    ok = False
+    if stored is not None and not locked:
+        try:
+            ok = HASHER.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
+    if ok:
+        return
+    with runtime.store.write() as session:
+        repo.record_login_attempt(session, actor.username, False, now)
+        repo.append_audit(
+            session,
+            actor=actor.username,
+            action="password.confirm_failed",
+            object_type="officer",
+            object_id=actor.username,
+            details={"purpose": purpose},
+        )
+    raise AuthError(f"{BAD_CREDENTIALS} ({BAD_CREDENTIALS_EN})")
+
+
+def decision_history(runtime: Runtime, actor: Actor, submission_id: str) -> list[dict[str, object]]:
+    """Every decision on a submission, oldest first (the detail pane's review history)."""
+    require(actor, Operation.VIEW_OWN)
+    with runtime.store.read() as session:
+        rows = review_store.decisions(session, submission_id)
+        return [
+            {
+                "decision": row.decision,
+                "reason": row.reason,
+                "actor": row.actor,
+                "decided_at": row.decided_at,
+                "released": row.released,
+            }
+            for row in rows
+        ]
