@@ -29,6 +29,7 @@ _AREAS = (
     "mppdesk.cli.printing",
     "mppdesk.cli.audit",
     "mppdesk.cli.agency_sim",
+    "mppdesk.cli.review",
 )
 
 

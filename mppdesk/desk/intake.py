@@ -125,7 +125,7 @@ def parse_visit(document: Any, base_dir: Path | None = None) -> VisitRequest:
         )
     unknown = set(document) - {"ticket", "applicant", "proxy", "services"}
     for key in sorted(unknown):
-        errors.append(FieldError(key, "Kunci tidak dikenal", "Unknown key"))
+        errors.append(FieldError(key or "\"\"", "Kunci tidak dikenal", "Unknown key"))
     ticket = document.get("ticket") or ""
     if not isinstance(ticket, str) or len(ticket) > 32:
         errors.append(
@@ -152,6 +152,7 @@ def parse_visit(document: Any, base_dir: Path | None = None) -> VisitRequest:
         else:
             for key in sorted(set(proxy) - PROXY_KEYS):
                 errors.append(FieldError(f"proxy.{key}", "Kunci tidak dikenal", "Unknown key"))
+            errors.extend(_proxy_errors(proxy))
     raw_services = document.get("services")
     services: list[ServiceRequest] = []
     if not isinstance(raw_services, list) or not raw_services:
@@ -205,7 +206,17 @@ def parse_visit(document: Any, base_dir: Path | None = None) -> VisitRequest:
             )
             supersedes = None
         attachments = []
-        for j, name in enumerate(raw.get("attachments") or []):
+        names = raw.get("attachments") or []
+        if not isinstance(names, list):
+            errors.append(
+                FieldError(
+                    f"{where}.attachments",
+                    "Lampiran harus daftar nama berkas",
+                    "Attachments must be a list of file names",
+                )
+            )
+            names = []
+        for j, name in enumerate(names):
             attachment = _read_attachment(name, base_dir, f"{where}.attachments[{j}]", errors)
             if attachment is not None:
                 attachments.append(attachment)
@@ -213,6 +224,27 @@ def parse_visit(document: Any, base_dir: Path | None = None) -> VisitRequest:
     if errors:
         raise InvalidInput(errors)
     return VisitRequest(applicant=applicant, services=tuple(services), ticket=ticket, proxy=proxy)
+
+
+def _proxy_errors(proxy: Mapping[str, Any]) -> list[FieldError]:
+    """The person acting for the applicant: a name, and a valid NIK when one is given."""
+    from mppdesk.forms.validators import check_nik
+
+    errors = []
+    for key, value in proxy.items():
+        if key in PROXY_KEYS and value is not None and not isinstance(value, str):
+            errors.append(FieldError(f"proxy.{key}", "Harus berupa teks", "Must be text"))
+    name = proxy.get("nama")
+    if not isinstance(name, str) or not name.strip():
+        errors.append(
+            FieldError("proxy.nama", "Nama kuasa wajib diisi", "The proxy's name is required")
+        )
+    nik = proxy.get("nik")
+    if isinstance(nik, str) and nik.strip():
+        checked = check_nik(nik)
+        if not checked.ok:
+            errors.append(FieldError("proxy.nik", checked.error.id, checked.error.en))
+    return errors
 
 
 def _read_attachment(

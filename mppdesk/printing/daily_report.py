@@ -259,7 +259,7 @@ def render_daily_report(view: DailyReportView) -> bytes:
 def _widths(table: ReportTable, width: float) -> list[float]:
     """Text columns share what the numeric columns (a fixed narrow width) leave."""
     narrow = {"int", "minutes", "score", "percent", "date"}
-    fixed = {"int": 48.0, "minutes": 58.0, "score": 44.0, "percent": 44.0, "date": 56.0}
+    fixed = {"int": 62.0, "minutes": 62.0, "score": 48.0, "percent": 48.0, "date": 58.0}
     used = sum(fixed[c.kind] for c in table.columns if c.kind in narrow)
     wide = [c for c in table.columns if c.kind not in narrow]
     share = (width - used) / len(wide) if wide else 0.0
@@ -323,7 +323,8 @@ def _chart(spec: ChartSpec, width: float, height: float):
         legend.columnMaximum = 1
         legend.dx = 6
         legend.dy = 6
-        legend.deltax = 70
+        legend.deltax = max(40.0, (width - left) / len(spec.series))
+        legend.dxTextSpace = 3
         legend.colorNamePairs = [
             (colors.HexColor(_PALETTE[i % len(_PALETTE)]), name)
             for i, (name, _values) in enumerate(spec.series)

@@ -7,41 +7,30 @@ writes queue in order; network work has a small pool of its own (Anki's taskman 
 
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
 import traceback
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
 
 
 class _Relay(QObject):
-    """Lives on the GUI thread; the worker emits, Qt queues the call to the GUI thread."""
+    """Lives on the GUI thread; a worker emits a task id, Qt queues the call to the GUI thread.
 
-    done = Signal(object, object, object)  # callback, value, error
+    Only the id crosses threads. Python objects sent through a queued ``Signal(object)``
+    from a pool thread corrupted reference counts under load here (PySide 6.12: "Fatal
+    Python error: bool_dealloc" after a few thousand tasks), so outcomes wait in a locked
+    dict on the runner instead.
+    """
 
-
-class _Task(QRunnable):
-    def __init__(self, fn: Callable[[], Any], relay: _Relay, on_success, on_failure):
-        super().__init__()
-        self.fn = fn
-        self.relay = relay
-        self.on_success = on_success
-        self.on_failure = on_failure
-        self.setAutoDelete(True)
-
-    def run(self) -> None:  # runs on a pool thread
-        try:
-            value = self.fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the failure callback
-            exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
-            self.relay.done.emit(self.on_failure, None, exc)
-            return
-        self.relay.done.emit(self.on_success, value, None)
+    done = Signal(int)
 
 
 class TaskRunner(QObject):
@@ -58,6 +47,12 @@ class TaskRunner(QObject):
         self.network_pool = QThreadPool(self)
         self.network_pool.setMaxThreadCount(4)
         self.pending = 0
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._callbacks: dict[
+            int, tuple[Callable[[Any], None] | None, Callable[[BaseException], None] | None]
+        ] = {}
+        self._outcomes: dict[int, tuple[Any, BaseException | None]] = {}
 
     def run(
         self,
@@ -67,13 +62,30 @@ class TaskRunner(QObject):
         *,
         network: bool = False,
     ) -> None:
+        task_id = next(self._ids)
+        self._callbacks[task_id] = (on_success, on_failure)
         self.pending += 1
-        task = _Task(fn, self._relay, on_success, on_failure)
-        (self.network_pool if network else self.store_pool).start(task)
+        # A plain callable: Qt owns the runnable it wraps, so no Python QRunnable can be
+        # collected (or deleted twice) while a pool thread still runs it.
+        (self.network_pool if network else self.store_pool).start(partial(self._work, task_id, fn))
 
-    @Slot(object, object, object)
-    def _deliver(self, callback, value, error) -> None:
+    def _work(self, task_id: int, fn: Callable[[], Any]) -> None:  # runs on a pool thread
+        try:
+            outcome: tuple[Any, BaseException | None] = (fn(), None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the failure callback
+            exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
+            outcome = (None, exc)
+        with self._lock:
+            self._outcomes[task_id] = outcome
+        self._relay.done.emit(task_id)
+
+    @Slot(int)
+    def _deliver(self, task_id: int) -> None:
+        with self._lock:
+            value, error = self._outcomes.pop(task_id)
+        on_success, on_failure = self._callbacks.pop(task_id)
         self.pending -= 1
+        callback = on_failure if error is not None else on_success
         if _owner_gone(callback):
             # The widget that asked was closed meanwhile (a dialog shut while its lookup ran):
             # calling into its deleted C++ half would crash the process.

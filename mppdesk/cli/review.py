@@ -1,0 +1,122 @@
+"""``mppdesk review`` (approve, return, flag) and ``mppdesk report daily`` (PDF, XLSX, CSV)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from mppdesk.cli import EXIT_INVALID, EXIT_OK
+from mppdesk.cli.common import (
+    add_data_dir_option,
+    open_runtime_from,
+    read_password,
+    run_desk_command,
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "review",
+        help="approve, return or flag a submission (as a supervisor)",
+        description="Approving a held submission releases it to the outbox; approving one "
+        "that is not held records the decision.",
+    )
+    add_data_dir_option(p)
+    p.add_argument("submission_id", metavar="SUBMISSION_ID")
+    decision = p.add_mutually_exclusive_group(required=True)
+    decision.add_argument("--approve", action="store_true", help="approve (releases a held one)")
+    decision.add_argument("--return", dest="return_reason", metavar="REASON",
+                          help="return it to the officer with a reason")
+    decision.add_argument("--flag", dest="flag_reason", metavar="REASON",
+                          help="flag it for a second look with a reason")
+    _add_login(p)
+    p.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    p.set_defaults(handler=_review)
+
+    report = subparsers.add_parser("report", help="supervisor reports")
+    kinds = report.add_subparsers(dest="report_kind", metavar="KIND", required=True)
+    daily = kinds.add_parser("daily", help="the daily report as PDF, XLSX or CSV")
+    add_data_dir_option(daily)
+    daily.add_argument("--date", type=_day, default=None,
+                       help="the local day, YYYY-MM-DD (default: today)")
+    daily.add_argument("--format", choices=("pdf", "xlsx", "csv"), required=True)
+    daily.add_argument("-o", "--output", type=Path, required=True, help="file to write")
+    daily.add_argument("--lang", choices=("id", "en"), default="id")
+    _add_login(daily)
+    daily.add_argument("--json", action="store_true", help="print the result as JSON")
+    daily.set_defaults(handler=_report_daily)
+
+
+def _add_login(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user", required=True, help="supervisor user name")
+    p.add_argument("--password-stdin", action="store_true", required=True,
+                   help="read the password from the first line of standard input")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"tanggal harus YYYY-MM-DD (date must be YYYY-MM-DD): {text!r}"
+        ) from None
+
+
+def _review(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.core.states import ReviewState
+        from mppdesk.desk.auth import login
+        from mppdesk.desk.review import review
+
+        password = read_password()
+        if args.approve:
+            decision, reason = ReviewState.APPROVED, None
+        elif args.return_reason is not None:
+            decision, reason = ReviewState.RETURNED, args.return_reason
+        else:
+            decision, reason = ReviewState.FLAGGED, args.flag_reason
+        runtime = open_runtime_from(args)
+        try:
+            actor = login(runtime, args.user, password)
+            outcome = review(runtime, actor, args.submission_id, decision, reason)
+        finally:
+            runtime.close()
+        if args.json:
+            print(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2))
+        else:
+            released = f", {outcome.released} antrean kirim dilepas" if outcome.released else ""
+            print(f"{outcome.tracking_number}  {outcome.decision}{released}")
+        return EXIT_OK
+
+    return run_desk_command(run)
+
+
+def _report_daily(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.desk.auth import login
+        from mppdesk.desk.reports import Period, export_report
+
+        password = read_password()
+        if not args.output.parent.exists():
+            print(f"output: folder tidak ada (no such folder): {args.output.parent}",
+                  file=sys.stderr)
+            return EXIT_INVALID
+        runtime = open_runtime_from(args)
+        try:
+            actor = login(runtime, args.user, password)
+            day = args.date or runtime.local_today()
+            result = export_report(
+                runtime, actor, Period.day(day), args.format, args.output, args.lang
+            )
+        finally:
+            runtime.close()
+        if args.json:
+            print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        else:
+            print(f"{result.path}  {result.format}  {result.size} bytes  sha256 {result.sha256}")
+        return EXIT_OK
+
+    return run_desk_command(run)

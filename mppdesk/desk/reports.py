@@ -1,0 +1,799 @@
+"""The supervisor's view of a day (or a range of days), and its exports.
+
+``load_dashboard`` asks the store for the aggregates of a date range (local dates, today by
+default) in one read transaction, so every figure on the screen comes from the same moment.
+It has two halves that refresh separately, as writes say what changed:
+
+- ``load_intake``: counts by agency, service, officer, status and hour; waiting time (queue
+  ticket → start of service) and service time (start → finalize), mean and p90; submissions
+  waiting for approval; the satisfaction survey. Changes when a visit is finalized, a survey
+  is answered or a supervisor decides.
+- ``load_sync``: the sync backlog per agency with the age of its oldest undelivered entry;
+  SLA due soon (today and the next two working days) and overdue (due before today and still
+  owed: not completed, rejected or collected); the range's rejected, conflicting,
+  needs-info and flagged submissions. Changes when the outbox or an agency's status moves.
+
+SLA and backlog describe the store now, whatever the range: a past day's report cannot know
+what was overdue then (agency status history is not kept), so it says what is overdue when
+it is made.
+
+``report_view`` turns a dashboard into tables, key figures and charts in one language; the
+screen, the XLSX, the CSV and the PDF are all made from that one view. Every operation here
+requires the REPORT permission: an officer sees neither the dashboard nor the exports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from mppdesk.core.calendar import add_working_days
+from mppdesk.core.permissions import Operation
+from mppdesk.desk.auth import Actor, require
+from mppdesk.desk.errors import FieldError, InvalidInput
+from mppdesk.desk.runtime import Runtime
+from mppdesk.desk.survey import ELEMENTS, Ikm, ikm, ikm_of_elements
+from mppdesk.printing.daily_report import (
+    ChartSpec,
+    DailyReportView,
+    Kpi,
+    ReportColumn,
+    ReportTable,
+)
+from mppdesk.store import repo
+from mppdesk.store import reports as sql
+from mppdesk.store.reports import (
+    BacklogLine,
+    DayRange,
+    SubmissionLine,
+    SurveyTotals,
+    Timing,
+)
+
+log = logging.getLogger(__name__)
+
+DUE_SOON_WORKING_DAYS = 2
+MAX_RANGE_DAYS = 366
+FORMATS = ("pdf", "xlsx", "csv")
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local calendar days, both included."""
+
+    first: date
+    last: date
+
+    def __post_init__(self) -> None:
+        if self.last < self.first:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "period",
+                        "Tanggal akhir sebelum tanggal awal",
+                        "The last day comes before the first",
+                    )
+                ]
+            )
+        if (self.last - self.first).days >= MAX_RANGE_DAYS:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "period",
+                        f"Rentang paling lama {MAX_RANGE_DAYS} hari",
+                        f"A range spans at most {MAX_RANGE_DAYS} days",
+                    )
+                ]
+            )
+
+    @classmethod
+    def day(cls, day: date) -> Period:
+        return cls(day, day)
+
+
+def today(runtime: Runtime) -> Period:
+    return Period.day(runtime.local_today())
+
+
+@dataclass(frozen=True)
+class IntakePart:
+    visits: int
+    submissions: int
+    by_status: dict[str, int]
+    by_agency: list[tuple[str, int]]  # agency, submissions
+    by_service: list[tuple[str, str, int]]  # service, agency, submissions
+    by_officer: list[tuple[str, int, int, float | None]]  # officer, visits, subs, service s
+    by_hour: list[tuple[int, int, int]]  # local hour, visits started, submissions finalized
+    timing: Timing
+    held_total: int
+    held: list[SubmissionLine]
+    survey: SurveyTotals
+
+
+@dataclass(frozen=True)
+class SyncPart:
+    backlog: list[BacklogLine]
+    sla_by_agency: dict[str, tuple[int, int]]  # agency → (overdue, due soon)
+    overdue: list[SubmissionLine]
+    due_soon: list[SubmissionLine]
+    attention_counts: dict[str, int]  # rejected, conflict, needs_info, flagged, returned
+    attention: list[SubmissionLine]
+
+    @property
+    def overdue_total(self) -> int:
+        return sum(late for late, _soon in self.sla_by_agency.values())
+
+    @property
+    def due_soon_total(self) -> int:
+        return sum(soon for _late, soon in self.sla_by_agency.values())
+
+    @property
+    def undelivered_total(self) -> int:
+        return sum(b.held + b.pending + b.paused for b in self.backlog)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    period: Period
+    today: date
+    due_soon_until: date
+    generated_at: datetime  # aware, local
+    intake: IntakePart
+    sync: SyncPart
+
+    @property
+    def ikm(self) -> Ikm | None:
+        return ikm_of_elements(self.intake.survey.element_means)
+
+
+def _day_range(runtime: Runtime, period: Period) -> DayRange:
+    noon = datetime.combine(period.first, datetime.min.time().replace(hour=12), runtime.tz)
+    offset = noon.utcoffset() or timedelta(0)
+    return DayRange(
+        period.first.isoformat(), period.last.isoformat(), int(offset.total_seconds() // 60)
+    )
+
+
+def _intake(session: Any, days: DayRange) -> IntakePart:
+    from mppdesk.store.models import Submission
+
+    timing = sql.timing(session, days)
+    by_status = sql.submissions_by_status(session, days)
+    visits_per_officer = sql.visits_by_officer(session, days)
+    subs_per_officer = dict(sql.submissions_by(session, days, Submission.officer))
+    officers = sorted(set(visits_per_officer) | set(subs_per_officer))
+    by_officer = [
+        (
+            officer,
+            visits_per_officer.get(officer, (0, None))[0],
+            int(subs_per_officer.get(officer, 0)),
+            visits_per_officer.get(officer, (0, None))[1],
+        )
+        for officer in officers
+    ]
+    by_officer.sort(key=lambda row: (-row[2], -row[1], row[0]))
+    held_total, held = sql.held(session)
+    return IntakePart(
+        visits=timing.visits,
+        submissions=sum(by_status.values()),
+        by_status=by_status,
+        by_agency=[(a, int(n)) for a, n in sql.submissions_by(session, days, Submission.agency)],
+        by_service=[
+            (s, a, int(n))
+            for s, a, n in sql.submissions_by(session, days, Submission.service, Submission.agency)
+        ],
+        by_officer=by_officer,
+        by_hour=[(h, v, s) for h, (v, s) in sql.by_hour(session, days).items()],
+        timing=timing,
+        held_total=held_total,
+        held=held,
+        survey=sql.survey(session, days),
+    )
+
+
+def _sync(session: Any, days: DayRange, day: date, soon_until: date) -> SyncPart:
+    return SyncPart(
+        backlog=sql.backlog(session),
+        sla_by_agency=sql.sla_by_agency(session, day, soon_until),
+        overdue=sql.sla_lines(session, None, day, include_high=False),
+        due_soon=sql.sla_lines(session, day, soon_until, include_high=True),
+        attention_counts=sql.attention_counts(session, days),
+        attention=sql.attention(session, days),
+    )
+
+
+def _due_soon_until(runtime: Runtime, day: date) -> date:
+    holidays = runtime.holidays(day.year, day.year + 1)
+    return add_working_days(day, DUE_SOON_WORKING_DAYS, holidays)
+
+
+def load_intake(runtime: Runtime, actor: Actor, period: Period | None = None) -> IntakePart:
+    require(actor, Operation.REPORT)
+    period = period or today(runtime)
+    with runtime.store.read() as session:
+        return _intake(session, _day_range(runtime, period))
+
+
+def load_sync(runtime: Runtime, actor: Actor, period: Period | None = None) -> SyncPart:
+    require(actor, Operation.REPORT)
+    period = period or today(runtime)
+    day = runtime.local_today()
+    with runtime.store.read() as session:
+        return _sync(session, _day_range(runtime, period), day, _due_soon_until(runtime, day))
+
+
+def load_dashboard(runtime: Runtime, actor: Actor, period: Period | None = None) -> Dashboard:
+    """Everything the supervisor's page shows, read in one transaction."""
+    require(actor, Operation.REPORT)
+    period = period or today(runtime)
+    day = runtime.local_today()
+    soon_until = _due_soon_until(runtime, day)
+    days = _day_range(runtime, period)
+    with runtime.store.read() as session:
+        intake = _intake(session, days)
+        sync = _sync(session, days, day, soon_until)
+    return Dashboard(
+        period=period,
+        today=day,
+        due_soon_until=soon_until,
+        generated_at=runtime.local_now(),
+        intake=intake,
+        sync=sync,
+    )
+
+
+# --- the one view: tables, key figures, charts ---------------------------------------------
+
+_T: dict[str, tuple[str, str]] = {
+    "title": ("LAPORAN HARIAN PELAYANAN", "DAILY SERVICE REPORT"),
+    "title_range": ("LAPORAN PELAYANAN", "SERVICE REPORT"),
+    # key figures
+    "k.visits": ("Kunjungan dilayani", "Visits served"),
+    "k.submissions": ("Permohonan", "Submissions"),
+    "k.wait_avg": ("Rata-rata waktu tunggu", "Mean waiting time"),
+    "k.wait_p90": ("Waktu tunggu p90", "Waiting time p90"),
+    "k.service_avg": ("Rata-rata waktu layanan", "Mean service time"),
+    "k.service_p90": ("Waktu layanan p90", "Service time p90"),
+    "k.held": ("Menunggu persetujuan", "Awaiting approval"),
+    "k.overdue": ("Lewat SLA", "Past SLA"),
+    "k.due_soon": ("SLA 2 hari kerja", "SLA within 2 working days"),
+    "k.undelivered": ("Belum terkirim", "Not yet delivered"),
+    "k.ikm": ("Indeks kepuasan (IKM)", "Satisfaction index (IKM)"),
+    "k.responses": ("Responden survei", "Survey responses"),
+    # tables
+    "t.status": ("Permohonan per status", "Submissions by status"),
+    "t.by_agency": ("Permohonan per instansi", "Submissions by agency"),
+    "t.by_service": ("Permohonan per layanan", "Submissions by service"),
+    "t.by_officer": ("Petugas", "Officers"),
+    "t.by_hour": ("Per jam", "By hour"),
+    "t.times": ("Waktu tunggu dan layanan", "Waiting and service times"),
+    "t.sla_agency": ("SLA per instansi", "SLA by agency"),
+    "t.overdue": ("Lewat SLA", "Past SLA"),
+    "t.due_soon": ("Jatuh tempo SLA 2 hari kerja", "SLA due within 2 working days"),
+    "t.backlog": ("Antrean kirim per instansi", "Sync backlog by agency"),
+    "t.held": ("Menunggu persetujuan", "Awaiting approval"),
+    "t.attention": ("Perlu perhatian", "Needs attention"),
+    "t.survey_elements": ("Survei kepuasan per unsur", "Satisfaction survey by element"),
+    "t.survey_service": ("Survei kepuasan per layanan", "Satisfaction survey by service"),
+    "t.survey_agency": ("Survei kepuasan per instansi", "Satisfaction survey by agency"),
+    # columns
+    "c.agency": ("Instansi", "Agency"),
+    "c.agency_name": ("Nama instansi", "Agency name"),
+    "c.service": ("Layanan", "Service"),
+    "c.service_name": ("Nama layanan", "Service name"),
+    "c.submissions": ("Permohonan", "Submissions"),
+    "c.visits": ("Kunjungan", "Visits"),
+    "c.officer": ("Petugas", "Officer"),
+    "c.service_avg": ("Rata-rata layanan", "Mean service"),
+    "c.hour": ("Jam", "Hour"),
+    "c.measure": ("Ukuran", "Measure"),
+    "c.label": ("Keterangan", "Description"),
+    "c.count": ("Jumlah", "Count"),
+    "c.avg": ("Rata-rata", "Mean"),
+    "c.p90": ("p90", "p90"),
+    "c.status": ("Status", "Status"),
+    "c.overdue": ("Lewat SLA", "Past SLA"),
+    "c.due_soon": ("Segera jatuh tempo", "Due soon"),
+    "c.tracking": ("No. registrasi", "Tracking no."),
+    "c.sla_due": ("Batas SLA", "SLA due"),
+    "c.agency_status": ("Status instansi", "Agency status"),
+    "c.held": ("Ditahan", "Held"),
+    "c.pending": ("Menunggu kirim", "Pending"),
+    "c.paused": ("Dijeda", "Paused"),
+    "c.failed": ("Gagal", "Failed"),
+    "c.oldest": ("Tertua belum terkirim", "Oldest undelivered"),
+    "c.age": ("Umur tertua", "Oldest age"),
+    "c.finalized_at": ("Waktu input", "Finalized"),
+    "c.review": ("Reviu", "Review"),
+    "c.kind": ("Jenis", "Kind"),
+    "c.reason": ("Alasan / pesan", "Reason / message"),
+    "c.element": ("Unsur", "Element"),
+    "c.score": ("Nilai rata-rata", "Mean score"),
+    "c.responses": ("Responden", "Responses"),
+    "c.ikm": ("IKM", "IKM"),
+    "c.category": ("Mutu", "Grade"),
+    # rows and kinds
+    "m.wait": ("tunggu", "wait"),
+    "m.wait_label": ("Ambil antrean → mulai dilayani", "Queue ticket → service starts"),
+    "m.service": ("layanan", "service"),
+    "m.service_label": ("Mulai dilayani → selesai diinput", "Service starts → finalized"),
+    "kind.rejected": ("ditolak", "rejected"),
+    "kind.conflict": ("konflik", "conflict"),
+    "kind.needs_info": ("perlu data", "needs info"),
+    "kind.flagged": ("ditandai", "flagged"),
+    "more": ("{shown} pertama dari {total}", "first {shown} of {total}"),
+    "limited": ("{shown} terbaru", "newest {shown}"),
+    # charts
+    "ch.hour": ("Kunjungan dan permohonan per jam", "Visits and submissions by hour"),
+    "ch.agency": ("Permohonan per instansi", "Submissions by agency"),
+    "ch.backlog": ("Antrean kirim per instansi", "Sync backlog by agency"),
+    "ch.sla": ("SLA per instansi", "SLA by agency"),
+}
+
+
+def text(key: str, lang: str, **slots: object) -> str:
+    pair = _T[key]
+    value = pair[1] if lang == "en" else pair[0]
+    return value.format(**slots) if slots else value
+
+
+def table_title(key: str, lang: str = "id") -> str:
+    return text(f"t.{key}", lang)
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60.0, 1)
+
+
+def _agency_name(runtime: Runtime, code: str, lang: str) -> str:
+    agency = runtime.catalog.agencies.get(code)
+    return agency.short_name if agency is not None else code
+
+
+def _service_name(runtime: Runtime, code: str, lang: str) -> str:
+    service = runtime.catalog.services.get(code)
+    return service.name.get(lang) if service is not None else code
+
+
+def attention_kind(line: SubmissionLine) -> str:
+    if line.status == "rejected":
+        return "rejected"
+    if line.status == "conflict":
+        return "conflict"
+    if line.agency_status == "needs_info":
+        return "needs_info"
+    return "flagged"
+
+
+def _line_reason(line: SubmissionLine) -> str:
+    return line.review_reason or line.last_error or line.agency_message or ""
+
+
+def report_view(
+    runtime: Runtime, dashboard: Dashboard, lang: str = "id", generated_by: str = ""
+) -> DailyReportView:
+    """The tables, key figures and charts of a dashboard in one language."""
+    intake, sync = dashboard.intake, dashboard.sync
+    timing = intake.timing
+    col = ReportColumn
+
+    def c(key: str, kind: str = "text") -> ReportColumn:
+        return col(key, text(f"c.{key}", lang), kind)
+
+    def note(shown: int, total: int) -> str:
+        return text("more", lang, shown=shown, total=total) if total > shown else ""
+
+    line_columns = (
+        c("tracking"),
+        c("service"),
+        c("agency"),
+        c("officer"),
+        c("finalized_at", "datetime"),
+        c("sla_due", "date"),
+        c("status"),
+        c("agency_status"),
+    )
+
+    def line_row(line: SubmissionLine) -> tuple[Any, ...]:
+        return (
+            line.tracking_number,
+            line.service,
+            line.agency,
+            line.officer,
+            line.finalized_at.astimezone(runtime.tz),
+            line.sla_due,
+            line.status,
+            line.agency_status,
+        )
+
+    now = dashboard.generated_at
+    tables = [
+        ReportTable(
+            "status",
+            table_title("status", lang),
+            (c("status"), c("submissions", "int")),
+            tuple(sorted(intake.by_status.items(), key=lambda kv: (-kv[1], kv[0]))),
+        ),
+        ReportTable(
+            "by_agency",
+            table_title("by_agency", lang),
+            (c("agency"), c("agency_name"), c("submissions", "int")),
+            tuple((a, _agency_name(runtime, a, lang), n) for a, n in intake.by_agency),
+        ),
+        ReportTable(
+            "by_service",
+            table_title("by_service", lang),
+            (c("service"), c("service_name"), c("agency"), c("submissions", "int")),
+            tuple((s, _service_name(runtime, s, lang), a, n) for s, a, n in intake.by_service),
+        ),
+        ReportTable(
+            "by_officer",
+            table_title("by_officer", lang),
+            (
+                c("officer"),
+                c("visits", "int"),
+                c("submissions", "int"),
+                c("service_avg", "minutes"),
+            ),
+            tuple((o, v, s, _minutes(avg)) for o, v, s, avg in intake.by_officer),
+        ),
+        ReportTable(
+            "by_hour",
+            table_title("by_hour", lang),
+            (c("hour"), c("visits", "int"), c("submissions", "int")),
+            tuple((f"{h:02d}:00", v, s) for h, v, s in intake.by_hour),
+        ),
+        ReportTable(
+            "times",
+            table_title("times", lang),
+            (
+                c("measure"),
+                c("label"),
+                c("count", "int"),
+                c("avg", "minutes"),
+                c("p90", "minutes"),
+            ),
+            (
+                (
+                    "wait",
+                    text("m.wait_label", lang),
+                    timing.waits,
+                    _minutes(timing.wait_avg_s),
+                    _minutes(timing.wait_p90_s),
+                ),
+                (
+                    "service",
+                    text("m.service_label", lang),
+                    timing.services,
+                    _minutes(timing.service_avg_s),
+                    _minutes(timing.service_p90_s),
+                ),
+            ),
+        ),
+        ReportTable(
+            "held",
+            table_title("held", lang),
+            (*line_columns, c("review")),
+            tuple((*line_row(line), line.review_state) for line in intake.held),
+            note(len(intake.held), intake.held_total),
+        ),
+        ReportTable(
+            "attention",
+            table_title("attention", lang),
+            (c("tracking"), c("kind"), *line_columns[1:], c("reason")),
+            tuple(
+                (
+                    line.tracking_number,
+                    attention_kind(line),
+                    *line_row(line)[1:],
+                    _line_reason(line),
+                )
+                for line in sync.attention
+            ),
+            text("limited", lang, shown=len(sync.attention))
+            if len(sync.attention) >= sql.LIST_LIMIT
+            else "",
+        ),
+        ReportTable(
+            "sla_agency",
+            table_title("sla_agency", lang),
+            (c("agency"), c("overdue", "int"), c("due_soon", "int")),
+            tuple(
+                (agency, late, soon) for agency, (late, soon) in sorted(sync.sla_by_agency.items())
+            ),
+        ),
+        ReportTable(
+            "overdue",
+            table_title("overdue", lang),
+            line_columns,
+            tuple(line_row(line) for line in sync.overdue),
+            note(len(sync.overdue), sync.overdue_total),
+        ),
+        ReportTable(
+            "due_soon",
+            table_title("due_soon", lang),
+            line_columns,
+            tuple(line_row(line) for line in sync.due_soon),
+            note(len(sync.due_soon), sync.due_soon_total),
+        ),
+        ReportTable(
+            "backlog",
+            table_title("backlog", lang),
+            (
+                c("agency"),
+                c("held", "int"),
+                c("pending", "int"),
+                c("paused", "int"),
+                c("failed", "int"),
+                c("oldest", "datetime"),
+                c("age", "minutes"),
+            ),
+            tuple(
+                (
+                    b.agency,
+                    b.held,
+                    b.pending,
+                    b.paused,
+                    b.failed,
+                    b.oldest_undelivered.astimezone(runtime.tz) if b.oldest_undelivered else None,
+                    _minutes((now - b.oldest_undelivered).total_seconds())
+                    if b.oldest_undelivered
+                    else None,
+                )
+                for b in sync.backlog
+            ),
+        ),
+    ]
+    survey = intake.survey
+    tables.append(
+        ReportTable(
+            "survey_elements",
+            table_title("survey_elements", lang),
+            (c("element"), c("label"), c("score", "score")),
+            tuple(
+                (e.key, e.label(lang), round(survey.element_means[e.key], 2))
+                for e in ELEMENTS
+                if e.key in survey.element_means
+            ),
+        )
+    )
+    for key, groups, with_agency in (
+        ("survey_service", survey.by_service, True),
+        ("survey_agency", survey.by_agency, False),
+    ):
+        rows = []
+        for group in groups:
+            index = ikm(group.mean_score)
+            assert index is not None
+            head = (group.key, group.agency) if with_agency else (group.key,)
+            rows.append((*head, group.responses, index.value, index.category))
+        first = (c("service"), c("agency")) if with_agency else (c("agency"),)
+        tables.append(
+            ReportTable(
+                key,
+                table_title(key, lang),
+                (*first, c("responses", "int"), c("ikm", "score"), c("category")),
+                tuple(rows),
+            )
+        )
+
+    index = dashboard.ikm
+    kpis = (
+        Kpi("visits", text("k.visits", lang), intake.visits),
+        Kpi("submissions", text("k.submissions", lang), intake.submissions),
+        Kpi("wait_avg", text("k.wait_avg", lang), _minutes(timing.wait_avg_s), "minutes"),
+        Kpi("wait_p90", text("k.wait_p90", lang), _minutes(timing.wait_p90_s), "minutes"),
+        Kpi("service_avg", text("k.service_avg", lang), _minutes(timing.service_avg_s), "minutes"),
+        Kpi("service_p90", text("k.service_p90", lang), _minutes(timing.service_p90_s), "minutes"),
+        Kpi("held", text("k.held", lang), intake.held_total),
+        Kpi("overdue", text("k.overdue", lang), sync.overdue_total),
+        Kpi("due_soon", text("k.due_soon", lang), sync.due_soon_total),
+        Kpi("undelivered", text("k.undelivered", lang), sync.undelivered_total),
+        Kpi(
+            "ikm",
+            text("k.ikm", lang),
+            index.value if index else None,
+            "score",
+            f"{index.category} ({index.label(lang)})" if index else "",
+        ),
+        Kpi("responses", text("k.responses", lang), survey.responses),
+    )
+    charts = _charts(dashboard, lang)
+    period = dashboard.period
+    single = period.first == period.last
+    period_text = (
+        period.first.strftime("%d-%m-%Y")
+        if single
+        else f"{period.first:%d-%m-%Y} – {period.last:%d-%m-%Y}"
+    )
+    with runtime.store.read() as session:
+        head_id, head_hash = repo.audit_head(session)
+    return DailyReportView(
+        title=text("title" if single else "title_range", lang),
+        mpp_name=runtime.settings.desk.mpp_name,
+        desk=runtime.settings.desk.code,
+        period=period_text,
+        generated_at=dashboard.generated_at,
+        generated_by=generated_by,
+        audit_head_id=head_id,
+        audit_head_hash=head_hash,
+        kpis=kpis,
+        tables=tuple(tables),
+        charts=charts,
+        lang=lang,
+    )
+
+
+def _charts(dashboard: Dashboard, lang: str) -> tuple[ChartSpec, ...]:
+    intake, sync = dashboard.intake, dashboard.sync
+    hours = intake.by_hour
+    charts = [
+        ChartSpec(
+            "by_hour",
+            text("ch.hour", lang),
+            tuple(f"{h:02d}" for h, _v, _s in hours),
+            (
+                (text("c.visits", lang), tuple(float(v) for _h, v, _s in hours)),
+                (text("c.submissions", lang), tuple(float(s) for _h, _v, s in hours)),
+            ),
+        ),
+        ChartSpec(
+            "by_agency",
+            text("ch.agency", lang),
+            tuple(a for a, _n in intake.by_agency[:12]),
+            ((text("c.submissions", lang), tuple(float(n) for _a, n in intake.by_agency[:12])),),
+            horizontal=True,
+        ),
+    ]
+    backlog = [b for b in sync.backlog if b.held + b.pending + b.paused + b.failed]
+    if backlog:
+        charts.append(
+            ChartSpec(
+                "backlog",
+                text("ch.backlog", lang),
+                tuple(b.agency for b in backlog),
+                (
+                    (text("c.held", lang), tuple(float(b.held) for b in backlog)),
+                    (text("c.pending", lang), tuple(float(b.pending) for b in backlog)),
+                    (text("c.paused", lang), tuple(float(b.paused) for b in backlog)),
+                    (text("c.failed", lang), tuple(float(b.failed) for b in backlog)),
+                ),
+                horizontal=True,
+                stacked=True,
+            )
+        )
+    if sync.sla_by_agency:
+        agencies = sorted(sync.sla_by_agency)
+        charts.append(
+            ChartSpec(
+                "sla",
+                text("ch.sla", lang),
+                tuple(agencies),
+                (
+                    (
+                        text("c.overdue", lang),
+                        tuple(float(sync.sla_by_agency[a][0]) for a in agencies),
+                    ),
+                    (
+                        text("c.due_soon", lang),
+                        tuple(float(sync.sla_by_agency[a][1]) for a in agencies),
+                    ),
+                ),
+                horizontal=True,
+                stacked=True,
+            )
+        )
+    return tuple(charts)
+
+
+# --- exports -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    format: str
+    size: int
+    sha256: str
+    audit_head_id: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "path": str(self.path),
+            "format": self.format,
+            "size": self.size,
+            "sha256": self.sha256,
+            "audit_head_id": self.audit_head_id,
+        }
+
+
+def export_report(
+    runtime: Runtime,
+    actor: Actor,
+    period: Period,
+    fmt: str,
+    path: Path,
+    lang: str = "id",
+) -> ExportResult:
+    """Write the report of ``period`` as PDF, XLSX or CSV to ``path``, and audit it.
+
+    The file is written beside its target and renamed into place, so a failed export never
+    leaves half a file where a previous report was.
+    """
+    require(actor, Operation.REPORT)
+    if fmt not in FORMATS:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "format",
+                    f"Format harus salah satu dari {', '.join(FORMATS)}",
+                    f"The format must be one of {', '.join(FORMATS)}",
+                )
+            ]
+        )
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InvalidInput(
+            [
+                FieldError(
+                    "output",
+                    f"Folder tujuan tidak ada: {path.parent}",
+                    f"The target folder does not exist: {path.parent}",
+                )
+            ]
+        )
+    dashboard = load_dashboard(runtime, actor, period)
+    view = report_view(runtime, dashboard, lang, generated_by=actor.full_name or actor.username)
+    data = render(view, fmt)
+    temporary = path.with_name(f".{path.name}.part")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise InvalidInput(
+            [
+                FieldError(
+                    "output",
+                    f"Berkas tidak dapat ditulis: {path}: {exc.strerror or exc}",
+                    f"The file cannot be written: {path}: {exc.strerror or exc}",
+                )
+            ]
+        ) from exc
+    digest = hashlib.sha256(data).hexdigest()
+    with runtime.store.write() as session:
+        repo.append_audit(
+            session,
+            actor=actor.username,
+            action="report.exported",
+            object_type="report",
+            object_id=f"{period.first}..{period.last}",
+            details={
+                "format": fmt,
+                "sha256": digest,
+                "audit_head_id": view.audit_head_id,
+                "audit_head_hash": view.audit_head_hash,
+            },
+        )
+    log.info("report %s..%s exported as %s to %s", period.first, period.last, fmt, path)
+    return ExportResult(path, fmt, len(data), digest, view.audit_head_id)
+
+
+def render(view: DailyReportView, fmt: str) -> bytes:
+    """The report's bytes in one of ``FORMATS``."""
+    if fmt == "pdf":
+        from mppdesk.printing.daily_report import render_daily_report
+
+        return render_daily_report(view)
+    from mppdesk.desk import exports
+
+    if fmt == "xlsx":
+        return exports.xlsx_bytes(view)
+    if fmt == "csv":
+        return exports.csv_bytes(view)
+    raise ValueError(fmt)
