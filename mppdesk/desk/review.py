@@ -25,7 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from mppdesk.core.permissions import Operation
 from mppdesk.core.states import ReviewState, SubmissionStatus
 from mppdesk.desk.auth import BAD_CREDENTIALS, BAD_CREDENTIALS_EN, HASHER, Actor, require
-from mppdesk.desk.errors import AuthError, FieldError, InvalidInput, NotFound
+from mppdesk.desk.errors import AuthError, FieldError, InvalidInput, NotFound, PermissionDenied
 from mppdesk.desk.runtime import Runtime
 from mppdesk.store import outbox, repo
 from mppdesk.store import review as review_store
@@ -230,6 +230,13 @@ def decision_history(runtime: Runtime, actor: Actor, submission_id: str) -> list
     """Every decision on a submission, oldest first (the detail pane's review history)."""
     require(actor, Operation.VIEW_OWN)
     with runtime.store.read() as session:
+        target = review_store.targets(session, [submission_id]).get(submission_id)
+        if target is None:
+            raise NotFound(f"Permohonan tidak ditemukan: {submission_id} (submission not found)")
+        if not actor.may(Operation.VIEW_ALL) and target.desk != runtime.settings.desk.code:
+            raise PermissionDenied(
+                "Permohonan ini milik loket lain. (This submission belongs to another desk.)"
+            )
         rows = review_store.decisions(session, submission_id)
         return [
             {

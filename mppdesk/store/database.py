@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -199,7 +200,7 @@ class Store:
                 return None
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
-    def migrate(self) -> str:
+    def migrate(self, target: str = "head") -> str:
         """Bring the schema to the newest version; back up an existing SQLite store first.
 
         A store written by a newer MPP Desk is refused (its schema version is unknown here).
@@ -210,7 +211,7 @@ class Store:
 
         config = _alembic_config()
         script = ScriptDirectory.from_config(config)
-        head = script.get_current_head()
+        head = script.get_current_head() if target == "head" else target
         current = self.schema_version()
         if current is not None:
             known = {rev.revision for rev in script.walk_revisions()}
@@ -228,7 +229,7 @@ class Store:
                 # Batch mode copies tables; that fails while foreign keys are enforced.
                 connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, target)
             if self.is_sqlite:
                 problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if problems:
@@ -244,35 +245,43 @@ class Store:
 
     def backup_path(self, version: str) -> Path:
         assert self.path is not None
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         return self.path.parent / "backups" / f"{self.path.stem}-{stamp}-{version}.sqlite"
 
     def backup(self, target: Path) -> Path:
-        """A consistent copy of the live SQLite store (the backup API, not a file copy)."""
+        """A consistent copy of the live SQLite store (the backup API, not a file copy).
+
+        Written under a temporary name and renamed, so a crash mid-backup never leaves a
+        partial file that looks like a backup.
+        """
         if self.path is None:
             raise StoreError("backup is only available for a SQLite store")
         target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        partial.unlink(missing_ok=True)
         if self.key is not None:
             # An encrypted store is exported into an equally encrypted copy, never in clear.
             source = self.raw_connection()
             try:
-                quoted = str(target).replace("'", "''")
+                quoted = str(partial).replace("'", "''")
                 source.execute(f"ATTACH DATABASE '{quoted}' AS backup KEY \"x'{self.key.hex()}'\"")
                 source.execute("SELECT sqlcipher_export('backup')")
                 source.execute("DETACH DATABASE backup")
             finally:
                 source.close()
-            log.info("store backed up (encrypted) to %s", target)
-            return target
-        source = sqlite3.connect(self.path)
-        try:
-            destination = sqlite3.connect(target)
+        else:
+            source = sqlite3.connect(self.path)
             try:
-                source.backup(destination)
+                destination = sqlite3.connect(partial)
+                try:
+                    source.backup(destination)
+                finally:
+                    destination.close()
             finally:
-                destination.close()
-        finally:
-            source.close()
+                source.close()
+        with open(partial, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, target)
         log.info("store backed up to %s", target)
         return target
 

@@ -31,20 +31,27 @@ class Tour:
         self.count = 0
         self.saved: list[Path] = []
 
-    def wait(self, condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
-        from PySide6.QtCore import QEventLoop
+    def pump(self, msecs: int = 20) -> None:
+        """Run Qt's own event loop for a moment (never ``processEvents`` in a Python loop:
+        with worker threads running, PySide 6.12 corrupted reference counts that way)."""
+        from PySide6.QtCore import QEventLoop, QTimer
 
+        loop = QEventLoop()
+        QTimer.singleShot(msecs, loop.quit)
+        loop.exec()
+
+    def wait(self, condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"tour: waited {timeout:.0f} s for {what or condition}")
-            self.app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            self.pump()
 
-    def settle(self, rounds: int = 8) -> None:
+    def settle(self, rounds: int = 4) -> None:
         from PySide6.QtCore import QCoreApplication, QEvent
 
         for _ in range(rounds):
-            self.app.processEvents()
+            self.pump(15)
             QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
     def shot(self, window, name: str) -> Path:
@@ -206,7 +213,7 @@ def run(out_dir: Path) -> list[Path]:
         if hasattr(subs, "set_search"):
             subs.set_search(example.applicant["nik"])
         tour.wait(lambda: subs.model.rowCount() > 0 if hasattr(subs, "model") else True, 20, "rows")
-        time.sleep(0.5)  # let the first sync pass report (a tour, not a test)
+        tour.pump(500)  # let the first sync pass report
         tour.settle()
         tour.shot(window, "submissions")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -20,8 +20,11 @@ KNOWN_NIK = "3578036801950002"  # the KTP-el example's applicant (DEWI LESTARI)
 
 def shoot(widget: QWidget, name: str) -> None:
     if SHOTS:
-        for _ in range(3):  # widgets added to a visible layout show on the next loop turn
-            QApplication.processEvents()
+        # Widgets added to a visible layout show on the next loop turn. Qt's own loop, not
+        # processEvents in Python: that raced with worker threads in PySide 6.12.
+        loop = QEventLoop()
+        QTimer.singleShot(30, loop.quit)
+        loop.exec()
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         widget.grab().save(str(Path(SHOTS) / f"{name}.png"))
 
