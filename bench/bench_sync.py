@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bench.harness import Result, rate_result
 
+
 def _start_sim(db: Path) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "mppdesk", "agency-sim", "--port", "0", "--db", str(db)],

@@ -40,12 +40,13 @@ def main(data_dir: Path | None = None, db_url: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("MPP Desk")
     apply_theme(app)
-    try:  # the language is known before the store opens (settings.toml is plain TOML)
-        from mppdesk.settings import load_settings
+    if (data_dir / "settings.toml").exists():  # the sign-in page speaks the desk's language
+        try:
+            from mppdesk.settings import load_settings
 
-        i18n.set_language(load_settings(data_dir).desk.language)
-    except Exception as exc:  # noqa: BLE001 - shown again, with its file, when the store opens
-        log.warning("settings: %s", exc)
+            i18n.set_language(load_settings(data_dir).desk.language)
+        except Exception as exc:  # noqa: BLE001 - reported with its file when the store opens
+            log.warning("settings: %s", exc)
     window = DeskWindow()
     window.show()
     if os.environ.get(STARTUP_PROBE):

@@ -149,6 +149,7 @@ class Submission(Base):
         Index("ix_submissions_agency_date", "agency", "local_date"),
         Index("ix_submissions_finalized_at", "finalized_at", "id"),
         Index("ix_submissions_status_time", "status", "finalized_at"),
+        Index("ix_submissions_applicant_time", "applicant_id", "finalized_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -277,6 +277,17 @@ def submission_page(
     stmt = _filtered(query)
     if after is not None:
         stmt = _after(stmt, query, after)
+    if query.search is not None and query.search.kind in ("name", "identity"):
+        # A common name matches thousands of submissions: pick the page's ids from the
+        # (applicant_id, finalized_at, id) index first, then read only those rows.
+        ids = [
+            row[0]
+            for row in session.execute(
+                _ordered(stmt.with_only_columns(Submission.id, maintain_column_froms=True), query)
+                .limit(limit)
+            ).all()
+        ]
+        return submission_rows(session, query, ids)
     rows = session.execute(_ordered(stmt, query).limit(limit)).all()
     return _with_outbox(session, rows)
 

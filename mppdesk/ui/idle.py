@@ -10,15 +10,17 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
-_ACTIVITY = frozenset(
-    {
-        QEvent.Type.KeyPress,
-        QEvent.Type.MouseButtonPress,
-        QEvent.Type.MouseMove,
-        QEvent.Type.Wheel,
-        QEvent.Type.TouchBegin,
-    }
-)
+
+def _activity_types() -> frozenset:
+    return frozenset(
+        {
+            QEvent.Type.KeyPress,
+            QEvent.Type.MouseButtonPress,
+            QEvent.Type.MouseMove,
+            QEvent.Type.Wheel,
+            QEvent.Type.TouchBegin,
+        }
+    )
 
 
 class IdleWatcher(QObject):
@@ -31,8 +33,11 @@ class IdleWatcher(QObject):
         self.timer.setInterval(max(1, timeout_ms))
         self.timer.timeout.connect(self.idle.emit)
         self._installed = False
+        self._activity: frozenset = frozenset()  # built at start(): after the window shows
 
     def start(self) -> None:
+        if not self._activity:
+            self._activity = _activity_types()
         app = QApplication.instance()
         if app is not None and not self._installed:
             app.installEventFilter(self)
@@ -52,6 +57,6 @@ class IdleWatcher(QObject):
             self.timer.start()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        if event.type() in _ACTIVITY and self.timer.isActive():
+        if event.type() in self._activity and self.timer.isActive():
             self.timer.start()
         return False

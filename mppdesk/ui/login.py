@@ -1,12 +1,13 @@
 """The first screen: sign in, or create the first admin on a new install; and the lock screen.
 
-Imports nothing but Qt and the word list, so the window appears before the store, the
-catalog or argon2 are loaded (they open in the background meanwhile).
+Imports nothing but Qt widgets and the word list (not even the ``Qt`` namespace), so the
+window appears before the store, the catalog or argon2 are loaded (they open in the
+background meanwhile).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -23,6 +24,9 @@ from PySide6.QtWidgets import (
 from mppdesk.ui.i18n import TEXTS, plain, tr
 
 OPENING, LOGIN, SETUP, FAILED = "opening", "login", "setup", "failed"
+# Qt.ItemDataRole.UserRole as a number: touching the ``Qt`` namespace builds all of its
+# enums (about 17 ms), which the sign-in window does not need before it is on screen.
+_USER_ROLE = 256
 
 
 def _card(width: int = 460) -> tuple[QFrame, QVBoxLayout]:
@@ -128,7 +132,6 @@ class LoginPage(QWidget):
         self.demo_list.setAccessibleName(plain("login.demo_accounts"))
         self.demo_list.itemActivated.connect(self._demo_chosen)
         self.demo_list.setMaximumHeight(130)
-        self.demo_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         demo_layout.addWidget(self.demo_list)
         self.demo_frame.setVisible(False)
 
@@ -163,7 +166,7 @@ class LoginPage(QWidget):
         else:
             self.show_message("")
         if ready:
-            self.username.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.username.setFocus()
 
     def show_message(self, text: str, kind: str = "bannerError") -> None:
         self.message.setObjectName(kind)
@@ -178,20 +181,23 @@ class LoginPage(QWidget):
             self.show_message(tr("login.checking"), kind="banner")
 
     def set_demo_accounts(self, accounts: list[tuple[str, str, str, str]]) -> None:
+        from PySide6.QtCore import Qt
+
+        self.demo_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.demo_list.clear()
         for username, role, password, full_name in accounts:
             role_text = plain(f"login.role.{role}") if f"login.role.{role}" in TEXTS else role
             item = QListWidgetItem(f"{username}  /  {password}   — {role_text}")
             item.setToolTip(full_name)
-            item.setData(Qt.ItemDataRole.UserRole, (username, password))
+            item.setData(_USER_ROLE, (username, password))
             self.demo_list.addItem(item)
         self.demo_frame.setVisible(bool(accounts))
 
     def _demo_chosen(self, item: QListWidgetItem) -> None:
-        username, password = item.data(Qt.ItemDataRole.UserRole)
+        username, password = item.data(_USER_ROLE)
         self.username.setText(username)
         self.password.setText(password)
-        self.submit.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.submit.setFocus()
 
     def _submit(self) -> None:
         if not self.submit.isEnabled():
@@ -204,7 +210,7 @@ class LoginPage(QWidget):
         if self.mode == SETUP:
             if password != self.repeat.text():
                 self.show_message(tr("setup.mismatch"))
-                self.repeat.setFocus(Qt.FocusReason.OtherFocusReason)
+                self.repeat.setFocus()
                 return
             self.setup_requested.emit(username, self.full_name.text().strip(), password)
         else:
@@ -213,7 +219,7 @@ class LoginPage(QWidget):
     def clear_password(self) -> None:
         self.password.clear()
         self.repeat.clear()
-        self.password.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.password.setFocus()
 
 
 class LockPage(QWidget):
@@ -270,14 +276,14 @@ class LockPage(QWidget):
         self.password.clear()
         self.message.setVisible(False)
         self.unlock.setEnabled(True)
-        self.password.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.password.setFocus()
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
         self.message.setVisible(bool(text))
         self.unlock.setEnabled(True)
         self.password.clear()
-        self.password.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.password.setFocus()
 
     def _submit(self) -> None:
         if self.unlock.isEnabled() and self.password.text():

@@ -108,11 +108,9 @@ class TaskRunner(QObject):
         self._outcomes: queue.SimpleQueue[tuple[int, Any, BaseException | None]] = (
             queue.SimpleQueue()
         )
-        self._wake_read, self._wake_write = socket.socketpair()
-        self._wake_read.setblocking(False)
-        self._wake_write.setblocking(False)
-        self._notifier = QSocketNotifier(self._wake_read.fileno(), QSocketNotifier.Type.Read, self)
-        self._notifier.activated.connect(self._deliver_ready)
+        self._wake_read: socket.socket | None = None  # made on the first task: start-up
+        self._wake_write: socket.socket | None = None  # stays as short as an empty window
+        self._notifier: QSocketNotifier | None = None
         self.store_pool = _WorkerPool("store", 1, self._finished)
         self.network_pool = _WorkerPool("network", 4, self._finished)
 
@@ -124,6 +122,14 @@ class TaskRunner(QObject):
         *,
         network: bool = False,
     ) -> None:
+        if self._notifier is None:
+            self._wake_read, self._wake_write = socket.socketpair()
+            self._wake_read.setblocking(False)
+            self._wake_write.setblocking(False)
+            self._notifier = QSocketNotifier(
+                self._wake_read.fileno(), QSocketNotifier.Type.Read, self
+            )
+            self._notifier.activated.connect(self._deliver_ready)
         task_id = next(self._ids)
         self._callbacks[task_id] = (on_success, on_failure)
         self.pending += 1
@@ -133,13 +139,13 @@ class TaskRunner(QObject):
         """On a worker thread: queue the outcome and wake the GUI thread (no Qt call here)."""
         self._outcomes.put((task_id, value, error))
         try:
-            self._wake_write.send(b"\0")
+            self._wake_write.send(b"\0")  # type: ignore[union-attr] - made before any task
         except (BlockingIOError, OSError):  # already awake, or the runner is gone
             pass
 
     def _deliver_ready(self, *_args: Any) -> None:
         try:
-            while self._wake_read.recv(4096):
+            while self._wake_read.recv(4096):  # type: ignore[union-attr]
                 pass
         except (BlockingIOError, OSError):
             pass

@@ -15,7 +15,8 @@ from typing import Any
 
 # QAction, QMessageBox and friends are imported where used: PySide builds each class's enums
 # on first touch, and the sign-in window should not pay for menus it shows only later.
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6 import QtCore  # QtCore.Qt is touched only after the window is up
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QLabel, QLayout, QMainWindow, QStackedWidget, QStatusBar, QWidget
 
 from mppdesk.ui import i18n
@@ -267,7 +268,7 @@ class DeskWindow(QMainWindow):
             self.actor.full_name or self.actor.username, idle, self._lock_minutes
         )
         self.pages.setCurrentWidget(self.lock_page)
-        self.lock_page.password.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.lock_page.password.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
         self.locked.emit()
 
     def _unlock(self, password: str) -> None:
@@ -286,7 +287,7 @@ class DeskWindow(QMainWindow):
             self.idle.start()
             current = self.counter_host.currentWidget()
             if current is not None:
-                current.setFocus(Qt.FocusReason.OtherFocusReason)
+                current.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
             self.unlocked.emit()
 
         self.tasks.run(work, ok, lambda e: self.lock_page.show_message(self._explain(e)))
@@ -303,7 +304,7 @@ class DeskWindow(QMainWindow):
         action.setObjectName(name)
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
         action.triggered.connect(slot)
         menu.addAction(action)
         self.addAction(action)
@@ -419,7 +420,7 @@ class DeskWindow(QMainWindow):
         self.counter_host.setCurrentWidget(page)
         self.page_changed.emit("visit")
         if state is None or state.is_empty:
-            page.ticket_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+            page.ticket_edit.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
         else:
             page.go_step(page.steps.currentRow())
         self._dispose(old_pages)
@@ -532,7 +533,7 @@ class DeskWindow(QMainWindow):
             self._show_visit()
             return
         self.counter_host.setCurrentWidget(page)
-        page.setFocus(Qt.FocusReason.OtherFocusReason)
+        page.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
         self.page_changed.emit("visit" if page is self.visit_page else "done")
 
     def show_submissions(self) -> None:
@@ -542,7 +543,7 @@ class DeskWindow(QMainWindow):
                 self.submissions_page.connect_bridge(self.sync_bridge)
             self.counter_host.addWidget(self.submissions_page)
         self.counter_host.setCurrentWidget(self.submissions_page)
-        self.submissions_page.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.submissions_page.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
         self.page_changed.emit("submissions")
 
     def show_collection(self) -> Any:
@@ -688,7 +689,7 @@ def _make_submissions_page(runtime: Any, actor: Any, tasks: TaskRunner) -> QWidg
         from mppdesk.ui.submissions import SubmissionsPage
     except ImportError:  # pragma: no cover - built alongside
         label = QLabel(tr("common.placeholder_page"))
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         return label
     return SubmissionsPage(runtime, actor, tasks)
 

@@ -23,9 +23,14 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_submissions_status_time", ["status", "finalized_at"], unique=False
         )
+        # Searching by applicant (name, NIK): that applicant's submissions newest first.
+        batch_op.create_index(
+            "ix_submissions_applicant_time", ["applicant_id", "finalized_at", "id"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("submissions", schema=None) as batch_op:
+        batch_op.drop_index("ix_submissions_applicant_time")
         batch_op.drop_index("ix_submissions_status_time")
         batch_op.drop_index("ix_submissions_finalized_at")
