@@ -489,7 +489,7 @@ def report_view(
             tuple(
                 (
                     line.tracking_number,
-                    attention_kind(line),
+                    text(f"kind.{attention_kind(line)}", lang),
                     *line_row(line)[1:],
                     _line_reason(line),
                 )

@@ -171,7 +171,7 @@ class DonePage(QWidget):
                 return 0
         try:
             pages = print_pdf(data, printer)
-        except OSError as exc:
+        except (OSError, ValueError, ImportError) as exc:  # printer, damaged PDF, no QtPdf
             self.message.setObjectName("bannerError")
             self.message.setText(tr("preview.failed", error=str(exc)))
             self.message.setVisible(True)

@@ -27,7 +27,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "app.title": ("MPP Desk", "MPP Desk"),
     "app.opening": ("Membuka data desk…", "Opening the desk's data…"),
     "app.open_failed": ("Data desk tidak dapat dibuka", "The desk's data cannot be opened"),
-    "app.error": ("Terjadi kesalahan", "Something went wrong"),
     "app.error_detail": (
         "Pekerjaan di latar belakang gagal: {message}",
         "A background task failed: {message}",
@@ -120,7 +119,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action.shortcuts": ("&Pintasan keyboard", "&Keyboard shortcuts"),
     "action.prev_step": ("Langkah se&belumnya", "&Previous step"),
     "action.next_step": ("Langkah se&lanjutnya", "Ne&xt step"),
-    "action.print": ("&Cetak…", "&Print…"),
     # visit page
     "visit.ticket": ("A&ntrean", "Tic&ket"),
     "visit.ticket_placeholder": ("mis. A-017", "e.g. A-017"),
@@ -171,7 +169,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "No service yet. Press F4 to search the services of every agency.",
     ),
     "visit.status_no_services": ("Belum ada layanan — tekan F4", "No service yet — press F4"),
-    "visit.service_heading": ("{agency} · {service}", "{agency} · {service}"),
     "visit.service_fields_none": (
         "Layanan ini tidak memerlukan isian tambahan selain data pemohon.",
         "This service needs nothing beyond the applicant's data.",
@@ -182,7 +179,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "berkas belum lengkap.",
         "Tick what was handed over (Space). What stays unticked goes on the incomplete-files slip.",
     ),
-    "visit.requirement_only_if": ("hanya bila: {condition}", "only if: {condition}"),
     "visit.attachments": ("Lampiran", "Attachments"),
     "visit.attach": ("La&mpirkan berkas…", "Attach fil&e…"),
     "visit.attach_remove": ("Hapus lampiran", "Remove attachment"),
@@ -237,7 +233,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The current visit is not finalized. Discard it and start a new one?",
     ),
     "visit.required_marker": ("wajib", "required"),
-    "visit.optional_marker": ("tidak wajib", "optional"),
     # field widgets
     "field.choose": ("— pilih —", "— choose —"),
     "field.yes": ("Ya", "Yes"),
@@ -287,13 +282,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "done.print_receipt": ("Cetak tanda terima", "Print receipt"),
     "done.print_slip": ("Cetak slip berkas belum lengkap", "Print missing-files slip"),
-    "done.preview": ("&Pratinjau cetak", "Print &preview"),
     "done.new_visit": ("Kunjungan baru (F2)", "New visit (F2)"),
     "preview.title": ("Pratinjau cetak", "Print preview"),
     "preview.receipt": ("Tanda terima", "Receipt"),
     "preview.slip": ("Berkas belum lengkap", "Missing files"),
-    "preview.print": ("&Cetak… (Ctrl+P)", "&Print… (Ctrl+P)"),
-    "preview.close": ("&Tutup (Esc)", "&Close (Esc)"),
     "preview.rendering": ("Menyiapkan dokumen…", "Preparing the document…"),
     "preview.failed": (
         "Dokumen tidak dapat dibuat: {error}",
@@ -301,13 +293,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "preview.page": ("Halaman {n} dari {total}", "Page {n} of {total}"),
     "preview.printed": ("Dikirim ke printer {printer}.", "Sent to printer {printer}."),
-    "preview.unavailable": (
-        "Pratinjau tidak tersedia (modul PDF Qt tidak terpasang); dokumen disimpan di {path}.",
-        "Preview unavailable (Qt PDF module missing); the document was saved to {path}.",
-    ),
     # admin
     "users.title": ("Pengguna", "Users"),
-    "users.add": ("&Tambah pengguna", "&Add user"),
     "users.role": ("&Peran", "&Role"),
     "users.added": ("Pengguna {user} ditambahkan.", "User {user} added."),
     "settings.title": ("Pengaturan desk", "Desk settings"),
@@ -317,11 +304,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Pengaturan disimpan.",
         "Settings saved.",
     ),
-    "common.ok": ("OK", "OK"),
     "common.cancel": ("Batal", "Cancel"),
-    "common.yes": ("Ya", "Yes"),
-    "common.no": ("Tidak", "No"),
-    "common.close": ("Tutup", "Close"),
     "common.save": ("&Simpan", "&Save"),
     "common.placeholder_page": (
         "Halaman ini sedang disiapkan.",

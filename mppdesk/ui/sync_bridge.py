@@ -1,8 +1,9 @@
 """The sync worker on a background thread, its plain callbacks turned into Qt signals.
 
 The worker (``mppdesk.sync.worker.SyncWorker``) knows nothing of Qt: it reports through a
-``SyncListener``. This bridge is that listener; it emits Qt signals from the worker's threads,
-and Qt queues them to the widgets on the GUI thread (Electrum's ``QtEventListener`` model).
+``SyncListener``. This bridge is that listener; it posts each event to the GUI thread through
+``GuiInbox`` and emits the Qt signal there (Electrum's ``QtEventListener`` model; a signal
+emitted from a Python worker thread crashed PySide 6.12 here, see ``mppdesk.ui.inbox``).
 The undelivered backlog per agency is counted on the worker's thread after every pass, so no
 widget ever runs that query itself.
 """
@@ -19,6 +20,7 @@ from mppdesk.desk.runtime import Runtime
 from mppdesk.desk.submission_views import sync_backlog
 from mppdesk.settings import Settings
 from mppdesk.sync.worker import AgencyHealth, PassReport, SyncWorker
+from mppdesk.ui.inbox import GuiInbox
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +33,10 @@ class _Listener:
 
     def outbox_changed(self, agency: str, submission_ids: list[str]) -> None:
         if submission_ids:
-            self._bridge.outbox_changed.emit(list(submission_ids))
+            self._bridge.inbox.post(self._bridge.outbox_changed.emit, list(submission_ids))
 
     def agency_health_changed(self, health: AgencyHealth) -> None:
-        self._bridge.agency_health_changed.emit(health)
+        self._bridge.inbox.post(self._bridge.agency_health_changed.emit, health)
 
 
 class SyncBridge(QObject):
@@ -60,6 +62,8 @@ class SyncBridge(QObject):
     def __init__(self, runtime: Runtime, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.runtime = runtime
+        # Worker threads never emit Qt signals themselves: they post to the GUI thread.
+        self.inbox = GuiInbox(self)
         self._worker: SyncWorker | None = None
         self._thread: threading.Thread | None = None
         self._probe_all = threading.Event()
@@ -133,7 +137,7 @@ class SyncBridge(QObject):
             worker.run_forever(on_pass=lambda report: self._after_pass(worker, report))
         except Exception as exc:  # noqa: BLE001 - shown in the status bar, and logged
             log.exception("sync worker stopped")
-            self.failed.emit(str(exc) or type(exc).__name__)
+            self.inbox.post(self.failed.emit, str(exc) or type(exc).__name__)
 
     def _after_pass(self, worker: SyncWorker, report: PassReport) -> None:
         forced = self._probe_all.is_set()
@@ -141,10 +145,10 @@ class SyncBridge(QObject):
         if not worker.stopping:
             worker.probe_idle(0.0 if forced else None)
         self._emit_backlog()
-        self.pass_finished.emit(report)
+        self.inbox.post(self.pass_finished.emit, report)
 
     def _emit_backlog(self) -> None:
-        self.backlog_changed.emit(sync_backlog(self.runtime))
+        self.inbox.post(self.backlog_changed.emit, sync_backlog(self.runtime))
 
     # --- on the GUI thread --------------------------------------------------------------
 

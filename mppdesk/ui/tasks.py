@@ -10,8 +10,8 @@ killed the process within a few thousand tasks ("Fatal Python error: bool_deallo
 worker thread (``QThreadPool`` with a Python ``QRunnable`` or callable, or a plain Python
 thread), and ``QCoreApplication.postEvent`` from worker threads. What held up (40,000 tasks
 from 4 threads, repeatedly): workers that are plain Python threads touching no Qt object at
-all, handing outcomes over in a locked queue and waking the GUI thread through a socket pair
-watched by a ``QSocketNotifier`` (the classic self-pipe). So that is what this module does.
+all, handing outcomes to ``mppdesk.ui.inbox.GuiInbox`` (a locked queue and a socket pair
+watched by a ``QSocketNotifier``). So that is what this module does.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
-import socket
 import threading
 import traceback
 from collections.abc import Callable
@@ -27,7 +26,9 @@ from functools import partial
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QSocketNotifier, Signal
+from PySide6.QtCore import QObject, Signal
+
+from mppdesk.ui.inbox import GuiInbox
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +106,7 @@ class TaskRunner(QObject):
         self._callbacks: dict[
             int, tuple[Callable[[Any], None] | None, Callable[[BaseException], None] | None]
         ] = {}
-        self._outcomes: queue.SimpleQueue[tuple[int, Any, BaseException | None]] = (
-            queue.SimpleQueue()
-        )
-        self._wake_read: socket.socket | None = None  # made on the first task: start-up
-        self._wake_write: socket.socket | None = None  # stays as short as an empty window
-        self._notifier: QSocketNotifier | None = None
+        self._inbox: GuiInbox | None = None  # made on the first task: start-up stays short
         self.store_pool = _WorkerPool("store", 1, self._finished)
         self.network_pool = _WorkerPool("network", 4, self._finished)
 
@@ -122,39 +118,18 @@ class TaskRunner(QObject):
         *,
         network: bool = False,
     ) -> None:
-        if self._notifier is None:
-            self._wake_read, self._wake_write = socket.socketpair()
-            self._wake_read.setblocking(False)
-            self._wake_write.setblocking(False)
-            self._notifier = QSocketNotifier(
-                self._wake_read.fileno(), QSocketNotifier.Type.Read, self
-            )
-            self._notifier.activated.connect(self._deliver_ready)
+        if self._inbox is None:
+            self._inbox = GuiInbox(self)
         task_id = next(self._ids)
         self._callbacks[task_id] = (on_success, on_failure)
         self.pending += 1
         (self.network_pool if network else self.store_pool).submit(task_id, fn)
 
     def _finished(self, task_id: int, value: Any, error: BaseException | None) -> None:
-        """On a worker thread: queue the outcome and wake the GUI thread (no Qt call here)."""
-        self._outcomes.put((task_id, value, error))
-        try:
-            self._wake_write.send(b"\0")  # type: ignore[union-attr] - made before any task
-        except (BlockingIOError, OSError):  # already awake, or the runner is gone
-            pass
-
-    def _deliver_ready(self, *_args: Any) -> None:
-        try:
-            while self._wake_read.recv(4096):  # type: ignore[union-attr]
-                pass
-        except (BlockingIOError, OSError):
-            pass
-        while True:
-            try:
-                task_id, value, error = self._outcomes.get_nowait()
-            except queue.Empty:
-                return
-            self._deliver(task_id, value, error)
+        """On a worker thread: hand the outcome to the GUI thread (no Qt call here)."""
+        inbox = self._inbox
+        if inbox is not None:
+            inbox.post(self._deliver, task_id, value, error)
 
     def _deliver(self, task_id: int, value: Any, error: BaseException | None) -> None:
         on_success, on_failure = self._callbacks.pop(task_id, (None, None))

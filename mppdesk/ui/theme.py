@@ -7,6 +7,8 @@ grey ground, one blue accent, red only for what blocks finalizing, amber for war
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -24,6 +26,9 @@ WARNING = "#6b4500"
 WARNING_SOFT = "#fff3d1"
 OK = "#12652b"
 OK_SOFT = "#e4f4e8"
+
+# The combo box arrow: once a stylesheet draws the box, Qt needs the arrow as an image.
+ARROW = (Path(__file__).with_name("icons") / "down.svg").as_posix()
 
 STYLE = f"""
 QWidget {{ color: {INK}; }}
@@ -53,11 +58,18 @@ QLineEdit, QPlainTextEdit, QSpinBox {{
     background: {CARD}; border: 1px solid #8c97a6; border-radius: 4px; padding: 4px 6px;
     min-height: 20px; selection-background-color: {ACCENT}; selection-color: white;
 }}
-QComboBox {{ min-height: 26px; }}
+QComboBox {{
+    background: {CARD}; border: 1px solid #8c97a6; border-radius: 4px; padding: 4px 6px;
+    min-height: 20px; selection-background-color: {ACCENT}; selection-color: white;
+}}
+QComboBox::drop-down {{ subcontrol-origin: padding; subcontrol-position: center right;
+                        width: 24px; border: none; }}
+QComboBox::down-arrow {{ image: url({ARROW}); width: 12px; height: 8px; }}
+QComboBox:disabled {{ color: #8a93a0; background: #f3f5f8; }}
 QLineEdit:focus, QPlainTextEdit:focus, QSpinBox:focus {{
     border: 2px solid {ACCENT}; padding: 3px 5px; background: #fbfdff;
 }}
-QComboBox:focus {{ border: 2px solid {ACCENT}; border-radius: 4px; }}
+QComboBox:focus {{ border: 2px solid {ACCENT}; padding: 3px 5px; background: #fbfdff; }}
 QLineEdit[invalid="true"], QComboBox[invalid="true"], QPlainTextEdit[invalid="true"] {{
     border: 2px solid {ERROR}; padding: 3px 5px;
 }}

@@ -104,6 +104,7 @@ class VisitPage(QWidget):
         state: VisitState | None = None,
         draft_delay_ms: int = 1200,
         restored_at: datetime | None = None,
+        ticket_group: str | None = None,
     ):
         super().__init__(parent)
         self.setObjectName("visitPage")
@@ -139,6 +140,7 @@ class VisitPage(QWidget):
         root = QVBoxLayout(self)
         root.setContentsMargins(0, 0, 0, 0)
         root.setSpacing(0)
+        self._ticket_group = ticket_group  # the group the officer called from last time
         self.header = self._build_header()
         root.addWidget(self.header)
         # The banner stays enabled (and can hold the focus) while the rest waits on finalize.
@@ -211,6 +213,8 @@ class VisitPage(QWidget):
         for group in counter.service_groups(self.catalog):
             prefix = counter.ticket_prefix(self.catalog, group)
             self.group_combo.addItem(f"{prefix} · {group.upper()}", group)
+        if self._ticket_group is not None and self.group_combo.findData(self._ticket_group) >= 0:
+            self.group_combo.setCurrentIndex(self.group_combo.findData(self._ticket_group))
         row.addWidget(self.group_combo)
         self.call_button = QPushButton(tr("visit.call_next") + "  F2")
         self.call_button.setObjectName("callNext")

@@ -72,6 +72,7 @@ class DeskWindow(QMainWindow):
         self.submissions_page: Any = None
         self.is_locked = False
         self._lock_minutes: int | None = None
+        self._ticket_group: str | None = None  # kept from one visit to the next
 
         self.pages = QStackedWidget()
         self.pages.setObjectName("pages")
@@ -413,6 +414,7 @@ class DeskWindow(QMainWindow):
             state=state,
             draft_delay_ms=self.draft_delay_ms,
             restored_at=restored_at,
+            ticket_group=self._ticket_group,
         )
         page.finalized.connect(self._visit_finalized)
         self.visit_page = page
@@ -433,6 +435,7 @@ class DeskWindow(QMainWindow):
             page = getattr(self, attr)
             if page is not None:
                 if attr == "visit_page":
+                    self._ticket_group = page.group_combo.currentData()
                     page.close_page()
                 pages.append(page)
                 setattr(self, attr, None)
@@ -584,6 +587,11 @@ class DeskWindow(QMainWindow):
         from mppdesk.ui.admin import AddUserDialog
 
         dialog = AddUserDialog(self.runtime, self.actor, self.tasks, self)
+        dialog.accepted.connect(
+            lambda: self.statusBar().showMessage(
+                tr("users.added", user=dialog.username.text().strip()), 10_000
+            )
+        )
         dialog.open()
 
     def open_settings(self) -> None:
@@ -594,6 +602,7 @@ class DeskWindow(QMainWindow):
         dialog.open()
 
     def _settings_saved(self) -> None:
+        self.statusBar().showMessage(tr("settings.saved"), 10_000)
         desk = self.runtime.settings.desk
         if not self.idle_lock_ms:
             self._lock_minutes = desk.idle_lock_minutes

@@ -9,155 +9,16 @@ from __future__ import annotations
 
 import csv
 import io
-import math
-from collections import Counter, defaultdict
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 
-from mppdesk.core.calendar import add_working_days
 from mppdesk.desk.reports import Period, export_report, load_dashboard, report_view
-from mppdesk.store.models import SURVEY_COLUMNS
 from tests.conftest import PASSWORD, make_user, run_cli
 from tests.integration.pdf_inspection import flat_text, joined_text
-from tests.report_day import DAY, report_clock, seed_day
+from tests.report_day import DAY, recompute, report_clock, seed_day
 
 MINUTE_TOLERANCE = 0.051  # exports round minutes to one decimal
-
-
-def _utc(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def _p90(values: list[float]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[math.ceil(0.9 * len(ordered)) - 1]
-
-
-def _ikm(mean: float) -> tuple[float, str]:
-    value = round(mean * 25, 2)
-    grade = "A" if value >= 88.31 else "B" if value >= 76.61 else "C" if value >= 65 else "D"
-    return value, grade
-
-
-def recompute(runtime, first: date, last: date, today: date) -> dict:
-    """Every figure of the dashboard, from the raw rows."""
-    tz = ZoneInfo(runtime.settings.desk.timezone)
-    raw = runtime.store.raw_connection()
-    try:
-        subs = raw.execute(
-            "SELECT id, visit_id, service, agency, officer, status, review_state, agency_status,"
-            " sla_due, finalized_at, local_date, collected_at FROM submissions"
-        ).fetchall()
-        visits = raw.execute(
-            "SELECT id, officer, status, ticket_at, started_at, finalized_at, local_date"
-            " FROM visits"
-        ).fetchall()
-        outbox = raw.execute("SELECT agency, state, created_at FROM outbox").fetchall()
-        surveys = raw.execute(
-            f"SELECT visit_id, local_date, {', '.join(SURVEY_COLUMNS)} FROM survey_responses"
-        ).fetchall()
-    finally:
-        raw.close()
-    lo, hi = first.isoformat(), last.isoformat()
-    in_subs = [s for s in subs if lo <= s[10] <= hi]
-    in_visits = [v for v in visits if lo <= v[6] <= hi and v[2] == "finalized"]
-    waits = [
-        (_utc(v[4]) - _utc(v[3])).total_seconds() for v in in_visits if v[3] is not None
-    ]
-    services = [(_utc(v[5]) - _utc(v[4])).total_seconds() for v in in_visits if v[5]]
-    hours: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for v in in_visits:
-        hours[_utc(v[4]).astimezone(tz).hour][0] += 1
-    for s in in_subs:
-        hours[_utc(s[9]).astimezone(tz).hour][1] += 1
-    officer_service: dict[str, list[float]] = defaultdict(list)
-    for v in in_visits:
-        officer_service[v[1]].append((_utc(v[5]) - _utc(v[4])).total_seconds())
-    officer_subs = Counter(s[4] for s in in_subs)
-
-    def owed(s) -> bool:
-        return (
-            s[11] is None
-            and (s[7] or "") not in ("completed", "rejected")
-            and s[5] not in ("rejected", "conflict", "collected")
-        )
-
-    holidays = runtime.holidays(today.year, today.year + 1)
-    soon_until = add_working_days(today, 2, holidays)
-    overdue = {s[0] for s in subs if owed(s) and date.fromisoformat(s[8]) < today}
-    due_soon = {s[0] for s in subs if owed(s) and today <= date.fromisoformat(s[8]) <= soon_until}
-    agency_of = {s[0]: s[3] for s in subs}
-    sla_agency: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for sid in overdue:
-        sla_agency[agency_of[sid]][0] += 1
-    for sid in due_soon:
-        sla_agency[agency_of[sid]][1] += 1
-
-    backlog: dict[str, dict[str, int]] = defaultdict(Counter)
-    oldest: dict[str, datetime] = {}
-    for agency, state, created in outbox:
-        if state == "done":
-            continue
-        key = "pending" if state == "in_flight" else state
-        backlog[agency][key] += 1
-        if state != "failed":
-            moment = _utc(created)
-            oldest[agency] = min(oldest.get(agency, moment), moment)
-
-    in_surveys = [r for r in surveys if lo <= r[1] <= hi]
-    element_means = (
-        {name: sum(r[2 + k] for r in in_surveys) / len(in_surveys)
-         for k, name in enumerate(SURVEY_COLUMNS)}
-        if in_surveys
-        else {}
-    )
-    per_response = {r[0]: sum(r[2:]) / 9 for r in in_surveys}
-    service_pairs = {(s[1], s[2], s[3]) for s in in_subs}
-    agency_pairs = {(s[1], s[3]) for s in in_subs}
-    by_service: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for visit_id, service, agency in service_pairs:
-        if visit_id in per_response:
-            by_service[(service, agency)].append(per_response[visit_id])
-    by_agency: dict[str, list[float]] = defaultdict(list)
-    for visit_id, agency in agency_pairs:
-        if visit_id in per_response:
-            by_agency[agency].append(per_response[visit_id])
-
-    return {
-        "visits": len(in_visits),
-        "submissions": len(in_subs),
-        "by_status": dict(Counter(s[5] for s in in_subs)),
-        "by_agency": dict(Counter(s[3] for s in in_subs)),
-        "by_service": dict(Counter((s[2], s[3]) for s in in_subs)),
-        "by_officer": {
-            o: (len(officer_service.get(o, [])), officer_subs.get(o, 0),
-                sum(officer_service[o]) / len(officer_service[o]) if officer_service.get(o) else None)
-            for o in set(officer_service) | set(officer_subs)
-        },
-        "by_hour": {h: tuple(v) for h, v in hours.items()},
-        "wait": (len(waits), sum(waits) / len(waits) if waits else None, _p90(waits)),
-        "service": (len(services), sum(services) / len(services) if services else None,
-                    _p90(services)),
-        "held": {s[0] for s in subs if s[5] == "held"},
-        "overdue": overdue,
-        "due_soon": due_soon,
-        "sla_agency": {a: tuple(v) for a, v in sla_agency.items()},
-        "backlog": {a: dict(c) for a, c in backlog.items()},
-        "oldest": oldest,
-        "attention": {
-            s[0] for s in in_subs
-            if s[5] in ("rejected", "conflict") or s[7] == "needs_info" or s[6] == "flagged"
-        },
-        "responses": len(in_surveys),
-        "element_means": element_means,
-        "ikm": _ikm(sum(element_means.values()) / 9) if element_means else None,
-        "survey_service": {k: (len(v), _ikm(sum(v) / len(v))) for k, v in by_service.items()},
-        "survey_agency": {k: (len(v), _ikm(sum(v) / len(v))) for k, v in by_agency.items()},
-    }
 
 
 @pytest.fixture

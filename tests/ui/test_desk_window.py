@@ -177,3 +177,40 @@ def test_function_keys_move_between_counter_submissions_and_collection(qtbot, ru
     qtbot.waitUntil(dialog.isActiveWindow)
     press(Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not dialog.isVisible())
+
+
+def test_admin_adds_an_officer_and_switches_the_desk_to_english(qtbot, runtime):
+    from mppdesk.ui import i18n
+    from mppdesk.ui.admin import AddUserDialog, SettingsDialog
+
+    make_user(runtime, "kepala", "admin")
+    window = open_window(qtbot, runtime)
+    sign_in_to_visit(qtbot, window, "kepala", PASSWORD)
+    window.actions_by_name["users"].trigger()
+    dialog = window.findChild(AddUserDialog)
+    qtbot.waitUntil(dialog.isVisible)
+    dialog.username.setText("dewi")
+    dialog.full_name.setText("Dewi Petugas")
+    dialog.password.setText("pendek")
+    dialog.ok.click()
+    qtbot.waitUntil(lambda: dialog.message.isVisible())
+    assert "minimal 8 karakter" in dialog.message.text()
+    dialog.password.setText("rahasia-dewi-1")
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        dialog.ok.click()
+    assert "dewi" in window.statusBar().currentMessage()
+    assert login(runtime, "dewi", "rahasia-dewi-1").role == "officer"
+
+    try:
+        window.actions_by_name["settings"].trigger()
+        settings = window.findChild(SettingsDialog)
+        qtbot.waitUntil(settings.isVisible)
+        settings.language.setCurrentIndex(settings.language.findData("en"))
+        settings.idle.setValue(7)
+        with qtbot.waitSignal(settings.accepted, timeout=10_000):
+            settings.ok.click()
+        assert i18n.language() == "en" and menu_titles(window)[0] == "Visit"
+        assert runtime.settings.desk.idle_lock_minutes == 7
+        assert window.idle.timer.interval() == 7 * 60_000
+    finally:
+        i18n.set_language("id")
