@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from mppdesk.core.calendar import add_working_days
-
 from mppdesk.desk.intake import finalize_visit, parse_visit
 from mppdesk.desk.survey import record_survey
 from mppdesk.store.models import SURVEY_COLUMNS
@@ -34,7 +33,9 @@ class SeededDay:
 
 
 def _local(runtime, day: date, hour: int, minute: int, second: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute, second), ZoneInfo(runtime.settings.desk.timezone))
+    return datetime.combine(
+        day, time(hour, minute, second), ZoneInfo(runtime.settings.desk.timezone)
+    )
 
 
 def _visit(runtime, actor, code: str, ticket: str, ticket_at, started_at, finalized_at):
@@ -57,8 +58,13 @@ def seed_day(runtime, people) -> SeededDay:
         started_at = ticket_at + timedelta(minutes=(i * 7) % 20 + 1, seconds=i * 3)
         finalized_at = started_at + timedelta(minutes=(i * 3) % 11 + 4, seconds=17 * i % 60)
         result = _visit(
-            runtime, people[i % len(people)], CODES[i % len(CODES)], f"A-{i + 1:03d}",
-            ticket_at, started_at, finalized_at,
+            runtime,
+            people[i % len(people)],
+            CODES[i % len(CODES)],
+            f"A-{i + 1:03d}",
+            ticket_at,
+            started_at,
+            finalized_at,
         )
         seeded.visits_today.append(result.visit_id)
         seeded.today += [s.submission_id for s in result.submissions]
@@ -66,7 +72,12 @@ def seed_day(runtime, people) -> SeededDay:
     for i in range(4):
         started_at = _local(runtime, before, 9 + i, 10)
         result = _visit(
-            runtime, people[0], CODES[i], f"B-{i + 1:03d}", None, started_at,
+            runtime,
+            people[0],
+            CODES[i],
+            f"B-{i + 1:03d}",
+            None,
+            started_at,
             started_at + timedelta(minutes=9),
         )
         seeded.earlier += [s.submission_id for s in result.submissions]
@@ -102,8 +113,18 @@ def seed_day(runtime, people) -> SeededDay:
     return seeded
 
 
-def _set(raw, submission_id, *, status=None, outbox=None, error=None, flagged=False,
-         agency_status=None, message=None, sla_due=None) -> None:
+def _set(
+    raw,
+    submission_id,
+    *,
+    status=None,
+    outbox=None,
+    error=None,
+    flagged=False,
+    agency_status=None,
+    message=None,
+    sla_due=None,
+) -> None:
     if status:
         raw.execute("UPDATE submissions SET status = ? WHERE id = ?", (status, submission_id))
     if flagged:
@@ -174,9 +195,7 @@ def recompute(runtime, first: date, last: date, today: date) -> dict:
     lo, hi = first.isoformat(), last.isoformat()
     in_subs = [s for s in subs if lo <= s[10] <= hi]
     in_visits = [v for v in visits if lo <= v[6] <= hi and v[2] == "finalized"]
-    waits = [
-        (_utc(v[4]) - _utc(v[3])).total_seconds() for v in in_visits if v[3] is not None
-    ]
+    waits = [(_utc(v[4]) - _utc(v[3])).total_seconds() for v in in_visits if v[3] is not None]
     services = [(_utc(v[5]) - _utc(v[4])).total_seconds() for v in in_visits if v[5]]
     hours: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for v in in_visits:
@@ -219,8 +238,10 @@ def recompute(runtime, first: date, last: date, today: date) -> dict:
 
     in_surveys = [r for r in surveys if lo <= r[1] <= hi]
     element_means = (
-        {name: sum(r[2 + k] for r in in_surveys) / len(in_surveys)
-         for k, name in enumerate(SURVEY_COLUMNS)}
+        {
+            name: sum(r[2 + k] for r in in_surveys) / len(in_surveys)
+            for k, name in enumerate(SURVEY_COLUMNS)
+        }
         if in_surveys
         else {}
     )
@@ -243,14 +264,22 @@ def recompute(runtime, first: date, last: date, today: date) -> dict:
         "by_agency": dict(Counter(s[3] for s in in_subs)),
         "by_service": dict(Counter((s[2], s[3]) for s in in_subs)),
         "by_officer": {
-            o: (len(officer_service.get(o, [])), officer_subs.get(o, 0),
-                sum(officer_service[o]) / len(officer_service[o]) if officer_service.get(o) else None)
+            o: (
+                len(officer_service.get(o, [])),
+                officer_subs.get(o, 0),
+                sum(officer_service[o]) / len(officer_service[o])
+                if officer_service.get(o)
+                else None,
+            )
             for o in set(officer_service) | set(officer_subs)
         },
         "by_hour": {h: tuple(v) for h, v in hours.items()},
         "wait": (len(waits), sum(waits) / len(waits) if waits else None, _p90(waits)),
-        "service": (len(services), sum(services) / len(services) if services else None,
-                    _p90(services)),
+        "service": (
+            len(services),
+            sum(services) / len(services) if services else None,
+            _p90(services),
+        ),
         "held": {s[0] for s in subs if s[5] == "held"},
         "overdue": overdue,
         "due_soon": due_soon,
@@ -258,7 +287,8 @@ def recompute(runtime, first: date, last: date, today: date) -> dict:
         "backlog": {a: dict(c) for a, c in backlog.items()},
         "oldest": oldest,
         "attention": {
-            s[0] for s in in_subs
+            s[0]
+            for s in in_subs
             if s[5] in ("rejected", "conflict") or s[7] == "needs_info" or s[6] == "flagged"
         },
         "responses": len(in_surveys),

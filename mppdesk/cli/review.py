@@ -28,10 +28,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("submission_id", metavar="SUBMISSION_ID")
     decision = p.add_mutually_exclusive_group(required=True)
     decision.add_argument("--approve", action="store_true", help="approve (releases a held one)")
-    decision.add_argument("--return", dest="return_reason", metavar="REASON",
-                          help="return it to the officer with a reason")
-    decision.add_argument("--flag", dest="flag_reason", metavar="REASON",
-                          help="flag it for a second look with a reason")
+    decision.add_argument(
+        "--return",
+        dest="return_reason",
+        metavar="REASON",
+        help="return it to the officer with a reason",
+    )
+    decision.add_argument(
+        "--flag",
+        dest="flag_reason",
+        metavar="REASON",
+        help="flag it for a second look with a reason",
+    )
     _add_login(p)
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
     p.set_defaults(handler=_review)
@@ -40,8 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kinds = report.add_subparsers(dest="report_kind", metavar="KIND", required=True)
     daily = kinds.add_parser("daily", help="the daily report as PDF, XLSX or CSV")
     add_data_dir_option(daily)
-    daily.add_argument("--date", type=_day, default=None,
-                       help="the local day, YYYY-MM-DD (default: today)")
+    daily.add_argument(
+        "--date", type=_day, default=None, help="the local day, YYYY-MM-DD (default: today)"
+    )
     daily.add_argument("--format", choices=("pdf", "xlsx", "csv"), required=True)
     daily.add_argument("-o", "--output", type=Path, required=True, help="file to write")
     daily.add_argument("--lang", choices=("id", "en"), default="id")
@@ -52,8 +61,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _add_login(p: argparse.ArgumentParser) -> None:
     p.add_argument("--user", required=True, help="supervisor user name")
-    p.add_argument("--password-stdin", action="store_true", required=True,
-                   help="read the password from the first line of standard input")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from the first line of standard input",
+    )
 
 
 def _day(text: str) -> date:
@@ -101,8 +114,9 @@ def _report_daily(args: argparse.Namespace) -> int:
 
         password = read_password()
         if not args.output.parent.exists():
-            print(f"output: folder tidak ada (no such folder): {args.output.parent}",
-                  file=sys.stderr)
+            print(
+                f"output: folder tidak ada (no such folder): {args.output.parent}", file=sys.stderr
+            )
             return EXIT_INVALID
         runtime = open_runtime_from(args)
         try:

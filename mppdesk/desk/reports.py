@@ -388,10 +388,9 @@ def report_view(
     def note(shown: int, total: int) -> str:
         return text("more", lang, shown=shown, total=total) if total > shown else ""
 
-    line_columns = (
+    line_columns = (  # the service code names its agency ("dukcapil/ktp-el")
         c("tracking"),
         c("service"),
-        c("agency"),
         c("officer"),
         c("finalized_at", "datetime"),
         c("sla_due", "date"),
@@ -403,7 +402,6 @@ def report_view(
         return (
             line.tracking_number,
             line.service,
-            line.agency,
             line.officer,
             line.finalized_at.astimezone(runtime.tz),
             line.sla_due,

@@ -101,9 +101,7 @@ def _decide(
 ) -> list[ReviewOutcome]:
     ids = list(dict.fromkeys(submission_ids))
     if not ids:
-        raise InvalidInput(
-            [FieldError("submissions", "Pilih permohonan", "Choose a submission")]
-        )
+        raise InvalidInput([FieldError("submissions", "Pilih permohonan", "Choose a submission")])
     now = runtime.now()
     outcomes: list[ReviewOutcome] = []
     with runtime.store.write() as session:

@@ -189,7 +189,9 @@ def render_daily_report(view: DailyReportView) -> bytes:
             rows[-1].append("")
         kpi_table = Table(rows, colWidths=[width / per_row] * per_row, hAlign="LEFT")
         kpi_table.setStyle(GRID_TABLE)
-        kpi_table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#f3f6fa"))]))
+        kpi_table.setStyle(
+            TableStyle([("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#f3f6fa"))])
+        )
         story.append(kpi_table)
     story.append(gap(8))
 
@@ -234,9 +236,7 @@ def render_daily_report(view: DailyReportView) -> bytes:
             data, colWidths=_widths(table, width), repeatRows=1, splitInRow=1, hAlign="LEFT"
         )
         grid.setStyle(GRID_TABLE)
-        grid.setStyle(
-            TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e4ebf3"))])
-        )
+        grid.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e4ebf3"))]))
         story.append(grid)
         story.append(gap(6))
 
@@ -256,17 +256,45 @@ def render_daily_report(view: DailyReportView) -> bytes:
     return a4_pdf(story, meta, header=header, footer=lambda n: label("page", lang, n=n))
 
 
+_FIXED_BY_KIND = {
+    "int": 58.0,
+    "minutes": 62.0,
+    "score": 48.0,
+    "percent": 48.0,
+    "date": 58.0,
+    "datetime": 82.0,
+}
+_FIXED_BY_KEY = {
+    "tracking": 98.0,
+    "agency": 76.0,
+    "officer": 52.0,
+    "status": 54.0,
+    "agency_status": 60.0,
+    "hour": 40.0,
+    "kind": 56.0,
+    "review": 56.0,
+    "measure": 52.0,
+    "category": 40.0,
+    "element": 72.0,
+}
+
+
 def _widths(table: ReportTable, width: float) -> list[float]:
-    """Text columns share what the numeric columns (a fixed narrow width) leave."""
-    narrow = {"int", "minutes", "score", "percent", "date"}
-    fixed = {"int": 62.0, "minutes": 62.0, "score": 48.0, "percent": 48.0, "date": 58.0}
-    used = sum(fixed[c.kind] for c in table.columns if c.kind in narrow)
-    wide = [c for c in table.columns if c.kind not in narrow]
-    share = (width - used) / len(wide) if wide else 0.0
-    if wide and share < 60:
-        even = width / len(table.columns)
-        return [even] * len(table.columns)
-    return [fixed[c.kind] if c.kind in narrow else share for c in table.columns]
+    """Numbers, dates, codes get the width they need; free text shares the rest."""
+    fixed: list[float | None] = [
+        _FIXED_BY_KIND.get(c.kind) or _FIXED_BY_KEY.get(c.key) for c in table.columns
+    ]
+    free = [i for i, w in enumerate(fixed) if w is None]
+    used = sum(w for w in fixed if w is not None)
+    if free and (width - used) / len(free) >= 60:
+        share = (width - used) / len(free)
+        return [w if w is not None else share for w in fixed]
+    if not free and used <= width:
+        return [w for w in fixed if w is not None]
+    # Too many columns for the page: scale everything to fit, free text counted as 90 pt.
+    wanted = [w if w is not None else 90.0 for w in fixed]
+    scale = width / sum(wanted)
+    return [w * scale for w in wanted]
 
 
 def _chart(spec: ChartSpec, width: float, height: float):

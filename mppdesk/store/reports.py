@@ -13,12 +13,11 @@ nearest-rank: the p90 of n values is the value at rank ceil(0.9·n) in ascending
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, distinct, func, literal_column, or_, select, text
+from sqlalchemy import Integer, and_, case, cast, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from mppdesk.core.states import OutboxState
@@ -134,7 +133,14 @@ def _local_hour(session: Session, column: Any, offset_minutes: int) -> Any:
         return cast(
             func.extract("hour", column + literal_column(f"interval '{offset} minutes'")), Integer
         )
-    return cast(func.strftime("%H", column, f"{offset:+d} minutes"), Integer)
+    # SQLAlchemy stores "YYYY-MM-DD HH:MM:SS.ffffff": minutes of the UTC day from the text,
+    # shifted, wrapped, in integers (strftime with a modifier costs several times more).
+    minutes = (
+        cast(func.substr(column, 12, 2), Integer) * 60
+        + cast(func.substr(column, 15, 2), Integer)
+        + (offset % 1440 + 1440)
+    )
+    return (minutes % 1440) // 60
 
 
 def _in_range(column: Any, days: DayRange) -> Any:
@@ -199,53 +205,45 @@ def by_hour(session: Session, days: DayRange) -> dict[int, tuple[int, int]]:
 
 
 def timing(session: Session, days: DayRange) -> Timing:
-    """Means and nearest-rank p90s of waiting and service time, in one statement.
+    """Means, and nearest-rank p90s, of waiting and service time.
 
-    Two window sorts over the range's visits (NULLS LAST, so the values that exist take ranks
-    1…n), then one aggregate picks the mean and the value at rank ceil(0.9·n).
+    One aggregate gives the counts and means; each p90 is then one ordered read that skips
+    to rank ceil(0.9·n). Measured on a 20,000-visit day this is several times cheaper than
+    numbering every row with window functions.
     """
-    wait = case(
-        (Visit.ticket_at.is_not(None), _seconds(session, Visit.ticket_at, Visit.started_at))
-    )
-    serve = case(
-        (Visit.finalized_at.is_not(None), _seconds(session, Visit.started_at, Visit.finalized_at))
-    )
-    durations = (
-        select(wait.label("w"), serve.label("s"))
-        .where(_in_range(Visit.local_date, days), Visit.status == "finalized")
-        .subquery()
-    )
-    ranked = select(
-        durations.c.w,
-        durations.c.s,
-        func.row_number().over(order_by=durations.c.w.asc().nulls_last()).label("rw"),
-        func.row_number().over(order_by=durations.c.s.asc().nulls_last()).label("rs"),
-        func.count(durations.c.w).over().label("nw"),
-        func.count(durations.c.s).over().label("ns"),
-    ).subquery()
+    wait = _seconds(session, Visit.ticket_at, Visit.started_at)
+    serve = _seconds(session, Visit.started_at, Visit.finalized_at)
+    where = (_in_range(Visit.local_date, days), Visit.status == "finalized")
+    has_wait = Visit.ticket_at.is_not(None)
+    has_serve = Visit.finalized_at.is_not(None)
     row = session.execute(
         select(
             func.count(),
-            func.count(ranked.c.w),
-            func.avg(ranked.c.w),
-            func.max(case((ranked.c.rw == (ranked.c.nw * 9 + 9) // 10, ranked.c.w))),
-            func.count(ranked.c.s),
-            func.avg(ranked.c.s),
-            func.max(case((ranked.c.rs == (ranked.c.ns * 9 + 9) // 10, ranked.c.s))),
-        )
+            func.count(case((has_wait, 1))),
+            func.avg(case((has_wait, wait))),
+            func.count(case((has_serve, 1))),
+            func.avg(case((has_serve, serve))),
+        ).where(*where)
     ).one()
+    visits, waits, services = int(row[0]), int(row[1]), int(row[3])
 
-    def num(value: Any) -> float | None:
-        return float(value) if value is not None else None
+    def p90(value: Any, present: Any, n: int) -> float | None:
+        if n == 0:
+            return None
+        rank = -(-9 * n // 10)  # ceil(0.9 n), in integers
+        found = session.scalar(
+            select(value).where(*where, present).order_by(value).limit(1).offset(rank - 1)
+        )
+        return float(found) if found is not None else None
 
     return Timing(
-        visits=int(row[0]),
-        waits=int(row[1]),
-        wait_avg_s=num(row[2]),
-        wait_p90_s=num(row[3]),
-        services=int(row[4]),
-        service_avg_s=num(row[5]),
-        service_p90_s=num(row[6]),
+        visits=visits,
+        waits=waits,
+        wait_avg_s=float(row[2]) if row[2] is not None else None,
+        wait_p90_s=p90(wait, has_wait, waits),
+        services=services,
+        service_avg_s=float(row[4]) if row[4] is not None else None,
+        service_p90_s=p90(serve, has_serve, services),
     )
 
 
@@ -425,8 +423,8 @@ def survey(session: Session, days: DayRange) -> SurveyTotals:
     """Survey means over the range, overall per element and per service and agency.
 
     A visit's survey speaks for every service of that visit (it was one walk-in), and once
-    for each of its agencies: the submissions are reduced to distinct (visit, service) and
-    (visit, agency) pairs before the join.
+    for each of its agencies: a response counts once per service and once per agency, however
+    many submissions of that agency the visit had.
     """
     in_days = _in_range(SurveyResponse.local_date, days)
     element_avgs = [func.avg(getattr(SurveyResponse, name)) for name in SURVEY_COLUMNS]
@@ -437,12 +435,15 @@ def survey(session: Session, days: DayRange) -> SurveyTotals:
         if responses
         else {}
     )
-    mean_score = func.avg(_survey_total() * 1.0 / len(SURVEY_COLUMNS))
+    total = _survey_total() * 1.0 / len(SURVEY_COLUMNS)  # one response's mean score
 
     def grouped(*keys: Any) -> list[tuple[Any, ...]]:
+        # Driven by the day's responses (a third of the visits at most), each joined to its
+        # visit's submissions; DISTINCT keeps one row per (response, key) before averaging.
         pairs = (
-            select(Submission.visit_id, *keys)
-            .where(_in_range(Submission.local_date, days))
+            select(SurveyResponse.id, total.label("score"), *keys)
+            .join(Submission, Submission.visit_id == SurveyResponse.visit_id)
+            .where(in_days)
             .distinct()
             .subquery()
         )
@@ -450,9 +451,7 @@ def survey(session: Session, days: DayRange) -> SurveyTotals:
         return [
             tuple(r)
             for r in session.execute(
-                select(*key_columns, func.count(distinct(SurveyResponse.id)), mean_score)
-                .join(pairs, pairs.c.visit_id == SurveyResponse.visit_id)
-                .where(in_days)
+                select(*key_columns, func.count(), func.avg(pairs.c.score))
                 .group_by(*key_columns)
                 .order_by(*key_columns)
             ).all()
@@ -467,10 +466,3 @@ def survey(session: Session, days: DayRange) -> SurveyTotals:
         for agency, n, mean in grouped(Submission.agency)
     ]
     return SurveyTotals(responses, means, by_service, by_agency)
-
-
-def count_rows(session: Session, model: Any, where: Sequence[Any] = ()) -> int:
-    query = select(func.count()).select_from(model)
-    for clause in where:
-        query = query.where(clause)
-    return int(session.scalar(query) or 0)

@@ -141,7 +141,9 @@ class ReportTableModel(QAbstractTableModel):
             return 0
         return len(self._table.columns)
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if not index.isValid() or self._table is None:
             return None
         if not (0 <= index.row() < len(self._table.rows)):
@@ -160,7 +162,9 @@ class ReportTableModel(QAbstractTableModel):
             return value
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:  # noqa: N802
         if role != Qt.ItemDataRole.DisplayRole or self._table is None:
             return None
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self._table.columns):
@@ -449,9 +453,7 @@ class DashboardPage(QWidget):
                 dashboard = reports.load_dashboard(runtime, actor, period)
             return dashboard, reports.report_view(runtime, dashboard, language, by)
 
-        self.tasks.run(
-            work, partial(self._arrived, generation), partial(self._failed, generation)
-        )
+        self.tasks.run(work, partial(self._arrived, generation), partial(self._failed, generation))
 
     def _arrived(self, generation: int, result: tuple[Dashboard, DailyReportView]) -> None:
         self._loading = False
@@ -530,8 +532,14 @@ class DashboardPage(QWidget):
             if spec.horizontal:
                 left = [0.0] * len(positions)
                 for colour, name, values in series:
-                    ax.barh(positions, values, left=left if spec.stacked else None,
-                            color=colour, label=name, height=0.7)
+                    ax.barh(
+                        positions,
+                        values,
+                        left=left if spec.stacked else None,
+                        color=colour,
+                        label=name,
+                        height=0.7,
+                    )
                     if spec.stacked:
                         left = [a + b for a, b in zip(left, values, strict=True)]
                 ax.set_yticks(positions, list(spec.categories))

@@ -3,16 +3,18 @@
 With PySide 6.12 on Python 3.11, emitting a Qt signal or posting a Qt event from a Python
 worker thread corrupted reference counts and killed the process within a few thousand calls
 (measured here; see ``mppdesk.ui.tasks``). What held up: worker threads that touch no Qt
-object at all, putting calls in a locked queue and waking the GUI thread through a socket
-pair watched by a ``QSocketNotifier`` (the classic self-pipe). Every worker-to-GUI hand-over
+object at all, putting calls in a locked queue and waking the GUI thread through a pipe
+watched by a ``QSocketNotifier`` (the classic self-pipe). Every worker-to-GUI hand-over
 of the desk goes through this class.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
-import socket
+import threading
+import weakref
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -31,28 +33,22 @@ class GuiInbox(QObject):
         self._calls: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]]] = (
             queue.SimpleQueue()
         )
-        self._read, self._write = socket.socketpair()
-        self._read.setblocking(False)
-        self._write.setblocking(False)
-        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read, self)
+        # A pipe of plain file descriptors: closed with the inbox, and never a socket object
+        # that warns when the garbage collector finds it first.
+        self._pipe = _Pipe()
+        self._notifier = QSocketNotifier(self._pipe.read_fd, QSocketNotifier.Type.Read, self)
         self._notifier.activated.connect(self.deliver)
-        self.destroyed.connect(partial(_release, self._notifier, self._read, self._write))
+        self.destroyed.connect(partial(_release, self._notifier, self._pipe))
+        weakref.finalize(self, self._pipe.close)
 
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Thread-safe, touches no Qt object: queue the call and wake the GUI thread."""
         self._calls.put((fn, args))
-        try:
-            self._write.send(b"\0")
-        except OSError:  # already awake (buffer full), or the inbox is gone
-            pass
+        self._pipe.wake()
 
     def deliver(self, *_args: Any) -> None:
         """On the GUI thread: run every queued call (also callable directly, e.g. in tests)."""
-        try:
-            while self._read.recv(4096):
-                pass
-        except OSError:
-            pass
+        self._pipe.drain()
         while True:
             try:
                 fn, args = self._calls.get_nowait()
@@ -64,8 +60,43 @@ class GuiInbox(QObject):
                 log.exception("a call posted to the GUI thread failed")
 
 
-def _release(notifier: QSocketNotifier, *sockets: socket.socket) -> None:
+class _Pipe:
+    def __init__(self) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        os.set_blocking(self.read_fd, False)
+        os.set_blocking(self.write_fd, False)
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def wake(self) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            try:
+                os.write(self.write_fd, b"\0")
+            except OSError:  # the pipe is full: the GUI thread is awake already
+                pass
+
+    def drain(self) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            try:
+                while os.read(self.read_fd, 4096):
+                    pass
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            os.close(self.read_fd)
+            os.close(self.write_fd)
+
+
+def _release(notifier: QSocketNotifier, pipe: _Pipe) -> None:
     if shiboken6.isValid(notifier):
         notifier.setEnabled(False)
-    for sock in sockets:
-        sock.close()
+    pipe.close()

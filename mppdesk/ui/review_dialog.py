@@ -203,8 +203,12 @@ class ReviewDialog(QDialog):
             self.password.setFocus()
             self._show_error(tr("review.wrong_password"))
         elif isinstance(error, InvalidInput):
-            self._show_error("; ".join(e.message_en if i18n.language() == "en" and e.message_en
-                                       else e.message for e in error.errors))
+            self._show_error(
+                "; ".join(
+                    e.message_en if i18n.language() == "en" and e.message_en else e.message
+                    for e in error.errors
+                )
+            )
         elif isinstance(error, DeskError):
             self._show_error(str(error))
         else:

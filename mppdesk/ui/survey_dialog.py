@@ -48,8 +48,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "survey.suggestion": ("&Saran (tidak wajib)", "&Suggestion (optional)"),
     "survey.save": ("Simpan (Enter)", "Save (Enter)"),
     "survey.skip": ("Lewati (Esc)", "Skip (Esc)"),
-    "survey.missing": ("Masih ada {count} pertanyaan belum dijawab.",
-                       "{count} questions still unanswered."),
+    "survey.missing": (
+        "Masih ada {count} pertanyaan belum dijawab.",
+        "{count} questions still unanswered.",
+    ),
     "survey.saving": ("Menyimpan…", "Saving…"),
 }
 i18n.TEXTS.update(TEXTS)

@@ -72,8 +72,16 @@ def test_dashboard_agrees_with_the_raw_rows(day_store):
     assert {line.id for line in sync.attention} == want["attention"]
     assert len(want["attention"]) == 3  # rejected, conflict (flagged too), needs info
     got_backlog = {
-        b.agency: {k: v for k, v in (("held", b.held), ("pending", b.pending),
-                                    ("paused", b.paused), ("failed", b.failed)) if v}
+        b.agency: {
+            k: v
+            for k, v in (
+                ("held", b.held),
+                ("pending", b.pending),
+                ("paused", b.paused),
+                ("failed", b.failed),
+            )
+            if v
+        }
         for b in sync.backlog
     }
     assert got_backlog == want["backlog"]
@@ -135,21 +143,32 @@ def _table_expectations(want: dict) -> dict[str, dict[str, dict[str, float | int
     """table key → row key → column key → value, for the tables whose numbers matter."""
     return {
         "by_agency": {a: {"submissions": n} for a, n in want["by_agency"].items()},
-        "by_service": {s: {"agency": a, "submissions": n} for (s, a), n in want["by_service"].items()},
+        "by_service": {
+            s: {"agency": a, "submissions": n} for (s, a), n in want["by_service"].items()
+        },
         "by_officer": {
             o: {"visits": v, "submissions": n, "service_avg": avg / 60}
             for o, (v, n, avg) in want["by_officer"].items()
         },
-        "by_hour": {f"{h:02d}:00": {"visits": v, "submissions": s}
-                    for h, (v, s) in want["by_hour"].items()},
+        "by_hour": {
+            f"{h:02d}:00": {"visits": v, "submissions": s} for h, (v, s) in want["by_hour"].items()
+        },
         "status": {k: {"submissions": n} for k, n in want["by_status"].items()},
         "times": {
-            "wait": {"count": want["wait"][0], "avg": want["wait"][1] / 60,
-                     "p90": want["wait"][2] / 60},
-            "service": {"count": want["service"][0], "avg": want["service"][1] / 60,
-                        "p90": want["service"][2] / 60},
+            "wait": {
+                "count": want["wait"][0],
+                "avg": want["wait"][1] / 60,
+                "p90": want["wait"][2] / 60,
+            },
+            "service": {
+                "count": want["service"][0],
+                "avg": want["service"][1] / 60,
+                "p90": want["service"][2] / 60,
+            },
         },
-        "sla_agency": {a: {"overdue": o, "due_soon": s} for a, (o, s) in want["sla_agency"].items()},
+        "sla_agency": {
+            a: {"overdue": o, "due_soon": s} for a, (o, s) in want["sla_agency"].items()
+        },
         "backlog": {
             a: {k: c.get(k, 0) for k in ("held", "pending", "paused", "failed")}
             for a, c in want["backlog"].items()
@@ -169,7 +188,9 @@ def _agrees(got, expected, where: str) -> None:
         assert float(got) == expected, where
     else:
         assert got not in (None, "") and abs(float(got) - expected) <= MINUTE_TOLERANCE, (
-            where, got, expected,
+            where,
+            got,
+            expected,
         )
 
 
@@ -215,8 +236,9 @@ def test_the_three_exports_agree_with_the_raw_rows(day_store, tmp_path):
         sheet = book[titles[table][:31]]
         header, *body = list(sheet.iter_rows(values_only=True))
         keys = columns[table]
-        assert list(header[: len(keys)]) == [c.label for c in
-                                            next(t for t in view.tables if t.key == table).columns]
+        assert list(header[: len(keys)]) == [
+            c.label for c in next(t for t in view.tables if t.key == table).columns
+        ]
         found = {str(r[0]): dict(zip(keys, r, strict=False)) for r in body if r[0] is not None}
         assert set(found) == set(rows), f"xlsx {table} rows"
         for row_key, values in rows.items():
@@ -236,8 +258,9 @@ def test_the_three_exports_agree_with_the_raw_rows(day_store, tmp_path):
 
     for kpi in view.kpis:
         expected = kpis[kpi.key]
-        printed = format_cell(expected if kpi.kind == "int" else _round(expected, kpi.kind),
-                              kpi.kind, "id")
+        printed = format_cell(
+            expected if kpi.kind == "int" else _round(expected, kpi.kind), kpi.kind, "id"
+        )
         assert printed in text, (kpi.key, printed)
     for agency, n in want["by_agency"].items():
         assert f"{agency} " in text and f" {n}" in text
@@ -277,8 +300,19 @@ def test_cli_report_daily(data_dir, tmp_path):
     for fmt in ("pdf", "xlsx", "csv"):
         out = tmp_path / f"report.{fmt}"
         done = run_cli(
-            "report", "daily", "--date", DAY.isoformat(), "--format", fmt, "-o", str(out),
-            "--user", "sari", "--password-stdin", stdin=PASSWORD + "\n", data_dir=data_dir,
+            "report",
+            "daily",
+            "--date",
+            DAY.isoformat(),
+            "--format",
+            fmt,
+            "-o",
+            str(out),
+            "--user",
+            "sari",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+            data_dir=data_dir,
         )
         assert done.returncode == 0, done.stderr
         assert out.stat().st_size > 0
@@ -287,15 +321,36 @@ def test_cli_report_daily(data_dir, tmp_path):
     assert rows[("summary", "visits")] == "12"
 
     refused = run_cli(
-        "report", "daily", "--date", DAY.isoformat(), "--format", "csv", "-o",
-        str(tmp_path / "officer.csv"), "--user", "ani", "--password-stdin",
-        stdin=PASSWORD + "\n", data_dir=data_dir,
+        "report",
+        "daily",
+        "--date",
+        DAY.isoformat(),
+        "--format",
+        "csv",
+        "-o",
+        str(tmp_path / "officer.csv"),
+        "--user",
+        "ani",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        data_dir=data_dir,
     )
     assert refused.returncode == 4 and "report" in refused.stderr
     assert not (tmp_path / "officer.csv").exists()
 
     bad_date = run_cli(
-        "report", "daily", "--date", "27-11-2026", "--format", "csv", "-o", str(tmp_path / "x"),
-        "--user", "sari", "--password-stdin", stdin=PASSWORD + "\n", data_dir=data_dir,
+        "report",
+        "daily",
+        "--date",
+        "27-11-2026",
+        "--format",
+        "csv",
+        "-o",
+        str(tmp_path / "x"),
+        "--user",
+        "sari",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        data_dir=data_dir,
     )
     assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr

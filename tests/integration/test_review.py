@@ -86,7 +86,9 @@ def test_approving_one_that_is_not_held_records_the_decision_only(runtime, offic
 
 
 @pytest.mark.parametrize("decide,state", [(return_submission, "returned"), (flag, "flagged")])
-def test_return_and_flag_keep_it_held_and_need_a_reason(runtime, officer, supervisor, decide, state):
+def test_return_and_flag_keep_it_held_and_need_a_reason(
+    runtime, officer, supervisor, decide, state
+):
     held = finalize(runtime, officer, HELD)
     with pytest.raises(InvalidInput) as caught:
         decide(runtime, supervisor, held.submission_id, "   ")
@@ -194,45 +196,91 @@ def test_cli_review(cli_store):
 
     data_dir, submission_id = cli_store
     ok = run_cli(
-        "review", submission_id, "--approve", "--user", "sari", "--password-stdin", "--json",
-        stdin=PASSWORD + "\n", data_dir=data_dir,
+        "review",
+        submission_id,
+        "--approve",
+        "--user",
+        "sari",
+        "--password-stdin",
+        "--json",
+        stdin=PASSWORD + "\n",
+        data_dir=data_dir,
     )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["released"] == 1
 
     again = run_cli(
-        "review", submission_id, "--approve", "--user", "sari", "--password-stdin",
-        stdin=PASSWORD + "\n", data_dir=data_dir,
+        "review",
+        submission_id,
+        "--approve",
+        "--user",
+        "sari",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        data_dir=data_dir,
     )
     assert again.returncode == 0, again.stderr  # not held any more: recorded, exit 0
 
     flagged = run_cli(
-        "review", submission_id, "--flag", "cek ulang NIK", "--user", "sari", "--password-stdin",
-        stdin=PASSWORD + "\n", data_dir=data_dir,
+        "review",
+        submission_id,
+        "--flag",
+        "cek ulang NIK",
+        "--user",
+        "sari",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        data_dir=data_dir,
     )
     assert flagged.returncode == 0, flagged.stderr
 
     unknown = run_cli(
-        "review", "no-such-id", "--approve", "--user", "sari", "--password-stdin",
-        stdin=PASSWORD + "\n", data_dir=data_dir,
+        "review",
+        "no-such-id",
+        "--approve",
+        "--user",
+        "sari",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        data_dir=data_dir,
     )
     assert unknown.returncode == 2 and "no-such-id" in unknown.stderr
 
     wrong = run_cli(
-        "review", submission_id, "--approve", "--user", "sari", "--password-stdin",
-        stdin="nope\n", data_dir=data_dir,
+        "review",
+        submission_id,
+        "--approve",
+        "--user",
+        "sari",
+        "--password-stdin",
+        stdin="nope\n",
+        data_dir=data_dir,
     )
     assert wrong.returncode == 4
 
     by_officer = run_cli(
-        "review", submission_id, "--return", "alasan", "--user", "ani", "--password-stdin",
-        stdin=PASSWORD + "\n", data_dir=data_dir,
+        "review",
+        submission_id,
+        "--return",
+        "alasan",
+        "--user",
+        "ani",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        data_dir=data_dir,
     )
     assert by_officer.returncode == 4
     assert "officer" in by_officer.stderr and "review" in by_officer.stderr
 
     empty_reason = run_cli(
-        "review", submission_id, "--return", " ", "--user", "sari", "--password-stdin",
-        stdin=PASSWORD + "\n", data_dir=data_dir,
+        "review",
+        submission_id,
+        "--return",
+        " ",
+        "--user",
+        "sari",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        data_dir=data_dir,
     )
     assert empty_reason.returncode == 2 and "reason" in empty_reason.stderr

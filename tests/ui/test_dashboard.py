@@ -105,8 +105,9 @@ def test_reloads_on_outbox_and_intake_notes(qtbot, runtime, tasks, day):
         agency = raw.execute(
             "SELECT agency FROM outbox WHERE state = 'pending' ORDER BY agency LIMIT 1"
         ).fetchone()[0]
-        raw.execute("UPDATE outbox SET state = 'paused' WHERE agency = ? AND state = 'pending'",
-                    (agency,))
+        raw.execute(
+            "UPDATE outbox SET state = 'paused' WHERE agency = ? AND state = 'pending'", (agency,)
+        )
     finally:
         raw.close()
     page.outbox_changed([seeded.today[0]])
@@ -199,8 +200,17 @@ def test_survey_dialog_by_keyboard(qtbot, runtime, tasks, day):
     dialog.setFocus()
     qtbot.keyClick(dialog, Qt.Key.Key_Return)  # nothing answered yet: not saved
     assert "9" in dialog.message.text()
-    keys = [Qt.Key.Key_4, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_2, Qt.Key.Key_4,
-            Qt.Key.Key_4, Qt.Key.Key_3, Qt.Key.Key_1, Qt.Key.Key_4]
+    keys = [
+        Qt.Key.Key_4,
+        Qt.Key.Key_3,
+        Qt.Key.Key_4,
+        Qt.Key.Key_2,
+        Qt.Key.Key_4,
+        Qt.Key.Key_4,
+        Qt.Key.Key_3,
+        Qt.Key.Key_1,
+        Qt.Key.Key_4,
+    ]
     for key in keys:
         qtbot.keyClick(dialog, key)
     qtbot.keyClick(dialog, Qt.Key.Key_Up)  # back to the eighth question, and change it
@@ -275,9 +285,12 @@ def _a_morning_of_sync_and_surveys(env) -> None:
     sari = login(env.runtime, "sari", "supervisor-demo-1")
     raw = env.runtime.store.raw_connection()
     try:
-        ids = [r[0] for r in raw.execute(
-            "SELECT id FROM submissions WHERE status != 'held' ORDER BY finalized_at LIMIT 2"
-        )]
+        ids = [
+            r[0]
+            for r in raw.execute(
+                "SELECT id FROM submissions WHERE status != 'held' ORDER BY finalized_at LIMIT 2"
+            )
+        ]
     finally:
         raw.close()
     flag(env.runtime, sari, ids[0], "Nama di KK dan KTP berbeda ejaan")

@@ -53,9 +53,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("review_decisions", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_review_decisions_submission_id", ["submission_id"], unique=False
-        )
+        batch_op.create_index("ix_review_decisions_submission_id", ["submission_id"], unique=False)
 
     op.create_table(
         "survey_responses",
@@ -80,7 +78,7 @@ def upgrade() -> None:
     with op.batch_alter_table("submissions", schema=None) as batch_op:
         batch_op.create_index(
             "ix_submissions_open_sla",
-            ["sla_due", "agency"],
+            ["sla_due", "agency", "status", "agency_status", "collected_at"],
             unique=False,
             sqlite_where=sa.text(OPEN_SLA_SQL),
             postgresql_where=sa.text(OPEN_SLA_SQL),
@@ -106,9 +104,7 @@ def upgrade() -> None:
             unique=False,
         )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_outbox_backlog", ["state", "agency", "created_at"], unique=False
-        )
+        batch_op.create_index("ix_outbox_backlog", ["state", "agency", "created_at"], unique=False)
 
 
 def downgrade() -> None:
