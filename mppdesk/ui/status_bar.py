@@ -31,7 +31,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "syncbar.held": ("{count} menunggu persetujuan", "{count} awaiting approval"),
     "syncbar.last_success": ("terakhir terkirim {when}", "last sent {when}"),
     "syncbar.never": ("belum pernah terkirim", "nothing sent yet"),
-    "syncbar.last_error": ("galat terakhir: {error}", "last error: {error}"),
+    "syncbar.last_error": ("kendala terakhir: {error}", "last problem: {error}"),
     "syncbar.summary_last": ("Sinkron terakhir {when}", "Last sync {when}"),
     "syncbar.summary_none": ("Belum ada sinkron", "No sync yet"),
     "syncbar.stopped": ("Sinkronisasi berhenti: {error}", "Sync stopped: {error}"),

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from mppdesk.core.masking import mask_nik
+from mppdesk.core.send_errors import describe_send_error
 from mppdesk.core.states import OutboxState, SubmissionStatus
 from mppdesk.desk import submission_views
 from mppdesk.desk.auth import Actor
@@ -109,7 +110,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "subs.col.review": ("Reviu", "Review"),
     "subs.col.send": ("Pengiriman", "Sending"),
     "subs.col.attempts": ("Percobaan", "Attempts"),
-    "subs.col.error": ("Galat terakhir", "Last error"),
+    "subs.col.error": ("Kendala terakhir", "Last problem"),
     "subs.col.next": ("Coba lagi", "Next retry"),
     "subs.col.ref": ("No. instansi", "Agency ref."),
     "subs.col.agency_status": ("Status instansi", "Agency status"),
@@ -475,11 +476,7 @@ class SubmissionTableModel(QAbstractTableModel):
         if column == "error":
             return self._per_agency(
                 entries,
-                lambda e: (
-                    f"{e.last_error_class}: {e.last_error_message or ''}".strip(": ")
-                    if e.last_error_class
-                    else ""
-                ),
+                lambda e: describe_send_error(e.last_error_class, i18n.language()),
             )
         if column == "next":
             return self._per_agency(entries, self._next_retry)
@@ -950,7 +947,8 @@ class SubmissionsPage(QWidget):
             if entry.last_error_class:
                 items.append(
                     f"{esc(plain('subs.col.error'))}: <span style='color:#a8200d'>"
-                    f"{esc(entry.last_error_class)}: {esc(entry.last_error_message or '')}</span>"
+                    f"{esc(describe_send_error(entry.last_error_class, i18n.language()))}</span>"
+                    f"<br><small>{esc(entry.last_error_message or '')}</small>"
                 )
             retry = self.model._next_retry(entry)
             if retry:

@@ -133,3 +133,13 @@ def test_lockout_counts_failures_in_window():
 )
 def test_permission_table(role, operation, expected):
     assert allowed(role, operation) is expected
+
+
+def test_send_errors_read_as_plain_words():
+    from mppdesk.core.send_errors import describe_send_error
+
+    assert describe_send_error("timeout") == "instansi tidak menjawab tepat waktu"
+    assert "503" in describe_send_error("http_503") and "server" in describe_send_error("http_503")
+    assert describe_send_error("unauthorized", "en").startswith("the agency refused the token")
+    assert describe_send_error("something_new") == "something_new"
+    assert describe_send_error(None) == ""

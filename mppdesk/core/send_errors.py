@@ -1,0 +1,52 @@
+"""What a sync error class means, in words an officer (and a citizen on the phone) follows.
+
+The outbox records a short stable class per failed attempt ("timeout", "http_503",
+"unauthorized" …, see ``mppdesk.core.sync_policy``); screens and printouts show this instead
+of the agency's raw English message.
+"""
+
+from __future__ import annotations
+
+_WORDS: dict[str, tuple[str, str]] = {
+    "refused": ("server instansi tidak dapat dihubungi", "the agency's server cannot be reached"),
+    "reset": ("sambungan ke instansi terputus", "the connection to the agency was cut"),
+    "timeout": ("instansi tidak menjawab tepat waktu", "the agency did not answer in time"),
+    "tls": ("sambungan aman (TLS) ke instansi gagal", "the secure (TLS) connection failed"),
+    "other": ("gangguan jaringan", "network problem"),
+    "in_progress": ("instansi masih memproses kiriman sebelumnya",
+                    "the agency is still processing the previous attempt"),
+    "validation": ("data ditolak instansi — periksa alasannya", "the agency refused the data — see why"),
+    "bad_request": ("kiriman ditolak instansi", "the agency refused the request"),
+    "unauthorized": ("token instansi ditolak — hubungi supervisor",
+                     "the agency refused the token — tell the supervisor"),
+    "forbidden": ("token tidak berlaku untuk instansi ini — hubungi supervisor",
+                  "the token is not valid for this agency — tell the supervisor"),
+    "config": ("instansi belum diatur di pengaturan", "the agency is not configured"),
+    "idempotency_conflict": ("instansi punya versi lain permohonan ini — perlu diperiksa supervisor",
+                             "the agency holds another version of this request — supervisor check"),
+    "conflict": ("konflik data di instansi — perlu diperiksa supervisor",
+                 "conflicting data at the agency — supervisor check"),
+    "attachment_missing": ("berkas lampiran hilang atau rusak di komputer ini",
+                           "an attachment file is missing or damaged on this PC"),
+    "paused": ("pengiriman ke instansi ini dijeda", "sending to this agency is paused"),
+    "http_429": ("instansi meminta jeda (terlalu banyak kiriman)",
+                 "the agency asked to slow down (too many requests)"),
+    "http_404": ("alamat server instansi salah — hubungi supervisor",
+                 "wrong agency server address — tell the supervisor"),
+}
+
+
+def describe_send_error(error_class: str | None, lang: str = "id") -> str:
+    """Plain words for an error class; unknown classes keep their code visible."""
+    if not error_class:
+        return ""
+    words = _WORDS.get(error_class)
+    if words is None and error_class.startswith("http_5"):
+        words = (f"server instansi sedang bermasalah ({error_class[5:]})",
+                 f"the agency's server has a problem ({error_class[5:]})")
+    if words is None and error_class.startswith("http_"):
+        words = (f"instansi menjawab kode {error_class[5:]}",
+                 f"the agency answered code {error_class[5:]}")
+    if words is None:
+        return error_class
+    return words[1] if lang == "en" else words[0]
