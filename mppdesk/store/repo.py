@@ -209,7 +209,7 @@ def save_applicant(
             _replace_tokens(session, applicant_id, name, existing=True)
         session.execute(update(table).where(table.c.id == applicant_id).values(**values))
         session.execute(
-            insert(ApplicantChange),
+            insert(ApplicantChange.__table__),
             [
                 {
                     "applicant_id": applicant_id,
@@ -234,7 +234,7 @@ def _replace_tokens(session: Session, applicant_id: str, name: str, *, existing:
     tokens = _name_tokens(name)
     if tokens:
         session.execute(
-            insert(ApplicantNameToken),
+            insert(ApplicantNameToken.__table__),
             [{"token": t, "applicant_id": applicant_id} for t in sorted(tokens)],
         )
 
@@ -351,7 +351,7 @@ def insert_submissions(
         (OutboxEntry, outbox),
     ):
         if batch:
-            session.execute(insert(model), [dict(row) for row in batch])
+            session.execute(insert(model.__table__), [dict(row) for row in batch])
 
 
 def get_submission(session: Session, submission_id: str) -> Submission | None:
@@ -487,7 +487,7 @@ def append_audit_batch(
             }
         )
         prev = digest
-    session.execute(insert(AuditEvent), rows)
+    session.execute(insert(AuditEvent.__table__), rows)
 
 
 def audit_events(session: Session, after_id: int = 0, batch: int = 5000) -> Iterable[ChainEvent]:
