@@ -57,6 +57,9 @@ def main(data_dir: Path | None = None, db_url: str | None = None) -> int:
 
         QTimer.singleShot(0, probe)
     QTimer.singleShot(0, lambda: window.open_install(data_dir, db_url))
+    from mppdesk.ui.launch import quit_on_signals
+
+    quit_on_signals(app)
     code = app.exec()
     window.shutdown()
     if window.runtime is not None:

@@ -6,6 +6,26 @@ import sys
 from typing import Any
 
 
+def quit_on_signals(app: Any) -> None:
+    """Ctrl+C and SIGTERM close the desk cleanly (drafts saved, sync stopped, demo removed).
+
+    Python runs signal handlers only when it gets control, so a short timer gives it that
+    while Qt's event loop runs.
+    """
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def close(_signum: int, _frame: Any) -> None:
+        app.quit()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, close)
+    timer = QTimer(app)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+
+
 def launch_demo(env: Any) -> int:
     """Run the desk on ``env`` (a ``mppdesk.desk.demo.DemoEnvironment``) until it closes.
 
@@ -24,6 +44,7 @@ def launch_demo(env: Any) -> int:
     window = DeskWindow(runtime=env.runtime, demo_accounts=list(env.accounts))
     window.setWindowTitle(window.windowTitle() + " — demo")
     window.show()
+    quit_on_signals(app)
     code = app.exec()
     window.shutdown()
     return int(code)
