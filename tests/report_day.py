@@ -93,28 +93,31 @@ def seed_day(runtime, people) -> SeededDay:
     finally:
         runtime.clock = real
 
-    raw = runtime.store.raw_connection()
-    try:
-        raw.execute("BEGIN")
+    with runtime.store.write() as session:  # SQL text: the same on SQLite and PostgreSQL
         t = seeded.today
-        _set(raw, t[0], status="rejected", outbox="failed", error="422 NIK tidak valid")
-        _set(raw, t[1], status="conflict", outbox="failed", error="409 sudah ada", flagged=True)
-        _set(raw, t[3], agency_status="needs_info", outbox="done", message="kirim ulang foto")
-        _set(raw, t[4], outbox="paused")
-        _set(raw, t[5], sla_due=DAY + timedelta(days=1))
+        _set(session, t[0], status="rejected", outbox="failed", error="422 NIK tidak valid")
+        _set(session, t[1], status="conflict", outbox="failed", error="409 sudah ada", flagged=True)
+        _set(session, t[3], agency_status="needs_info", outbox="done", message="kirim foto")
+        _set(session, t[4], outbox="paused")
+        _set(session, t[5], sla_due=DAY + timedelta(days=1))
         e = seeded.earlier
-        _set(raw, e[0], sla_due=DAY - timedelta(days=1))  # overdue
-        _set(raw, e[1], sla_due=DAY - timedelta(days=2), agency_status="processing", outbox="done")
-        _set(raw, e[2], sla_due=DAY - timedelta(days=1), agency_status="completed", outbox="done")
-        _set(raw, e[3], sla_due=DAY)  # due today: due soon
-        raw.execute("COMMIT")
-    finally:
-        raw.close()
+        _set(session, e[0], sla_due=DAY - timedelta(days=1))  # overdue
+        _set(
+            session,
+            e[1],
+            sla_due=DAY - timedelta(days=2),
+            agency_status="processing",
+            outbox="done",
+        )
+        _set(
+            session, e[2], sla_due=DAY - timedelta(days=1), agency_status="completed", outbox="done"
+        )
+        _set(session, e[3], sla_due=DAY)  # due today: due soon
     return seeded
 
 
 def _set(
-    raw,
+    session,
     submission_id,
     *,
     status=None,
@@ -125,26 +128,34 @@ def _set(
     message=None,
     sla_due=None,
 ) -> None:
+    from sqlalchemy import text
+
+    def run(sql: str, **values) -> None:
+        session.execute(text(sql), {"id": submission_id, **values})
+
     if status:
-        raw.execute("UPDATE submissions SET status = ? WHERE id = ?", (status, submission_id))
+        run("UPDATE submissions SET status = :status WHERE id = :id", status=status)
     if flagged:
-        raw.execute(
-            "UPDATE submissions SET review_state = 'flagged', review_reason = ? WHERE id = ?",
-            (error, submission_id),
+        run(
+            "UPDATE submissions SET review_state = 'flagged', review_reason = :reason"
+            " WHERE id = :id",
+            reason=error,
         )
     if agency_status:
-        raw.execute(
-            "UPDATE submissions SET agency_status = ?, agency_message = ? WHERE id = ?",
-            (agency_status, message, submission_id),
+        run(
+            "UPDATE submissions SET agency_status = :status, agency_message = :message"
+            " WHERE id = :id",
+            status=agency_status,
+            message=message,
         )
     if sla_due:
-        raw.execute(
-            "UPDATE submissions SET sla_due = ? WHERE id = ?", (sla_due.isoformat(), submission_id)
-        )
+        run("UPDATE submissions SET sla_due = :due WHERE id = :id", due=sla_due)
     if outbox:
-        raw.execute(
-            "UPDATE outbox SET state = ?, last_error_message = ? WHERE submission_id = ?",
-            (outbox, error, submission_id),
+        run(
+            "UPDATE outbox SET state = :state, last_error_message = :error"
+            " WHERE submission_id = :id",
+            state=outbox,
+            error=error,
         )
 
 
@@ -289,7 +300,9 @@ def recompute(runtime, first: date, last: date, today: date) -> dict:
         "attention": {
             s[0]
             for s in in_subs
-            if s[5] in ("rejected", "conflict") or s[7] == "needs_info" or s[6] == "flagged"
+            if s[5] in ("rejected", "conflict")
+            or s[7] == "needs_info"
+            or s[6] in ("flagged", "returned")
         },
         "responses": len(in_surveys),
         "element_means": element_means,

@@ -216,6 +216,7 @@ def load_intake(runtime: Runtime, actor: Actor, period: Period | None = None) ->
     require(actor, Operation.REPORT)
     period = period or today(runtime)
     with runtime.store.read() as session:
+        sql.reserve_page_cache(session)
         return _intake(session, _day_range(runtime, period))
 
 
@@ -224,6 +225,7 @@ def load_sync(runtime: Runtime, actor: Actor, period: Period | None = None) -> S
     period = period or today(runtime)
     day = runtime.local_today()
     with runtime.store.read() as session:
+        sql.reserve_page_cache(session)
         return _sync(session, _day_range(runtime, period), day, _due_soon_until(runtime, day))
 
 
@@ -235,6 +237,7 @@ def load_dashboard(runtime: Runtime, actor: Actor, period: Period | None = None)
     soon_until = _due_soon_until(runtime, day)
     days = _day_range(runtime, period)
     with runtime.store.read() as session:
+        sql.reserve_page_cache(session)
         intake = _intake(session, days)
         sync = _sync(session, days, day, soon_until)
     return Dashboard(
@@ -326,6 +329,7 @@ _T: dict[str, tuple[str, str]] = {
     "kind.conflict": ("konflik", "conflict"),
     "kind.needs_info": ("perlu data", "needs info"),
     "kind.flagged": ("ditandai", "flagged"),
+    "kind.returned": ("dikembalikan", "returned"),
     "more": ("{shown} pertama dari {total}", "first {shown} of {total}"),
     "limited": ("{shown} terbaru", "newest {shown}"),
     # charts
@@ -367,7 +371,7 @@ def attention_kind(line: SubmissionLine) -> str:
         return "conflict"
     if line.agency_status == "needs_info":
         return "needs_info"
-    return "flagged"
+    return line.review_state  # flagged or returned
 
 
 def _line_reason(line: SubmissionLine) -> str:

@@ -295,6 +295,19 @@ OPEN_SLA_SQL = (
     "AND status NOT IN ('rejected', 'conflict', 'collected')"
 )
 
+# A submission a supervisor should look at; ``ix_submissions_attention`` holds only these.
+ATTENTION_SQL = (
+    "status IN ('rejected', 'conflict') OR agency_status = 'needs_info' "
+    "OR review_state IN ('flagged', 'returned')"
+)
+Index(
+    "ix_submissions_attention",
+    Submission.__table__.c.local_date,
+    Submission.__table__.c.finalized_at,
+    sqlite_where=text(f"({ATTENTION_SQL})"),
+    postgresql_where=text(f"({ATTENTION_SQL})"),
+)
+
 Index(
     "ix_submissions_open_sla",
     # sla_due to search by, agency to count by, and the columns of the WHERE itself, so the
@@ -332,6 +345,13 @@ Index(
         Visit.__table__.c[name]
         for name in ("local_date", "status", "officer", "ticket_at", "started_at", "finalized_at")
     ),
+)
+# The survey per service and agency: a day's responses joined to their visits' submissions.
+Index(
+    "ix_submissions_visit_service",
+    Submission.__table__.c.visit_id,
+    Submission.__table__.c.service,
+    Submission.__table__.c.agency,
 )
 # The sync backlog per agency: undelivered states are few, this reads only them.
 Index(

@@ -111,6 +111,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action.quit": ("&Tutup aplikasi", "&Quit"),
     "action.intake": ("&Loket (kunjungan)", "&Counter (visit)"),
     "action.submissions": ("&Daftar permohonan", "Submission &list"),
+    "action.dashboard": ("&Ringkasan & reviu", "&Dashboard & review"),
     "action.collection": ("&Pengambilan produk", "Product &collection"),
     "action.users": ("&Pengguna…", "&Users…"),
     "action.settings": ("Pe&ngaturan…", "&Settings…"),

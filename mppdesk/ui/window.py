@@ -70,6 +70,7 @@ class DeskWindow(QMainWindow):
         self.visit_page: Any = None
         self.done_page: Any = None
         self.submissions_page: Any = None
+        self.dashboard_page: Any = None
         self.is_locked = False
         self._lock_minutes: int | None = None
         self._ticket_group: str | None = None  # kept from one visit to the next
@@ -364,6 +365,8 @@ class DeskWindow(QMainWindow):
             if actor.may(Operation.INTAKE):
                 self._action(subs, "showCounter", "action.intake", self.show_counter, "F8")
             self._action(subs, "showSubmissions", "action.submissions", self.show_submissions, "F6")
+            if actor.may(Operation.REPORT):
+                self._action(subs, "showDashboard", "action.dashboard", self.show_dashboard, "F9")
             if actor.may(Operation.COLLECT) and _collection_dialog_class() is not None:
                 self._action(
                     subs, "showCollection", "action.collection", self.show_collection, "F7"
@@ -406,6 +409,8 @@ class DeskWindow(QMainWindow):
     def _show_visit(self, state: Any = None, restored_at: Any = None) -> None:
         from mppdesk.ui.visit import VisitPage
 
+        if self.actor is None:  # signed out meanwhile (a draft arriving late): nothing to show
+            return
         old_pages = self._take_visit_pages()
         page = VisitPage(
             self.runtime,
@@ -455,6 +460,10 @@ class DeskWindow(QMainWindow):
             self.counter_host.removeWidget(self.submissions_page)
             self.submissions_page.deleteLater()
             self.submissions_page = None
+        if self.dashboard_page is not None:
+            self.counter_host.removeWidget(self.dashboard_page)
+            self.dashboard_page.deleteLater()
+            self.dashboard_page = None
 
     def new_visit(self, confirm: bool = True) -> None:
         from PySide6.QtWidgets import QMessageBox
@@ -527,6 +536,8 @@ class DeskWindow(QMainWindow):
         ids = [s.submission_id for s in done.result.submissions]
         if self.submissions_page is not None and hasattr(self.submissions_page, "visit_finalized"):
             self.submissions_page.visit_finalized(ids)
+        if self.dashboard_page is not None:
+            self.dashboard_page.visit_finalized(ids)
         if self.sync_bridge is not None:
             self.sync_bridge.sync_now()
 
@@ -548,6 +559,33 @@ class DeskWindow(QMainWindow):
         self.counter_host.setCurrentWidget(self.submissions_page)
         self.submissions_page.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
         self.page_changed.emit("submissions")
+
+    def show_dashboard(self) -> None:
+        """F9 (supervisors): the day at a glance, review and exports."""
+        from mppdesk.core.permissions import Operation
+
+        if self.actor is None or not self.actor.may(Operation.REPORT):
+            return
+        if self.dashboard_page is None:
+            from mppdesk.ui.dashboard import DashboardPage
+
+            self.dashboard_page = DashboardPage(self.runtime, self.actor, self.tasks)
+            if self.sync_bridge is not None:
+                self.dashboard_page.connect_bridge(self.sync_bridge)
+            # An approval releases held entries: send them now and show the new states.
+            self.dashboard_page.reviewed.connect(self._reviewed)
+            self.counter_host.addWidget(self.dashboard_page)
+        self.counter_host.setCurrentWidget(self.dashboard_page)
+        self.dashboard_page.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
+        self.page_changed.emit("dashboard")
+
+    def _reviewed(self, ids: list) -> None:
+        if self.submissions_page is not None and hasattr(
+            self.submissions_page, "refresh_submissions"
+        ):
+            self.submissions_page.refresh_submissions(list(ids))
+        if self.sync_bridge is not None:
+            self.sync_bridge.sync_now()
 
     def show_collection(self) -> Any:
         """F7: record that a citizen collected a product (found by tracking number or QR)."""

@@ -354,3 +354,71 @@ def test_cli_report_daily(data_dir, tmp_path):
         data_dir=data_dir,
     )
     assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
+
+
+def _figures(dash) -> dict:
+    """A dashboard's figures without the ids, which differ from store to store."""
+    intake, sync = dash.intake, dash.sync
+    timing = intake.timing
+    return {
+        "counts": (intake.visits, intake.submissions, intake.by_status, intake.by_agency),
+        "service": intake.by_service,
+        "officer": [(o, v, s, round(a or 0, 3)) for o, v, s, a in intake.by_officer],
+        "hour": intake.by_hour,
+        "timing": (
+            timing.visits,
+            timing.waits,
+            timing.services,
+            *(
+                round(x, 3)
+                for x in (
+                    timing.wait_avg_s,
+                    timing.wait_p90_s,
+                    timing.service_avg_s,
+                    timing.service_p90_s,
+                )
+            ),
+        ),
+        "held": (intake.held_total, sorted(h.tracking_number for h in intake.held)),
+        "survey": (
+            intake.survey.responses,
+            {k: round(v, 6) for k, v in intake.survey.element_means.items()},
+            [
+                (g.key, g.agency, g.responses, round(g.mean_score, 6))
+                for g in intake.survey.by_service
+            ],
+            [(g.key, g.responses, round(g.mean_score, 6)) for g in intake.survey.by_agency],
+        ),
+        "sla": (
+            sync.sla_by_agency,
+            sorted(x.tracking_number for x in sync.overdue),
+            sorted(x.tracking_number for x in sync.due_soon),
+        ),
+        "attention": (sync.attention_counts, sorted(x.tracking_number for x in sync.attention)),
+        "backlog": [(b.agency, b.held, b.pending, b.paused, b.failed) for b in sync.backlog],
+    }
+
+
+def test_postgresql_store_gives_the_same_dashboard(pg_url, tmp_path):
+    """The shared mall-wide store (PostgreSQL) runs the same aggregate SQL: the same day
+    seeded into it and into SQLite gives the same figures."""
+    from mppdesk.desk.runtime import open_runtime
+
+    figures = []
+    for name, url in (("sqlite", None), ("postgresql", pg_url)):
+        data_dir = tmp_path / name
+        runtime = open_runtime(data_dir, url)
+        try:
+            people = [
+                make_user(runtime, "ani", "officer"),
+                make_user(runtime, "budi", "officer"),
+                make_user(runtime, "sari", "supervisor"),
+            ]
+            seed_day(runtime, people)
+            runtime.clock = report_clock(runtime)
+            figures.append(_figures(load_dashboard(runtime, people[2])))
+        finally:
+            runtime.close()
+    sqlite_figures, pg_figures = figures
+    for key in sqlite_figures:
+        assert pg_figures[key] == sqlite_figures[key], key

@@ -295,3 +295,36 @@ def _a_morning_of_sync_and_surveys(env) -> None:
         raw.close()
     flag(env.runtime, sari, ids[0], "Nama di KK dan KTP berbeda ejaan")
     flag(env.runtime, sari, ids[1], "Lampiran surat kuasa belum bermeterai")
+
+
+def test_supervisor_opens_the_dashboard_from_the_window_by_keyboard(qtbot, runtime):
+    """F9 in the desk window shows the dashboard to a supervisor."""
+    from PySide6.QtCore import Qt
+
+    from tests.conftest import PASSWORD, make_user
+    from tests.ui.desk_ui import open_window, press, sign_in
+
+    make_user(runtime, "sari", "supervisor")
+    window = open_window(qtbot, runtime, start_sync=False)
+    sign_in(qtbot, window, "sari", PASSWORD)
+    qtbot.waitUntil(lambda: window.actor is not None)
+    press(Qt.Key.Key_F9)
+    qtbot.waitUntil(
+        lambda: window.dashboard_page is not None
+        and window.counter_host.currentWidget() is window.dashboard_page
+    )
+
+
+def test_an_officer_has_no_dashboard(qtbot, runtime):
+    from PySide6.QtCore import Qt
+
+    from tests.conftest import PASSWORD, make_user
+    from tests.ui.desk_ui import open_window, press, sign_in
+
+    make_user(runtime, "ani", "officer")
+    window = open_window(qtbot, runtime, start_sync=False)
+    sign_in(qtbot, window, "ani", PASSWORD)
+    qtbot.waitUntil(lambda: window.actor is not None)
+    press(Qt.Key.Key_F9)
+    window.show_dashboard()
+    assert window.dashboard_page is None
