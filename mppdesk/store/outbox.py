@@ -70,31 +70,6 @@ def due_candidates(session: Session, now: datetime, per_agency_limit: int) -> li
     return views
 
 
-def claim(session: Session, entry_id: str, owner: str, now: datetime, lease_s: float) -> bool:
-    """Take the lease on a due entry; False if another worker holds it or it is not due."""
-    result = session.execute(
-        update(OutboxEntry)
-        .where(
-            OutboxEntry.id == entry_id,
-            or_(
-                and_(OutboxEntry.state == OutboxState.PENDING, OutboxEntry.next_attempt_at <= now),
-                and_(
-                    OutboxEntry.state == OutboxState.IN_FLIGHT,
-                    OutboxEntry.lease_expires_at <= now,
-                ),
-            ),
-        )
-        .values(
-            state=OutboxState.IN_FLIGHT,
-            lease_owner=owner,
-            lease_expires_at=now + timedelta(seconds=lease_s),
-            last_attempt_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
 def claim_many(
     session: Session, entry_ids: Sequence[str], owner: str, now: datetime, lease_s: float
 ) -> list[str]:
@@ -124,27 +99,6 @@ def claim_many(
     ).all()
     order = {entry_id: i for i, entry_id in enumerate(entry_ids)}
     return sorted(taken, key=lambda entry_id: order.get(entry_id, 0))
-
-
-def send_job(session: Session, entry_id: str) -> SendJob:
-    entry = session.get(OutboxEntry, entry_id)
-    if entry is None:
-        raise KeyError(entry_id)
-    attachments = session.execute(
-        select(Attachment.name, Attachment.sha256, Attachment.content_type, Attachment.size)
-        .where(Attachment.submission_id == entry.submission_id)
-        .order_by(Attachment.name)
-    ).all()
-    return SendJob(
-        entry_id=entry.id,
-        submission_id=entry.submission_id,
-        agency=entry.agency,
-        payload=entry.payload,
-        attempts=entry.attempts,
-        attachments=tuple(tuple(a) for a in attachments),
-        acked=dict(entry.attachments_acked or {}),
-        delivered=entry.delivered_at is not None,
-    )
 
 
 def send_jobs(session: Session, entry_ids: Sequence[str]) -> dict[str, SendJob]:
