@@ -402,10 +402,14 @@ def report_view(
         c("agency_status"),
     )
 
+    def service_name(code: str) -> str:
+        service = runtime.catalog.services.get(code)
+        return service.name.get(lang) if service is not None else code
+
     def line_row(line: SubmissionLine) -> tuple[Any, ...]:
         return (
             line.tracking_number,
-            line.service,
+            service_name(line.service),
             line.officer,
             line.finalized_at.astimezone(runtime.tz),
             line.sla_due,
