@@ -30,6 +30,15 @@ class DonePage(QWidget):
     new_visit_requested = Signal()
     printed = Signal(str, int)  # document kind, pages
 
+    def open_survey(self) -> QWidget:
+        """Ctrl+K: the SKM survey dialog for this visit (optional for the citizen)."""
+        from mppdesk.ui.survey_dialog import SurveyDialog
+
+        dialog = SurveyDialog(self.runtime, self.actor, self.tasks, self.done.result.visit_id, self)
+        dialog.saved.connect(lambda _id: self.survey_button.setEnabled(False))
+        dialog.open()
+        return dialog
+
     def __init__(
         self,
         runtime: Runtime,
@@ -117,6 +126,12 @@ class DonePage(QWidget):
         self.print_slip_button.setObjectName("printSlip")
         self.print_slip_button.clicked.connect(lambda: self.print_document("slip"))
         buttons.addWidget(self.print_slip_button)
+        # The optional satisfaction survey (SKM) of this visit, asked before the citizen leaves.
+        self.survey_button = QPushButton(tr("done.survey") + "   Ctrl+K")
+        self.survey_button.setObjectName("survey")
+        self.survey_button.setShortcut("Ctrl+K")
+        self.survey_button.clicked.connect(self.open_survey)
+        buttons.addWidget(self.survey_button)
         self.new_button = QPushButton(tr("done.new_visit"))
         self.new_button.setObjectName("newVisit")
         self.new_button.clicked.connect(self.new_visit_requested.emit)

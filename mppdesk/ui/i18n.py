@@ -283,6 +283,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "done.print_receipt": ("Cetak tanda terima", "Print receipt"),
     "done.print_slip": ("Cetak slip berkas belum lengkap", "Print missing-files slip"),
+    "done.survey": ("Survei kepuasan", "Satisfaction survey"),
     "done.new_visit": ("Kunjungan baru (F2)", "New visit (F2)"),
     "preview.title": ("Pratinjau cetak", "Print preview"),
     "preview.receipt": ("Tanda terima", "Receipt"),

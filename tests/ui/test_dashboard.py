@@ -328,3 +328,27 @@ def test_an_officer_has_no_dashboard(qtbot, runtime):
     press(Qt.Key.Key_F9)
     window.show_dashboard()
     assert window.dashboard_page is None
+
+
+def test_the_survey_opens_from_the_done_page_and_is_stored(qtbot, runtime):
+    """After finalize the officer offers the SKM survey: Ctrl+K, scores by keyboard, saved."""
+    from mppdesk.desk.intake import finalize_visit, parse_visit
+    from mppdesk.ui.done import DonePage
+    from mppdesk.ui.tasks import TaskRunner
+    from mppdesk.desk.survey import ELEMENTS
+    from mppdesk.ui.visit import FinalizedVisit
+    from tests.conftest import make_user
+    from tests.integration.test_intake import example_visit
+
+    officer = make_user(runtime, "ani", "officer")
+    result = finalize_visit(runtime, officer, parse_visit(example_visit("dukcapil/ktp-el")))
+    tasks = TaskRunner()
+    page = DonePage(runtime, officer, tasks, FinalizedVisit(result=result, receipt_pdf=None,
+                                                            slip_pdf=None, documents_error=None))
+    qtbot.addWidget(page)
+    dialog = page.open_survey()
+    for index in range(len(ELEMENTS)):
+        dialog.answer(index, 4)
+    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+        dialog.submit()
+    assert not page.survey_button.isEnabled()
