@@ -333,9 +333,9 @@ def test_an_officer_has_no_dashboard(qtbot, runtime):
 def test_the_survey_opens_from_the_done_page_and_is_stored(qtbot, runtime):
     """After finalize the officer offers the SKM survey: Ctrl+K, scores by keyboard, saved."""
     from mppdesk.desk.intake import finalize_visit, parse_visit
+    from mppdesk.desk.survey import ELEMENTS
     from mppdesk.ui.done import DonePage
     from mppdesk.ui.tasks import TaskRunner
-    from mppdesk.desk.survey import ELEMENTS
     from mppdesk.ui.visit import FinalizedVisit
     from tests.conftest import make_user
     from tests.integration.test_intake import example_visit
