@@ -37,6 +37,12 @@ def main(data_dir: Path | None = None, db_url: str | None = None) -> int:
 
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     db_url = db_url or os.environ.get("MPPDESK_DB") or None
+    os.umask(0o077)  # whatever the desk writes is for this OS account only
+    from mppdesk.logs import configure_logging
+    from mppdesk.ui.crash_hook import install_excepthook
+
+    configure_logging()  # the NIK/phone mask on every log record of the window too
+    install_excepthook(data_dir)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("MPP Desk")
     apply_theme(app)
@@ -45,8 +51,8 @@ def main(data_dir: Path | None = None, db_url: str | None = None) -> int:
             from mppdesk.settings import load_settings
 
             i18n.set_language(load_settings(data_dir).desk.language)
-        except Exception as exc:  # noqa: BLE001 - reported with its file when the store opens
-            log.warning("settings: %s", exc)
+        except Exception:  # noqa: BLE001 - shown on the sign-in page when the store opens
+            pass
     window = DeskWindow()
     window.show()
     if os.environ.get(STARTUP_PROBE):

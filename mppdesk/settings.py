@@ -4,6 +4,9 @@ Standard library only, so every layer can take a ``Settings`` value without impo
 framework. Secrets never live here: an agency's token is named by an environment variable
 (``token_env``) or looked up in the OS keyring (``token_keyring = true``).
 
+Every value is checked on load: its type, numbers finite and within ``RANGES``, the time
+zone loadable; a bad one is a ``SettingsError`` naming the file and the key.
+
 ```toml
 [desk]
 code = "K01"                 # desk prefix of tracking numbers, sent as X-MPP-Desk
@@ -21,12 +24,31 @@ lease_s = 120
 poll_interval_s = 15
 status_poll_interval_s = 300
 pause_probe_s = 300          # a paused agency (bad token or URL) is tried again after this
+protocol_error_flag_after = 8  # answers outside the protocol in a row before a supervisor looks
+max_answer_bytes = 1048576   # an agency answer larger than this is refused unread
+
+[intake]                     # bounds on a visit's attachment files (PDF, JPEG, PNG only)
+max_attachment_bytes = 20971520        # one file (20 MiB)
+max_visit_attachment_bytes = 62914560  # all files of one visit (60 MiB)
+max_attachments = 20                   # files per visit
+
+[printing]
+receipt_printer = "Kasir-80"  # OS print queue for receipts, slips and checklists; "" = ask (dialog)
+paper = "80mm"                # 80mm | 58mm | a4: the layout of receipts and slips
+
+[backup]                     # scheduled backup off the PC while the desk window runs
+dir = "/media/usb-cadangan"  # an absolute folder on a USB disk or network share; "" = off
+interval_hours = 24          # a new backup when the last success is older than this; 0 = off
 
 [agencies.dukcapil]
 base_url = "http://127.0.0.1:8765/dukcapil"
 token_env = "MPPDESK_TOKEN_DUKCAPIL"
 connect_timeout_s = 3
 read_timeout_s = 15
+deadline_s = 30              # a whole exchange (connect, upload, complete answer) at most
+ca_file = "certs/dukcapil-ca.pem"  # optional: the CA of the agency's TLS certificate (PEM),
+                             # relative to the data dir; TLS is always verified, with this CA
+                             # instead of the system's when given. No user:password@ in URLs.
 
 [agencies.bpn]
 mode = "manual"              # no API: printed handover list instead of HTTP
@@ -35,12 +57,15 @@ mode = "manual"              # no API: printed handover list instead of HTTP
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from mppdesk.core.tracking import TrackingNumberError, normalize_desk_code
 
 SETTINGS_FILE = "settings.toml"
 
@@ -79,6 +104,38 @@ class SyncSettings:
     poll_interval_s: float = 15.0
     status_poll_interval_s: float = 300.0
     pause_probe_s: float = 300.0  # a paused agency (401/403/404) is tried again after this
+    # An agency answering outside the protocol this many times in a row (captive portal, wrong
+    # endpoint) has the entry flagged for a supervisor instead of retried for ever.
+    protocol_error_flag_after: int = 8
+    max_answer_bytes: int = 1048576  # an agency's answer larger than this is not read (1 MiB)
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    """Bounds on what a visit may bring in: a visit file is input from outside."""
+
+    max_attachment_bytes: int = 20 * 1024 * 1024  # one file
+    max_visit_attachment_bytes: int = 60 * 1024 * 1024  # all files of one visit together
+    max_attachments: int = 20  # files per visit
+
+
+@dataclass(frozen=True)
+class PrintingSettings:
+    """The desk's printer: named, it prints without a dialog (the counter has no time for one)."""
+
+    receipt_printer: str = ""  # OS print queue (CUPS / Windows printer name); "" = print dialog
+    paper: str = "80mm"  # 80mm | 58mm | a4
+
+
+PAPERS = ("80mm", "58mm", "a4")
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    """Where the desk window writes its scheduled backup (``mppdesk backup --to`` by hand)."""
+
+    dir: str = ""  # absolute folder on a USB disk or network share; "" = no scheduled backup
+    interval_hours: float = 24.0  # 0 = no scheduled backup
 
 
 @dataclass(frozen=True)
@@ -90,6 +147,8 @@ class AgencyEndpoint:
     token_keyring: bool = False
     connect_timeout_s: float = 3.0
     read_timeout_s: float = 15.0
+    deadline_s: float = 30.0  # one whole exchange: connect, upload and the complete answer
+    ca_file: str | None = None  # PEM bundle of the CA that signed the agency's certificate
 
     def token(self) -> str | None:
         """The bearer token from its configured source (never from the database)."""
@@ -111,6 +170,9 @@ class AgencyEndpoint:
 class Settings:
     desk: DeskSettings = field(default_factory=DeskSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
+    intake: IntakeSettings = field(default_factory=IntakeSettings)
+    printing: PrintingSettings = field(default_factory=PrintingSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
     agencies: dict[str, AgencyEndpoint] = field(default_factory=dict)
 
     def with_agency(self, endpoint: AgencyEndpoint) -> Settings:
@@ -120,6 +182,48 @@ class Settings:
 
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+# Allowed range of each number, both ends inclusive, by "section.key" (agency endpoints:
+# "agencies.key"). Every number is also refused when infinite or NaN, and a whole-number
+# setting when it has a fraction. A new numeric setting joins with one line here.
+RANGES: dict[str, tuple[float, float]] = {
+    "desk.idle_lock_minutes": (1, 240),
+    "desk.retention_days": (1, 36_500),
+    "sync.backoff_base_s": (0.01, 3_600),
+    "sync.backoff_cap_s": (0.01, 86_400),
+    "sync.lease_s": (1, 86_400),
+    "sync.poll_interval_s": (0.05, 86_400),
+    "sync.status_poll_interval_s": (1, 7 * 86_400),
+    "sync.pause_probe_s": (0.1, 86_400),
+    "sync.protocol_error_flag_after": (1, 10_000),
+    "sync.max_answer_bytes": (1, 1 << 30),
+    "intake.max_attachment_bytes": (1, 1 << 34),
+    "intake.max_visit_attachment_bytes": (1, 1 << 36),
+    "intake.max_attachments": (1, 10_000),
+    "backup.interval_hours": (0, 24 * 31),
+    "agencies.connect_timeout_s": (0.05, 300),
+    "agencies.read_timeout_s": (0.05, 3_600),
+    "agencies.deadline_s": (0.05, 3_600),
+}
+
+
+def _check_value(where: str, key: str, value: Any) -> None:
+    """Refuse a value no desk can work with, naming the file and key (``RANGES``)."""
+    name = f"{where}.{key}"
+    if isinstance(value, str):
+        if any(ord(ch) < 32 and ch not in "\t" for ch in value):
+            raise SettingsError(f"{name}: control characters are not allowed")
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SettingsError(f"{name}: expected a finite number, got {value!r}")
+    section = where.rsplit(":", 1)[-1].split(".", 1)[0]
+    bounds = RANGES.get(f"{section}.{key}")
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        raise SettingsError(
+            f"{name}: expected {bounds[0]:g} to {bounds[1]:g}, got {value!r}"
+        )
 
 
 def _section(cls, raw: Any, where: str, **extra) -> Any:
@@ -136,10 +240,26 @@ def _section(cls, raw: Any, where: str, **extra) -> Any:
         expected = type(default) if default is not None and not isinstance(default, type) else None
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if expected is not None and not isinstance(value, expected):
+        if expected is not None and (
+            not isinstance(value, expected) or (expected is int and isinstance(value, bool))
+        ):
             raise SettingsError(f"{where}.{key}: expected {expected.__name__}, got {value!r}")
+        _check_value(where, key, value)
         values[key] = value
     return cls(**values)
+
+
+def _check_timezone(name: str, where: str) -> None:
+    """The desk's time zone must load, or every date on receipts and reports would fail."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise SettingsError(
+            f"{where}: unknown time zone {name!r}; expected e.g. Asia/Jakarta (WIB), "
+            "Asia/Makassar (WITA) or Asia/Jayapura (WIT)"
+        ) from None
 
 
 def load_settings(data_dir: Path) -> Settings:
@@ -152,13 +272,36 @@ def load_settings(data_dir: Path) -> Settings:
         raise SettingsError(f"{path}: {exc}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read ({exc})") from exc
-    unknown = set(raw) - {"desk", "sync", "agencies"}
+    unknown = set(raw) - {"desk", "sync", "intake", "printing", "backup", "agencies"}
     if unknown:
         raise SettingsError(f"{path}: unknown section(s) {sorted(unknown)}")
     desk = _section(DeskSettings, raw.get("desk"), f"{path}:desk")
     if desk.language not in ("id", "en"):
         raise SettingsError(f"{path}:desk.language: expected 'id' or 'en'")
+    _check_timezone(desk.timezone, f"{path}:desk.timezone")
+    try:
+        desk = replace(desk, code=normalize_desk_code(desk.code))
+    except TrackingNumberError as exc:
+        raise SettingsError(f"{path}:desk.code: {exc}, got {desk.code!r}") from None
     sync = _section(SyncSettings, raw.get("sync"), f"{path}:sync")
+    if sync.backoff_base_s > sync.backoff_cap_s:
+        raise SettingsError(
+            f"{path}:sync.backoff_base_s: {sync.backoff_base_s:g} is above "
+            f"sync.backoff_cap_s ({sync.backoff_cap_s:g}); the first retry cannot wait longer "
+            "than the longest"
+        )
+    intake = _section(IntakeSettings, raw.get("intake"), f"{path}:intake")  # ranges: RANGES
+    printing = _section(PrintingSettings, raw.get("printing"), f"{path}:printing")
+    if printing.paper not in PAPERS:
+        raise SettingsError(f"{path}:printing.paper: expected one of {', '.join(PAPERS)}")
+    printer = printing.receipt_printer
+    if len(printer) > 127 or any(ch in printer for ch in "\n\r\t\0") or printer.startswith("-"):
+        raise SettingsError(f"{path}:printing.receipt_printer: not a printer name")
+    backup = _section(BackupSettings, raw.get("backup"), f"{path}:backup")
+    if not 0 <= backup.interval_hours <= 24 * 31:
+        raise SettingsError(f"{path}:backup.interval_hours: expected 0 (off) to 744 hours")
+    if backup.dir and not Path(backup.dir).expanduser().is_absolute():
+        raise SettingsError(f"{path}:backup.dir: expected an absolute folder, got {backup.dir!r}")
     agencies = {}
     for code, table in (raw.get("agencies") or {}).items():
         if not _CODE.match(code):
@@ -168,8 +311,24 @@ def load_settings(data_dir: Path) -> Settings:
             raise SettingsError(f"{path}:agencies.{code}.mode: expected 'http' or 'manual'")
         if endpoint.mode == "http" and not endpoint.base_url.startswith(("http://", "https://")):
             raise SettingsError(f"{path}:agencies.{code}.base_url: expected an http(s) URL")
+        from urllib.parse import urlsplit
+
+        if "@" in urlsplit(endpoint.base_url).netloc:
+            # The URL itself is never echoed: what stands before the @ is a secret.
+            raise SettingsError(
+                f"{path}:agencies.{code}.base_url: credentials (user:password@) are not "
+                "allowed in the URL; name the token with token_env or token_keyring"
+            )
+        if endpoint.ca_file is not None:
+            if not isinstance(endpoint.ca_file, str) or not endpoint.ca_file.strip():
+                raise SettingsError(f"{path}:agencies.{code}.ca_file: expected a file path")
+            ca_path = Path(endpoint.ca_file).expanduser()
+            ca_path = ca_path if ca_path.is_absolute() else Path(data_dir) / ca_path
+            if not ca_path.is_file():
+                raise SettingsError(f"{path}:agencies.{code}.ca_file: no such file {str(ca_path)!r}")
+            endpoint = replace(endpoint, ca_file=str(ca_path))
         agencies[code] = endpoint
-    return Settings(desk=desk, sync=sync, agencies=agencies)
+    return Settings(desk=desk, sync=sync, intake=intake, printing=printing, backup=backup, agencies=agencies)
 
 
 def _toml_value(value: Any) -> str:
@@ -188,6 +347,15 @@ def dump_settings(settings: Settings) -> str:
     lines += ["", "[sync]"]
     for f in fields(SyncSettings):
         lines.append(f"{f.name} = {_toml_value(getattr(settings.sync, f.name))}")
+    lines += ["", "[intake]"]
+    for f in fields(IntakeSettings):
+        lines.append(f"{f.name} = {_toml_value(getattr(settings.intake, f.name))}")
+    lines += ["", "[printing]"]
+    for f in fields(PrintingSettings):
+        lines.append(f"{f.name} = {_toml_value(getattr(settings.printing, f.name))}")
+    lines += ["", "[backup]"]
+    for f in fields(BackupSettings):
+        lines.append(f"{f.name} = {_toml_value(getattr(settings.backup, f.name))}")
     for code, endpoint in sorted(settings.agencies.items()):
         lines += ["", f"[agencies.{code}]"]
         for f in fields(AgencyEndpoint):
@@ -205,6 +373,9 @@ def save_settings(data_dir: Path, settings: Settings) -> Path:
     path = Path(data_dir) / SETTINGS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(dump_settings(settings), encoding="utf-8")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # the desk's own, only
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(dump_settings(settings))
     os.replace(tmp, path)
     return path

@@ -3,7 +3,8 @@
 Each area module exposes ``register(subparsers)`` that adds its subcommands with
 ``set_defaults(handler=...)``; a handler takes the parsed arguments and returns the exit code.
 
-Exit codes: 0 ok, 1 error, 2 invalid input, 3 timed out, 4 authentication or permission refused.
+Exit codes: 0 ok, 1 error, 2 invalid input, 3 timed out, 4 authentication or permission refused,
+5 `sync --drain` left entries that need a person (paused, failed, flagged, held).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ EXIT_ERROR = 1
 EXIT_INVALID = 2
 EXIT_TIMEOUT = 3
 EXIT_REFUSED = 4
+EXIT_NEEDS_PERSON = 5  # sync --drain: entries left paused, failed, flagged or held
 
 _AREAS = (
     "mppdesk.cli.admin",
@@ -30,6 +32,7 @@ _AREAS = (
     "mppdesk.cli.audit",
     "mppdesk.cli.agency_sim",
     "mppdesk.cli.review",
+    "mppdesk.cli.backup",
 )
 
 
@@ -49,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Whatever the desk writes (store, WAL, backups, attachments, exports, crash reports) is
+    # for this OS account only, whatever the umask of the shell that started it.
+    import os
+
+    os.umask(0o077)
     if not (sys.argv[1:] if argv is None else list(argv)):
         # Plain `mppdesk` opens the desk window without loading every subcommand first:
         # the sign-in window should appear about as fast as an empty Qt window.
@@ -65,7 +73,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mppdesk.app import main as open_desk  # plain `mppdesk` opens the desk window
 
         return open_desk()
-    return int(handler(args) or 0)
+    from mppdesk.cli.common import report_fault, set_current_args
+
+    set_current_args(args)
+    # The error boundary: no traceback and no exception text ever reaches the terminal.
+    try:
+        return int(handler(args) or 0)
+    except KeyboardInterrupt:
+        print("dihentikan / interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        return report_fault(exc, args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,10 +13,13 @@ import sys
 from mppdesk.cli import EXIT_OK
 from mppdesk.cli.common import (
     add_data_dir_option,
+    bounded_int,
     open_runtime_from,
     read_password,
     run_desk_command,
 )
+
+MAX_LIST_LIMIT = 1_000_000  # rows; more is a typo, and SQLite's integers end at 2**63
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_data_dir_option(p)
     p.add_argument("--date", help="local date YYYY-MM-DD")
     p.add_argument("--status", help="submission status, e.g. queued, held, sent")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=bounded_int(1, MAX_LIST_LIMIT), help="at most this many rows")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_submissions_list)
 
@@ -66,7 +69,7 @@ def _init(args: argparse.Namespace) -> int:
     def run() -> int:
         from mppdesk.desk.queries import info
 
-        runtime = open_runtime_from(args)
+        runtime = open_runtime_from(args, create=True)  # the one command that makes a store
         try:
             details = info(runtime)
         finally:
@@ -174,6 +177,12 @@ def register_purge(subparsers: argparse._SubParsersAction) -> None:
     )
     add_data_dir_option(p)
     p.add_argument("--dry-run", action="store_true", help="show what would go, change nothing")
+    p.add_argument(
+        "--trust-clock",
+        action="store_true",
+        help="run even though the clock is days ahead of the store's newest record "
+        "(after a long closure, once the date is checked)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_purge)
 
@@ -185,7 +194,9 @@ def _purge(args: argparse.Namespace) -> int:
 
         runtime = open_runtime_from(args)
         try:
-            report = purge(runtime, os_actor(), dry_run=args.dry_run)
+            report = purge(
+                runtime, os_actor(), dry_run=args.dry_run, trust_clock=args.trust_clock
+            )
         finally:
             runtime.close()
         if args.json:

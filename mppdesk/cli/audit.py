@@ -37,8 +37,11 @@ def _verify(args: argparse.Namespace) -> int:
         elif report["ok"]:
             print(f"audit chain ok: {report['events']} events, head {report['head']}")
         else:
+            where = f"event {report['first_bad_event']}"
+            if report.get("position"):
+                where += f" (number {report['position']} of the chain)"
             print(
-                f"audit chain broken at event {report['first_bad_event']}: {report['reason']}",
+                f"rantai audit rusak / audit chain broken at {where}: {report['reason']}",
                 file=sys.stderr,
             )
         return EXIT_OK if report["ok"] else EXIT_ERROR

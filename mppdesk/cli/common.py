@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -45,19 +46,104 @@ def read_password() -> str:
     return line.rstrip("\r\n")
 
 
-def open_runtime_from(args: argparse.Namespace):
+def bounded_int(minimum: int, maximum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in [minimum, maximum], else exit 2 naming the range.
+
+    ``--limit 99999999999999999999`` would otherwise reach SQLite and overflow there.
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(
+                f"must be between {minimum} and {maximum}, got {text}"
+            )
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def bounded_float(minimum: float, maximum: float) -> Callable[[str], float]:
+    """An argparse type: a finite number in [minimum, maximum] (no inf, no nan)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not (math.isfinite(value) and minimum <= value <= maximum):
+            raise argparse.ArgumentTypeError(
+                f"must be between {minimum:g} and {maximum:g}, got {text}"
+            )
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def message_language(args: argparse.Namespace | None = None) -> str:
+    """The language of messages on stderr: ``--lang`` where a command has it, else
+    ``MPPDESK_LANG``, else Indonesian (the desk's first language)."""
+    lang = getattr(args, "lang", None) or os.environ.get("MPPDESK_LANG", "id")
+    return "en" if str(lang).lower().startswith("en") else "id"
+
+
+def open_runtime_from(args: argparse.Namespace, *, create: bool = False):
+    """The runtime of the command's data dir; only ``mppdesk init`` passes ``create``."""
     from mppdesk.desk.runtime import open_runtime
 
-    return open_runtime(data_dir_from(args), db_url_from(args))
+    return open_runtime(data_dir_from(args), db_url_from(args), create=create)
+
+
+def report_fault(
+    exc: BaseException, args: argparse.Namespace | None = None, *, json_errors: bool = False
+) -> int:
+    """The error boundary of every command: a known fault becomes one plain message and its
+    exit code; anything else a crash report in the data dir and one line saying where.
+    Never a traceback, never an exception's own text (it may hold personal data)."""
+    from mppdesk.cli import EXIT_ERROR, EXIT_INVALID
+    from mppdesk.desk.faults import INPUT, explain
+
+    lang = message_language(args)
+    try:
+        fault = explain(exc)
+    except Exception:  # noqa: BLE001 - classifying must never be what crashes
+        fault = None
+    if fault is not None:
+        message = fault.message(lang)
+        if json_errors:
+            print(json.dumps({"error": message}, ensure_ascii=False))
+        print(message, file=sys.stderr)
+        return EXIT_INVALID if fault.kind == INPUT else EXIT_ERROR
+    from mppdesk.desk.crash import crash_line, write_crash_report
+
+    data_dir = None
+    if args is not None and hasattr(args, "data_dir"):
+        try:
+            data_dir = data_dir_from(args)
+        except Exception:  # noqa: BLE001 - no data dir: the report goes to the cache folder
+            data_dir = None
+    report = write_crash_report(exc, data_dir)
+    line = crash_line(exc, report, lang)
+    if json_errors:
+        print(json.dumps({"error": line}, ensure_ascii=False))
+    print(line, file=sys.stderr)
+    return EXIT_ERROR
 
 
 def run_desk_command(run: Callable[[], int], *, json_errors: bool = False) -> int:
-    """Run a handler, turning the desk's known errors into a message and an exit code."""
+    """Run a handler, turning the desk's known errors into a message and an exit code.
+
+    Faults of the environment (disk, store, key, settings) get their plain message here;
+    anything unknown is re-raised to the boundary in ``mppdesk.cli.main``, which writes the
+    crash report.
+    """
     from mppdesk.cli import EXIT_ERROR, EXIT_INVALID, EXIT_REFUSED
     from mppdesk.desk.errors import AuthError, DeskError, InvalidInput, NotFound, PermissionDenied
-    from mppdesk.forms.catalog import CatalogError
-    from mppdesk.settings import SettingsError
-    from mppdesk.store.database import StoreError
 
     try:
         return run()
@@ -79,10 +165,24 @@ def run_desk_command(run: Callable[[], int], *, json_errors: bool = False) -> in
     except NotFound as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
-    except CatalogError as exc:
-        print("the catalog has problems (run 'mppdesk catalog check'):", file=sys.stderr)
-        print(str(exc), file=sys.stderr)
-        return EXIT_ERROR
-    except (StoreError, SettingsError, DeskError) as exc:
+    except DeskError as exc:
+        if json_errors:
+            print(json.dumps({"error": str(exc)}, ensure_ascii=False))
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except Exception as exc:
+        from mppdesk.desk.faults import explain
+
+        if explain(exc) is None:
+            raise  # a bug: the boundary in main writes the crash report
+        return report_fault(exc, _CURRENT_ARGS, json_errors=json_errors)
+
+
+# The parsed arguments of the running command (set by mppdesk.cli.main), so handlers that
+# call run_desk_command(run) without them still get the right data dir and language.
+_CURRENT_ARGS: argparse.Namespace | None = None
+
+
+def set_current_args(args: argparse.Namespace | None) -> None:
+    global _CURRENT_ARGS
+    _CURRENT_ARGS = args

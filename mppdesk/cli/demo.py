@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 from mppdesk.cli import EXIT_OK
-from mppdesk.cli.common import run_desk_command
+from mppdesk.cli.common import bounded_int, run_desk_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="keep the demo here instead of a temporary folder removed at exit",
     )
-    p.add_argument("--visits", type=int, default=12, help="demo visits to create")
+    p.add_argument("--visits", type=bounded_int(0, 10_000), default=12, help="demo visits to create")
     p.add_argument(
         "--no-ui", action="store_true", help="headless: create, sync once, print a summary and exit"
     )

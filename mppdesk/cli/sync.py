@@ -7,28 +7,50 @@ import json
 import signal
 import sys
 import threading
+from pathlib import Path
+from urllib.parse import urlsplit
 
-from mppdesk.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_TIMEOUT
+from mppdesk.cli import EXIT_ERROR, EXIT_INVALID, EXIT_NEEDS_PERSON, EXIT_OK, EXIT_TIMEOUT
 from mppdesk.cli.common import (
     add_data_dir_option,
+    bounded_float,
     data_dir_from,
     open_runtime_from,
     run_desk_command,
 )
 
+SYNC_EPILOG = """\
+exit codes with --drain:
+  0  everything due was delivered
+  3  --timeout ran out; what was in flight went back to pending (nothing lost)
+  5  entries need a person: paused (credentials, address, unconfigured agency), failed
+     (the agency refused them), flagged (answers outside the protocol, lost at the agency,
+     an unreadable attachment on this PC) or held for a supervisor's approval
+  1  stopped by a signal, or an error
+SIGTERM or Ctrl+C stop within a second or two; entries in flight go back to pending.
+"""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("sync", help="send the outbox to the agencies")
+    p = subparsers.add_parser(
+        "sync",
+        help="send the outbox to the agencies",
+        epilog=SYNC_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_data_dir_option(p)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="one pass over due entries")
     mode.add_argument(
         "--drain",
         action="store_true",
-        help="until nothing is pending or in flight (held, paused, failed are reported)",
+        help="until nothing is pending or in flight (exit 5 when entries need a person)",
     )
     p.add_argument(
-        "--timeout", type=float, default=300.0, help="seconds, with --drain (exit 3 when over)"
+        "--timeout",
+        type=bounded_float(0.0, 1e7),
+        default=300.0,
+        help="seconds, with --drain (exit 3 when over)",
     )
     p.add_argument("--json", action="store_true", help="summary per agency as JSON on stdout")
     p.set_defaults(handler=_sync)
@@ -43,11 +65,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_data_dir_option(q)
     q.add_argument("code")
     target = q.add_mutually_exclusive_group(required=True)
-    target.add_argument("--url", help="base URL, e.g. http://127.0.0.1:8765/dukcapil")
+    target.add_argument(
+        "--url", help="base URL, e.g. https://api.agency.example/mpp (no user:password@)"
+    )
     target.add_argument("--manual", action="store_true", help="no API: printed handover list")
     q.add_argument("--token-env", help="environment variable holding the bearer token")
-    q.add_argument("--connect-timeout", type=float)
-    q.add_argument("--read-timeout", type=float)
+    q.add_argument("--connect-timeout", type=bounded_float(0.1, 600.0))
+    q.add_argument("--read-timeout", type=bounded_float(0.1, 600.0))
+    q.add_argument(
+        "--ca-file",
+        help="PEM file of the CA that signed the agency's certificate ('' for the system's)",
+    )
     q.set_defaults(handler=_agency_set)
 
 
@@ -68,7 +96,8 @@ def _sync(args: argparse.Namespace) -> int:
             if report.sent or report.status_updates:
                 print(
                     f"sync: sent {report.sent}, delivered {report.delivered}, retry {report.retried}, "
-                    f"failed {report.failed}, paused {report.paused}, status {report.status_updates}",
+                    f"failed {report.failed}, paused {report.paused}, flagged {report.flagged}, "
+                    f"status {report.status_updates}",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -77,7 +106,8 @@ def _sync(args: argparse.Namespace) -> int:
 
         def on_signal(signum, _frame) -> None:
             stop.set()
-            worker.stop()
+            # Not here: the handler runs on the main thread, which may hold a lock stop() needs.
+            threading.Thread(target=worker.stop, name="sync-stop", daemon=True).start()
 
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, on_signal)
@@ -87,10 +117,26 @@ def _sync(args: argparse.Namespace) -> int:
             if args.once:
                 progress(worker.run_once())
             elif args.drain:
+                waiting = _summary(runtime)["totals"]["pending"]
+                print(
+                    f"sync: draining {waiting} waiting entr{'y' if waiting == 1 else 'ies'} "
+                    f"(timeout {args.timeout:g} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 finished, _total = worker.drain(args.timeout, on_pass=progress)
-                if not finished and not stop.is_set():
-                    print(f"sync: time ran out after {args.timeout:g} s", file=sys.stderr)
+                if stop.is_set():
+                    print("sync: stopped; entries in flight are pending again", file=sys.stderr)
+                    code = EXIT_ERROR
+                elif not finished:
+                    print(
+                        f"sync: time ran out after {args.timeout:g} s; entries in flight are "
+                        "pending again",
+                        file=sys.stderr,
+                    )
                     code = EXIT_TIMEOUT
+                else:
+                    code = _needs_a_person(runtime)
             else:
                 print("sync: running until stopped (Ctrl+C)", file=sys.stderr, flush=True)
                 worker.run_forever(on_pass=progress)
@@ -106,6 +152,24 @@ def _sync(args: argparse.Namespace) -> int:
         return code
 
     return run_desk_command(run)
+
+
+def _needs_a_person(runtime) -> int:
+    """Exit 5, with what waits for whom, when a drain left entries no retry will move."""
+    from mppdesk.desk.sync_status import needing_a_person
+
+    waiting = needing_a_person(runtime)
+    if not waiting:
+        return EXIT_OK
+    words = {
+        "paused": "paused (credentials, address or an unconfigured agency)",
+        "failed": "refused by the agency",
+        "flagged": "flagged for a supervisor",
+        "held": "held for a supervisor's approval",
+    }
+    parts = [f"{count} {words.get(state, state)}" for state, count in sorted(waiting.items())]
+    print("sync: entries need a person: " + "; ".join(parts), file=sys.stderr)
+    return EXIT_NEEDS_PERSON
 
 
 def _agency_list(args: argparse.Namespace) -> int:
@@ -152,6 +216,17 @@ def _agency_set(args: argparse.Namespace) -> int:
     if args.url is not None and not args.url.startswith(("http://", "https://")):
         print("--url: expected an http:// or https:// URL", file=sys.stderr)
         return EXIT_INVALID
+    if args.url is not None and "@" in urlsplit(args.url).netloc:
+        # The URL is not echoed: what stands before the @ is a secret.
+        print(
+            "--url: credentials (user:password@) are not allowed in the URL; "
+            "name the token's environment variable with --token-env",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    if args.ca_file and not Path(args.ca_file).expanduser().is_file():
+        print(f"--ca-file: no such file {args.ca_file!r}", file=sys.stderr)
+        return EXIT_INVALID
     endpoint = settings.agencies.get(args.code) or AgencyEndpoint(code=args.code)
     endpoint = replace(
         endpoint,
@@ -164,6 +239,9 @@ def _agency_set(args: argparse.Namespace) -> int:
         endpoint = replace(endpoint, connect_timeout_s=args.connect_timeout)
     if args.read_timeout is not None:
         endpoint = replace(endpoint, read_timeout_s=args.read_timeout)
+    if args.ca_file is not None:
+        ca_file = str(Path(args.ca_file).expanduser().resolve()) if args.ca_file else None
+        endpoint = replace(endpoint, ca_file=ca_file)
     path = save_settings(data_dir, settings.with_agency(endpoint))
 
     def resume() -> int:

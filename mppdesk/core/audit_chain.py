@@ -57,24 +57,41 @@ class ChainEvent:
 class ChainBreak:
     event_id: int
     reason: str
+    position: int = 0  # 1-based place of the event in the chain
 
 
 def verify_chain(events: Iterable[ChainEvent]) -> ChainBreak | None:
-    """The first event where the chain does not hold, or None."""
+    """The first event where the chain does not hold, or None.
+
+    Events come from a file anyone with the key could edit, so any field may hold anything:
+    an edit that leaves an event unreadable (details that are not a JSON object, a time that
+    is not a time) is a break at that event like any other edit, never a crash.
+    """
     expected_prev = GENESIS
-    for event in events:
+    for position, event in enumerate(events, start=1):
         if event.prev_hash != expected_prev:
-            return ChainBreak(event.id, "previous hash does not match (event deleted or reordered)")
-        recomputed = event_hash(
-            event.prev_hash,
-            event.at,
-            event.actor,
-            event.action,
-            event.object_type,
-            event.object_id,
-            event.details,
-        )
+            return ChainBreak(
+                event.id, "previous hash does not match (event deleted or reordered)", position
+            )
+        if not isinstance(event.details, Mapping):
+            return ChainBreak(
+                event.id, "event details are not a JSON object (event edited)", position
+            )
+        if not isinstance(event.at, datetime):
+            return ChainBreak(event.id, "event time is not a time (event edited)", position)
+        try:
+            recomputed = event_hash(
+                event.prev_hash,
+                event.at,
+                str(event.actor),
+                str(event.action),
+                str(event.object_type),
+                str(event.object_id),
+                event.details,
+            )
+        except (TypeError, ValueError, UnicodeError):
+            return ChainBreak(event.id, "event cannot be hashed (event edited)", position)
         if recomputed != event.hash:
-            return ChainBreak(event.id, "hash does not match the event (event edited)")
+            return ChainBreak(event.id, "hash does not match the event (event edited)", position)
         expected_prev = event.hash
     return None

@@ -33,6 +33,28 @@ _WORDS: dict[str, tuple[str, str]] = {
                  "the agency asked to slow down (too many requests)"),
     "http_404": ("alamat server instansi salah — hubungi supervisor",
                  "wrong agency server address — tell the supervisor"),
+    # Answers outside the protocol: retried, flagged for a supervisor after too many.
+    "not_json": ("jawaban bukan dari instansi (halaman web/login Wi-Fi?) — dicoba lagi",
+                 "the answer is not the agency's (a web or Wi-Fi login page?) — retrying"),
+    "bad_json": ("jawaban instansi terpotong — dicoba lagi",
+                 "the agency's answer was cut off — retrying"),
+    "not_object": ("jawaban instansi tidak sesuai protokol — dicoba lagi",
+                   "the agency's answer is outside the protocol — retrying"),
+    "schema": ("jawaban instansi tidak sesuai protokol — dicoba lagi",
+               "the agency's answer is outside the protocol — retrying"),
+    "unverified": ("jawaban instansi tidak dapat diperiksa — dicoba lagi",
+                   "the agency's answer could not be checked — retrying"),
+    "too_large": ("jawaban instansi terlalu besar — dicoba lagi",
+                  "the agency's answer is too large — retrying"),
+    "other_submission": ("instansi menjawab untuk permohonan lain — dicoba lagi",
+                         "the agency answered about another request — retrying"),
+    "unknown_status": ("instansi memakai status yang tidak dikenal — dicoba lagi",
+                       "the agency used an unknown status word — retrying"),
+    "lost_at_agency": ("hilang di instansi — perlu diperiksa supervisor (kirim ulang)",
+                       "lost at the agency — supervisor check (send again)"),
+    "local_fault": ("berkas lampiran tidak terbaca di komputer ini — pulihkan berkas, lalu kirim ulang",
+                    "an attachment file cannot be read on this PC — restore it, then send again"),
+    "aborted": ("pengiriman dihentikan — akan dikirim lagi", "sending was stopped — will resend"),
 }
 
 

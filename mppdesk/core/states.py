@@ -31,6 +31,10 @@ class OutboxState(StrEnum):
     DONE = "done"
     FAILED = "failed"
     PAUSED = "paused"
+    # Needs a person, not a retry: an agency that keeps answering outside the protocol, a
+    # submission the agency lost after accepting it, or a fault of this PC (an unreadable
+    # attachment). ``last_error_class`` says which; "kirim ulang" puts it back in the queue.
+    FLAGGED = "flagged"
 
 
 class AgencyStatus(StrEnum):

@@ -6,40 +6,62 @@ agency-sync.md) are tested without a server or a clock. Nothing here reads the t
 always passed in, and every datetime must be timezone-aware (a naive one is a bug in the caller
 and raises ``ValueError`` naming the argument).
 
-The answer table, exactly as the protocol says, plus the choices it leaves open:
+The answer table, exactly as the protocol says, plus the choices it leaves open. "Protocol
+error" is a retry that also counts towards ``protocol_errors``: after
+``SyncSettings.protocol_error_flag_after`` of them in a row the entry is flagged for a
+supervisor (never ``done``, never ``failed``), because an agency (or a captive portal in front
+of it) that keeps answering outside the protocol is a configuration a person must look at.
 
-=============================================  ==========  ===================================
-answer                                         kind        why
-=============================================  ==========  ===================================
-200, 201 (and any other 2xx)                   delivered   the agency holds it
-409 ``idempotency_conflict`` (or any other     conflict    same key, different bytes: only a
-409 error)                                                 person can sort it out
-409 ``in_progress``                            retry       the first request is still running
-400, 422                                       failed      the agency refuses the content
-401, 403                                       paused      credentials: no retries burned
-404                                            paused      wrong base URL (or the agency lost
-                                                           the submission an attachment
-                                                           belongs to: a person must look)
-405, 410                                       paused      the endpoint is not what we think:
-                                                           configuration, not content
-3xx                                            paused      redirects are never followed for a
-                                                           delivery: the base URL is stale
-other 4xx (411, 413, 415, ...)                 failed      resending the same frozen bytes
-                                                           can only get the same answer
-408, 425, 429, 500, 502, 503, 504              retry       transient; obey Retry-After
-other 5xx (501, 505, 507, ...)                 retry       the agency's side; the backoff cap
-                                                           and the breaker bound the cost and
-                                                           the supervisor sees the attempts
-1xx or out of range                            retry       an answer we cannot read is no
-                                                           acknowledgement
-refused, reset, timeout, tls, other network    retry       the agency may have stored it:
-error                                                      same key, same bytes
-=============================================  ==========  ===================================
+=============================================  ==============  ===============================
+answer                                         kind            why
+=============================================  ==============  ===============================
+200, 201 whose JSON body matches the           delivered       the agency holds it, and said
+protocol's schema, names the submission                        so in the protocol's words
+(and attachment) sent and uses the
+protocol's status words
+200, 201 with anything else (cut JSON,         protocol error  a captive portal or a wrong
+text/html, ``{}``, another submission's id,                    endpoint answers 200 too: a
+an unknown status word, an oversized body)                     status code proves nothing
+other 2xx (202, 204, ...)                      protocol error  not an answer the protocol has
+409 ``idempotency_conflict`` (POST),           conflict        same key, different bytes: only
+``attachment_conflict`` (PUT)                                  a person can sort it out
+409 ``in_progress``                            retry           the first request still runs
+400, 422 with the protocol's error body        failed          the agency refuses the content
+400, 409, 422 without one (HTML, empty,        protocol error  not the agency speaking: a
+an unknown 409 word)                                           proxy or portal in between
+401, 403                                       paused          credentials: no retries burned
+404                                            paused          wrong base URL (or the agency lost
+                                                               the submission an attachment
+                                                               belongs to: a person must look)
+405, 410                                       paused          the endpoint is not what we
+                                                               think: configuration
+3xx                                            paused          redirects are never followed for
+                                                               a delivery: the base URL is stale
+408, 425, 429, 500, 502, 503, 504              retry           transient; obey Retry-After
+other 4xx (407, 411, 413, 415, 418, ...)       protocol error  outside the protocol's permanent
+                                                               set: never a rejection; retried,
+                                                               shown, flagged after N tries
+other 5xx (501, 505, 507, ...)                 retry           the agency's side; the backoff
+                                                               cap and the breaker bound it
+1xx or out of range                            protocol error  no acknowledgement
+refused, reset, timeout (the whole exchange    retry           the agency may have stored it:
+has a deadline), tls, other network error                      same key, same bytes
+=============================================  ==============  ===============================
+
+A status pull (``GET /submissions/{id}``) is judged by ``status_answer``: only a body that
+matches the schema, names the submission and uses a protocol status word is stored; a 404 for
+a submission the agency accepted means it was lost there ("hilang di instansi").
+
+Clock jumps: every stored wait is bounded (``next_attempt_at`` by the backoff cap, a lease by
+``lease_s``), so ``is_due`` and ``lease_expired`` treat a time further ahead than that bound
+as due: it can only have been written while the clock was wrong, and waiting for it would
+strand the entry for the size of the jump.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -48,7 +70,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from mppdesk.core.states import OutboxState
+from mppdesk.core.states import AgencyStatus, OutboxState
 
 RETRY_AFTER_CAP_S = 3600.0
 """No agency makes us wait longer than an hour on one answer; the desk keeps trying after."""
@@ -57,6 +79,18 @@ TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 PAUSING_STATUSES = frozenset({401, 403, 404, 405, 410})
 VALIDATION_STATUSES = frozenset({400, 422})
 NETWORK_ERROR_KINDS = frozenset({"refused", "reset", "timeout", "tls", "other"})
+ACCEPTED_STATUSES = frozenset({200, 201})
+AGENCY_STATUS_WORDS = frozenset(s.value for s in AgencyStatus)
+CONFLICT_ERRORS = {"post": "idempotency_conflict", "put": "attachment_conflict"}
+
+# What the client says about a body it could not use (``Answer.body_problem``).
+BODY_PROBLEMS = frozenset({"not_json", "bad_json", "not_object", "too_large"})
+# Limits of the protocol's schemas that the store relies on (String(100) / String(16)).
+AGENCY_REF_MAX = 100
+MESSAGE_MAX = 2000
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class OutcomeKind(StrEnum):
@@ -68,13 +102,35 @@ class OutcomeKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class Expected:
+    """What a valid acceptance must say: which call it answers and what was sent.
+
+    ``call`` is "post", "put" or "status"; ``name``, ``sha256`` and ``size`` describe the
+    attachment of a PUT.
+    """
+
+    call: str
+    submission_id: str
+    name: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.call not in ("post", "put", "status"):
+            raise ValueError(f"call must be post, put or status, got {self.call!r}")
+        if self.call == "put" and (self.name is None or self.sha256 is None):
+            raise ValueError("a PUT's expectation needs the attachment's name and sha256")
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What one attempt came to, in the terms the outbox records.
 
     ``reason`` is a short stable class for the UI and the logs ("http_503", "timeout",
-    "validation", "idempotency_conflict" ...); ``message`` is the human text. ``fields`` holds
-    the agency's per-field reasons of a 422. ``retry_after_s`` is the agency's own wait, already
-    capped, or None.
+    "validation", "not_json" ...); ``message`` is the human text. ``fields`` holds the
+    agency's per-field reasons of a 422. ``retry_after_s`` is the agency's own wait, already
+    capped, or None. ``protocol`` marks a retry caused by an answer outside the protocol
+    (it counts towards flagging the entry for a supervisor).
     """
 
     kind: OutcomeKind
@@ -84,6 +140,7 @@ class Outcome:
     fields: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     agency_ref: str | None = None
     agency_status: str | None = None
+    protocol: bool = False
 
     @property
     def burns_attempt(self) -> bool:
@@ -112,7 +169,7 @@ def _require_aware(value: datetime, name: str) -> datetime:
 def _error_code(body: Mapping[str, Any] | None) -> str | None:
     if isinstance(body, Mapping):
         error = body.get("error")
-        if isinstance(error, str):
+        if isinstance(error, str) and error:
             return error
     return None
 
@@ -121,7 +178,7 @@ def _body_message(body: Mapping[str, Any] | None) -> str:
     if isinstance(body, Mapping):
         message = body.get("message")
         if isinstance(message, str):
-            return message
+            return message[:MESSAGE_MAX]
     return ""
 
 
@@ -131,10 +188,155 @@ def _body_fields(body: Mapping[str, Any] | None) -> Mapping[str, str]:
     return MappingProxyType({})
 
 
-def _str_or_none(body: Mapping[str, Any] | None, key: str) -> str | None:
-    if isinstance(body, Mapping) and isinstance(body.get(key), str):
-        return body[key]
+def protocol_error(reason: str, message: str) -> Outcome:
+    """A retry caused by an answer the protocol does not have (counts towards flagging)."""
+    return Outcome(OutcomeKind.RETRY, reason, message, protocol=True)
+
+
+def _body_words(problem: str | None, detail: str) -> str:
+    what = {
+        "not_json": "not the protocol's JSON",
+        "bad_json": "JSON that does not parse (cut off?)",
+        "not_object": "JSON that is not an object",
+        "too_large": "a body over the size limit",
+    }.get(problem or "", "no body")
+    return what + (f" [{detail}]" if detail else "")
+
+
+def _schema_problem(expect: Expected, body: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The first way ``body`` misses the protocol's answer schema for ``expect.call``, as
+    (reason, message); None when it matches (see the SubmissionAccepted, AttachmentAccepted
+    and SubmissionStatus schemas of agency-sync.openapi.yaml)."""
+    required: tuple[str, ...]
+    if expect.call == "post":
+        required = ("submission_id", "agency_ref", "status")
+    elif expect.call == "put":
+        required = ("submission_id", "name", "sha256", "size", "missing_attachments")
+    else:
+        required = (
+            "submission_id",
+            "agency_ref",
+            "status",
+            "message",
+            "missing_attachments",
+            "updated_at",
+        )
+    missing = [key for key in required if key not in body]
+    if missing:
+        return "schema", f"answer lacks {', '.join(missing)}"
+    sid = body["submission_id"]
+    if not isinstance(sid, str) or (expect.call == "post" and not _UUID.match(sid)):
+        return "schema", "submission_id is not a submission id"
+    if sid != expect.submission_id:
+        return (
+            "other_submission",
+            f"answer names submission {sid[:40]!r}, not {expect.submission_id!r}",
+        )
+    if "agency_ref" in required:
+        ref = body["agency_ref"]
+        limit = 0 if expect.call == "status" else 1
+        if not isinstance(ref, str) or not limit <= len(ref) <= AGENCY_REF_MAX:
+            return "schema", f"agency_ref must be text of {limit} to {AGENCY_REF_MAX} characters"
+    if "status" in required:
+        status = body["status"]
+        if not isinstance(status, str) or status not in AGENCY_STATUS_WORDS:
+            return (
+                "unknown_status",
+                f"status {str(status)[:40]!r} is not one of the protocol's "
+                f"({', '.join(sorted(AGENCY_STATUS_WORDS))})",
+            )
+    if "missing_attachments" in required:
+        listed = body["missing_attachments"]
+        if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
+            return "schema", "missing_attachments must be a list of names"
+    if expect.call == "status":
+        for key in ("message", "updated_at"):
+            if not isinstance(body[key], str):
+                return "schema", f"{key} must be text"
+    if expect.call == "put":
+        if body["name"] != expect.name:
+            return "other_submission", f"answer names attachment {str(body['name'])[:60]!r}"
+        sha = body["sha256"]
+        if not isinstance(sha, str) or not _SHA256.match(sha):
+            return "schema", "sha256 must be 64 lower-case hex digits"
+        if sha != expect.sha256:
+            return "schema", "the acknowledged sha256 is not the one sent"
+        size = body["size"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            return "schema", "size must be a whole number >= 0"
+        if expect.size is not None and size != expect.size:
+            return "schema", f"the acknowledged size {size} is not the {expect.size} bytes sent"
     return None
+
+
+def judge_acceptance(
+    code: int,
+    body: Mapping[str, Any] | None,
+    expect: Expected | None,
+    *,
+    body_problem: str | None = None,
+    detail: str = "",
+) -> Outcome:
+    """A 2xx is a delivery only when it proves it (see the module table)."""
+    if code not in ACCEPTED_STATUSES:
+        return protocol_error(f"http_{code}", f"agency answered {code}, not 200 or 201")
+    if body_problem is not None or not isinstance(body, Mapping):
+        reason = body_problem if body_problem in BODY_PROBLEMS else "not_json"
+        return protocol_error(
+            reason,
+            f"agency answered {code} with {_body_words(body_problem, detail)}: not an "
+            "acknowledgement (captive portal or wrong address?)",
+        )
+    if expect is None:
+        return protocol_error("unverified", f"agency answered {code}; nothing to check it by")
+    problem = _schema_problem(expect, body)
+    if problem is not None:
+        reason, text = problem
+        return protocol_error(reason, f"agency answered {code} outside the protocol: {text}")
+    agency_ref = body.get("agency_ref")
+    status = body.get("status")
+    return Outcome(
+        OutcomeKind.DELIVERED,
+        f"http_{code}",
+        "",
+        agency_ref=agency_ref if isinstance(agency_ref, str) and agency_ref else None,
+        agency_status=status if isinstance(status, str) else None,
+    )
+
+
+def status_answer(
+    code: int | None,
+    body: Mapping[str, Any] | None,
+    submission_id: str,
+    *,
+    body_problem: str | None = None,
+    detail: str = "",
+) -> Outcome:
+    """What a status pull came to: DELIVERED (store ``agency_status``), CONFLICT with reason
+    ``lost_at_agency`` on a 404 with the protocol's error body (the agency does not know a
+    submission it accepted: a supervisor must look), or a protocol error / other outcome
+    whose body is never stored."""
+    if code == 404 and _error_code(body) is not None:
+        return Outcome(
+            OutcomeKind.CONFLICT,
+            "lost_at_agency",
+            "hilang di instansi: the agency answers 404 for a submission it accepted "
+            f"({_body_message(body) or _error_code(body)})",
+        )
+    if code is None:
+        return Outcome(OutcomeKind.RETRY, "other", "no answer")
+    if 200 <= code < 300:
+        judged = judge_acceptance(
+            code,
+            body,
+            Expected("status", submission_id),
+            body_problem=body_problem,
+            detail=detail,
+        )
+        if judged.kind is OutcomeKind.DELIVERED and body is not None:
+            return replace(judged, message=_body_message(body))
+        return judged
+    return classify(code, body, None, expect=None, body_problem=body_problem, detail=detail)
 
 
 def classify(
@@ -145,12 +347,17 @@ def classify(
     retry_after: str | None = None,
     now: datetime | None = None,
     retry_after_cap_s: float = RETRY_AFTER_CAP_S,
+    expect: Expected | None = None,
+    body_problem: str | None = None,
+    detail: str = "",
 ) -> Outcome:
     """Turn one answer (or network error) into what the outbox does next (see module table).
 
-    ``retry_after`` is the raw Retry-After header; reading its HTTP-date form needs ``now``,
-    so passing a Retry-After without ``now`` raises ``ValueError``. Retry-After is only
-    honoured on a retry outcome.
+    ``expect`` says what a valid acceptance of this call must contain; a 2xx without it is
+    never a delivery. ``body_problem``/``detail`` are the client's words on a body it could
+    not use. ``retry_after`` is the raw Retry-After header; reading its HTTP-date form needs
+    ``now``, so passing a Retry-After without ``now`` raises ``ValueError``. Retry-After is
+    only honoured on a retry outcome.
     """
     if status_code is None:
         kind = error_kind if error_kind in NETWORK_ERROR_KINDS else "other"
@@ -161,21 +368,23 @@ def classify(
     error = _error_code(body)
     message = _body_message(body)
     code = status_code
+    unreadable = f"agency answered {code} with {_body_words(body_problem, detail)}"
 
     if 200 <= code < 300:
-        return Outcome(
-            OutcomeKind.DELIVERED,
-            f"http_{code}",
-            message,
-            agency_ref=_str_or_none(body, "agency_ref"),
-            agency_status=_str_or_none(body, "status"),
-        )
+        return judge_acceptance(code, body, expect, body_problem=body_problem, detail=detail)
     if code == 409:
         if error == "in_progress":
             return _retry(code, "in_progress", message, retry_after, now, retry_after_cap_s)
-        reason = error or "conflict"
-        return Outcome(OutcomeKind.CONFLICT, reason, message or "same key, different content")
+        call = expect.call if expect is not None else None
+        known = set(CONFLICT_ERRORS.values()) if call is None else {CONFLICT_ERRORS.get(call)}
+        if error in known:
+            return Outcome(OutcomeKind.CONFLICT, error, message or "same key, different content")
+        if error is None:
+            return protocol_error("http_409", unreadable)
+        return protocol_error("http_409", f"agency answered 409 {error[:40]!r}: not the protocol's")
     if code in VALIDATION_STATUSES:
+        if error is None:
+            return protocol_error(f"http_{code}", unreadable + ", not the protocol's error")
         return Outcome(
             OutcomeKind.FAILED,
             "validation" if code == 422 else "bad_request",
@@ -194,10 +403,16 @@ def classify(
     if code in TRANSIENT_STATUSES or 500 <= code < 600:
         return _retry(code, f"http_{code}", message, retry_after, now, retry_after_cap_s)
     if 400 <= code < 500:
-        return Outcome(OutcomeKind.FAILED, f"http_{code}", message or "agency refused the request")
-    return _retry(
-        code, f"http_{code}", message or "unexpected answer", retry_after, now, retry_after_cap_s
-    )
+        outcome = _retry(
+            code,
+            f"http_{code}",
+            message or f"agency answered {code}, outside the protocol's permanent answers",
+            retry_after,
+            now,
+            retry_after_cap_s,
+        )
+        return replace(outcome, protocol=True)
+    return protocol_error(f"http_{code}", message or f"unexpected answer {code}")
 
 
 def _retry(
@@ -272,8 +487,9 @@ def next_attempt_at(
 ) -> datetime | None:
     """When to try again after ``outcome``; None when there is nothing to retry.
 
-    The jittered backoff is never shorter than the agency's Retry-After: both are waits the
-    agency asked for, so the longer one wins.
+    The jittered backoff is never shorter than the agency's Retry-After (both are waits the
+    agency asked for, so the longer one wins) and never longer than ``cap_s``: a stored time
+    further ahead than the cap can then only come from a clock jump (see ``is_due``).
     """
     _require_aware(now, "now")
     if outcome.kind is not OutcomeKind.RETRY:
@@ -281,7 +497,7 @@ def next_attempt_at(
     delay = backoff_delay(attempts, base_s, cap_s, rand)
     if outcome.retry_after_s is not None:
         delay = max(delay, outcome.retry_after_s)
-    return now + timedelta(seconds=delay)
+    return now + timedelta(seconds=min(delay, cap_s))
 
 
 @dataclass(frozen=True)
@@ -297,25 +513,53 @@ class EntryView:
     attempts: int = 0
 
 
-def lease_expired(entry: EntryView, now: datetime) -> bool:
+def beyond(at: datetime, now: datetime, bound_s: float | None) -> bool:
+    """Whether ``at`` lies further ahead of ``now`` than any wait the desk ever sets.
+
+    Such a time was written while the clock was ahead (or is garbage): the entry is treated
+    as due instead of being stranded for the size of the jump.
+    """
+    if bound_s is None:
+        return False
+    return _require_aware(at, "at") > _require_aware(now, "now") + timedelta(seconds=bound_s)
+
+
+def wait_horizon(now: datetime, bound_s: float) -> datetime:
+    """The latest time a stored wait may name at ``now`` (store queries compare with it)."""
+    return _require_aware(now, "now") + timedelta(seconds=bound_s)
+
+
+def lease_expired(entry: EntryView, now: datetime, lease_s: float | None = None) -> bool:
     """An in_flight entry whose lease ran out belongs to a worker that died or hung.
 
     An in_flight entry without a lease is treated as expired: nothing is sending forever.
+    With ``lease_s``, a lease ending later than ``now + lease_s`` is expired too: no lease is
+    ever given for longer, so it was taken while the clock was ahead.
     """
     if entry.state != OutboxState.IN_FLIGHT:
         return False
     if entry.lease_expires_at is None:
         return True
-    return _require_aware(entry.lease_expires_at, "lease_expires_at") <= now
+    at = _require_aware(entry.lease_expires_at, "lease_expires_at")
+    return at <= now or beyond(at, now, lease_s)
 
 
-def is_due(entry: EntryView, now: datetime) -> bool:
+def is_due(
+    entry: EntryView,
+    now: datetime,
+    *,
+    max_wait_s: float | None = None,
+    lease_s: float | None = None,
+) -> bool:
+    """Pending and its time has come (or lies beyond ``max_wait_s``, the backoff cap: a
+    clock jump), or in flight with an expired lease."""
     _require_aware(now, "now")
     if entry.state == OutboxState.PENDING:
         if entry.next_attempt_at is None:
             return True
-        return _require_aware(entry.next_attempt_at, "next_attempt_at") <= now
-    return lease_expired(entry, now)
+        at = _require_aware(entry.next_attempt_at, "next_attempt_at")
+        return at <= now or beyond(at, now, max_wait_s)
+    return lease_expired(entry, now, lease_s)
 
 
 def due_entries(
@@ -326,6 +570,8 @@ def due_entries(
     *,
     limit: int | None = None,
     agency_limits: Mapping[str, int] | None = None,
+    max_wait_s: float | None = None,
+    lease_s: float | None = None,
 ) -> list[EntryView]:
     """The entries to send now, interleaved across agencies so none starves another.
 
@@ -334,6 +580,7 @@ def due_entries(
     gets at most ``per_agency_limit`` (or its own ``agency_limits`` value, e.g. 1 for a
     half-open breaker's probe) and the whole list at most ``limit``. Pass the agencies whose
     breaker does not allow sending in ``paused_agencies`` together with the paused ones.
+    ``max_wait_s`` and ``lease_s`` bound stored times as ``is_due`` says.
     """
     _require_aware(now, "now")
     if per_agency_limit < 0:
@@ -343,7 +590,7 @@ def due_entries(
     paused = set(paused_agencies)
     by_agency: dict[str, list[EntryView]] = {}
     for entry in entries:
-        if entry.agency in paused or not is_due(entry, now):
+        if entry.agency in paused or not is_due(entry, now, max_wait_s=max_wait_s, lease_s=lease_s):
             continue
         by_agency.setdefault(entry.agency, []).append(entry)
     queues: list[list[EntryView]] = []

@@ -41,14 +41,29 @@ def check_character(body: str) -> str:
     return ALPHABET[total % 32]
 
 
-def validate_desk_prefix(prefix: str) -> str:
-    prefix = prefix.upper()
+def normalize_desk_code(code: str) -> str:
+    """The one spelling of a desk code: trimmed, upper case, 1 to 6 characters of ALPHABET.
+
+    The desk code keys tracking numbers, their daily sequence and the ``X-MPP-Desk`` header,
+    so ``k01`` and ``K01`` must be the same desk: settings loading calls this once and every
+    other use sees only the normalised form. Letters I, L, O and U are refused (they read as
+    digits over the phone and the check character cannot tell them apart).
+    """
+    if not isinstance(code, str):
+        raise TrackingNumberError("desk code must be text")
+    prefix = code.strip().upper()
     if not _DESK_PATTERN.match(prefix):
-        raise TrackingNumberError("desk prefix must be 1 to 6 letters or digits")
+        raise TrackingNumberError("desk code must be 1 to 6 letters or digits (A-Z, 0-9)")
     for ch in prefix:
         if ch not in _VALUE:
-            raise TrackingNumberError(f"character {ch!r} is not allowed in a desk prefix")
+            raise TrackingNumberError(
+                f"character {ch!r} is not allowed in a desk code (I, L, O and U read as digits)"
+            )
     return prefix
+
+
+def validate_desk_prefix(prefix: str) -> str:
+    return normalize_desk_code(prefix)
 
 
 def make_tracking_number(desk_prefix: str, day: date, sequence: int) -> str:

@@ -135,8 +135,12 @@ def login(runtime: Runtime, username: str, password: str) -> Actor:
     refusal: AuthError | None = None
     with runtime.store.write() as session:
         officer = repo.get_officer(session, username)
-        if officer is not None and officer.locked_until is not None and officer.locked_until > now:
-            local = officer.locked_until.astimezone(runtime.tz)
+        lock_end = lockout.effective_lock_end(
+            officer.locked_until if officer is not None else None, now
+        )
+        if officer is not None and lock_end is not None:
+            officer.locked_until = lock_end  # a lock set by a clock that was ahead is cut
+            local = lock_end.astimezone(runtime.tz)
             repo.append_audit(
                 session,
                 actor=username,
@@ -169,8 +173,13 @@ def _check_password(session, officer, username: str, password: str, now) -> Auth
         ok = False
     repo.record_login_attempt(session, username, ok, now)
     if not ok:
-        # The attempt just recorded is flushed and counted by this query.
-        failures = repo.failures_since(session, username, now - lockout.WINDOW)
+        # The attempt just recorded is flushed and counted; failures count from the latest
+        # success by recording order, so a success stamped by a clock that was ahead does
+        # not hide the failures made after the clock was corrected.
+        attempts = repo.recent_login_attempts(session, username, lockout.RECENT_ATTEMPTS)
+        failures = [
+            at for at in lockout.failures_since_success(attempts) if now - at <= lockout.WINDOW
+        ]
         if officer is not None and lockout.should_lock(failures, now):
             officer.locked_until = lockout.locked_until(now)
             repo.append_audit(

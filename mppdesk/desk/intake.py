@@ -17,7 +17,6 @@ audit events — or nothing is, and every problem is reported with the path of i
 from __future__ import annotations
 
 import logging
-import mimetypes
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,6 +25,7 @@ from typing import Any
 
 from mppdesk.core.calendar import add_working_days
 from mppdesk.core.canonical import canonical_json, sha256_hex
+from mppdesk.core.filetypes import ACCEPTED_LABEL, sniff_content_type
 from mppdesk.core.ids import new_id
 from mppdesk.core.permissions import Operation
 from mppdesk.core.states import (
@@ -34,25 +34,20 @@ from mppdesk.core.states import (
     OutboxState,
     SubmissionStatus,
 )
-from mppdesk.core.tracking import make_tracking_number
+from mppdesk.core.tracking import make_tracking_number, normalize_desk_code
+from mppdesk.desk.attachments import AttachmentInput, AttachmentRefused, read_attachment
 from mppdesk.desk.auth import Actor, require
 from mppdesk.desk.errors import FieldError, InvalidInput
 from mppdesk.desk.runtime import Runtime
 from mppdesk.forms import engine
+from mppdesk.forms.safe_text import text_problems
+from mppdesk.settings import IntakeSettings
 from mppdesk.store import repo
 
 log = logging.getLogger(__name__)
 
-MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 IDENTITY_FIELDS = (("nik", "nik"), ("no_kitas", "kitas"), ("no_paspor", "paspor"))
 PROXY_KEYS = {"nama", "nik", "hubungan", "no_hp", "no_surat_kuasa"}
-
-
-@dataclass(frozen=True)
-class AttachmentInput:
-    name: str
-    data: bytes
-    content_type: str
 
 
 @dataclass(frozen=True)
@@ -104,25 +99,50 @@ class VisitResult:
     applicant_id: str
     submissions: tuple[SubmissionSummary, ...]
     applicant_changes: tuple[str, ...]
+    # What the engine doubts but does not block (a NIK contradicting the birth date or sex):
+    # stored anyway, so the officer must hear of it.
+    warnings: tuple[FieldError, ...] = ()
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, lang: str = "id") -> dict[str, Any]:
         return {
             "visit_id": self.visit_id,
             "applicant_id": self.applicant_id,
             "submissions": [s.as_dict() for s in self.submissions],
+            "warnings": [w.as_dict(lang) for w in self.warnings],
         }
 
 
 # --- parsing the headless visit -------------------------------------------------------
 
 
-def parse_visit(document: Any, base_dir: Path | None = None) -> VisitRequest:
-    """Turn the visit JSON into a VisitRequest; attachments are read relative to base_dir."""
+def text_errors(value: Any, path: str) -> list[FieldError]:
+    """The visit's one text rule (mppdesk.forms.safe_text) as field errors."""
+    return [
+        FieldError(where, f"Teks {text_id}", f"Text {text_en}")
+        for where, text_id, text_en in text_problems(value, path)
+    ]
+
+
+def parse_visit(
+    document: Any, base_dir: Path | None = None, limits: IntakeSettings | None = None
+) -> VisitRequest:
+    """Turn the visit JSON into a VisitRequest; attachments are read from inside base_dir.
+
+    ``base_dir`` is the visit file's folder for ``mppdesk intake``: an attachment outside it
+    (or a link out of it) is refused. ``limits`` bound the attachments' size and count.
+    """
+    limits = limits or IntakeSettings()
     errors: list[FieldError] = []
     if not isinstance(document, dict):
         raise InvalidInput(
             [FieldError("", "Kunjungan harus berupa objek JSON", "A visit must be a JSON object")]
         )
+    # Text and nesting first: every later message may quote a value, and a quoted lone
+    # surrogate would break the very error output that reports it.
+    refused_text = text_errors(document, "")
+    if refused_text:
+        raise InvalidInput(refused_text)
+    budget = _AttachmentBudget(limits)
     unknown = set(document) - {"ticket", "applicant", "proxy", "services"}
     for key in sorted(unknown):
         errors.append(FieldError(key or "\"\"", "Kunci tidak dikenal", "Unknown key"))
@@ -217,7 +237,7 @@ def parse_visit(document: Any, base_dir: Path | None = None) -> VisitRequest:
             )
             names = []
         for j, name in enumerate(names):
-            attachment = _read_attachment(name, base_dir, f"{where}.attachments[{j}]", errors)
+            attachment = budget.read(name, base_dir, f"{where}.attachments[{j}]", errors)
             if attachment is not None:
                 attachments.append(attachment)
         services.append(ServiceRequest(code, answers, checklist, tuple(attachments), supersedes))
@@ -247,45 +267,50 @@ def _proxy_errors(proxy: Mapping[str, Any]) -> list[FieldError]:
     return errors
 
 
-def _read_attachment(
-    name: Any, base_dir: Path | None, where: str, errors: list[FieldError]
-) -> AttachmentInput | None:
-    if not isinstance(name, str) or not name:
-        errors.append(
-            FieldError(where, "Lampiran harus nama berkas", "An attachment must be a file name")
-        )
-        return None
-    path = Path(name)
-    if not path.is_absolute() and base_dir is not None:
-        path = base_dir / path
-    try:
-        size = path.stat().st_size
-        if size > MAX_ATTACHMENT_BYTES:
-            errors.append(
-                FieldError(
-                    where,
-                    f"Berkas terlalu besar ({size} byte): {name}",
-                    f"File too large ({size} bytes): {name}",
-                )
-            )
+class _AttachmentBudget:
+    """Reads a visit's attachment files within the per-file, per-visit and count limits."""
+
+    def __init__(self, limits: IntakeSettings):
+        self.limits = limits
+        self.count = 0
+        self.total = 0
+
+    def read(
+        self, name: Any, base_dir: Path | None, where: str, errors: list[FieldError]
+    ) -> AttachmentInput | None:
+        self.count += 1
+        if self.count > self.limits.max_attachments:
+            errors.append(_too_many_error(where, self.limits))
             return None
-        data = path.read_bytes()
-    except FileNotFoundError:
-        errors.append(
-            FieldError(where, f"Berkas tidak ditemukan: {name}", f"File not found: {name}")
-        )
-        return None
-    except OSError as exc:
-        errors.append(
-            FieldError(
-                where,
-                f"Berkas tidak dapat dibaca: {name} ({exc.strerror})",
-                f"Cannot read file: {name} ({exc.strerror})",
+        remaining = self.limits.max_visit_attachment_bytes - self.total
+        try:
+            attachment = read_attachment(
+                name, base_dir, max_bytes=max(0, min(self.limits.max_attachment_bytes, remaining))
             )
-        )
-        return None
-    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return AttachmentInput(name=path.name, data=data, content_type=content_type)
+        except AttachmentRefused as refused:
+            if refused.too_large and remaining < self.limits.max_attachment_bytes:
+                errors.append(_visit_total_error(where, self.limits))
+            else:
+                errors.append(FieldError(where, refused.message, refused.message_en))
+            return None
+        self.total += len(attachment.data)
+        return attachment
+
+
+def _too_many_error(where: str, limits: IntakeSettings) -> FieldError:
+    return FieldError(
+        where,
+        f"Terlalu banyak lampiran (maks. {limits.max_attachments} per kunjungan)",
+        f"Too many attachments (max. {limits.max_attachments} per visit)",
+    )
+
+
+def _visit_total_error(where: str, limits: IntakeSettings) -> FieldError:
+    return FieldError(
+        where,
+        f"Total lampiran kunjungan melebihi {limits.max_visit_attachment_bytes} byte",
+        f"The visit's attachments exceed {limits.max_visit_attachment_bytes} bytes in total",
+    )
 
 
 # --- validation -----------------------------------------------------------------------
@@ -322,6 +347,22 @@ def check_visit(
     errors: list[FieldError] = []
     warnings: list[FieldError] = []
     seen_paths: set[str] = set()
+
+    # The desk's form reaches here without parse_visit: the same text rule applies to it.
+    errors += text_errors(request.ticket, "ticket")
+    errors += text_errors(dict(request.applicant), "applicant")
+    if request.proxy is not None:
+        errors += text_errors(dict(request.proxy), "proxy")
+    for i, service_request in enumerate(request.services):
+        where = f"services[{i}]"
+        errors += text_errors(service_request.service, f"{where}.service")
+        errors += text_errors(dict(service_request.answers), f"{where}.answers")
+        errors += text_errors(dict(service_request.checklist), f"{where}.checklist")
+        for j, attachment in enumerate(service_request.attachments):
+            errors += text_errors(attachment.name, f"{where}.attachments[{j}]")
+    if errors:
+        return None, [], errors, []
+    errors += _attachment_limit_errors(request, runtime.settings.intake)
 
     def collect(entries: Sequence[Any], prefix_for: Any) -> None:
         for entry in entries:
@@ -377,6 +418,38 @@ def check_visit(
     return profile, checked, errors, warnings
 
 
+def _attachment_limit_errors(request: VisitRequest, limits: IntakeSettings) -> list[FieldError]:
+    """Count, size and type of every attachment, whoever read it (visit file or desk form)."""
+    errors: list[FieldError] = []
+    count = total = 0
+    for i, service_request in enumerate(request.services):
+        for j, attachment in enumerate(service_request.attachments):
+            where = f"services[{i}].attachments[{j}]"
+            count += 1
+            total += len(attachment.data)
+            if count > limits.max_attachments:
+                errors.append(_too_many_error(where, limits))
+            elif len(attachment.data) > limits.max_attachment_bytes:
+                errors.append(
+                    FieldError(
+                        where,
+                        f"Berkas terlalu besar (maks. {limits.max_attachment_bytes} byte)",
+                        f"File too large (max. {limits.max_attachment_bytes} bytes)",
+                    )
+                )
+            elif total > limits.max_visit_attachment_bytes:
+                errors.append(_visit_total_error(where, limits))
+            elif sniff_content_type(attachment.data[:16]) is None:
+                errors.append(
+                    FieldError(
+                        where,
+                        f"Jenis berkas tidak diterima (hanya {ACCEPTED_LABEL})",
+                        f"File type not accepted (only {ACCEPTED_LABEL})",
+                    )
+                )
+    return errors
+
+
 # --- finalize -------------------------------------------------------------------------
 
 
@@ -385,11 +458,14 @@ def finalize_visit(
 ) -> VisitResult:
     """Validate and store a whole visit in one transaction; raises InvalidInput, storing nothing."""
     require(actor, Operation.INTAKE)
-    profile, checked, errors, _warnings = check_visit(runtime, request)
+    profile, checked, errors, warnings = check_visit(runtime, request)
     if errors:
         raise InvalidInput(errors)
     catalog = runtime.catalog
     settings = runtime.settings
+    # Loading settings normalises the code already; settings built in code may not be, and the
+    # day's sequence must have one key per desk, or k01 restarts K01's counter (IntegrityError).
+    desk_code = normalize_desk_code(settings.desk.code)
     now = runtime.now()
     local_now = now.astimezone(runtime.tz)
     local_day = local_now.date()
@@ -447,7 +523,7 @@ def finalize_visit(
             existing=status_before is not None,
         )
         first = repo.next_sequence_block(
-            session, f"tracking:{settings.desk.code}:{local_day:%y%m%d}", len(checked)
+            session, f"tracking:{desk_code}:{local_day:%y%m%d}", len(checked)
         )
         rows: dict[str, list[dict[str, Any]]] = {
             "submissions": [],
@@ -459,7 +535,7 @@ def finalize_visit(
         for position, item in enumerate(checked):
             service = catalog.service(item.request.service)
             result = item.result
-            tracking = make_tracking_number(settings.desk.code, local_day, first + position)
+            tracking = make_tracking_number(desk_code, local_day, first + position)
             submission_id = new_id()
             sla_due = add_working_days(local_day, result.sla_working_days, holidays)
             held = service.requires_approval
@@ -595,14 +671,23 @@ def finalize_visit(
                 "action": "visit.finalized",
                 "object_type": "visit",
                 "object_id": visit_id,
-                "details": {"ticket": request.ticket, "submissions": len(summaries)},
+                "details": {
+                    "ticket": request.ticket,
+                    "submissions": len(summaries),
+                    # The paths the engine warned about, kept with the visit's record.
+                    "warnings": [w.path for w in warnings],
+                },
             }
         )
         repo.append_audit_batch(session, actor.username, audit, at=now)
         applicant_id = applicant.id
     log.info("visit %s finalized with %d submission(s)", visit_id, len(summaries))
     return VisitResult(
-        visit_id, applicant_id, tuple(summaries), tuple(sorted(c[0] for c in changes))
+        visit_id,
+        applicant_id,
+        tuple(summaries),
+        tuple(sorted(c[0] for c in changes)),
+        tuple(warnings),
     )
 
 

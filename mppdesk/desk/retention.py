@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from mppdesk.desk.auth import Actor
+from mppdesk.desk.errors import DeskError
 from mppdesk.desk.runtime import Runtime
 from mppdesk.store import repo, retention
 
@@ -36,21 +37,56 @@ class PurgeReport:
         }
 
 
-def purge(runtime: Runtime, actor: Actor, *, dry_run: bool = False) -> PurgeReport:
+class ClockImplausible(DeskError):
+    """The clock is far ahead of everything the store recorded: purge would trust it."""
+
+
+# How far the clock may be ahead of the store's newest record before purge stops trusting it.
+# A desk in use writes something every working day (a login is recorded); a longer gap, such as
+# a long holiday, is confirmed with ``--trust-clock`` (or simply after the first login).
+PLAUSIBLE_CLOCK_LEAD = timedelta(days=2)
+
+
+def check_clock(now: datetime, newest: datetime | None) -> None:
+    """Refuse when ``now`` is implausibly far after the newest record (see ClockImplausible)."""
+    if newest is None or now - newest <= PLAUSIBLE_CLOCK_LEAD:
+        return
+    days = (now - newest).days
+    raise ClockImplausible(
+        f"Jam komputer ({now:%Y-%m-%d %H:%M} UTC) {days} hari di depan catatan terbaru di "
+        f"penyimpanan ({newest:%Y-%m-%d %H:%M} UTC); penghapusan data dibatalkan, tidak ada "
+        f"yang dihapus. Periksa jam dan tanggal komputer; bila jam benar, jalankan lagi dengan "
+        f"--trust-clock. (The clock is {days} days ahead of the store's newest record; purge "
+        f"refused, nothing purged. Check the date and time; if the clock is right, run again "
+        f"with --trust-clock.)"
+    )
+
+
+def purge(
+    runtime: Runtime, actor: Actor, *, dry_run: bool = False, trust_clock: bool = False
+) -> PurgeReport:
+    """Purge what is past retention; refuses (ClockImplausible) when the clock looks wrong.
+
+    Retention is measured with the clock, so a clock a year ahead would purge a year early:
+    unless ``trust_clock``, the clock must be within PLAUSIBLE_CLOCK_LEAD of the newest record.
+    """
     days = runtime.settings.desk.retention_days
-    cutoff = runtime.now() - timedelta(days=days)
+    now = runtime.now()
+    cutoff = now - timedelta(days=days)
     tracking: list[str] = []
     orphans: set[str] = set()
     forgotten = 0
     unreferenced: list[str] = []
     with runtime.store.write() as session:
+        if not trust_clock:
+            check_clock(now, retention.newest_record_at(session))
         candidates = retention.purge_candidates(session, cutoff)
         tracking = [s.tracking_number for s in candidates]
         if dry_run:
             session.rollback()
         else:
             for submission in candidates:
-                unreferenced += retention.purge_submission(session, submission, runtime.now())
+                unreferenced += retention.purge_submission(session, submission, now)
                 orphans.add(submission.applicant_id)
                 repo.append_audit(
                     session,
@@ -61,7 +97,7 @@ def purge(runtime: Runtime, actor: Actor, *, dry_run: bool = False) -> PurgeRepo
                     details={"retention_days": days},
                 )
             for applicant_id in sorted(orphans):
-                if retention.purge_orphan_applicant(session, applicant_id, runtime.now()):
+                if retention.purge_orphan_applicant(session, applicant_id, now):
                     forgotten += 1
                     repo.append_audit(
                         session,

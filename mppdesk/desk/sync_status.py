@@ -12,7 +12,8 @@ from mppdesk.store import outbox, repo
 
 
 def backlog_summary(runtime: Runtime) -> dict[str, Any]:
-    """Per agency: sent (done), failed, paused, held, pending (incl. in flight)."""
+    """Per agency: sent (done), failed, paused, flagged, held, pending (incl. in flight),
+    and the last problem of an entry still waiting (what the status bar shows too)."""
     with runtime.store.read() as session:
         raw = outbox.backlog(session)
     agencies: dict[str, dict[str, Any]] = {}
@@ -23,15 +24,24 @@ def backlog_summary(runtime: Runtime) -> dict[str, Any]:
             "sent": states.get(OutboxState.DONE, 0),
             "failed": states.get(OutboxState.FAILED, 0),
             "paused": states.get(OutboxState.PAUSED, 0),
+            "flagged": states.get(OutboxState.FLAGGED, 0),
             "held": states.get(OutboxState.HELD, 0),
             "pending": states.get(OutboxState.PENDING, 0) + states.get(OutboxState.IN_FLIGHT, 0),
             "oldest_undelivered": oldest.isoformat() if oldest else None,
         }
     totals = {
         key: sum(a[key] for a in agencies.values())
-        for key in ("sent", "failed", "paused", "held", "pending")
+        for key in ("sent", "failed", "paused", "flagged", "held", "pending")
     }
     return {"agencies": agencies, "totals": totals}
+
+
+def needing_a_person(runtime: Runtime) -> dict[str, int]:
+    """Entries no retry will move (paused, failed, flagged, held), per state; manual agencies
+    are left out (their entries wait for the handover list by design)."""
+    manual = [code for code, e in runtime.settings.agencies.items() if e.mode == "manual"]
+    with runtime.store.read() as session:
+        return outbox.needing_a_person(session, manual)
 
 
 def resume_agency(runtime: Runtime, agency: str) -> int:

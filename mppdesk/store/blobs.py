@@ -8,6 +8,7 @@ bound as associated data, so a file moved under another name fails to open).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -61,11 +62,17 @@ class BlobStore:
             return digest
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{digest}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(self._seal(digest, data))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        try:
+            with open(tmp, "wb") as handle:
+                handle.write(self._seal(digest, data))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        finally:
+            # A write that failed (disk full, file size limit) must not leave its partial
+            # temp file behind: on a full disk that file is what keeps the disk full.
+            with contextlib.suppress(OSError):  # never hide the write's own error
+                tmp.unlink(missing_ok=True)
         return digest
 
     def get(self, sha256: str) -> bytes:

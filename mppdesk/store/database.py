@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -35,11 +35,53 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
 class StoreError(Exception):
-    """A problem of the environment (locked, full, corrupt, too new): shown to the user."""
+    """A problem of the environment (locked, full, corrupt, too new): shown to the user.
+
+    ``reason`` says which, so the error boundary can word it in the officer's language:
+    busy, disk_full, damaged, readonly, missing, newer, lost, permission or other.
+    """
+
+    def __init__(self, message: str, reason: str = "other"):
+        super().__init__(message)
+        self.reason = reason
 
 
 class NewerSchemaError(StoreError):
-    pass
+    def __init__(self, message: str):
+        super().__init__(message, "newer")
+
+
+# Below this much free space a "disk I/O error" of SQLite is the disk being full: creating
+# the WAL or growing it fails with SQLITE_IOERR rather than SQLITE_FULL.
+DISK_FULL_FREE_BYTES = 1 << 20
+
+
+def disk_is_full(directory: Path | None) -> bool:
+    """Whether the file system holding ``directory`` has (almost) no space left."""
+    if directory is None:
+        return False
+    import shutil
+
+    probe = Path(directory)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        return shutil.disk_usage(probe).free < DISK_FULL_FREE_BYTES
+    except OSError:
+        return False
+
+
+def create_private_file(path: Path) -> None:
+    """Create an empty file readable only by its owner, unless it exists.
+
+    SQLite gives a new database 644 and its WAL and SHM files the database's mode; creating
+    the file first makes all three 600 whatever the umask.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def sqlite_url(path: Path) -> str:
@@ -48,6 +90,14 @@ def sqlite_url(path: Path) -> str:
 
 def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def sqlite_path_of(url: str) -> Path | None:
+    """The file of a SQLite URL, or None (another database, or in memory)."""
+    if not _is_sqlite(url):
+        return None
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
 
 
 def make_engine(url: str, key: bytes | None = None) -> Engine:
@@ -70,6 +120,10 @@ def make_engine(url: str, key: bytes | None = None) -> Engine:
         def _on_connect(dbapi_connection, _record) -> None:
             dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself
             cursor = dbapi_connection.cursor()
+            if key is not None:
+                # SQLCipher writes its own errors (a wrong key, a damaged page) straight to
+                # stderr; the error boundary words them for the officer instead.
+                cursor.execute("PRAGMA cipher_log_level = NONE")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -110,6 +164,12 @@ class Store:
         return self.key is not None
 
     @property
+    def directory(self) -> Path | None:
+        """The folder of the SQLite file (where a full disk is checked), else None."""
+        path = self.path
+        return path.parent if path is not None else None
+
+    @property
     def path(self) -> Path | None:
         if not self.is_sqlite:
             return None
@@ -143,12 +203,17 @@ class Store:
         SQLite has one writer at a time; threads of this process queue on a lock here
         instead of in SQLite's busy handler, which sleeps up to 100 ms between tries.
         """
-        with self._write_gate, _translate_errors(), self._write() as session, session.begin():
+        with (
+            self._write_gate,
+            _translate_errors(self.directory),
+            self._write() as session,
+            session.begin(),
+        ):
             yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with _translate_errors(), self._read() as session, session.begin():
+        with _translate_errors(self.directory), self._read() as session, session.begin():
             yield session
 
     @contextmanager
@@ -161,7 +226,7 @@ class Store:
         connection = self.engine.raw_connection()
         cursor = connection.cursor()
         try:
-            with _translate_errors():
+            with _translate_errors(self.directory):
                 if self.is_sqlite:
                     cursor.execute("BEGIN")
                 yield cursor
@@ -195,7 +260,7 @@ class Store:
     # --- schema -----------------------------------------------------------------------
 
     def schema_version(self) -> str | None:
-        with _translate_errors(), self.engine.connect() as conn:
+        with _translate_errors(self.directory), self.engine.connect() as conn:
             if not inspect(conn).has_table("alembic_version"):
                 return None
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -224,7 +289,7 @@ class Store:
             return head
         if current is not None and self.path is not None:
             self.backup(self.backup_path(current))
-        with _translate_errors(), self.engine.begin() as connection:
+        with _translate_errors(self.directory), self.engine.begin() as connection:
             if self.is_sqlite:
                 # Batch mode copies tables; that fails while foreign keys are enforced.
                 connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
@@ -256,32 +321,42 @@ class Store:
         """
         if self.path is None:
             raise StoreError("backup is only available for a SQLite store")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        with _translate_errors(self.directory):
+            return self._backup(target)
+
+    def _backup(self, target: Path) -> Path:
+        assert self.path is not None
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         partial = target.with_name(target.name + ".partial")
         partial.unlink(missing_ok=True)
-        if self.key is not None:
-            # An encrypted store is exported into an equally encrypted copy, never in clear.
-            source = self.raw_connection()
-            try:
-                quoted = str(partial).replace("'", "''")
-                source.execute(f"ATTACH DATABASE '{quoted}' AS backup KEY \"x'{self.key.hex()}'\"")
-                source.execute("SELECT sqlcipher_export('backup')")
-                source.execute("DETACH DATABASE backup")
-            finally:
-                source.close()
-        else:
-            source = sqlite3.connect(self.path)
-            try:
-                destination = sqlite3.connect(partial)
+        create_private_file(partial)  # a backup holds everything the store holds
+        try:
+            if self.key is not None:
+                # An encrypted store is exported into an equally encrypted copy, never in clear.
+                source = self.raw_connection()
                 try:
-                    source.backup(destination)
+                    quoted = str(partial).replace("'", "''")
+                    source.execute(f"ATTACH DATABASE '{quoted}' AS backup KEY \"x'{self.key.hex()}'\"")
+                    source.execute("SELECT sqlcipher_export('backup')")
+                    source.execute("DETACH DATABASE backup")
                 finally:
-                    destination.close()
-            finally:
-                source.close()
-        with open(partial, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(partial, target)
+                    source.close()
+            else:
+                source = sqlite3.connect(self.path)
+                try:
+                    destination = sqlite3.connect(partial)
+                    try:
+                        source.backup(destination)
+                    finally:
+                        destination.close()
+                finally:
+                    source.close()
+            with open(partial, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(partial, target)
+        except BaseException:
+            partial.unlink(missing_ok=True)  # a partial copy only keeps the disk full
+            raise
         log.info("store backed up to %s", target)
         return target
 
@@ -294,31 +369,61 @@ def _alembic_config():
     return config
 
 
+def store_fault(exc: BaseException, directory: Path | None = None) -> StoreError | None:
+    """The environment's failure behind ``exc`` as a StoreError, or None for anything else.
+
+    Takes SQLAlchemy's wrapped errors and the drivers' own (the backup API and raw
+    connections use sqlite3/sqlcipher3 directly). Only the driver's reason is kept: the
+    statement's parameters (personal data) never reach the message.
+    """
+    import errno
+
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreError(f"the disk holding the store is full: {exc.strerror}", "disk_full")
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        invalidated = exc.connection_invalidated
+    elif type(exc).__module__.startswith(("sqlite3", "sqlcipher3")):
+        orig, invalidated = exc, False
+    else:
+        return None
+    message = (str(orig) if orig is not None else type(exc).__name__).splitlines()[0][:300]
+    lowered = message.lower()
+    kind = type(orig).__name__ if orig is not None else type(exc).__name__
+    if kind in ("IntegrityError", "ProgrammingError", "InterfaceError", "NotSupportedError"):
+        return None  # the desk's own bug, not the environment: a crash report
+    if "locked" in lowered or "busy" in lowered:
+        return StoreError(f"the store is busy (locked by another program): {message}", "busy")
+    if ("disk" in lowered and "full" in lowered) or "no space" in lowered:
+        return StoreError(f"the disk holding the store is full: {message}", "disk_full")
+    if ("disk i/o error" in lowered or "unable to open" in lowered) and disk_is_full(directory):
+        return StoreError(f"the disk holding the store is full: {message}", "disk_full")
+    if "malformed" in lowered or "not a database" in lowered or "file is encrypted" in lowered:
+        return StoreError(
+            f"the store file is damaged, or the desk key does not match it: {message}", "damaged"
+        )
+    if "readonly" in lowered or "read-only" in lowered or "permission" in lowered:
+        return StoreError(f"the store cannot be written (read-only): {message}", "readonly")
+    if "unable to open" in lowered:
+        return StoreError(f"the store cannot be opened: {message}", "permission")
+    if "disk i/o error" in lowered:
+        return StoreError(f"the disk holding the store failed to read or write: {message}", "io")
+    if invalidated:
+        return StoreError(f"the connection to the store was lost: {message}", "lost")
+    if kind == "OperationalError" and ("connect" in lowered or "server" in lowered):
+        return StoreError(f"the store server cannot be reached: {message}", "lost")
+    return None
+
+
 @contextmanager
-def _translate_errors() -> Iterator[None]:
+def _translate_errors(directory: Path | None = None) -> Iterator[None]:
     """Turn the environment's failures into StoreError with a message a person can act on."""
     try:
         yield
-    except OperationalError as exc:
-        message = str(exc.orig) if exc.orig else str(exc)
-        lowered = message.lower()
-        if "locked" in lowered or "busy" in lowered:
-            raise StoreError(f"the store is busy (locked by another program): {message}") from exc
-        if "disk" in lowered and "full" in lowered or "no space" in lowered:
-            raise StoreError(f"the disk holding the store is full: {message}") from exc
-        if "malformed" in lowered or "not a database" in lowered:
-            raise StoreError(
-                f"the store file is damaged, or the desk key does not match it: {message}"
-            ) from exc
-        if "unable to open" in lowered or "readonly" in lowered:
-            raise StoreError(f"the store cannot be opened for writing: {message}") from exc
-        raise
-    except DBAPIError as exc:
-        message = str(exc.orig) if exc.orig else str(exc)
-        if "not a database" in message.lower():
-            raise StoreError(
-                f"the store file is damaged, or the desk key does not match it: {message}"
-            ) from exc
-        if exc.connection_invalidated:
-            raise StoreError(f"the connection to the store was lost: {exc.orig}") from exc
-        raise
+    except Exception as exc:
+        fault = store_fault(exc, directory)
+        if fault is None or fault is exc:
+            raise
+        raise fault from exc

@@ -240,6 +240,9 @@ class OutboxEntry(Base):
     agency_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     next_status_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     attachments_acked: Mapped[dict] = mapped_column(JSON, default=dict)  # name -> sha256
+    # Answers outside the protocol in a row (captive portal, wrong endpoint); at
+    # SyncSettings.protocol_error_flag_after the entry is flagged for a supervisor (0004).
+    protocol_errors: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     submission: Mapped[Submission] = relationship(back_populates="outbox")
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import String, Text, delete, func, insert, select, type_coerce, update
 from sqlalchemy.orm import Session, selectinload
 
 from mppdesk.core.audit_chain import GENESIS, ChainEvent, event_hash
+from mppdesk.core.lockout import Attempt
 from mppdesk.store.models import (
     Applicant,
     ApplicantChange,
@@ -84,21 +85,20 @@ def record_login_attempt(session: Session, username: str, ok: bool, at: datetime
     session.add(LoginAttempt(username=username, ok=ok, at=at))
 
 
-def failures_since(session: Session, username: str, since: datetime) -> list[datetime]:
-    """Failed attempts since ``since`` and after the last successful login."""
-    last_ok = session.scalar(
-        select(func.max(LoginAttempt.at)).where(
-            LoginAttempt.username == username, LoginAttempt.ok.is_(True)
-        )
+def recent_login_attempts(session: Session, username: str, limit: int) -> list[Attempt]:
+    """The latest ``limit`` attempts of a name in the order they were recorded (row id).
+
+    Lockout decides by this order, not by the stored times, which a wrong clock can skew.
+    """
+    rows = session.execute(
+        select(LoginAttempt.id, LoginAttempt.at, LoginAttempt.ok)
+        .where(LoginAttempt.username == username)
+        .order_by(LoginAttempt.id.desc())
+        .limit(limit)
     )
-    query = select(LoginAttempt.at).where(
-        LoginAttempt.username == username, LoginAttempt.ok.is_(False), LoginAttempt.at >= since
-    )
-    if last_ok is not None:
-        query = query.where(LoginAttempt.at > last_ok)
     return [
-        at.replace(tzinfo=since.tzinfo) if at.tzinfo is None else at
-        for at in session.scalars(query)
+        Attempt(sequence=row_id, at=at if at.tzinfo is not None else at.replace(tzinfo=UTC), ok=ok)
+        for row_id, at, ok in rows
     ]
 
 
@@ -494,26 +494,62 @@ def audit_events(session: Session, after_id: int = 0, batch: int = 5000) -> Iter
     """Every audit event in order, as plain values, read in batches."""
     last = after_id
     while True:
-        rows = list(
-            session.scalars(
-                select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(batch)
+        # Time and details are read as stored and decoded here, row by row: an event edited
+        # into something unreadable is then reported by verify_chain as that event, instead
+        # of failing the whole batch's query.
+        rows = session.execute(
+            select(
+                AuditEvent.id,
+                type_coerce(AuditEvent.at, String),
+                AuditEvent.actor,
+                AuditEvent.action,
+                AuditEvent.object_type,
+                AuditEvent.object_id,
+                type_coerce(AuditEvent.details, Text),
+                AuditEvent.prev_hash,
+                AuditEvent.hash,
             )
-        )
+            .where(AuditEvent.id > last)
+            .order_by(AuditEvent.id)
+            .limit(batch)
+        ).all()
         if not rows:
             return
         for row in rows:
             yield ChainEvent(
-                row.id,
-                row.at,
-                row.actor,
-                row.action,
-                row.object_type,
-                row.object_id,
-                row.details,
-                row.prev_hash,
-                row.hash,
+                row[0],
+                _stored_time(row[1]),
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                _stored_json(row[6]),
+                row[7],
+                row[8],
             )
-        last = rows[-1].id
+        last = rows[-1][0]
+
+
+def _stored_time(value: Any) -> Any:
+    """A stored UTC time as an aware datetime; the raw value when it does not parse."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    except ValueError:
+        return value
+
+
+def _stored_json(value: Any) -> Any:
+    """Stored JSON decoded; the raw text when it does not parse (an edited event)."""
+    if not isinstance(value, str | bytes):
+        return value  # PostgreSQL's driver decodes JSON itself
+    import json
+
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def count_audit(session: Session, action: str, object_id: str) -> int:

@@ -46,7 +46,8 @@ LIST_LIMIT = 200
 # Entries still expected to reach their agency; ``failed`` ones never will and are listed
 # with the rejected submissions instead.
 UNDELIVERED = (OutboxState.HELD, OutboxState.PENDING, OutboxState.IN_FLIGHT, OutboxState.PAUSED)
-BACKLOG_STATES = (*UNDELIVERED, OutboxState.FAILED)
+# Flagged entries need a person like failed ones: they count with them on the dashboard.
+BACKLOG_STATES = (*UNDELIVERED, OutboxState.FAILED, OutboxState.FLAGGED)
 
 
 @dataclass(frozen=True)
@@ -498,7 +499,8 @@ def sla_lines(
 
 
 def backlog(session: Session) -> list[BacklogLine]:
-    """Per agency: entries held, pending (and in flight), paused, failed; the oldest one due.
+    """Per agency: entries held, pending (and in flight), paused, failed (and flagged); the oldest
+    one due.
 
     ``state IN (…)`` keeps the delivered millions out of it: it reads ``ix_outbox_due``.
     """
@@ -532,7 +534,7 @@ def backlog(session: Session) -> list[BacklogLine]:
                 held=states.get(OutboxState.HELD, 0),
                 pending=states.get(OutboxState.PENDING, 0) + states.get(OutboxState.IN_FLIGHT, 0),
                 paused=states.get(OutboxState.PAUSED, 0),
-                failed=states.get(OutboxState.FAILED, 0),
+                failed=states.get(OutboxState.FAILED, 0) + states.get(OutboxState.FLAGGED, 0),
                 oldest_undelivered=per[agency]["oldest"],
             )
         )

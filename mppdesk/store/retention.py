@@ -18,12 +18,42 @@ from mppdesk.store.models import (
     ApplicantChange,
     ApplicantNameToken,
     Attachment,
+    AuditEvent,
+    LoginAttempt,
     OutboxEntry,
     Submission,
     Visit,
 )
 
 _FINISHED = (AgencyStatus.COMPLETED.value, AgencyStatus.REJECTED.value)
+
+
+# Moments the store records as they happen (never planned times such as next attempts or
+# leases, which lie in the future by design).
+_RECORDED_AT = (
+    AuditEvent.at,
+    LoginAttempt.at,
+    Visit.updated_at,
+    Submission.finalized_at,
+    Submission.agency_updated_at,
+    OutboxEntry.created_at,
+    OutboxEntry.last_attempt_at,
+    OutboxEntry.delivered_at,
+)
+
+
+def newest_record_at(session: Session) -> datetime | None:
+    """The latest moment anything in the store was recorded, or None for an empty store.
+
+    Purge compares the clock with it: a clock far ahead of everything the desk ever wrote is
+    more likely wrong than right, and purging by it would erase data still within retention.
+    """
+    newest: datetime | None = None
+    for column in _RECORDED_AT:
+        value = session.scalar(select(func.max(column)))
+        if value is not None and (newest is None or value > newest):
+            newest = value
+    return newest
 
 
 def purge_candidates(

@@ -4,15 +4,23 @@ Each pass reads what is due, claims it with a lease, calls the agency and record
 answer means. Every decision comes from ``mppdesk.core.sync_policy``; this module only reads,
 calls and records. Each agency endpoint has its own queue, thread and circuit breaker, so one
 agency down or misconfigured never delays another.
+
+``run_once`` is one pass over every agency (it returns when all are done). ``run_forever``
+and ``drain`` give each agency a lane of its own (a thread that runs that agency's passes):
+the loop that plans hands work to idle lanes and never waits for a busy one, so an agency
+answering at one byte a second delays nobody else. ``stop()`` (and a drain's deadline) cuts
+the exchanges in flight; the entries they carried go back to pending without an attempt.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import random
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -20,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from mppdesk.core import sync_policy as policy
-from mppdesk.core.states import AgencyStatus
 from mppdesk.core.sync_policy import Outcome, OutcomeKind
 from mppdesk.settings import AgencyEndpoint, Settings
 from mppdesk.store import outbox, repo
@@ -31,8 +38,14 @@ from mppdesk.sync.client import AgencyClient, Answer
 log = logging.getLogger(__name__)
 
 FIRST_STATUS_CHECK_S = 5.0
-_KNOWN_STATUSES = frozenset(s.value for s in AgencyStatus)
 DELIVERED_BATCH = 16  # deliveries recorded per transaction (a crash re-sends: idempotent)
+LANE_JOIN_S = 5.0  # an aborted exchange ends within moments; this only bounds a bug
+_ABORTED = Outcome(OutcomeKind.RETRY, "aborted", "the desk stopped sending")
+LOCAL_FAULT_HELP = (
+    "this PC cannot read the attachment file it must send; restore the data dir's "
+    "attachments (backup) or re-scan the document as a correction, then choose "
+    "'kirim ulang' (the agency already holds the submission itself)"
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,8 @@ class PassReport:
     retried: int = 0
     failed: int = 0
     paused: int = 0
+    flagged: int = 0
+    released: int = 0  # claimed but given back unsent (stopping, deadline, breaker)
     status_updates: int = 0
     per_agency: dict[str, dict[str, int]] = field(default_factory=dict)
     # One agency's deliveries run on several threads and count into the same report.
@@ -85,7 +100,16 @@ class PassReport:
             bucket[key] = bucket.get(key, 0) + 1
 
     def merge(self, other: PassReport) -> None:
-        for key in ("sent", "delivered", "retried", "failed", "paused", "status_updates"):
+        for key in (
+            "sent",
+            "delivered",
+            "retried",
+            "failed",
+            "paused",
+            "flagged",
+            "released",
+            "status_updates",
+        ):
             setattr(self, key, getattr(self, key) + getattr(other, key))
         for agency, counts in other.per_agency.items():
             bucket = self.per_agency.setdefault(agency, {})
@@ -103,6 +127,8 @@ def default_client(endpoint: AgencyEndpoint, desk_id: str) -> AgencyClient:
         desk_id=desk_id,
         connect_timeout=endpoint.connect_timeout_s,
         read_timeout=endpoint.read_timeout_s,
+        ca_bundle=endpoint.ca_file,
+        deadline_s=endpoint.deadline_s,
     )
 
 
@@ -139,6 +165,10 @@ class SyncWorker:
         self._probing: set[str] = set()
         self._audit_head: str | None = None
         self._wake = threading.Event()
+        # Set to cut what is in flight (stop, or a drain's deadline): lanes give entries back.
+        self._abort = threading.Event()
+        self._probe_all = threading.Event()  # the next lane cycle asks every agency's health
+        self._finished: queue.SimpleQueue[PassReport | BaseException] = queue.SimpleQueue()
 
     # --- configuration ------------------------------------------------------------------
 
@@ -154,6 +184,8 @@ class SyncWorker:
             client = self._clients.get(endpoint.code)
             if client is None:
                 client = self.client_factory(endpoint, self.settings.desk.code)
+                client.max_answer_bytes = self.settings.sync.max_answer_bytes
+                client.cancel = self._abort
                 self._clients[endpoint.code] = client
             client.audit_head = self._audit_head
             return client
@@ -195,54 +227,76 @@ class SyncWorker:
 
     # --- one pass -----------------------------------------------------------------------
 
-    def run_once(self) -> PassReport:
-        """Send what is due now and pull statuses back; one agency never waits on another."""
-        now = self.clock()
+    def _bounds(self) -> dict[str, float]:
+        """The longest wait the desk ever stores, per kind: a later time is a clock jump."""
+        sync = self.settings.sync
+        return {"max_wait_s": sync.backoff_cap_s, "lease_s": sync.lease_s}
+
+    def _plan(
+        self, now: datetime, busy: Iterable[str] = ()
+    ) -> dict[str, tuple[list[str], list[tuple[str, str]]]]:
+        """Per agency (except ``busy`` ones): the due entry ids to send and the status polls."""
+        skip = set(busy)
+        sync = self.settings.sync
+        bounds = self._bounds()
         probed: list[str] = []
         with self.store.read() as session:
             head_id, head_hash = repo.audit_head(session)
-            probe = outbox.any_paused_due(session, now)
-            candidates = outbox.due_candidates(session, now, self.batch_per_agency)
-            polls = outbox.status_poll_candidates(session, now, 200)
+            probe = outbox.any_paused_due(session, now, max_wait_s=sync.pause_probe_s)
+            candidates = outbox.due_candidates(
+                session, now, self.batch_per_agency, skip_agencies=skip, **bounds
+            )
+            polls = outbox.status_poll_candidates(
+                session, now, 200, max_wait_s=sync.status_poll_interval_s
+            )
         self._audit_head = f"{head_id}:{head_hash}"
         if probe:
             with self.store.write() as session:
-                probed = outbox.paused_probe_due(session, now)
+                probed = outbox.paused_probe_due(session, now, max_wait_s=sync.pause_probe_s)
             with self.store.read() as session:
-                candidates = outbox.due_candidates(session, now, self.batch_per_agency)
+                candidates = outbox.due_candidates(
+                    session, now, self.batch_per_agency, skip_agencies=skip, **bounds
+                )
         if probed:
             log.info("probing paused agencies: %s", ", ".join(probed))
             with self._lock:
                 self._probing.update(probed)
         # An agency whose breaker is open waits for its cool-down without being claimed.
         chosen = policy.due_entries(
-            candidates, now, self._breaker_blocked(now), self.batch_per_agency
+            candidates, now, self._breaker_blocked(now), self.batch_per_agency, **bounds
         )
-        by_agency: dict[str, list[str]] = {}
+        # Manual agencies are delivered by hand (the handover list): never planned, or a loop
+        # that replans when a lane ends would spin on their pending entries.
+        manual = {c for c, e in self.settings.agencies.items() if e.mode == "manual"}
+        chosen = [entry for entry in chosen if entry.agency not in manual]
+        plan: dict[str, tuple[list[str], list[tuple[str, str]]]] = {}
         for entry in chosen:
-            by_agency.setdefault(entry.agency, []).append(entry.id)
-        for _entry_id, agency, _submission_id in polls:
-            by_agency.setdefault(agency, [])
+            plan.setdefault(entry.agency, ([], []))[0].append(entry.id)
+        for entry_id, agency, submission_id in polls:
+            if agency not in skip and agency not in manual:
+                plan.setdefault(agency, ([], []))[1].append((entry_id, submission_id))
+        return plan
+
+    def run_once(self) -> PassReport:
+        """Send what is due now and pull statuses back, every agency at the same time; returns
+        when every agency's pass is over (``run_forever`` and ``drain`` never wait so)."""
+        plan = self._plan(self.clock())
         report = PassReport()
-        agencies = sorted(by_agency)
+        agencies = sorted(plan)
         if not agencies:
             return report
         with ThreadPoolExecutor(max_workers=len(agencies), thread_name_prefix="sync") as pool:
-            futures = [
-                pool.submit(
-                    self._run_agency,
-                    agency,
-                    by_agency[agency],
-                    [(e, s) for e, a, s in polls if a == agency],
-                )
-                for agency in agencies
-            ]
+            futures = [pool.submit(self._run_agency, agency, *plan[agency]) for agency in agencies]
             for future in futures:
                 report.merge(future.result())
         return report
 
     def _run_agency(
-        self, agency: str, entry_ids: list[str], polls: list[tuple[str, str]]
+        self,
+        agency: str,
+        entry_ids: list[str],
+        polls: list[tuple[str, str]],
+        probe_health: bool = False,
     ) -> PassReport:
         report = PassReport()
         endpoint = self.settings.agencies.get(agency)
@@ -251,22 +305,33 @@ class SyncWorker:
         if endpoint is None:
             if entry_ids:
                 self._pause_unconfigured(agency, entry_ids, report)
+            self._postpone_polls(polls)
             return report
         try:
             client = self._client(endpoint)
         except ValueError as exc:  # e.g. a base URL the client cannot use
             if entry_ids:
                 self._pause_unconfigured(agency, entry_ids, report, reason=str(exc))
+            self._postpone_polls(polls)
             return report
         try:
             if entry_ids:
                 self._send_all(agency, client, entry_ids, report)
-            if polls:
+            if polls and not self._abort.is_set():
                 self._poll_statuses(agency, client, polls, report)
+            if probe_health and not entry_ids and not polls and not self._abort.is_set():
+                self._probe(endpoint)
         except StoreError:
             log.exception("store error while syncing %s", agency)
             raise
         return report
+
+    def _postpone_polls(self, polls: list[tuple[str, str]]) -> None:
+        """Status pulls that cannot go out (no usable endpoint): asked again later."""
+        if polls:
+            later = self.clock() + timedelta(seconds=self.settings.sync.status_poll_interval_s)
+            with self.store.write() as session:
+                outbox.postpone_status_checks(session, [e for e, _s in polls], later)
 
     def _pause_unconfigured(
         self, agency: str, entry_ids: list[str], report: PassReport, reason: str | None = None
@@ -303,13 +368,20 @@ class SyncWorker:
         if not policy.breaker_allows(health.breaker, now):
             return
         with self.store.write() as session:
-            claimed = outbox.claim_many(session, entry_ids, self.owner, now, lease_s)
+            claimed = outbox.claim_many(
+                session,
+                entry_ids,
+                self.owner,
+                now,
+                lease_s,
+                max_wait_s=self.settings.sync.backoff_cap_s,
+            )
         if not claimed:
             return
         if health.breaker.mode is not policy.BreakerMode.CLOSED:
             # The breaker allows one probe: deliver one, release the rest for the next pass.
             probe, rest = claimed[:1], claimed[1:]
-            self._release(rest, self._breaker_reopens_at(agency))
+            self._release(rest, self._breaker_reopens_at(agency), report, agency)
             claimed = probe
             health.breaker = policy.breaker_on_send(health.breaker, now)
         with self.store.read() as session:
@@ -321,11 +393,16 @@ class SyncWorker:
             done: list[_Delivered] = []
             try:
                 for index, entry_id in enumerate(chunk):
-                    if stop_agency.is_set() or self._stop.is_set():
+                    if stop_agency.is_set() or self._abort.is_set():
                         # Shown to the officer as the next retry: the breaker's reopening, or now.
-                        self._release(chunk[index:], self._breaker_reopens_at(agency))
+                        self._release(
+                            chunk[index:], self._breaker_reopens_at(agency), report, agency
+                        )
                         return
                     outcome = self._deliver(agency, client, jobs[entry_id], report, done)
+                    if outcome is _ABORTED:
+                        stop_agency.set()
+                        continue
                     if len(done) >= DELIVERED_BATCH:
                         self._record_delivered(agency, done, report)
                     if (
@@ -358,12 +435,24 @@ class SyncWorker:
                     self.clock() + timedelta(seconds=self.settings.sync.pause_probe_s),
                 )
 
-    def _release(self, entry_ids: Iterable[str], at: datetime | None = None) -> None:
+    def _release(
+        self,
+        entry_ids: Iterable[str],
+        at: datetime | None = None,
+        report: PassReport | None = None,
+        agency: str = "",
+    ) -> None:
         """Give back leases we will not use this pass, without counting an attempt."""
         now = self.clock()
+        ids = list(entry_ids)
+        if not ids:
+            return
         with self.store.write() as session:
-            for entry_id in entry_ids:
+            for entry_id in ids:
                 outbox.release(session, entry_id, self.owner, now, next_attempt_at=at)
+        if report is not None:
+            for _ in ids:
+                report.count(agency, "released")
 
     def _deliver(
         self,
@@ -374,13 +463,19 @@ class SyncWorker:
         done: list[_Delivered],
     ) -> Outcome:
         """Deliver one entry. A delivery needing no more calls is added to ``done``, which the
-        caller records in one transaction with its neighbours (one fsync for many)."""
+        caller records in one transaction with its neighbours (one fsync for many).
+
+        Only an answer that proves the delivery (``sync_policy.judge_acceptance``) moves it on;
+        a cut exchange (``stop()``, a drain's deadline) gives the entry back untouched."""
         entry_id = job.entry_id
         report.count(agency, "sent")
         posted: Outcome | None = None
         if not job.delivered:
             answer = client.post_submission(job.submission_id, job.payload)
-            posted = self._classify(answer)
+            if answer.error_kind == "aborted":
+                self._release([entry_id], None, report, agency)
+                return _ABORTED
+            posted = self._classify(answer, policy.Expected("post", job.submission_id))
             self._observe(agency, posted)
             if posted.kind is not OutcomeKind.DELIVERED:
                 self._record_setback(agency, job, posted, report)
@@ -402,12 +497,16 @@ class SyncWorker:
         for name, sha256, content_type, _size in pending:
             try:
                 data = self.blobs.get(sha256)
-            except OSError as exc:
-                outcome = Outcome(OutcomeKind.FAILED, "attachment_missing", f"{name}: {exc}")
-                self._record_setback(agency, job, outcome, report)
-                return outcome
+            except (OSError, ValueError) as exc:
+                # The desk's own fault: the agency refused nothing and holds the submission.
+                self._record_local_fault(agency, job, name, exc, report)
+                return Outcome(OutcomeKind.CONFLICT, "local_fault", str(exc))
             answer = client.put_attachment(job.submission_id, name, data, content_type, sha256)
-            outcome = self._classify(answer)
+            if answer.error_kind == "aborted":
+                self._release([entry_id], None, report, agency)
+                return _ABORTED
+            expected = policy.Expected("put", job.submission_id, name, sha256, len(data))
+            outcome = self._classify(answer, expected)
             self._observe(agency, outcome)
             if outcome.kind is not OutcomeKind.DELIVERED:
                 self._record_setback(agency, job, outcome, report)
@@ -416,6 +515,22 @@ class SyncWorker:
                 outbox.record_attachment_acked(session, entry_id, name, sha256)
         done.append(_Delivered(entry_id, job.submission_id, None, None))
         return Outcome(OutcomeKind.DELIVERED, "delivered")
+
+    def _record_local_fault(
+        self,
+        agency: str,
+        job: outbox.SendJob,
+        name: str,
+        exc: BaseException,
+        report: PassReport,
+    ) -> None:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        message = f"attachment {name!r} unreadable on this PC ({reason}): {LOCAL_FAULT_HELP}"
+        log.warning("local fault on %s: attachment %r unreadable (%s)", job.entry_id, name, reason)
+        with self.store.write() as session:
+            outbox.flag(session, job.entry_id, "local_fault", message, owner=self.owner)
+        report.count(agency, "flagged")
+        self._notify_outbox(agency, [job.submission_id])
 
     def _record_delivered(
         self,
@@ -438,7 +553,12 @@ class SyncWorker:
             if posted is not None:
                 entry_id, outcome = posted
                 outbox.record_posted(
-                    session, entry_id, now, outcome.agency_ref, outcome.agency_status
+                    session,
+                    entry_id,
+                    now,
+                    outcome.agency_ref,
+                    outcome.agency_status,
+                    status_check_at=first_check,
                 )
             outbox.record_delivered_many(
                 session,
@@ -456,17 +576,19 @@ class SyncWorker:
             self._notify_outbox(agency, [item.submission_id for item in done])
         done.clear()
 
-    def _classify(self, answer: Answer) -> Outcome:
-        return (
-            policy.classify(
-                answer.status_code,
-                answer.body,
-                answer.error_kind,
-                retry_after=answer.retry_after,
-                now=self.clock(),
-            )
-            if answer.error_kind is None
-            else policy.classify(None, None, answer.error_kind, now=self.clock())
+    def _classify(self, answer: Answer, expect: policy.Expected | None = None) -> Outcome:
+        if answer.error_kind is not None:
+            return policy.classify(None, None, answer.error_kind, now=self.clock())
+        return policy.classify(
+            answer.status_code,
+            answer.body,
+            None,
+            retry_after=answer.retry_after,
+            now=self.clock(),
+            retry_after_cap_s=min(policy.RETRY_AFTER_CAP_S, self.settings.sync.backoff_cap_s),
+            expect=expect,
+            body_problem=answer.body_problem,
+            detail=answer.detail,
         )
 
     def _record_setback(
@@ -488,10 +610,21 @@ class SyncWorker:
                     self.settings.sync.backoff_cap_s,
                     self.rand(),
                 )
+                sync = self.settings.sync
                 outbox.record_retry(
-                    session, job.entry_id, self.owner, at or now, outcome.reason, message
+                    session,
+                    job.entry_id,
+                    self.owner,
+                    at or now,
+                    outcome.reason,
+                    message,
+                    protocol=outcome.protocol,
+                    flag_after=sync.protocol_error_flag_after,
                 )
-                report.count(agency, "retried")
+                flagged = outcome.protocol and job.protocol_errors + 1 >= (
+                    sync.protocol_error_flag_after
+                )
+                report.count(agency, "flagged" if flagged else "retried")
             elif outcome.kind is OutcomeKind.PAUSED:
                 outbox.pause_agency(
                     session,
@@ -551,22 +684,37 @@ class SyncWorker:
     def _poll_statuses(
         self, agency: str, client: AgencyClient, polls: list[tuple[str, str]], report: PassReport
     ) -> None:
+        """Pull the agency's status of accepted submissions; only an answer that matches the
+        protocol is stored, and a 404 for one of them flags it "hilang di instansi"."""
         interval = self.settings.sync.status_poll_interval_s
         changed_ids = []
-        for entry_id, submission_id in polls:
+        unanswered: list[str] = []  # asked again later, not at once (no loop may spin on them)
+        for index, (entry_id, submission_id) in enumerate(polls):
+            if self._abort.is_set():
+                break
             answer = client.get_status(submission_id)
             now = self.clock()
-            if answer.status_code == 200 and isinstance(answer.body, dict):
-                status = str(answer.body.get("status", ""))
-                if status not in _KNOWN_STATUSES:
-                    continue
+            if answer.error_kind is not None:
+                if answer.error_kind != "aborted":
+                    self._observe(agency, self._classify(answer))
+                    unanswered += [e for e, _s in polls[index:]]
+                break  # the agency is unreachable (or we are stopping): no more this pass
+            outcome = policy.status_answer(
+                answer.status_code,
+                answer.body,
+                submission_id,
+                body_problem=answer.body_problem,
+                detail=answer.detail,
+            )
+            if outcome.kind is OutcomeKind.DELIVERED:
+                assert answer.body is not None and outcome.agency_status is not None
                 with self.store.write() as session:
                     changed = outbox.record_status(
                         session,
                         entry_id,
-                        status,
-                        str(answer.body.get("message") or ""),
-                        answer.body.get("agency_ref"),
+                        outcome.agency_status,
+                        outcome.message,
+                        outcome.agency_ref,
                         now,
                         now + timedelta(seconds=interval),
                     )
@@ -574,9 +722,31 @@ class SyncWorker:
                 if changed:
                     changed_ids.append(submission_id)
                     report.count(agency, "status_updates")
-            elif answer.error_kind is not None:
-                self._observe(agency, self._classify(answer))
-                break  # the agency is unreachable: stop polling it this pass
+            elif outcome.reason == "lost_at_agency":
+                log.warning("%s: submission %s lost at the agency (404)", agency, submission_id)
+                with self.store.write() as session:
+                    outbox.flag(session, entry_id, outcome.reason, outcome.message)
+                report.count(agency, "flagged")
+                changed_ids.append(submission_id)
+            elif outcome.protocol:
+                with self.store.write() as session:
+                    outbox.record_status_problem(
+                        session,
+                        entry_id,
+                        outcome.reason,
+                        "status not stored: " + outcome.message,
+                        now + timedelta(seconds=interval),
+                    )
+                self._observe(agency, outcome)
+                changed_ids.append(submission_id)
+            else:  # 401, 5xx ...: nothing stored, asked again after the backoff cap
+                unanswered.append(entry_id)
+        if unanswered:
+            later = self.clock() + timedelta(
+                seconds=min(interval, max(1.0, self.settings.sync.backoff_cap_s))
+            )
+            with self.store.write() as session:
+                outbox.postpone_status_checks(session, unanswered, later)
         if changed_ids:
             self._notify_outbox(agency, changed_ids)
 
@@ -606,7 +776,10 @@ class SyncWorker:
         try:
             client = self._client(endpoint)
         except ValueError:
-            return  # reported when something is sent (the agency is paused then)
+            # Reported when something is sent (the agency is paused then); not asked again
+            # before the poll interval.
+            self._health(endpoint.code).last_contact_at = self.clock()
+            return
         online = client.health()
         health = self._health(endpoint.code)
         with self._lock:
@@ -621,74 +794,205 @@ class SyncWorker:
     # --- loops --------------------------------------------------------------------------
 
     def stop(self) -> None:
+        """Stop the loops and cut what is in flight; safe from a signal handler's thread.
+
+        Takes no lock the caller might hold: the clients are only told to abort."""
         self._stop.set()
+        self._abort.set()
         self._wake.set()
+        self._abort_clients()
+
+    def _abort_clients(self) -> None:
+        for _ in range(3):  # the dict may change under us (another thread adds a client)
+            try:
+                clients = tuple(self._clients.values())
+                break
+            except RuntimeError:
+                continue
+        else:
+            return
+        for client in clients:
+            client.abort()
 
     def wake(self) -> None:
         """Run a pass now instead of waiting ("sync now", a retry-now, a finalized visit)."""
+        self._wake.set()
+
+    def request_health_probe(self) -> None:
+        """Ask every agency's ``/health`` in the next cycle of ``run_forever`` (each on its own
+        lane, so a slow one delays nobody)."""
+        self._probe_all.set()
         self._wake.set()
 
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def seconds_until_next_due(self, cap: float) -> float:
+    def seconds_until_next_due(self, cap: float, skip: Iterable[str] = ()) -> float:
         """How long the loop may wait before something is due (bounded by ``cap``).
 
         An agency behind an open breaker counts from the breaker's reopening, so the loop
-        does not spin on entries it is not going to send.
+        does not spin on entries it is not going to send; ``skip`` agencies (busy lanes)
+        are left out: their lane wakes the loop when it is done.
         """
         now = self.clock()
+        skipped = set(skip)
         with self.store.read() as session:
-            due_at = outbox.next_due_by_agency(session)
+            due_at = outbox.next_due_by_agency(session, now, **self._bounds())
+            checks = outbox.next_status_check_by_agency(
+                session, now, max_wait_s=self.settings.sync.status_poll_interval_s
+            )
+        skipped |= {c for c, e in self.settings.agencies.items() if e.mode == "manual"}
         waits = [cap]
         for agency, at in due_at.items():
+            if agency in skipped:
+                continue
             reopens = self._breaker_reopens_at(agency)
             if reopens is not None:
                 at = max(at, reopens)
             waits.append(max(0.0, (at - now).total_seconds()))
+        for agency, at in checks.items():  # a status pull is due then, whatever the breaker
+            if agency not in skipped:
+                waits.append(max(0.0, (at - now).total_seconds()))
         return min(waits)
 
     def run_forever(self, on_pass: Callable[[PassReport], None] | None = None) -> None:
-        """Passes until stop(); waits between passes until something is due."""
-        while not self._stop.is_set():
-            # Cleared before the pass: a wake() during the pass makes the next one start at once.
-            self._wake.clear()
-            try:
-                report = self.run_once()
-                if on_pass is not None:
-                    on_pass(report)
-                wait = self.seconds_until_next_due(self.settings.sync.poll_interval_s)
-            except StoreError as exc:
-                log.error("sync pass failed: %s", exc)
-                wait = self.settings.sync.poll_interval_s
-            self._wake.wait(max(0.05, wait))
+        """Lanes until stop(); the planning loop waits until something is due.
+
+        ``on_pass`` is called on this thread after the first cycle (an empty report: the
+        worker is up) and then with each agency pass that finished.
+        """
+        self._run_lanes(on_pass, drain_until=None, health=True)
 
     def drain(
         self, timeout_s: float, on_pass: Callable[[PassReport], None] | None = None
     ) -> tuple[bool, PassReport]:
-        """Passes until nothing is pending or in flight; (True, report) or (False, …) on timeout.
+        """Until nothing is pending or in flight; (True, report), or (False, …) on timeout or
+        stop. At the deadline what is in flight is cut and goes back to pending.
 
-        Held, paused, failed and manual entries are not waited for.
+        Held, failed, flagged and manual entries are not waited for; paused ones only when
+        their agency is configured and its next probe falls before the deadline (a short
+        credential outage), since a probe may resume them.
         """
-        deadline = self.clock() + timedelta(seconds=timeout_s)
         total = PassReport()
-        manual = [code for code, e in self.settings.agencies.items() if e.mode == "manual"]
-        while not self._stop.is_set():
-            report = self.run_once()
+
+        def collect(report: PassReport) -> None:
             total.merge(report)
             if on_pass is not None:
                 on_pass(report)
-            with self.store.read() as session:
-                active = outbox.count_active(session) - outbox.count_active(session, manual)
-            if active == 0:
-                return True, total
-            remaining = (deadline - self.clock()).total_seconds()
-            if remaining <= 0:
-                return False, total
-            wait = self.seconds_until_next_due(min(remaining, self.settings.sync.poll_interval_s))
-            self._stop.wait(max(0.01, min(wait, remaining)))
-        return False, total
+
+        finished = self._run_lanes(
+            collect, drain_until=time.monotonic() + max(0.0, timeout_s), health=False
+        )
+        return finished, total
+
+    def _drained(self, remaining_s: float) -> bool:
+        agencies = self.settings.agencies
+        manual = [code for code, e in agencies.items() if e.mode == "manual"]
+        probing = [code for code, e in agencies.items() if e.mode == "http"]
+        until = self.clock() + timedelta(seconds=max(0.0, remaining_s))
+        with self.store.read() as session:
+            return outbox.count_to_drain(session, manual, probing, until) == 0
+
+    def _run_lanes(
+        self,
+        on_pass: Callable[[PassReport], None] | None,
+        *,
+        drain_until: float | None,
+        health: bool,
+    ) -> bool:
+        """The planning loop over per-agency lanes (see the module docstring); True when a
+        drain finished, False on its deadline or on stop()."""
+        lanes: dict[str, _Lane] = {}
+        first = True
+        try:
+            while not self._stop.is_set():
+                self._wake.clear()
+                self._collect(on_pass, force=first)
+                first = False
+                busy = {agency for agency, lane in lanes.items() if lane.busy}
+                try:
+                    plan = self._plan(self.clock(), busy)
+                except StoreError as exc:
+                    if drain_until is not None:
+                        raise
+                    log.error("sync pass failed: %s", exc)
+                    self._wake.wait(self.settings.sync.poll_interval_s)
+                    continue
+                probe = self._agencies_to_probe(busy, plan) if health else set()
+                for agency in sorted(set(plan) | probe):
+                    entry_ids, polls = plan.get(agency, ([], []))
+                    lane = lanes.get(agency)
+                    if lane is None:
+                        lane = lanes[agency] = _Lane(self, agency)
+                    lane.give(entry_ids, polls, agency in probe)
+                busy = {agency for agency, lane in lanes.items() if lane.busy}
+                cap = self.settings.sync.poll_interval_s
+                if drain_until is not None:
+                    remaining = drain_until - time.monotonic()
+                    if not busy and self._drained(remaining):
+                        return True
+                    if remaining <= 0:
+                        return False
+                    cap = min(cap, remaining)
+                wait = self.seconds_until_next_due(cap, busy)
+                self._wake.wait(max(0.01, wait))
+            return False
+        finally:
+            # Cut what is in flight; every lane gives its entries back and ends.
+            self._abort.set()
+            self._abort_clients()
+            for lane in lanes.values():
+                lane.close()
+            for lane in lanes.values():
+                lane.join(LANE_JOIN_S)
+            if not self._stop.is_set():
+                self._abort.clear()  # a drain's deadline: the worker may be used again
+            self._collect(on_pass, force=False, raise_errors=False)
+
+    def _agencies_to_probe(self, busy: set[str], plan: dict) -> set[str]:
+        """Idle HTTP agencies not heard from for the poll interval (all when asked)."""
+        forced = self._probe_all.is_set()
+        self._probe_all.clear()
+        now = self.clock()
+        age = self.settings.sync.poll_interval_s
+        chosen = set()
+        for code, endpoint in self.settings.agencies.items():
+            if endpoint.mode != "http" or code in busy or code in plan:
+                continue
+            contact = self._health(code).last_contact_at
+            if forced or contact is None or (now - contact).total_seconds() >= age:
+                chosen.add(code)
+        return chosen
+
+    def _collect(
+        self,
+        on_pass: Callable[[PassReport], None] | None,
+        *,
+        force: bool,
+        raise_errors: bool = True,
+    ) -> None:
+        """Hand the lanes' finished passes to ``on_pass`` on this thread."""
+        merged: PassReport | None = PassReport() if force else None
+        error: BaseException | None = None
+        while True:
+            try:
+                item = self._finished.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, BaseException):
+                error = error or item
+                continue
+            merged = merged or PassReport()
+            merged.merge(item)
+        # A pass that did nothing (an idle health check) is not reported, except the first.
+        if merged is not None and on_pass is not None and (force or merged.per_agency):
+            on_pass(merged)
+        if error is not None and raise_errors:
+            if isinstance(error, StoreError):
+                log.error("sync pass failed: %s", error)
+            else:
+                raise error
 
     # --- notifications ------------------------------------------------------------------
 
@@ -707,3 +1011,53 @@ class SyncWorker:
                 self.listener.agency_health_changed(snapshot)
             except Exception:  # noqa: BLE001
                 log.exception("sync listener failed")
+
+
+class _Lane:
+    """One agency's thread under ``run_forever``/``drain``: it runs that agency's passes as
+    the planning loop hands them over, and wakes the loop when one is done."""
+
+    def __init__(self, worker: SyncWorker, agency: str) -> None:
+        self.worker = worker
+        self.agency = agency
+        self.busy = False
+        self._work: tuple[list[str], list[tuple[str, str]], bool] | None = None
+        self._ready = threading.Event()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name=f"sync-{agency}", daemon=True)
+        self._thread.start()
+
+    def give(self, entry_ids: list[str], polls: list[tuple[str, str]], probe: bool) -> bool:
+        if self.busy or self._closing:
+            return False
+        self.busy = True
+        self._work = (entry_ids, polls, probe)
+        self._ready.set()
+        return True
+
+    def close(self) -> None:
+        self._closing = True
+        self._ready.set()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.error("sync lane %s did not end within %.0f s", self.agency, timeout)
+
+    def _run(self) -> None:
+        worker = self.worker
+        while True:
+            self._ready.wait()
+            self._ready.clear()
+            work, self._work = self._work, None
+            if work is None:
+                if self._closing:
+                    return
+                continue
+            try:
+                worker._finished.put(worker._run_agency(self.agency, *work))
+            except BaseException as exc:  # noqa: BLE001 - handed to the planning loop
+                worker._finished.put(exc)
+            finally:
+                self.busy = False
+                worker._wake.set()

@@ -295,6 +295,30 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "preview.page": ("Halaman {n} dari {total}", "Page {n} of {total}"),
     "preview.printed": ("Dikirim ke printer {printer}.", "Sent to printer {printer}."),
+    # printing to the desk's named printer ([printing] receipt_printer) and scanned input
+    "print.choose": ("Pilih printer…", "Choose printer…"),
+    "print.unknown": (
+        "Printer '{printer}' tidak ditemukan di komputer ini. Dokumen tetap di pratinjau: "
+        "periksa printer lalu cetak ulang (Ctrl+P), atau pilih printer lain.",
+        "Printer '{printer}' is not known on this computer. The document stays in the "
+        "preview: check the printer and print again (Ctrl+P), or choose another printer.",
+    ),
+    "print.offline": (
+        "Printer '{printer}' sedang bermasalah atau dihentikan. Dokumen tetap di pratinjau: "
+        "periksa printer lalu cetak ulang (Ctrl+P), atau pilih printer lain.",
+        "Printer '{printer}' has a problem or is stopped. The document stays in the "
+        "preview: check the printer and print again (Ctrl+P), or choose another printer.",
+    ),
+    "print.cannot_open": (
+        "Printer '{printer}' tidak dapat dibuka. Dokumen tetap di pratinjau: periksa "
+        "printer lalu cetak ulang (Ctrl+P), atau pilih printer lain.",
+        "Printer '{printer}' cannot be opened. The document stays in the preview: check "
+        "the printer and print again (Ctrl+P), or choose another printer.",
+    ),
+    "scan.refused": (
+        "Hasil pindaian bukan NIK: harus berisi tepat satu NIK 16 digit.",
+        "The scan is not a NIK: it must hold exactly one 16-digit NIK.",
+    ),
     # admin
     "users.title": ("Pengguna", "Users"),
     "users.role": ("&Peran", "&Role"),

@@ -34,9 +34,11 @@ def launch_demo(env: Any) -> int:
     from PySide6.QtWidgets import QApplication
 
     from mppdesk.ui import i18n
+    from mppdesk.ui.crash_hook import install_excepthook
     from mppdesk.ui.theme import apply_theme
     from mppdesk.ui.window import DeskWindow
 
+    install_excepthook(env.runtime.data_dir)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("MPP Desk (demo)")
     apply_theme(app)

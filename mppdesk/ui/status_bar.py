@@ -29,6 +29,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "syncbar.pending": ("{count} menunggu kirim", "{count} waiting to be sent"),
     "syncbar.failed": ("{count} gagal", "{count} failed"),
     "syncbar.held": ("{count} menunggu persetujuan", "{count} awaiting approval"),
+    "syncbar.flagged": ("{count} perlu diperiksa supervisor", "{count} need a supervisor"),
+    "syncbar.flagged_short": ("{count} perlu supervisor", "{count} need a supervisor"),
     "syncbar.last_success": ("terakhir terkirim {when}", "last sent {when}"),
     "syncbar.never": ("belum pernah terkirim", "nothing sent yet"),
     "syncbar.last_error": ("kendala terakhir: {error}", "last problem: {error}"),
@@ -96,6 +98,7 @@ class AgencyIndicator(QWidget):
             layout.addWidget(label)
         self.state = "unknown"
         self.pending = 0
+        self.flagged = 0  # entries no retry will move: a supervisor must look
 
     def show_state(self, health: AgencyHealth | None, counts: dict[str, int], tz: Any) -> None:
         pending = sum(
@@ -103,6 +106,7 @@ class AgencyIndicator(QWidget):
             for s in (OutboxState.PENDING, OutboxState.IN_FLIGHT, OutboxState.PAUSED)
         )
         self.pending = pending
+        self.flagged = counts.get(OutboxState.FLAGGED, 0)
         if self.manual:
             state, colour = "manual", UNKNOWN
         elif health is not None and health.paused_reason:
@@ -124,6 +128,8 @@ class AgencyIndicator(QWidget):
             lines.append(tr("syncbar.failed", count=counts[OutboxState.FAILED]))
         if counts.get(OutboxState.HELD):
             lines.append(tr("syncbar.held", count=counts[OutboxState.HELD]))
+        if self.flagged:
+            lines.append(tr("syncbar.flagged", count=self.flagged))
         if not self.manual:
             when = health.last_success_at if health is not None else None
             lines.append(
@@ -133,11 +139,13 @@ class AgencyIndicator(QWidget):
                 lines.append(tr("syncbar.last_error", error=_short_error(health.last_error, 200)))
         self.setToolTip("\n".join(lines))
         self.setAccessibleName("; ".join(lines))
+        notes = []
         if state == "paused":
             reason = paused_reason_text(health.paused_reason if health else "")
-            self.name.setText(f"{self.short_name} ({tr('syncbar.paused', reason=reason)})")
-        else:
-            self.name.setText(self.short_name)
+            notes.append(tr("syncbar.paused", reason=reason))
+        if self.flagged:
+            notes.append(tr("syncbar.flagged_short", count=self.flagged))
+        self.name.setText(f"{self.short_name} ({'; '.join(notes)})" if notes else self.short_name)
 
     def _state_text(self, health: AgencyHealth | None) -> str:
         if self.manual:
@@ -150,7 +158,7 @@ class AgencyIndicator(QWidget):
 
     @property
     def needs_attention(self) -> bool:
-        return self.state in ("paused", "offline") or self.pending > 0
+        return self.state in ("paused", "offline") or self.pending > 0 or self.flagged > 0
 
 
 class SyncStatusBar(QWidget):
@@ -223,6 +231,7 @@ class SyncStatusBar(QWidget):
         order = sorted(
             self.indicators.values(),
             key=lambda i: (
+                0 if i.flagged else 1,
                 {"paused": 0, "offline": 1}.get(i.state, 2),
                 0 if i.pending else 1,
                 i.manual,
@@ -268,3 +277,6 @@ class SyncStatusBar(QWidget):
 
     def pending_of(self, code: str) -> int:
         return self.indicators[code].pending
+
+    def flagged_of(self, code: str) -> int:
+        return self.indicators[code].flagged

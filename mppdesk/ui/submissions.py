@@ -134,6 +134,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "subs.send.done": ("Terkirim", "Delivered"),
     "subs.send.failed": ("Gagal", "Failed"),
     "subs.send.paused": ("Dijeda", "Paused"),
+    "subs.send.flagged": ("Perlu diperiksa supervisor", "Needs a supervisor"),
     "subs.agency.received": ("Diterima", "Received"),
     "subs.agency.processing": ("Diproses", "Processing"),
     "subs.agency.needs_info": ("Perlu data tambahan", "Needs information"),
@@ -182,7 +183,7 @@ COLUMNS = (
     "agency_status",
 )
 SORTABLE = {"time", "tracking", "name", "service", "agency", "status", "review"}
-RETRYABLE = {OutboxState.PENDING, OutboxState.PAUSED}
+RETRYABLE = {OutboxState.PENDING, OutboxState.PAUSED, OutboxState.FLAGGED}
 COALESCE_MS = 150  # bursts of "changed" notes from the sync worker become one query
 
 
@@ -523,7 +524,7 @@ class SubmissionTableModel(QAbstractTableModel):
         ):
             return QColor("#a8200d")
         if column in ("send", "error"):
-            if OutboxState.FAILED in states:
+            if OutboxState.FAILED in states or OutboxState.FLAGGED in states:
                 return QColor("#a8200d")
             if OutboxState.PAUSED in states or any(e.last_error_class for e in row.outbox):
                 return QColor("#6b4500")

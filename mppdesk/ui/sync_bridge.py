@@ -5,7 +5,9 @@ The worker (``mppdesk.sync.worker.SyncWorker``) knows nothing of Qt: it reports 
 ``GuiInbox`` and emits the Qt signal there (Electrum's ``QtEventListener`` model; a signal
 emitted from a Python worker thread crashed PySide 6.12 here, see ``mppdesk.ui.inbox``).
 The undelivered backlog per agency is counted on the worker's thread after every pass, so no
-widget ever runs that query itself.
+widget ever runs that query itself. Each agency runs on a lane of its own inside the worker
+(``SyncWorker.run_forever``): one agency trickling its answers delays no other agency, and no
+health check blocks the loop.
 """
 
 from __future__ import annotations
@@ -66,7 +68,6 @@ class SyncBridge(QObject):
         self.inbox = GuiInbox(self)
         self._worker: SyncWorker | None = None
         self._thread: threading.Thread | None = None
-        self._probe_all = threading.Event()
         self.health: dict[str, AgencyHealth] = {}  # last known, kept on the GUI thread
         self.backlog: dict[str, dict[str, int]] = {}
         self.agency_health_changed.connect(self._remember_health)
@@ -88,7 +89,7 @@ class SyncBridge(QObject):
             clock=self.runtime.clock,
             listener=_Listener(self),
         )
-        self._probe_all.set()  # the first pass asks every agency how it is
+        self._worker.request_health_probe()  # the first cycle asks every agency how it is
         self._thread = threading.Thread(
             target=self._run, args=(self._worker,), name="sync-bridge", daemon=True
         )
@@ -98,8 +99,8 @@ class SyncBridge(QObject):
     def stop(self, timeout_s: float = 30.0) -> bool:
         """Stop the worker and join its thread; True when it ended within ``timeout_s``.
 
-        A request in flight finishes first (bounded by the agency's read timeout); the
-        lease of anything unfinished expires and the entry goes out again next time.
+        Requests in flight are cut at once; the entries they carried go back to pending
+        without an attempt counted, and go out again next time.
         """
         worker, thread = self._worker, self._thread
         if worker is None or thread is None:
@@ -119,9 +120,8 @@ class SyncBridge(QObject):
     def sync_now(self) -> None:
         """Start a pass at once and ask every agency how it is (the officer's "sync now",
         after a retry-now or a finalized visit)."""
-        self._probe_all.set()
         if self._worker is not None:
-            self._worker.wake()
+            self._worker.request_health_probe()
 
     def update_settings(self, settings: Settings) -> None:
         self.runtime.settings = settings
@@ -140,10 +140,6 @@ class SyncBridge(QObject):
             self.inbox.post(self.failed.emit, str(exc) or type(exc).__name__)
 
     def _after_pass(self, worker: SyncWorker, report: PassReport) -> None:
-        forced = self._probe_all.is_set()
-        self._probe_all.clear()
-        if not worker.stopping:
-            worker.probe_idle(0.0 if forced else None)
         self._emit_backlog()
         self.inbox.post(self.pass_finished.emit, report)
 

@@ -13,7 +13,6 @@ look-up and finalizing all run through the ``TaskRunner``, never on the GUI thre
 from __future__ import annotations
 
 import logging
-import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from mppdesk.core.calendar import add_working_days
 from mppdesk.core.ids import new_id
+from mppdesk.core.scan import MAX_SCAN_CHARS, nik_from_scan, normalize_ticket
 from mppdesk.desk import counter
 from mppdesk.desk.auth import Actor
 from mppdesk.desk.errors import DeskError, InvalidInput
@@ -65,7 +65,6 @@ from mppdesk.ui.visit_state import (
 
 log = logging.getLogger(__name__)
 
-MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 PROXY_FIELDS = ("nama", "nik", "hubungan", "no_hp", "no_surat_kuasa")
 
 
@@ -77,6 +76,13 @@ class FinalizedVisit:
     receipt_pdf: bytes | None
     slip_pdf: bytes | None
     documents_error: str | None = None
+
+
+def _after(text: str, previous: str) -> str:
+    """What a scanner typed after ``previous`` (a scan into a field that was not cleared)."""
+    if previous and text.startswith(previous) and len(text) > len(previous):
+        return text[len(previous) :]
+    return text
 
 
 def _set_banner(label: QLabel, kind: str, text: str) -> None:
@@ -92,7 +98,10 @@ class VisitPage(QWidget):
     draft_saved = Signal(str)  # visit id
     looked_up = Signal(object)  # ApplicantRecord or None
     ticket_called = Signal(str)
+    ticket_taken = Signal(str)  # typed or scanned into the ticket field, then Enter
     busy_changed = Signal(bool)
+    _taken_ticket = ""  # the ticket last called or taken; a scan appended to it is split off
+    _looked_up_nik = ""  # likewise for the NIK field
 
     def __init__(
         self,
@@ -204,6 +213,7 @@ class VisitPage(QWidget):
         self.ticket_edit.setMaxLength(32)
         self.ticket_edit.setFixedWidth(110)
         self.ticket_edit.textEdited.connect(lambda _t: self.changed())
+        self.ticket_edit.returnPressed.connect(self.take_ticket)
         ticket_label.setBuddy(self.ticket_edit)
         row.addWidget(ticket_label)
         row.addWidget(self.ticket_edit)
@@ -226,7 +236,7 @@ class VisitPage(QWidget):
         self.nik_edit.setObjectName("nik")
         self.nik_edit.setAccessibleName("NIK")
         self.nik_edit.setPlaceholderText(tr("visit.nik_placeholder"))
-        self.nik_edit.setMaxLength(24)
+        self.nik_edit.setMaxLength(MAX_SCAN_CHARS)  # an IKD QR scan is longer than a NIK
         self.nik_edit.setMinimumWidth(230)
         self.nik_edit.textEdited.connect(lambda _t: self.changed())
         self.nik_edit.returnPressed.connect(self.lookup)
@@ -625,6 +635,7 @@ class VisitPage(QWidget):
         def done(ticket: counter.Ticket) -> None:
             self.call_button.setEnabled(True)
             self.ticket_edit.setText(ticket.number)
+            self._taken_ticket = ticket.number
             self.state.ticket_at = ticket.called_at.isoformat()
             self.changed()
             self.ticket_called.emit(ticket.number)
@@ -638,6 +649,33 @@ class VisitPage(QWidget):
             lambda: counter.call_next_ticket(self.runtime, self.actor, group), done, failed
         )
 
+    def take_ticket(self) -> None:
+        """Enter in the ticket field: the ticket typed or scanned from its QR is taken.
+
+        A keyboard-wedge scanner types into whatever has the focus, so a NIK (or IKD QR)
+        scanned here goes to the NIK field and is looked up, the ticket left as it was.
+        """
+        typed = self.ticket_edit.text()
+        tail = _after(typed, self._taken_ticket)
+        nik = nik_from_scan(tail) if sum(ch.isdigit() for ch in tail) >= 16 else None
+        if nik is not None:
+            self.ticket_edit.setText(self._taken_ticket)
+            self.nik_edit.setText(nik)
+            self.changed()
+            self.lookup()
+            return
+        ticket = normalize_ticket(typed)
+        if not ticket:
+            return
+        self.ticket_edit.setText(ticket)
+        if ticket != self._taken_ticket:
+            self.state.ticket_at = self.runtime.clock().isoformat()
+            self._taken_ticket = ticket
+        self.changed()
+        self.ticket_taken.emit(ticket)
+        self.nik_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.nik_edit.selectAll()  # the citizen's KTP or IKD is scanned next
+
     # --- applicant ------------------------------------------------------------------------
 
     def focus_nik(self) -> None:
@@ -645,11 +683,20 @@ class VisitPage(QWidget):
         self.nik_edit.selectAll()
 
     def lookup(self) -> None:
-        nik = "".join(self.nik_edit.text().split())
-        if len(nik) != 16 or not nik.isdigit():
-            _set_banner(self.banner, "bannerError", tr("visit.nik_bad"))
+        """Enter or F3 in the NIK field: a NIK typed, scanned from a KTP or from an IKD QR."""
+        typed = self.nik_edit.text()
+        nik = nik_from_scan(_after(typed, self._looked_up_nik))
+        if nik is None:
+            digits = "".join(typed.split())
+            key = "visit.nik_bad" if not digits or digits.isdigit() else "scan.refused"
+            _set_banner(self.banner, "bannerError", tr(key))
             self.nik_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.nik_edit.selectAll()  # a new scan replaces what is there
             return
+        if typed.strip() != nik:  # a scanned QR's text: the field keeps only the NIK
+            self.nik_edit.setText(nik)
+            self.changed()
+        self._looked_up_nik = nik
         _set_banner(self.banner, "banner", tr("visit.looking_up"))
         self.lookup_button.setEnabled(False)
 
@@ -824,22 +871,27 @@ class VisitPage(QWidget):
     ) -> None:
         """Copy files into the attachment store in the background, then list them."""
         blobs = self.runtime.blobs
+        max_bytes = self.runtime.settings.intake.max_attachment_bytes
+        english = _en()
 
         def read() -> list[AttachmentRef | str]:
+            from mppdesk.desk.attachments import AttachmentRefused, read_attachment
+
             out: list[AttachmentRef | str] = []
             for path in paths:
+                # The folder the officer chose is the base: a link out of it, a device, a
+                # FIFO or a file that is not a PDF/JPEG/PNG scan is refused, as in intake.
                 try:
-                    size = path.stat().st_size
-                    if size > MAX_ATTACHMENT_BYTES:
-                        out.append(tr("visit.attach_too_big", name=path.name, size=f"{size} B"))
-                        continue
-                    data = path.read_bytes()
-                except OSError as exc:
-                    out.append(tr("visit.attach_failed", name=path.name, error=exc.strerror))
+                    attachment = read_attachment(str(path), path.parent, max_bytes=max_bytes)
+                except AttachmentRefused as refused:
+                    out.append(refused.message_en if english else refused.message)
                     continue
-                digest = blobs.put(data)
-                content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                out.append(AttachmentRef(path.name, digest, len(data), content_type))
+                digest = blobs.put(attachment.data)
+                out.append(
+                    AttachmentRef(
+                        attachment.name, digest, len(attachment.data), attachment.content_type
+                    )
+                )
             return out
 
         def done(items: list[AttachmentRef | str]) -> None:

@@ -110,6 +110,8 @@ class DeskWindow(QMainWindow):
     def open_install(self, data_dir: Path, db_url: str | None = None) -> None:
         """Open store and catalog in the background; the sign-in page waits meanwhile."""
 
+        self._data_dir = Path(data_dir)
+
         def work() -> Any:
             from mppdesk.desk.runtime import open_runtime
 
@@ -118,8 +120,14 @@ class DeskWindow(QMainWindow):
         self.tasks.run(work, self.set_runtime, self._open_failed)
 
     def _open_failed(self, error: BaseException) -> None:
-        log.error("opening the desk failed: %s", getattr(error, "__traceback_text__", error))
-        self.login_page.set_mode(FAILED, f"{tr('app.open_failed')}: {error}")
+        from mppdesk.ui.crash_hook import failure_text
+
+        # A known fault (disk, store, key, settings) in plain words; anything else a crash
+        # report with personal data masked. Never the exception's own text.
+        data_dir = self.runtime.data_dir if self.runtime is not None else None
+        text = failure_text(error, getattr(self, "_data_dir", None) or data_dir)
+        log.error("opening the desk failed: %s", text)
+        self.login_page.set_mode(FAILED, f"{tr('app.open_failed')}: {text}")
 
     def set_runtime(self, runtime: Any) -> None:
         self.runtime = runtime
@@ -201,6 +209,9 @@ class DeskWindow(QMainWindow):
         self._build_menus()
         self._show_user()
         self._start_sync()
+        from mppdesk.ui.backup_schedule import start_backup_schedule
+
+        start_backup_schedule(self)  # [backup] dir: scheduled backup off the PC
         self.pages.setCurrentWidget(self.counter_host)
         minutes = self.runtime.settings.desk.idle_lock_minutes
         self._lock_minutes = None if self.idle_lock_ms else minutes
@@ -704,7 +715,12 @@ class DeskWindow(QMainWindow):
     # --- errors and shutdown ------------------------------------------------------------
 
     def _task_failed(self, error: BaseException) -> None:
-        self.statusBar().showMessage(tr("app.error_detail", message=str(error)), 10_000)
+        from mppdesk.ui.crash_hook import failure_text
+
+        # Never str(error): a store error's text can hold the row it wrote (NIKs, names).
+        data_dir = self.runtime.data_dir if self.runtime is not None else None
+        text = failure_text(error, getattr(self, "_data_dir", None) or data_dir)
+        self.statusBar().showMessage(tr("app.error_detail", message=text), 10_000)
 
     def shutdown(self) -> None:
         """Save the draft, stop the sync thread, wait for queued store work."""

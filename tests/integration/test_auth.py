@@ -86,3 +86,79 @@ def test_cli_user_add_and_locked_login_exit_4(tmp_path, data_dir):
                      stdin=PASSWORD + "\n", data_dir=data_dir)
     assert result.returncode == 4
     assert "terkunci" in result.stderr
+
+
+def test_a_success_stamped_while_the_clock_was_ahead_does_not_switch_lockout_off(runtime):
+    """Issue 10 item 8: only failures after the newest success counted, by time; a success at
+    a clock a day ahead then hid every failure after the clock was corrected."""
+    make_user(runtime, "ani", "officer")
+    corrected = datetime.now(UTC) + timedelta(hours=1)  # after the fixture's real login
+    clock = {"now": corrected + timedelta(days=1)}
+    runtime.clock = lambda: clock["now"]
+    assert login(runtime, "ani", PASSWORD).username == "ani"  # stamped a day ahead
+    for minute in range(5):
+        clock["now"] = corrected + timedelta(minutes=minute)  # the clock was put right
+        with pytest.raises(AuthError, match="salah"):
+            login(runtime, "ani", "salah-sandi")
+    clock["now"] = corrected + timedelta(minutes=5)
+    with pytest.raises(AuthError, match="terkunci"):
+        login(runtime, "ani", PASSWORD)
+
+
+def test_a_success_recorded_after_failures_resets_the_count(runtime):
+    """Recording order, not time, decides: a success recorded last (even stamped earlier,
+    by a clock set back) ends the run of failures before it."""
+    make_user(runtime, "ani", "officer")
+    start = datetime.now(UTC) + timedelta(hours=1)
+    clock = {"now": start}
+    runtime.clock = lambda: clock["now"]
+    for minute in range(4):
+        clock["now"] = start + timedelta(minutes=minute)
+        with pytest.raises(AuthError, match="salah"):
+            login(runtime, "ani", "salah-sandi")
+    clock["now"] = start - timedelta(minutes=30)  # the clock was set back
+    assert login(runtime, "ani", PASSWORD).username == "ani"
+    clock["now"] = start + timedelta(minutes=5)
+    with pytest.raises(AuthError, match="salah"):
+        login(runtime, "ani", "salah-sandi")  # the fifth failure in the window, but after a success
+    assert login(runtime, "ani", PASSWORD).username == "ani"
+
+
+def test_a_lock_set_while_the_clock_was_ahead_lasts_at_most_the_lock_period(runtime):
+    make_user(runtime, "ani", "officer")
+    corrected = datetime.now(UTC) + timedelta(hours=1)
+    clock = {"now": corrected + timedelta(days=1)}
+    runtime.clock = lambda: clock["now"]
+    for _ in range(5):
+        with pytest.raises(AuthError, match="salah"):
+            login(runtime, "ani", "salah-sandi")  # locked until a day + 15 min from now
+    clock["now"] = corrected
+    with pytest.raises(AuthError, match="terkunci"):
+        login(runtime, "ani", PASSWORD)
+    clock["now"] = corrected + timedelta(minutes=16)
+    assert login(runtime, "ani", PASSWORD).username == "ani"
+
+
+def test_lockout_by_order_and_purge_clock_on_postgres(data_dir, pg_url):
+    """The same queries (attempts by row id, the newest record) on the mall's PostgreSQL."""
+    from mppdesk.desk.retention import ClockImplausible, purge
+    from mppdesk.desk.runtime import open_runtime
+
+    runtime = open_runtime(data_dir, pg_url)
+    try:
+        make_user(runtime, "ani", "officer")
+        corrected = datetime.now(UTC) + timedelta(hours=1)
+        clock = {"now": corrected + timedelta(days=1)}
+        runtime.clock = lambda: clock["now"]
+        assert login(runtime, "ani", PASSWORD).username == "ani"
+        clock["now"] = corrected
+        for _ in range(5):
+            with pytest.raises(AuthError, match="salah"):
+                login(runtime, "ani", "salah-sandi")
+        with pytest.raises(AuthError, match="terkunci"):
+            login(runtime, "ani", PASSWORD)
+        clock["now"] = corrected + timedelta(days=30)
+        with pytest.raises(ClockImplausible):
+            purge(runtime, os_actor(), dry_run=True)
+    finally:
+        runtime.close()

@@ -24,10 +24,10 @@ def _all_files(root):
 
 
 def test_no_plaintext_personal_data_in_the_data_dir(tmp_path, data_dir, runtime, officer):
-    secret_file = tmp_path / "scan-ktp.txt"
+    secret_file = tmp_path / "scan-ktp.pdf"  # attachments must be PDF/JPEG/PNG by content
     secrets_found = []
     for nik, name, phone in zip(NIKS, NAMES, PHONES, strict=True):
-        secret_file.write_text(f"KTP scan of {name}, NIK {nik}, HP {phone}\n")
+        secret_file.write_text(f"%PDF-1.4\nKTP scan of {name}, NIK {nik}, HP {phone}\n")
         visit = example_visit("dukcapil/ktp-el")
         visit["applicant"].update({"nik": nik, "nama": name, "no_hp": phone})
         visit["services"][0]["attachments"] = [str(secret_file)]
@@ -52,7 +52,10 @@ def test_no_plaintext_personal_data_in_the_data_dir(tmp_path, data_dir, runtime,
 def test_store_opens_only_with_its_key(tmp_path, data_dir, runtime, officer, monkeypatch):
     finalize_visit(runtime, officer, parse_visit(example_visit("dukcapil/ktp-el")))
     runtime.close()
-    monkeypatch.setenv("MPPDESK_KEY_FILE", str(tmp_path / "other.key"))
+    other = tmp_path / "other.key"  # a valid key, just not this store's
+    other.write_text(os.urandom(32).hex() + "\n")
+    other.chmod(0o600)
+    monkeypatch.setenv("MPPDESK_KEY_FILE", str(other))
     from mppdesk.store.database import StoreError
 
     with pytest.raises(StoreError, match="key"):

@@ -44,6 +44,21 @@ def test_every_builtin_example_is_accepted(runtime, officer, code):
         assert submission.status == expected
 
 
+def with_local_attachments(visit: dict, folder) -> dict:
+    """``visit`` with its attachment files copied into ``folder`` and named relative to it:
+    ``mppdesk intake`` reads attachments only from the visit file's own folder."""
+    import shutil
+    from pathlib import Path
+
+    for service in visit["services"]:
+        names = []
+        for source in service.get("attachments", []):
+            shutil.copyfile(source, Path(folder) / Path(source).name)
+            names.append(Path(source).name)
+        service["attachments"] = names
+    return visit
+
+
 def _three_service_visit() -> dict:
     ktp = example_visit("dukcapil/ktp-el")
     others = [c for c in SERVICES if c != "dukcapil/ktp-el"
@@ -132,7 +147,7 @@ def test_cli_intake_round_trip(tmp_path, data_dir, runtime):
     make_user(runtime, "ani", "officer")
     runtime.close()
     visit_file = tmp_path / "visit.json"
-    visit_file.write_text(json.dumps(_three_service_visit()))
+    visit_file.write_text(json.dumps(with_local_attachments(_three_service_visit(), tmp_path)))
     result = run_cli("intake", "--input", str(visit_file), "--user", "ani", "--password-stdin",
                      "--json", stdin=PASSWORD + "\n", data_dir=data_dir)
     assert result.returncode == 0, result.stderr
@@ -173,3 +188,76 @@ def test_malformed_visit_json_exits_2(tmp_path, data_dir, runtime):
                      "--json", stdin=PASSWORD + "\n", data_dir=data_dir)
     assert result.returncode == 2
     assert "baris 1" in cli_json(result)["errors"][0]["message"]
+
+
+def _intake_file(data_dir, visit_file, *extra):
+    return run_cli("intake", "--input", str(visit_file), "--user", "ani", "--password-stdin",
+                   *extra, stdin=PASSWORD + "\n", data_dir=data_dir)
+
+
+def test_desk_code_in_another_case_continues_the_same_counter(tmp_path, data_dir, runtime):
+    """Issue 10 item 5: ``k01`` after ``K01`` the same day used to restart the sequence and
+    fail every intake with an IntegrityError traceback."""
+    make_user(runtime, "ani", "officer")
+    runtime.close()
+    visit_file = tmp_path / "visit.json"
+    visit_file.write_text(json.dumps(with_local_attachments(example_visit("dukcapil/ktp-el"),
+                                                            tmp_path)))
+    numbers = []
+    for code in ("K01", "k01", " k01 "):
+        (data_dir / "settings.toml").write_text(f'[desk]\ncode = "{code}"\n')
+        result = _intake_file(data_dir, visit_file, "--json")
+        assert result.returncode == 0, result.stderr
+        numbers.append(cli_json(result)["submissions"][0]["tracking_number"])
+    prefixes = {n.split("-")[0] for n in numbers}
+    sequences = [int(n.split("-")[2]) for n in numbers]
+    assert prefixes == {"K01"}
+    assert sequences == [sequences[0], sequences[0] + 1, sequences[0] + 2]
+
+
+@pytest.mark.parametrize("code", ["K-01", "", "LOKET1", "ABCDEFG", "k 01"])
+def test_invalid_desk_code_is_a_settings_error_naming_the_key(data_dir, code):
+    (data_dir / "settings.toml").write_text(f'[desk]\ncode = "{code}"\n')
+    result = run_cli("info", "--json", data_dir=data_dir)
+    assert result.returncode == 1
+    assert "desk.code" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_intake_returns_the_engines_warnings(tmp_path, data_dir, runtime):
+    """Issue 10 item 10: a NIK contradicting the birth date is stored, with a word about it."""
+    make_user(runtime, "ani", "officer")
+    runtime.close()
+    visit = with_local_attachments(example_visit("dukcapil/ktp-el"), tmp_path)
+    visit["applicant"]["tanggal_lahir"] = "1995-01-29"  # the NIK says 28-01-1995
+    visit_file = tmp_path / "visit.json"
+    visit_file.write_text(json.dumps(visit))
+    result = _intake_file(data_dir, visit_file, "--json")
+    assert result.returncode == 0, result.stderr
+    output = cli_json(result)
+    assert [w["path"] for w in output["warnings"]] == ["applicant.nik"]
+    assert "28-01-1995" in output["warnings"][0]["message"]
+    assert len(output["submissions"]) == 1
+
+    visit["ticket"] = "A-002"
+    visit_file.write_text(json.dumps(visit))
+    result = _intake_file(data_dir, visit_file, "--lang", "en")
+    assert result.returncode == 0, result.stderr
+    assert "warning: applicant.nik: " in result.stderr
+    assert "The date of birth in the NIK (28-01-1995) differs" in result.stderr
+
+    from mppdesk.desk.runtime import open_runtime
+    from mppdesk.store import repo
+
+    reopened = open_runtime(data_dir)
+    try:
+        with reopened.store.read() as session:
+            finalized = [e.details for e in repo.audit_events(session)
+                         if e.action == "visit.finalized"]
+    finally:
+        reopened.close()
+    assert [d["warnings"] for d in finalized] == [["applicant.nik"], ["applicant.nik"]]
+
+
+def test_intake_without_warnings_returns_an_empty_list(runtime, officer):
+    result = finalize_visit(runtime, officer, parse_visit(example_visit("dukcapil/ktp-el")))
+    assert result.as_dict()["warnings"] == []

@@ -103,3 +103,48 @@ def test_cli_purge_dry_run(data_dir, runtime, officer):
     assert cli_json(run_cli("purge", "--dry-run", "--json", data_dir=data_dir))["submissions"]
     done = cli_json(run_cli("purge", "--json", data_dir=data_dir))
     assert done["dry_run"] is False and len(done["submissions"]) == 1
+
+
+def test_purge_refuses_a_clock_far_ahead_of_the_newest_record(runtime, officer):
+    """Issue 10 item 8: a clock far ahead made purge list submissions it must keep."""
+    from mppdesk.desk.retention import ClockImplausible
+
+    result = finalize_visit(runtime, officer, parse_visit(example_visit(SERVICE_WITH_FILE)))
+    submission = result.submissions[0]
+    _finish(runtime, submission.submission_id, "completed", days_ago=1)  # within retention
+    real = datetime.now(UTC)
+    runtime.clock = lambda: real + timedelta(days=400)  # a year ahead: it would look old
+    for dry_run in (True, False):
+        with pytest.raises(ClockImplausible, match="400 hari"):
+            purge(runtime, os_actor(), dry_run=dry_run)
+    with runtime.store.read() as session:
+        assert session.get(Submission, submission.submission_id).purged_at is None
+    runtime.clock = lambda: real + timedelta(days=1)  # a day ahead is plausible
+    assert purge(runtime, os_actor()).submissions == ()
+
+
+def test_cli_purge_refuses_when_nothing_was_recorded_for_days(data_dir, runtime, officer):
+    """Everything was written 30 days ago (as a clock jump forward would make it look): the
+    command refuses, purges nothing, and ``--trust-clock`` is the explicit way through."""
+    from sqlalchemy import text
+
+    result = finalize_visit(runtime, officer, parse_visit(example_visit(SERVICE_WITH_FILE)))
+    submission = result.submissions[0]
+    _finish(runtime, submission.submission_id, "completed", days_ago=999)
+    month_ago = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=30)
+    with runtime.store.write() as session:
+        for table, column in (("audit_events", "at"), ("login_attempts", "at"),
+                              ("visits", "updated_at"), ("submissions", "finalized_at"),
+                              ("outbox", "created_at"), ("outbox", "last_attempt_at")):
+            session.execute(text(f"UPDATE {table} SET {column} = :at WHERE {column} IS NOT NULL"),
+                            {"at": month_ago})
+    runtime.close()
+    refused = run_cli("purge", "--json", data_dir=data_dir)
+    assert refused.returncode == 1
+    assert "30 hari" in refused.stderr and "--trust-clock" in refused.stderr
+    assert "Traceback" not in refused.stderr and refused.stdout == ""
+    listed = cli_json(run_cli("submissions", "list", "--json", data_dir=data_dir))
+    assert listed[0]["submission_id"] == submission.submission_id
+    trusted = run_cli("purge", "--json", "--trust-clock", data_dir=data_dir)
+    assert trusted.returncode == 0, trusted.stderr
+    assert cli_json(trusted)["submissions"] == [submission.tracking_number]

@@ -14,19 +14,22 @@ from typing import Any
 import pytest
 import requests
 
-from mppdesk.core.sync_policy import OutcomeKind, classify
+from mppdesk.core.sync_policy import Expected, OutcomeKind, classify
 from mppdesk.sync.client import AgencyClient, Answer
 
 DESK = "loket-03"
 
 
-def outcome(answer: Answer, now: datetime | None = None):
+def outcome(answer: Answer, now: datetime | None = None, expect: Expected | None = None):
     return classify(
         answer.status_code,
         answer.body,
         answer.error_kind,
         retry_after=answer.retry_after,
         now=now or datetime.now(UTC),
+        expect=expect,
+        body_problem=answer.body_problem,
+        detail=answer.detail,
     )
 
 
@@ -59,7 +62,8 @@ def test_delivered_then_replay_then_conflict(agency_sim, client_for, make_submis
     first = client.post_submission(draft.submission_id, draft.body)
     assert first.status_code == 201
     assert first.error_kind is None and first.ok
-    delivered = outcome(first)
+    posted = Expected("post", draft.submission_id)
+    delivered = outcome(first, expect=posted)
     assert delivered.kind is OutcomeKind.DELIVERED
     assert delivered.agency_ref == first.body["agency_ref"]
     assert delivered.agency_status == "received"
@@ -67,7 +71,10 @@ def test_delivered_then_replay_then_conflict(agency_sim, client_for, make_submis
     replay = client.post_submission(draft.submission_id, draft.body)
     assert replay.status_code == 200
     assert replay.body == first.body
-    assert outcome(replay).kind is OutcomeKind.DELIVERED
+    assert outcome(replay, expect=posted).kind is OutcomeKind.DELIVERED
+    # The same answer for another submission proves nothing about this one.
+    other = Expected("post", make_submission("dukcapil").submission_id)
+    assert outcome(replay, expect=other).reason == "other_submission"
 
     changed = make_submission("dukcapil", submission_id=draft.submission_id, answers={})
     conflict = client.post_submission(draft.submission_id, changed.body)

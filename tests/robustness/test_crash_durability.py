@@ -19,7 +19,7 @@ import pytest
 from mppdesk.desk.runtime import open_runtime
 from mppdesk.store import repo
 from tests.conftest import PASSWORD, make_user
-from tests.integration.test_intake import _three_service_visit
+from tests.integration.test_intake import _three_service_visit, with_local_attachments
 
 CHILD = Path(__file__).with_name("crash_child.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ def test_kill_minus_nine_during_finalize_loses_nothing(tmp_path, data_dir, runti
     make_user(runtime, "ani", "officer")
     runtime.close()
     visit_file = tmp_path / "visit.json"
-    visit_file.write_text(json.dumps(_three_service_visit()))
+    visit_file.write_text(json.dumps(with_local_attachments(_three_service_visit(), tmp_path)))
     rng = random.Random(20261129)
     reported: dict[str, int] = {}
     env = dict(os.environ, PYTHONPATH=str(ROOT))

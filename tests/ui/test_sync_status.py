@@ -111,3 +111,34 @@ def test_a_worker_that_dies_is_reported_not_hidden(qtbot, runtime, bridge):
     with qtbot.waitSignal(bridge.failed, timeout=10_000):
         bridge.start()
     qtbot.waitUntil(lambda: "berhenti" in bar.last_sync.text(), timeout=5_000)
+
+
+def test_a_captive_portal_is_shown_as_a_problem_and_then_flagged_for_a_supervisor(
+    qtbot, runtime, officer, bridge
+):
+    from tests.integration.wrong_agency import WrongAgency
+
+    with WrongAgency() as portal:
+        runtime.settings = agency_settings(
+            runtime.settings,
+            {"dukcapil": portal.agency_url("post:html")},
+            backoff_base_s=0.01,
+            backoff_cap_s=0.05,
+            protocol_error_flag_after=2,
+            poll_interval_s=600,
+        )
+        finalize(runtime, officer, KTP)
+        bar = SyncStatusBar(bridge)
+        qtbot.addWidget(bar)
+        bridge.start()
+        qtbot.waitUntil(lambda: bar.flagged_of("dukcapil") == 1, timeout=10_000)
+        indicator = bar.indicators["dukcapil"]
+        assert bar.state_of("dukcapil") == "offline"  # a 200 from a portal is no contact
+        assert bar.pending_of("dukcapil") == 0  # not waiting: a person must look
+        assert "captive portal" in indicator.toolTip()
+        assert "perlu diperiksa supervisor" in indicator.toolTip()
+        assert "perlu supervisor" in indicator.name.text()
+        assert bridge.health["dukcapil"].last_success_at is None  # never counted as a sync
+        assert portal.count("POST") == 2
+        shoot(bar, "status-bar-flagged")
+        assert bridge.stop(30)

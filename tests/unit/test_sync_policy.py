@@ -17,6 +17,7 @@ from mppdesk.core.sync_policy import (
     BreakerMode,
     BreakerState,
     EntryView,
+    Expected,
     Outcome,
     OutcomeKind,
     backoff_delay,
@@ -30,51 +31,152 @@ from mppdesk.core.sync_policy import (
     lease_expired,
     next_attempt_at,
     parse_retry_after,
+    status_answer,
 )
 
 NOW = datetime(2026, 11, 28, 2, 15, tzinfo=UTC)
 WIB = timezone(timedelta(hours=7))
+SID = "0b7c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3"
+POST = Expected("post", SID)
+ACCEPTED = {"submission_id": SID, "agency_ref": "D-1", "status": "received"}
 
 # -- classify: the protocol's table ------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("code", "body", "kind", "reason"),
+    ("code", "body", "kind", "reason", "protocol"),
     [
-        (201, {"agency_ref": "D-1", "status": "received"}, OutcomeKind.DELIVERED, "http_201"),
-        (200, {"agency_ref": "D-1", "status": "received"}, OutcomeKind.DELIVERED, "http_200"),
-        (204, None, OutcomeKind.DELIVERED, "http_204"),
-        (409, {"error": "idempotency_conflict"}, OutcomeKind.CONFLICT, "idempotency_conflict"),
-        (409, {"error": "attachment_conflict"}, OutcomeKind.CONFLICT, "attachment_conflict"),
-        (409, None, OutcomeKind.CONFLICT, "conflict"),
-        (409, {"error": "in_progress"}, OutcomeKind.RETRY, "in_progress"),
-        (400, {"error": "bad_request", "message": "x"}, OutcomeKind.FAILED, "bad_request"),
-        (422, {"error": "validation", "fields": {"a": "b"}}, OutcomeKind.FAILED, "validation"),
-        (401, None, OutcomeKind.PAUSED, "unauthorized"),
-        (403, None, OutcomeKind.PAUSED, "forbidden"),
-        (404, None, OutcomeKind.PAUSED, "http_404"),
-        (405, None, OutcomeKind.PAUSED, "http_405"),
-        (410, None, OutcomeKind.PAUSED, "http_410"),
-        (301, None, OutcomeKind.PAUSED, "http_301"),
-        (307, None, OutcomeKind.PAUSED, "http_307"),
-        (408, None, OutcomeKind.RETRY, "http_408"),
-        (425, None, OutcomeKind.RETRY, "http_425"),
-        (429, None, OutcomeKind.RETRY, "http_429"),
-        (500, None, OutcomeKind.RETRY, "http_500"),
-        (502, None, OutcomeKind.RETRY, "http_502"),
-        (503, None, OutcomeKind.RETRY, "http_503"),
-        (504, None, OutcomeKind.RETRY, "http_504"),
-        (501, None, OutcomeKind.RETRY, "http_501"),
-        (507, None, OutcomeKind.RETRY, "http_507"),
-        (413, None, OutcomeKind.FAILED, "http_413"),
-        (415, None, OutcomeKind.FAILED, "http_415"),
-        (102, None, OutcomeKind.RETRY, "http_102"),
-        (799, None, OutcomeKind.RETRY, "http_799"),
+        (201, ACCEPTED, OutcomeKind.DELIVERED, "http_201", False),
+        (200, ACCEPTED, OutcomeKind.DELIVERED, "http_200", False),
+        (204, None, OutcomeKind.RETRY, "http_204", True),
+        (202, ACCEPTED, OutcomeKind.RETRY, "http_202", True),
+        (201, {}, OutcomeKind.RETRY, "schema", True),
+        (201, None, OutcomeKind.RETRY, "not_json", True),
+        (
+            409,
+            {"error": "idempotency_conflict"},
+            OutcomeKind.CONFLICT,
+            "idempotency_conflict",
+            False,
+        ),
+        # A POST answered with the PUT's conflict word is not the protocol speaking.
+        (409, {"error": "attachment_conflict"}, OutcomeKind.RETRY, "http_409", True),
+        (409, None, OutcomeKind.RETRY, "http_409", True),
+        (409, {"error": "teapot"}, OutcomeKind.RETRY, "http_409", True),
+        (409, {"error": "in_progress"}, OutcomeKind.RETRY, "in_progress", False),
+        (400, {"error": "bad_request", "message": "x"}, OutcomeKind.FAILED, "bad_request", False),
+        (400, None, OutcomeKind.RETRY, "http_400", True),
+        (
+            422,
+            {"error": "validation", "fields": {"a": "b"}},
+            OutcomeKind.FAILED,
+            "validation",
+            False,
+        ),
+        (422, None, OutcomeKind.RETRY, "http_422", True),
+        (401, None, OutcomeKind.PAUSED, "unauthorized", False),
+        (403, None, OutcomeKind.PAUSED, "forbidden", False),
+        (404, None, OutcomeKind.PAUSED, "http_404", False),
+        (405, None, OutcomeKind.PAUSED, "http_405", False),
+        (410, None, OutcomeKind.PAUSED, "http_410", False),
+        (301, None, OutcomeKind.PAUSED, "http_301", False),
+        (307, None, OutcomeKind.PAUSED, "http_307", False),
+        (408, None, OutcomeKind.RETRY, "http_408", False),
+        (425, None, OutcomeKind.RETRY, "http_425", False),
+        (429, None, OutcomeKind.RETRY, "http_429", False),
+        (500, None, OutcomeKind.RETRY, "http_500", False),
+        (502, None, OutcomeKind.RETRY, "http_502", False),
+        (503, None, OutcomeKind.RETRY, "http_503", False),
+        (504, None, OutcomeKind.RETRY, "http_504", False),
+        (501, None, OutcomeKind.RETRY, "http_501", False),
+        (507, None, OutcomeKind.RETRY, "http_507", False),
+        (407, None, OutcomeKind.RETRY, "http_407", True),
+        (411, {"error": "length_required"}, OutcomeKind.RETRY, "http_411", True),
+        (413, {"error": "too_large"}, OutcomeKind.RETRY, "http_413", True),
+        (415, None, OutcomeKind.RETRY, "http_415", True),
+        (418, None, OutcomeKind.RETRY, "http_418", True),
+        (451, None, OutcomeKind.RETRY, "http_451", True),
+        (102, None, OutcomeKind.RETRY, "http_102", True),
+        (799, None, OutcomeKind.RETRY, "http_799", True),
     ],
 )
-def test_the_answer_table(code, body, kind, reason):
-    outcome = classify(code, body, None)
-    assert (outcome.kind, outcome.reason) == (kind, reason)
+def test_the_answer_table(code, body, kind, reason, protocol):
+    outcome = classify(code, body, None, expect=POST)
+    assert (outcome.kind, outcome.reason, outcome.protocol) == (kind, reason, protocol)
+    # Only the protocol's permanent answers with a reason ever reject.
+    if outcome.kind is OutcomeKind.FAILED:
+        assert code in (400, 422) and isinstance(body, dict) and body.get("error")
+
+
+def test_a_2xx_without_an_expectation_is_never_a_delivery():
+    outcome = classify(201, ACCEPTED, None)
+    assert (outcome.kind, outcome.reason, outcome.protocol) == (
+        OutcomeKind.RETRY,
+        "unverified",
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "problem", "reason"),
+    [
+        (None, "bad_json", "bad_json"),  # cut off mid-answer
+        (None, "not_json", "not_json"),  # 200 text/html: a captive portal
+        (None, "too_large", "too_large"),
+        ({}, None, "schema"),
+        ({**ACCEPTED, "agency_ref": ""}, None, "schema"),
+        ({**ACCEPTED, "agency_ref": "R" * 101}, None, "schema"),
+        ({**ACCEPTED, "submission_id": "not-a-uuid"}, None, "schema"),
+        ({**ACCEPTED, "submission_id": "1" * 8 + SID[8:]}, None, "other_submission"),
+        ({**ACCEPTED, "status": "completed-ish"}, None, "unknown_status"),
+        ({**ACCEPTED, "status": None}, None, "unknown_status"),
+        ({"submission_id": SID, "status": "received"}, None, "schema"),
+    ],
+)
+def test_acceptances_that_prove_nothing_are_protocol_errors(body, problem, reason):
+    outcome = classify(200, body, None, expect=POST, body_problem=problem, detail="text/html")
+    assert outcome.kind is OutcomeKind.RETRY and outcome.protocol
+    assert outcome.reason == reason
+    assert outcome.message  # the reason is said, for the outbox and the status bar
+    assert outcome.agency_unhealthy
+
+
+def test_an_attachment_acknowledgement_must_name_what_was_sent():
+    sha = "a" * 64
+    put = Expected("put", SID, "scan.pdf", sha, 10)
+    good = {"submission_id": SID, "name": "scan.pdf", "sha256": sha, "size": 10,
+            "missing_attachments": []}  # fmt: skip
+    assert classify(201, good, None, expect=put).kind is OutcomeKind.DELIVERED
+    for wrong in ({"name": "other.pdf"}, {"sha256": "b" * 64}, {"size": 9}, {"size": True},
+                  {"missing_attachments": "none"}, {"submission_id": "x"}):  # fmt: skip
+        outcome = classify(201, {**good, **wrong}, None, expect=put)
+        assert outcome.kind is OutcomeKind.RETRY and outcome.protocol, wrong
+    conflict = classify(409, {"error": "attachment_conflict"}, None, expect=put)
+    assert (conflict.kind, conflict.reason) == (OutcomeKind.CONFLICT, "attachment_conflict")
+    with pytest.raises(ValueError, match="name and sha256"):
+        Expected("put", SID)
+
+
+STATUS = {"submission_id": SID, "agency_ref": "D-1", "status": "processing", "message": "ok",
+          "missing_attachments": [], "updated_at": "2026-11-28T09:00:00+07:00"}  # fmt: skip
+
+
+def test_status_answers_are_stored_only_when_they_match():
+    good = status_answer(200, STATUS, SID)
+    assert (good.kind, good.agency_status, good.message) == (
+        OutcomeKind.DELIVERED,
+        "processing",
+        "ok",
+    )
+    for wrong in ({"status": "lost"}, {"submission_id": SID[:-1] + "0"}, {"message": 5}):
+        outcome = status_answer(200, {**STATUS, **wrong}, SID)
+        assert outcome.kind is OutcomeKind.RETRY and outcome.protocol, wrong
+    assert status_answer(200, None, SID, body_problem="bad_json").protocol
+    lost = status_answer(404, {"error": "not_found"}, SID)
+    assert (lost.kind, lost.reason) == (OutcomeKind.CONFLICT, "lost_at_agency")
+    assert "hilang di instansi" in lost.message
+    # A 404 page from a proxy is not the agency saying it lost anything.
+    assert status_answer(404, None, SID, body_problem="not_json").kind is OutcomeKind.PAUSED
 
 
 @pytest.mark.parametrize("error_kind", ["refused", "reset", "timeout", "tls", "other"])
@@ -91,7 +193,7 @@ def test_an_unknown_or_missing_error_kind_is_other():
 
 
 def test_delivered_keeps_the_agency_reference():
-    outcome = classify(201, {"agency_ref": "DUKCAPIL-000001", "status": "received"}, None)
+    outcome = classify(201, {**ACCEPTED, "agency_ref": "DUKCAPIL-000001"}, None, expect=POST)
     assert outcome.agency_ref == "DUKCAPIL-000001"
     assert outcome.agency_status == "received"
     assert not outcome.permanent
@@ -120,15 +222,18 @@ def test_retry_after_is_read_only_on_retries_and_needs_now():
     assert seconds.retry_after_s == 12.0
     date = format_datetime(NOW + timedelta(seconds=90), usegmt=True)
     assert classify(503, None, None, retry_after=date, now=NOW).retry_after_s == 90.0
-    assert classify(201, {}, None, retry_after="12", now=NOW).retry_after_s is None
+    assert (
+        classify(201, ACCEPTED, None, retry_after="12", now=NOW, expect=POST).retry_after_s is None
+    )
     assert classify(503, None, None).retry_after_s is None
     with pytest.raises(ValueError, match="now is needed"):
         classify(503, None, None, retry_after="5")
 
 
 def test_a_body_that_is_not_an_object_is_harmless():
-    assert classify(422, ["not", "a", "dict"], None).kind is OutcomeKind.FAILED  # type: ignore[arg-type]
-    assert classify(409, {"error": 5}, None).kind is OutcomeKind.CONFLICT
+    # Neither carries the protocol's reason: not a rejection, a protocol error to retry.
+    assert classify(422, ["not", "a", "dict"], None).protocol  # type: ignore[arg-type]
+    assert classify(409, {"error": 5}, None).protocol
 
 
 # -- Retry-After ---------------------------------------------------------------------------
@@ -222,8 +327,16 @@ def test_next_attempt_obeys_the_longer_of_backoff_and_retry_after():
     assert next_attempt_at(NOW, quick, 6, 1.0, 600.0, 0.5) == NOW + timedelta(seconds=16)
     plain = classify(None, None, "timeout")
     assert next_attempt_at(NOW, plain, 2, 10.0, 600.0, 0.25) == NOW + timedelta(seconds=5)
-    for final in (classify(201, {}, None), classify(422, {}, None), classify(401, {}, None)):
+    final_answers = (
+        classify(201, ACCEPTED, None, expect=POST),
+        classify(422, {"error": "validation"}, None),
+        classify(401, {}, None),
+    )
+    for final in final_answers:
         assert next_attempt_at(NOW, final, 1, 1.0, 60.0, 0.5) is None
+    # Never further ahead than the cap, whatever the agency asks: a later stored time can
+    # then only be a clock jump.
+    assert next_attempt_at(NOW, slow_down, 1, 1.0, 20.0, 0.5) == NOW + timedelta(seconds=20)
 
 
 # -- what is due ---------------------------------------------------------------------------
@@ -265,6 +378,22 @@ def test_other_offsets_compare_by_instant():
     in_wib = NOW.astimezone(WIB)
     assert is_due(entry("a", next_at=in_wib), NOW)
     assert not is_due(entry("a", next_at=in_wib + timedelta(seconds=1)), NOW)
+
+
+def test_a_clock_jump_strands_nothing_longer_than_the_bounds():
+    # Written while the clock was a day ahead, then the clock was put right.
+    jumped = NOW + timedelta(days=1)
+    assert not is_due(entry("a", next_at=jumped), NOW)  # without bounds: stranded a day
+    assert is_due(entry("a", next_at=jumped), NOW, max_wait_s=900)
+    assert not is_due(entry("a", next_at=NOW + timedelta(seconds=899)), NOW, max_wait_s=900)
+    leased = entry("a", state=OutboxState.IN_FLIGHT, lease=jumped)
+    assert not lease_expired(leased, NOW)
+    assert lease_expired(leased, NOW, lease_s=120)
+    assert is_due(leased, NOW, lease_s=120)
+    fresh = entry("a", state=OutboxState.IN_FLIGHT, lease=NOW + timedelta(seconds=119))
+    assert not lease_expired(fresh, NOW, lease_s=120)
+    chosen = due_entries([entry("a", next_at=jumped)], NOW, (), 5, max_wait_s=900)
+    assert [e.id for e in chosen] == ["a"]
 
 
 def test_due_entries_interleave_agencies_oldest_first():
@@ -355,7 +484,7 @@ def test_one_agency_with_a_huge_backlog_never_starves_another():
 # -- the circuit breaker -------------------------------------------------------------------
 
 TRANSIENT = classify(503, None, None)
-HEALTHY = classify(201, {}, None)
+HEALTHY = classify(201, ACCEPTED, None, expect=POST)
 
 
 def test_breaker_opens_after_n_failures_and_probes_after_the_cool_down():
@@ -395,7 +524,7 @@ def test_a_lost_probe_is_given_up_after_the_cool_down():
 
 def test_answers_that_are_not_the_agencys_fault_reset_the_count():
     state = BreakerState(failure_threshold=3)
-    for outcome in (classify(422, {}, None), classify(401, None, None),
+    for outcome in (classify(422, {"error": "validation"}, None), classify(401, None, None),
                     classify(409, {"error": "in_progress"}, None)):  # fmt: skip
         state = breaker_after(breaker_after(state, TRANSIENT, NOW), TRANSIENT, NOW)
         state = breaker_after(state, outcome, NOW)
@@ -446,3 +575,50 @@ def test_outcome_is_a_frozen_value():
     outcome = Outcome(OutcomeKind.RETRY, "http_503")
     with pytest.raises(AttributeError):
         outcome.kind = OutcomeKind.DELIVERED  # type: ignore[misc]
+
+
+# -- the rules agree with the protocol's schema file ---------------------------------------
+
+
+def test_acceptance_rules_agree_with_the_openapi_schemas():
+    from pathlib import Path
+
+    import jsonschema
+    import yaml
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    from mppdesk.core.sync_policy import AGENCY_REF_MAX, AGENCY_STATUS_WORDS
+
+    path = Path(__file__).resolve().parents[2] / "resources/protocol/agency-sync.openapi.yaml"
+    openapi = yaml.safe_load(path.read_text(encoding="utf-8"))
+    schemas = openapi["components"]["schemas"]
+    assert set(schemas["AgencyStatus"]["enum"]) == AGENCY_STATUS_WORDS
+    assert schemas["SubmissionAccepted"]["properties"]["agency_ref"]["maxLength"] == AGENCY_REF_MAX
+    registry = Registry().with_resource(
+        "urn:agency-sync", Resource.from_contents(openapi, default_specification=DRAFT202012)
+    )
+    sha = "c" * 64
+    put = Expected("put", SID, "scan.pdf", sha, 3)
+    attachment = {"submission_id": SID, "name": "scan.pdf", "sha256": sha, "size": 3,
+                  "missing_attachments": []}  # fmt: skip
+    cases = [
+        ("SubmissionAccepted", ACCEPTED, lambda body: classify(201, body, None, expect=POST)),
+        ("AttachmentAccepted", attachment, lambda body: classify(201, body, None, expect=put)),
+        ("SubmissionStatus", STATUS, lambda body: status_answer(200, body, SID)),
+    ]
+    for name, good, judge in cases:
+        validator = jsonschema.Draft202012Validator(
+            {"$ref": f"urn:agency-sync#/components/schemas/{name}"}, registry=registry
+        )
+        assert list(validator.iter_errors(good)) == [], name
+        assert judge(good).kind is OutcomeKind.DELIVERED, name
+        for key in schemas[name]["required"]:
+            partial = {k: v for k, v in good.items() if k != key}
+            assert list(validator.iter_errors(partial)), (name, key)  # the schema refuses it
+            assert judge(partial).protocol, (name, key)  # and so does the desk
+        for key, wrong in (("status", "diterima"), ("agency_ref", "R" * (AGENCY_REF_MAX + 1))):
+            if key in good:
+                changed = {**good, key: wrong}
+                assert list(validator.iter_errors(changed)), (name, key)
+                assert judge(changed).protocol, (name, key)

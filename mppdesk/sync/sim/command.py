@@ -159,4 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from mppdesk.core.masking import MaskingFilter
+
+    for handler in logging.getLogger().handlers:  # submissions carry NIKs: mask every record
+        handler.addFilter(MaskingFilter())
     return run(args)
