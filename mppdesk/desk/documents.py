@@ -202,46 +202,92 @@ def print_receipt(
     runtime: Runtime,
     actor: Actor,
     visit_id: str,
-    layout: Layout | str = Layout.THERMAL_80,
+    layout: Layout | str | None = None,
     lang: str = "id",
+    *,
+    output: str = "pdf",
 ) -> bytes:
-    return _print_visit_document(runtime, actor, "receipt", visit_id, layout, lang)
+    """The receipt as PDF, or as ESC/POS bytes (``output="escpos"``) for a raw thermal printer.
+
+    ``layout`` None is the desk's paper (``[printing] paper``); ``visit_id`` may also be one
+    of the visit's tracking numbers, which is what the citizen's receipt shows.
+    """
+    return _print_visit_document(runtime, actor, "receipt", visit_id, layout, lang, output)
 
 
 def print_slip(
     runtime: Runtime,
     actor: Actor,
     visit_id: str,
-    layout: Layout | str = Layout.THERMAL_80,
+    layout: Layout | str | None = None,
     lang: str = "id",
+    *,
+    output: str = "pdf",
 ) -> bytes:
-    return _print_visit_document(runtime, actor, "slip", visit_id, layout, lang)
+    return _print_visit_document(runtime, actor, "slip", visit_id, layout, lang, output)
+
+
+def desk_layout(runtime: Runtime, layout: Layout | str | None) -> Layout:
+    """The layout asked for, else the paper the desk's settings name."""
+    return Layout.parse(layout if layout is not None else runtime.settings.printing.paper)
+
+
+def _resolve_visit(session: Any, reference: str) -> str:
+    if repo.get_visit(session, reference) is None:
+        submission = repo.find_submission_by_tracking(session, reference.strip().upper())
+        if submission is not None:
+            return submission.visit_id
+    return reference
 
 
 def _print_visit_document(
-    runtime: Runtime, actor: Actor, kind: str, visit_id: str, layout: Layout | str, lang: str
+    runtime: Runtime,
+    actor: Actor,
+    kind: str,
+    visit_id: str,
+    layout: Layout | str | None,
+    lang: str,
+    output: str = "pdf",
 ) -> bytes:
     require(actor, Operation.INTAKE)
-    layout = Layout.parse(layout)
+    layout = desk_layout(runtime, layout)
+    if output not in ("pdf", "escpos"):
+        raise ValueError(f"unknown document output {output!r}")
+    if output == "escpos" and not layout.is_thermal:
+        layout = Layout.THERMAL_80  # a raw thermal printer has a roll, never A4
     with runtime.store.write() as session:
+        visit_id = _resolve_visit(session, visit_id)
         reprinted_at = _reprint_time(runtime, session, kind, visit_id)
         if kind == "receipt":
-            pdf = render_receipt(
-                receipt_view(runtime, session, visit_id, lang, reprinted_at), layout, lang
-            )
+            view = receipt_view(runtime, session, visit_id, lang, reprinted_at)
+            if output == "escpos":
+                from mppdesk.printing.escpos import receipt_escpos
+
+                data = receipt_escpos(view, layout, lang)
+            else:
+                data = render_receipt(view, layout, lang)
         else:
-            pdf = render_slip(
-                slip_view(runtime, session, visit_id, lang, reprinted_at), layout, lang
-            )
+            view = slip_view(runtime, session, visit_id, lang, reprinted_at)
+            if output == "escpos":
+                from mppdesk.printing.escpos import slip_escpos
+
+                data = slip_escpos(view, layout, lang)
+            else:
+                data = render_slip(view, layout, lang)
         repo.append_audit(
             session,
             actor=actor.username,
             action=f"{kind}.printed",
             object_type="visit",
             object_id=visit_id,
-            details={"layout": str(layout), "lang": lang, "copy": reprinted_at is not None},
+            details={
+                "layout": str(layout),
+                "lang": lang,
+                "copy": reprinted_at is not None,
+                "output": output,
+            },
         )
-    return pdf
+    return data
 
 
 def print_checklist(

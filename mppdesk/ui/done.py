@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from mppdesk.desk.auth import Actor
 from mppdesk.desk.runtime import Runtime
 from mppdesk.ui.i18n import format_date, format_rupiah, plain, text_of, tr
-from mppdesk.ui.preview import PdfView, print_pdf
+from mppdesk.ui.preview import PdfView, PrinterUnavailable, named_printer, print_pdf
 from mppdesk.ui.service_page import card, scrolling
 from mppdesk.ui.tasks import TaskRunner
 from mppdesk.ui.visit import FinalizedVisit
@@ -126,6 +126,12 @@ class DonePage(QWidget):
         self.print_slip_button.setObjectName("printSlip")
         self.print_slip_button.clicked.connect(lambda: self.print_document("slip"))
         buttons.addWidget(self.print_slip_button)
+        # With a printer named in the settings Ctrl+P prints at once; this still asks.
+        self.choose_printer_button = QPushButton(tr("print.choose"))
+        self.choose_printer_button.setObjectName("choosePrinter")
+        self.choose_printer_button.setEnabled(done.receipt_pdf is not None)
+        self.choose_printer_button.clicked.connect(lambda: self.print_document("receipt", ask=True))
+        buttons.addWidget(self.choose_printer_button)
         # The optional satisfaction survey (SKM) of this visit, asked before the citizen leaves.
         self.survey_button = QPushButton(tr("done.survey") + "   Ctrl+K")
         self.survey_button.setObjectName("survey")
@@ -167,17 +173,38 @@ class DonePage(QWidget):
             shortcut.activated.connect(slot)
         # Only now is every widget parented: showing a parentless one would open a window.
         self.print_slip_button.setVisible(done.slip_pdf is not None)
+        self.choose_printer_button.setVisible(bool(self.printer_name))
         self.setTabOrder(self.print_receipt_button, self.print_slip_button)
-        self.setTabOrder(self.print_slip_button, self.new_button)
+        self.setTabOrder(self.print_slip_button, self.choose_printer_button)
+        self.setTabOrder(self.choose_printer_button, self.new_button)
         self.setTabOrder(self.new_button, self.tabs)
 
-    def print_document(self, kind: str, printer=None) -> int:
-        """Print through the system dialog (or onto ``printer``, e.g. a PDF file in tests)."""
+    @property
+    def printer_name(self) -> str:
+        """The desk's printer (``[printing] receipt_printer``); "" means ask every time."""
+        return self.runtime.settings.printing.receipt_printer
+
+    def print_document(self, kind: str, printer=None, *, ask: bool = False) -> int:
+        """Print to the desk's named printer without a dialog, else through the dialog.
+
+        ``printer`` (e.g. a PDF file in tests) skips both. A named printer that cannot take
+        the job leaves a message; the document stays in the preview, ready to print again.
+        """
         data = self.done.receipt_pdf if kind == "receipt" else self.done.slip_pdf
         if data is None:
             return 0
         from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 
+        if printer is None and self.printer_name and not ask:
+            try:
+                printer = named_printer(self.printer_name, fit_pdf=data)
+            except PrinterUnavailable as exc:
+                log.warning("printer %r unavailable: %s", self.printer_name, exc)
+                self._show_message("bannerError", str(exc))
+                return 0
+            except ValueError as exc:  # the PDF itself cannot be read
+                self._show_message("bannerError", tr("preview.failed", error=str(exc)))
+                return 0
         if printer is None:
             printer = QPrinter(QPrinter.PrinterMode.HighResolution)
             dialog = QPrintDialog(printer, self)
@@ -186,20 +213,25 @@ class DonePage(QWidget):
                 return 0
         try:
             pages = print_pdf(data, printer)
-        except (OSError, ValueError, ImportError) as exc:  # printer, damaged PDF, no QtPdf
-            self.message.setObjectName("bannerError")
-            self.message.setText(tr("preview.failed", error=str(exc)))
-            self.message.setVisible(True)
+        except OSError as exc:  # the printer would not open
+            log.warning("printing to %r failed: %s", printer.printerName(), exc)
+            name = printer.printerName() or printer.outputFileName()
+            self._show_message("bannerError", tr("print.cannot_open", printer=name))
             return 0
-        self.message.setObjectName("bannerOk")
-        self.message.setText(
-            tr("preview.printed", printer=printer.printerName() or printer.outputFileName())
-        )
+        except (ValueError, ImportError) as exc:  # damaged PDF, no QtPdf
+            self._show_message("bannerError", tr("preview.failed", error=str(exc)))
+            return 0
+        name = printer.printerName() or printer.outputFileName()
+        self._show_message("bannerOk", tr("preview.printed", printer=name))
+        self.printed.emit(kind, pages)
+        return pages
+
+    def _show_message(self, kind: str, text: str) -> None:
+        self.message.setObjectName(kind)
+        self.message.setText(text)
         self.message.setVisible(True)
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
-        self.printed.emit(kind, pages)
-        return pages
 
     def focus_first(self) -> None:
         self.print_receipt_button.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -1,0 +1,174 @@
+"""``mppdesk backup --to DIR`` and ``mppdesk restore FROM``: the desk off the PC and back.
+
+Run as the OS account that owns the data dir (like ``init``), with the desk key. Exit codes:
+0 done; 1 the target or the backup is unusable (missing, full, damaged), nothing half-written
+left; 2 the data dir already holds a desk (add ``--force``); 4 the backup belongs to another
+desk key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from mppdesk.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_REFUSED
+from mppdesk.cli.common import (
+    add_data_dir_option,
+    data_dir_from,
+    open_runtime_from,
+    run_desk_command,
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "backup", help="write an encrypted copy of the desk to a USB disk or network share"
+    )
+    add_data_dir_option(p)
+    p.add_argument(
+        "--to",
+        dest="target",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="an existing folder; the backup becomes DIR/mppdesk-backup-<desk>-<time>/",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_backup)
+
+    p = subparsers.add_parser("restore", help="bring a desk back from a backup folder")
+    p.add_argument("source", type=Path, metavar="FROM", help="a mppdesk-backup-… folder")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where to restore (default: MPPDESK_DATA_DIR or the user data dir)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a desk already in the data dir (it is moved to replaced-<time>/)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_restore)
+
+
+def _backup(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.desk.backup import make_backup, record_status
+
+        runtime = open_runtime_from(args)
+        try:
+            try:
+                result = make_backup(runtime, args.target)
+            except Exception as exc:
+                record_status(runtime.data_dir, at=runtime.now(), result=None, error=str(exc))
+                raise
+            record_status(runtime.data_dir, at=result.created_at, result=result, error=None)
+        finally:
+            runtime.close()
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "path": str(result.path),
+                        "created_at": result.created_at.isoformat(),
+                        "files": result.files,
+                        "bytes": result.bytes,
+                        "counts": result.counts,
+                        "encrypted": result.encrypted,
+                        "missing_attachments": result.missing_attachments,
+                        "seconds": round(result.seconds, 3),
+                    },
+                    indent=2,
+                )
+            )
+        else:
+            print(
+                f"backup written: {result.path} ({result.files} files, "
+                f"{result.bytes / 1_000_000:.1f} MB, {result.counts.get('submissions', 0)} "
+                f"submissions, {result.seconds:.1f} s)"
+            )
+        if not result.encrypted:
+            print(
+                "warning: this desk does not encrypt its data (desk.encrypt = false): the "
+                "backup holds personal data in the clear; keep the disk locked away",
+                file=sys.stderr,
+            )
+        if result.missing_attachments:
+            print(
+                f"warning: {len(result.missing_attachments)} attachment files referenced by "
+                "the store were not found on this PC and are not in the backup",
+                file=sys.stderr,
+            )
+        return EXIT_OK
+
+    return _run(run)
+
+
+def _restore(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.desk.auth import os_actor
+        from mppdesk.desk.backup import restore_backup
+
+        result = restore_backup(
+            args.source, data_dir_from(args), force=args.force, actor=os_actor().username
+        )
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "data_dir": str(result.data_dir),
+                        "backup": result.backup,
+                        "files": result.files,
+                        "bytes": result.bytes,
+                        "schema_version": result.schema_version,
+                        "counts": result.counts,
+                        "requeued_in_flight": result.requeued_in_flight,
+                        "moved_aside": str(result.moved_aside) if result.moved_aside else None,
+                        "audit_ok": result.audit_ok,
+                        "seconds": round(result.seconds, 3),
+                    },
+                    indent=2,
+                )
+            )
+        else:
+            print(
+                f"restored {result.backup} into {result.data_dir}: "
+                f"{result.counts.get('submissions', 0)} submissions, {result.files} files, "
+                f"{result.requeued_in_flight} in-flight entries back in the queue "
+                f"({result.seconds:.1f} s)"
+            )
+            if result.moved_aside:
+                print(f"the desk that was there is kept in {result.moved_aside}")
+        if not result.audit_ok:
+            print(
+                "error: the restored audit chain does not verify (mppdesk audit verify)",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+        return EXIT_OK
+
+    return _run(run)
+
+
+def _run(run) -> int:
+    from mppdesk.desk.backup import BackupConflict, BackupKeyMismatch
+    from mppdesk.store.keys import KeyFileError
+
+    def guarded() -> int:
+        try:
+            return run()
+        except BackupKeyMismatch as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        except BackupConflict as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        except KeyFileError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+
+    return run_desk_command(guarded)
