@@ -37,7 +37,8 @@ def main() -> int:
                 print(
                     f"{result.name:28s} p50 {result.p50:10.3f} {result.unit:6s} p95 {result.p95:10.3f}"
                     f"  floor p50 {result.floor_p50:10.3f}  ratio {result.ratio:6.2f}"
-                    f" (goal {'<=' if result.direction == 'max' else '>='} {result.goal}) {verdict}",
+                    f" (goal {'<=' if result.direction == 'max' else '>='} {result.goal}) {verdict}"
+                    + (f"  [{result.size}]" if result.size else ""),
                     flush=True,
                 )
     return 0
