@@ -361,5 +361,6 @@ def run(quick: bool) -> list[Result]:
                     "floor_checks": len(checks),
                     "entries": len(result.entries),
                 },
+                size=f"{field_count} fields",
             )
         ]

@@ -93,4 +93,9 @@ def run(quick: bool) -> list[Result]:
             fn()
             out.append(time.perf_counter() - start)
     extra = {"services": len(view.services), "text_runs": len(runs), "pdf_bytes": len(pdf)}
-    return [cost_result("receipt_80mm", samples, floor_samples, goal=1.3, extra=extra)]
+    return [
+        cost_result(
+            "receipt_80mm", samples, floor_samples, goal=1.3, extra=extra,
+            size=f"{len(view.services)} services",
+        )
+    ]

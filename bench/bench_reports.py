@@ -500,6 +500,7 @@ def run(quick: bool = False) -> list[Result]:
             "goal_p95_ms": 300,
             "sync_half_p50_ms": round(sorted(sync_only)[len(sync_only) // 2] * 1000, 2),
         },
+        size=f"{size} submissions",
     )
     result.extra["p95_met"] = result.p95 <= 300
     return [result]

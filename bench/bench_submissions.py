@@ -1,15 +1,20 @@
 """submissions_filter_1m: the first page of the submissions view over 1,000,000 submissions.
 
 The store (encrypted, as the desk uses it) holds generated submissions spread over a year, five
-desks, their applicants, visits and one outbox entry each (100,000 with --quick); it is made
-once with raw executemany and cached under the temp dir, keyed by size. Each sample is one
-first page of the view as the desk layer serves it (``submissions_page``: permission scope,
-the search read, keyset SQL through SQLAlchemy, the page's outbox rows), for a mix of filters:
-today at one desk, the last 30 days, everything, a NIK, a name, a tracking number, a status.
-The floor is the same filter as hand-written SQL on a raw connection to the same file, fetching
-the same rows and outbox rows, timed alternately in the same run.
+desks, their applicants (one in 50 with a rare family name), visits and one outbox entry each
+(some ``flagged``); 100,000 with --quick. It is made once with raw executemany and cached under
+the temp dir, keyed by size, schema version and GENERATOR (a full run: about 4 minutes with
+the build, 1.5 minutes cached). Each sample is one first page of the view as the desk layer
+serves it (``submissions_page``: permission scope, the search plan, keyset SQL through
+SQLAlchemy, the page's outbox rows), for every filter the view offers: desk scope, period,
+each status, each agency (and one with no rows), status with agency, NIK and tracking number
+(whole and short prefixes), one or two name words (rare, common, one letter, never together)
+and names with the other filters. The first seven cases also run as hand-written SQL on a raw
+connection to the same file (the floor), timed alternately.
 
-Goal: p95 <= 100 ms; the ratio to the floor is reported (goal <= 2).
+Verdict: the worst case's p95 against 100 ms (``ratio`` = worst p95 / 100 ms, goal <= 1);
+``extra.floor_ratio`` is the pooled p50 over the floor's. Orders other than time are reported
+in ``extra.sorts_outside_goal``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from bench.harness import Result, cost_result
+from bench.harness import Result, cost_result, percentile
 
 CACHE = Path(tempfile.gettempdir()) / "mppdesk-bench"
 DESKS = ("K01", "K02", "K03", "K04", "K05")
@@ -77,12 +82,28 @@ LAST = [
 ]
 LAST_DAY = date(2026, 11, 27)
 DAYS = 365
+GENERATOR = "g2"  # bump when _generate changes: the cached store is rebuilt
+RARE_EVERY = 50  # one applicant in 50 has a rare family name (one of a few thousand)
 BATCH = 50_000
 REPEAT = 15  # samples per filter
+GOAL_P95_MS = 100
+SORT_REPEAT = 3
+
+
+def _schema_head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from mppdesk.store.database import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return str(ScriptDirectory.from_config(config).get_current_head())
 
 
 def _env(size: int) -> Path:
-    root = CACHE / f"submissions-{size}"
+    # Keyed by schema version too: a store built before a new index would not have it.
+    root = CACHE / f"submissions-{size}-{_schema_head()}-{GENERATOR}"
     root.mkdir(parents=True, exist_ok=True)
     os.environ["MPPDESK_KEY_FILE"] = str(root / "desk.key")
     return root / "data"
@@ -106,7 +127,8 @@ def _generate(runtime, size: int) -> None:
         raw.execute("PRAGMA synchronous=OFF")  # generation only
         rows, tokens = [], []
         for i in range(applicants):
-            name = f"{rng.choice(FIRST)} {rng.choice(FIRST)} {rng.choice(LAST)}"
+            family = f"{rng.choice(LAST)}{i % 3000}" if i % RARE_EVERY == 0 else rng.choice(LAST)
+            name = f"{rng.choice(FIRST)} {rng.choice(FIRST)} {family}"
             applicant_id = str(uuid.UUID(int=i + 1))
             rows.append(
                 (
@@ -164,6 +186,8 @@ def _generate(runtime, size: int) -> None:
                 else ("queued", "pending")
                 if roll < 0.97
                 else ("rejected", "failed")
+                if roll < 0.985
+                else ("sent", "flagged")  # answers outside the protocol (migration 0004)
                 if roll < 0.99
                 else ("held", "held")
             )
@@ -359,7 +383,84 @@ def _cases(runtime):
             base + " WHERE" + in_time + " AND s.status = ?" + order,
             (*_utc_range(runtime, month, last), "rejected"),
         ),
+    ] + [(name, actor, flt, None, ()) for name, actor, flt in _grid(officer, supervisor, nik)]
+
+
+def _grid(officer, supervisor, nik):
+    """Every other filter the view offers (status, agency, period, scope, search, order),
+    including the hard ones: a value no row has (the whole index range is read when the
+    plan is wrong), one-letter and common name words, and two common words that never meet.
+    """
+    from mppdesk.core.states import SubmissionStatus
+    from mppdesk.desk.submission_views import SubmissionFilter as F
+
+    last = LAST_DAY
+    month, year = last - timedelta(days=29), last - timedelta(days=364)
+    shown = [s.value for s in SubmissionStatus if s.value not in ("draft", "finalized")]
+    agencies = sorted({a for _, a in SERVICES}) + ["pln"]  # pln: no submission at all
+    grid = [
+        ("officer_all", officer, F()),
+        ("year", supervisor, F(date_from=year, date_to=last)),
+        ("officer_conflict", officer, F(status="conflict")),
     ]
+    grid += [(f"status_{s}", supervisor, F(status=s)) for s in shown]
+    grid += [
+        (f"status_{s}_month", supervisor, F(date_from=month, date_to=last, status=s))
+        for s in ("held", "conflict", "sent")
+    ]
+    grid += [(f"agency_{a}", supervisor, F(agency=a)) for a in agencies]
+    grid += [
+        ("agency_polri_held", supervisor, F(agency="polri", status="held")),
+        ("agency_pln_accepted", supervisor, F(agency="pln", status="accepted")),
+        (
+            "agency_dukcapil_conflict_month",
+            supervisor,
+            F(date_from=month, date_to=last, agency="dukcapil", status="conflict"),
+        ),
+        ("nik_prefix6", supervisor, F(text=nik[:6])),
+        ("tracking_desk_prefix", supervisor, F(text="K01-")),
+        ("tracking_none", supervisor, F(text="K09-")),
+    ]
+    names = {
+        "name_rare": "santoso1234",
+        "name_rare_common": "siti santoso17",
+        "name_rare_two_common": "s nur wijaya5",
+        "name_one_common": "siti",
+        "name_one_letter": "s",
+        "name_two_common": "sant siti",
+        "name_two_first": "siti nur",
+        "name_two_letters": "s a",
+        "name_never_together": "santoso wijaya",
+        "name_unknown_word": "siti zzz",
+        "name_unknown": "zzzq",
+    }
+    grid += [(case, supervisor, F(text=text)) for case, text in names.items()]
+    grid += [
+        ("name_common_month", supervisor, F(date_from=month, date_to=last, text="sant siti")),
+        ("name_common_held", supervisor, F(status="held", text="sant siti")),
+        ("name_one_agency_officer", officer, F(agency="polri", text="siti")),
+    ]
+    return grid
+
+
+def _sorts(supervisor):
+    """Orders other than time: measured and reported beside the verdict, not in it (issue 15
+    asks for filters and searches; a keyset order by service, review, status or agency
+    without a filter has no (column, id) index yet and sorts the whole table)."""
+    from mppdesk.desk.submission_views import SubmissionFilter as F
+
+    last = LAST_DAY
+    month = last - timedelta(days=29)
+    sorts = [
+        (f"sort_{sort}", supervisor, F(sort=sort, descending=False))
+        for sort in ("tracking", "name", "service", "agency", "status", "review")
+    ]
+    sorts += [
+        ("sort_name_conflict", supervisor, F(sort="name", status="conflict")),
+        ("sort_name_search", supervisor, F(sort="name", text="sant siti")),
+        ("sort_service_month", supervisor, F(sort="service", date_from=month, date_to=last)),
+    ]
+    return sorts
 
 
 def _utc_range(runtime, first: date, last: date) -> tuple[str, str]:
@@ -397,34 +498,50 @@ def run(quick: bool = False) -> list[Result]:
         per_case: dict[str, dict[str, float]] = {}
         for name, actor, flt, sql, params in cases:
             desk_call = lambda a=actor, f=flt: submissions_page(runtime, a, f)  # noqa: E731
-            floor_call = _floor_call(raw, sql, params)
-            got, expected = desk_call(), floor_call()
-            if [r.id for r in got] != [r[0] for r in expected]:
+            floor_call = _floor_call(raw, sql, params) if sql is not None else None
+            got = desk_call()
+            if floor_call is not None and [r.id for r in got] != [r[0] for r in floor_call()]:
                 raise AssertionError(f"{name}: the view and the floor disagree")
             mine, base = [], []
             for _ in range(REPEAT):  # alternate, so a busy machine slows both alike
                 start = perf_counter()
                 desk_call()
                 mine.append(perf_counter() - start)
-                start = perf_counter()
-                floor_call()
-                base.append(perf_counter() - start)
+                if floor_call is not None:
+                    start = perf_counter()
+                    floor_call()
+                    base.append(perf_counter() - start)
             samples += mine
             floor += base
-            per_case[name] = {
-                "rows": len(got),
-                "p95_ms": round(sorted(mine)[int(0.95 * (len(mine) - 1))] * 1000, 2),
-                "floor_p95_ms": round(sorted(base)[int(0.95 * (len(base) - 1))] * 1000, 2),
-            }
+            per_case[name] = {"rows": len(got), "p95_ms": round(percentile(mine, 95) * 1000, 2)}
+            if base:
+                per_case[name]["floor_p95_ms"] = round(percentile(base, 95) * 1000, 2)
+        sorts: dict[str, dict[str, float]] = {}
+        for name, actor, flt in _sorts(cases[1][1]):
+            taken = []
+            for _ in range(SORT_REPEAT):
+                start = perf_counter()
+                got = submissions_page(runtime, actor, flt)
+                taken.append(perf_counter() - start)
+            sorts[name] = {"rows": len(got), "max_ms": round(max(taken) * 1000, 2)}
     finally:
         raw.close()
         runtime.close()
+    worst = max(per_case, key=lambda case: per_case[case]["p95_ms"])
     result = cost_result(
         "submissions_filter_1m",
         samples,
         floor,
-        goal=2.0,
-        extra={"rows": size, "goal_p95_ms": 100, "cases": per_case},
+        goal=1.0,
+        extra={"goal_p95_ms": GOAL_P95_MS, "cases": per_case},
+        size=f"{size} submissions",
     )
-    result.extra["p95_met"] = result.p95 <= 100
+    # The verdict is the worst combination's p95 against the 100 ms budget; the ratio of the
+    # pooled p50 to the hand-written SQL floor (the first seven cases) stays beside it.
+    result.extra["floor_ratio"] = round(result.ratio, 2)
+    result.extra["worst_case"] = worst
+    result.extra["worst_p95_ms"] = per_case[worst]["p95_ms"]
+    result.ratio = per_case[worst]["p95_ms"] / GOAL_P95_MS
+    result.extra["p95_met"] = result.ratio <= 1.0
+    result.extra["sorts_outside_goal"] = sorts
     return [result]

@@ -26,6 +26,7 @@ status_poll_interval_s = 300
 pause_probe_s = 300          # a paused agency (bad token or URL) is tried again after this
 protocol_error_flag_after = 8  # answers outside the protocol in a row before a supervisor looks
 max_answer_bytes = 1048576   # an agency answer larger than this is refused unread
+concurrency_per_agency = 4   # requests in flight to one agency, each on its own connection
 
 [intake]                     # bounds on a visit's attachment files (PDF, JPEG, PNG only)
 max_attachment_bytes = 20971520        # one file (20 MiB)
@@ -108,6 +109,8 @@ class SyncSettings:
     # endpoint) has the entry flagged for a supervisor instead of retried for ever.
     protocol_error_flag_after: int = 8
     max_answer_bytes: int = 1048576  # an agency's answer larger than this is not read (1 MiB)
+    # Requests in flight to one agency at a time, each on its own kept-alive connection.
+    concurrency_per_agency: int = 4
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "sync.pause_probe_s": (0.1, 86_400),
     "sync.protocol_error_flag_after": (1, 10_000),
     "sync.max_answer_bytes": (1, 1 << 30),
+    "sync.concurrency_per_agency": (1, 32),
     "intake.max_attachment_bytes": (1, 1 << 34),
     "intake.max_visit_attachment_bytes": (1, 1 << 36),
     "intake.max_attachments": (1, 10_000),

@@ -21,7 +21,7 @@ from mppdesk.desk.errors import FieldError, InvalidInput
 from mppdesk.desk.runtime import Runtime
 from mppdesk.forms import indonesia
 from mppdesk.forms.catalog import Catalog
-from mppdesk.store import drafts, repo
+from mppdesk.store import drafts, lookups, repo
 
 log = logging.getLogger(__name__)
 
@@ -111,42 +111,46 @@ class ApplicantRecord:
 def lookup_applicant(
     runtime: Runtime, actor: Actor, id_number: str, id_kind: str = "nik", changes: int = 10
 ) -> ApplicantRecord | None:
-    """The applicant keyed by (kind, number), or None for a first visit. Opening is audited."""
+    """The applicant keyed by (kind, number), or None for a first visit. Opening is audited.
+
+    Runs on every KTP scan, so the store reads the rows and chains the audit event with
+    raw statements in one write transaction (``store.lookups.view_applicant``).
+    """
     require(actor, Operation.INTAKE)
     number = (id_number or "").strip()
     if not number:
         raise InvalidInput([FieldError("applicant.nik", "NIK wajib diisi", "NIK is required")])
-    with runtime.store.write() as session:
-        applicant = repo.find_applicant(session, id_kind, number)
-        if applicant is None:
-            return None
-        history = tuple(
-            ProfileChange(
-                field=row.field,
-                old=(row.old_value or {}).get("v"),
-                new=(row.new_value or {}).get("v"),
-                changed_at=row.changed_at,
-                officer=row.officer,
-            )
-            for row in repo.applicant_changes(session, applicant.id, limit=changes)
+    found = lookups.view_applicant(
+        runtime.store,
+        id_kind,
+        number,
+        changes=changes,
+        actor=actor.username,
+        action="applicant.viewed",
+        details={"desk": runtime.settings.desk.code},
+    )
+    if found is None:
+        return None
+    applicant, rows = found
+    history = tuple(
+        ProfileChange(
+            field=row.field,
+            old=(row.old_value or {}).get("v"),
+            new=(row.new_value or {}).get("v"),
+            changed_at=row.changed_at,
+            officer=row.officer,
         )
-        repo.append_audit(
-            session,
-            actor=actor.username,
-            action="applicant.viewed",
-            object_type="applicant",
-            object_id=applicant.id,
-            details={"desk": runtime.settings.desk.code},
-        )
-        return ApplicantRecord(
-            applicant_id=applicant.id,
-            id_kind=applicant.id_kind,
-            id_number=applicant.id_number,
-            name=applicant.name,
-            profile=dict(applicant.profile or {}),
-            updated_at=applicant.updated_at,
-            changes=history,
-        )
+        for row in rows
+    )
+    return ApplicantRecord(
+        applicant_id=applicant.id,
+        id_kind=applicant.id_kind,
+        id_number=applicant.id_number,
+        name=applicant.name,
+        profile=dict(applicant.profile),
+        updated_at=applicant.updated_at,
+        changes=history,
+    )
 
 
 # --- service search -------------------------------------------------------------------

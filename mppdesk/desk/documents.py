@@ -192,12 +192,6 @@ def slip_view(
     )
 
 
-def visit_has_missing(runtime: Runtime, visit_id: str) -> bool:
-    with runtime.store.read() as session:
-        view = slip_view(runtime, session, visit_id, "id", None)
-    return not view.complete
-
-
 def print_receipt(
     runtime: Runtime,
     actor: Actor,

@@ -44,12 +44,6 @@ class ReportTable:
     rows: tuple[tuple[Any, ...], ...]
     note: str = ""
 
-    def column_index(self, key: str) -> int:
-        for index, column in enumerate(self.columns):
-            if column.key == key:
-                return index
-        raise KeyError(key)
-
 
 @dataclass(frozen=True)
 class ChartSpec:

@@ -217,32 +217,36 @@ class Store:
             yield session
 
     @contextmanager
-    def raw_read(self) -> Iterator[Any]:
-        """A pooled DB-API cursor in a read transaction, for the hottest lookups.
+    def raw_write(self) -> Iterator[Any]:
+        """A pooled DB-API cursor in one write transaction, for the hottest write (finalize).
 
-        The ORM costs ~10x a raw indexed lookup; the counter's NIK lookup and name completion
-        run on every keystroke, so they use this (the SQL still lives in mppdesk.store).
+        The same guarantees as ``write()``: this process's write gate, ``BEGIN IMMEDIATE`` on
+        SQLite (the pooled connection carries WAL and synchronous=FULL), commit at the end,
+        rollback on any error, environment faults as StoreError.
         """
-        connection = self.engine.raw_connection()
-        cursor = connection.cursor()
-        try:
-            with _translate_errors(self.directory):
-                if self.is_sqlite:
-                    cursor.execute("BEGIN")
-                yield cursor
-                connection.commit() if not self.is_sqlite else cursor.execute("COMMIT")
-        except BaseException:
+        with self._write_gate, _translate_errors(self.directory):
+            connection = self.engine.raw_connection()
+            cursor = connection.cursor()
             try:
                 if self.is_sqlite:
-                    cursor.execute("ROLLBACK")
+                    cursor.execute("BEGIN IMMEDIATE")
+                yield cursor
+                if self.is_sqlite:
+                    cursor.execute("COMMIT")
                 else:
-                    connection.rollback()
-            except Exception:  # noqa: BLE001 - the original error matters more
-                pass
-            raise
-        finally:
-            cursor.close()
-            connection.close()
+                    connection.commit()
+            except BaseException:
+                try:
+                    if self.is_sqlite:
+                        cursor.execute("ROLLBACK")
+                    else:
+                        connection.rollback()
+                except Exception:  # noqa: BLE001 - the original error matters more
+                    pass
+                raise
+            finally:
+                cursor.close()
+                connection.close()
 
     @property
     def paramstyle(self) -> str:

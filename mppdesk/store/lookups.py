@@ -1,20 +1,22 @@
-"""The counter's hottest reads (NIK lookup, name completion) on a raw pooled connection.
+"""The counter's hottest operation (the NIK look-up of the visit page) without the ORM.
 
-Same tables as the ORM models, read without building ORM objects: these run on every scan
-of a KTP and every keystroke of a name, so they stay within a small factor of raw SQL.
+Same tables and stored formats as the ORM models, with plain DB-API statements in one
+write transaction: the applicant, its recent profile changes and the audited view. It runs
+on every scan of a KTP, so it stays within a small factor of raw SQL: see ``nik_lookup`` in
+bench/bench_store.py.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from mppdesk.core.audit_chain import GENESIS, event_hash
 from mppdesk.store.database import Store
-from mppdesk.store.repo import name_key
-
-_COLUMNS = "a.id, a.id_kind, a.id_number, a.name, a.profile, a.updated_at"
+from mppdesk.store.repo import AUDIT_LOCK
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,17 @@ class ApplicantRow:
     updated_at: datetime | None
 
 
+@dataclass(frozen=True)
+class ChangeRow:
+    """One stored profile change, as ``applicant_changes`` holds it (values wrapped as {"v": …})."""
+
+    field: str
+    old_value: dict[str, Any] | None
+    new_value: dict[str, Any] | None
+    changed_at: datetime | None
+    officer: str
+
+
 def _datetime(value: Any) -> datetime | None:
     if value is None:
         return None
@@ -35,56 +48,79 @@ def _datetime(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def _row(values: tuple) -> ApplicantRow:
-    profile = values[4]
-    if isinstance(profile, str | bytes):
-        profile = json.loads(profile)
-    return ApplicantRow(
-        values[0], values[1], values[2], values[3], profile or {}, _datetime(values[5])
-    )
+def _json(value: Any) -> Any:
+    # SQLite hands JSON columns back as text; psycopg has already decoded them.
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
-def applicant_by_identity(store: Store, id_kind: str, id_number: str) -> ApplicantRow | None:
+def view_applicant(
+    store: Store,
+    id_kind: str,
+    id_number: str,
+    *,
+    changes: int,
+    actor: str,
+    action: str,
+    details: Mapping[str, Any],
+) -> tuple[ApplicantRow, list[ChangeRow]] | None:
+    """The applicant keyed by (kind, number) and its last ``changes`` profile changes, newest
+    first, with one audit event (``action`` on the applicant) chained in the same write
+    transaction; None, and nothing written, when there is no such applicant.
+
+    Raw statements on a pooled connection (``Store.raw_write``): this runs on every KTP
+    scan, and the ORM's session and unit of work cost more than the statements themselves.
+    """
+    is_sqlite = store.is_sqlite
     p = store.paramstyle
-    with store.raw_read() as cursor:
+    limit = max(0, int(changes))
+    with store.raw_write() as cursor:
+        # Only constant column lists and placeholders are put into the SQL text.
         cursor.execute(
-            f"SELECT {_COLUMNS} FROM applicants a WHERE a.id_kind = {p} AND a.id_number = {p}",  # noqa: S608 - placeholders only
+            "SELECT id, id_kind, id_number, name, profile, updated_at FROM applicants"  # noqa: S608
+            f" WHERE id_kind = {p} AND id_number = {p}",
             (id_kind, id_number),
         )
         found = cursor.fetchone()
-    return _row(found) if found else None
-
-
-def applicants_by_name(store: Store, text: str, limit: int = 20) -> list[ApplicantRow]:
-    """Applicants having a name word starting with each typed word, first ``limit`` of them.
-
-    The longest typed word drives an index range scan over name words; the other words filter
-    the joined names. Results come in the order of the matched word, then by name.
-    """
-    words = [w for w in name_key(text).replace(",", " ").replace(".", " ").split() if w]
-    if not words:
-        return []
-    words = sorted(set(words), key=len, reverse=True)
-    p = store.paramstyle
-    # Only constant column lists and placeholders are put into the SQL text.
-    sql = (
-        f"SELECT {_COLUMNS} FROM applicant_name_tokens t JOIN applicants a ON a.id = t.applicant_id"  # noqa: S608
-        f" WHERE t.token >= {p} AND t.token < {p}"
+        if found is None:
+            return None
+        history: list[ChangeRow] = []
+        if limit:
+            cursor.execute(
+                "SELECT field, old_value, new_value, changed_at, officer"  # noqa: S608
+                f" FROM applicant_changes WHERE applicant_id = {p} ORDER BY id DESC LIMIT {p}",
+                (found[0], limit),
+            )
+            history = [
+                ChangeRow(r[0], _json(r[1]), _json(r[2]), _datetime(r[3]), r[4])
+                for r in cursor.fetchall()
+            ]
+        if not is_sqlite:
+            # One writer at a time extends the chain (SQLite's BEGIN IMMEDIATE already is).
+            cursor.execute(f"SELECT pg_advisory_xact_lock({AUDIT_LOCK})")
+        cursor.execute("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")
+        head = cursor.fetchone()
+        prev = head[0] if head else GENESIS
+        at = datetime.now(UTC)
+        facts = dict(details)
+        digest = event_hash(prev, at, actor, action, "applicant", found[0], facts)
+        naive = at.replace(tzinfo=None)
+        cursor.execute(
+            "INSERT INTO audit_events (at, actor, action, object_type, object_id, details,"  # noqa: S608
+            f" prev_hash, hash) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
+            (
+                # As SQLAlchemy stores a UtcDateTime: naive UTC, text with microseconds
+                # in SQLite.
+                naive.isoformat(" ", "microseconds") if is_sqlite else naive,
+                actor,
+                action,
+                "applicant",
+                found[0],
+                json.dumps(facts),
+                prev,
+                digest,
+            ),
+        )
+    applicant = ApplicantRow(
+        found[0], found[1], found[2], found[3], _json(found[4]) or {}, _datetime(found[5])
     )
-    params: list[Any] = [words[0], words[0] + "\U0010ffff"]
-    for word in words[1:]:
-        sql += f" AND (' ' || a.name_key) LIKE {p}"
-        params.append("% " + word.replace("%", "").replace("_", "") + "%")
-    # Index order (token, applicant_id): the scan stops after ``limit`` matches, no sort.
-    sql += f" ORDER BY t.token, t.applicant_id LIMIT {p}"
-    params.append(limit)
-    with store.raw_read() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    seen: set[str] = set()
-    out = []
-    for values in rows:
-        if values[0] not in seen:
-            seen.add(values[0])
-            out.append(_row(values))
-    return out
+    return applicant, history

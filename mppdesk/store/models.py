@@ -149,6 +149,20 @@ class Submission(Base):
         Index("ix_submissions_agency_date", "agency", "local_date"),
         Index("ix_submissions_finalized_at", "finalized_at", "id"),
         Index("ix_submissions_status_time", "status", "finalized_at"),
+        # 0005: the view's filters in its order, with the applicant to check a search
+        # against without reading the row
+        Index("ix_submissions_agency_time", "agency", "finalized_at", "id", "applicant_id"),
+        Index(
+            "ix_submissions_status_agency_time",
+            "status",
+            "agency",
+            "finalized_at",
+            "id",
+            "applicant_id",
+        ),
+        Index(
+            "ix_submissions_status_applicant_time", "status", "finalized_at", "id", "applicant_id"
+        ),
         Index("ix_submissions_applicant_time", "applicant_id", "finalized_at", "id"),
     )
 

@@ -216,26 +216,6 @@ def record_attachment_acked(session: Session, entry_id: str, name: str, sha256: 
     entry.protocol_errors = 0
 
 
-def record_done(session: Session, entry_id: str, now: datetime, status_check_at: datetime) -> None:
-    """Delivered whole: the POST and every attachment are acknowledged."""
-    entry = session.get(OutboxEntry, entry_id)
-    if entry is None:
-        return
-    entry.state = OutboxState.DONE
-    entry.last_error_class = None
-    entry.last_error_message = None
-    entry.next_attempt_at = None
-    entry.next_status_check_at = status_check_at
-    _release(entry)
-    submission = session.get(Submission, entry.submission_id)
-    if submission is not None and submission.status in (
-        SubmissionStatus.QUEUED,
-        SubmissionStatus.HELD,
-        SubmissionStatus.SENT,
-    ):
-        submission.status = SubmissionStatus.ACCEPTED
-
-
 def record_delivered_many(
     session: Session,
     items: Sequence[tuple[str, str, str | None, str | None]],
@@ -724,16 +704,6 @@ def backlog(session: Session) -> dict[str, dict[str, Any]]:
             current = info["oldest_undelivered"]
             info["oldest_undelivered"] = oldest if current is None else min(current, oldest)
     return out
-
-
-def count_active(session: Session, agencies: Iterable[str] | None = None) -> int:
-    """Entries still to go out now: pending or in flight."""
-    query = select(func.count()).where(
-        OutboxEntry.state.in_((OutboxState.PENDING, OutboxState.IN_FLIGHT))
-    )
-    if agencies is not None:
-        query = query.where(OutboxEntry.agency.in_(list(agencies)))
-    return int(session.scalar(query) or 0)
 
 
 def count_to_drain(

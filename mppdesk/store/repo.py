@@ -22,9 +22,7 @@ from mppdesk.store.models import (
     Applicant,
     ApplicantChange,
     ApplicantNameToken,
-    Attachment,
     AuditEvent,
-    ChecklistItem,
     LoginAttempt,
     Officer,
     OutboxEntry,
@@ -39,6 +37,10 @@ from mppdesk.store.models import (
 # --- names ----------------------------------------------------------------------------
 
 
+# The advisory lock that serialises appends to the audit chain on PostgreSQL (SQLite's
+# BEGIN IMMEDIATE already serialises writers); every writer of the chain takes it.
+AUDIT_LOCK = 7_300_001
+
 def name_key(name: str) -> str:
     """Upper-case, accents folded, spaces collapsed: the form names are searched in."""
     decomposed = unicodedata.normalize("NFKD", name)
@@ -46,7 +48,8 @@ def name_key(name: str) -> str:
     return " ".join(folded.upper().split())
 
 
-def _name_tokens(name: str) -> set[str]:
+def name_tokens(name: str) -> set[str]:
+    """The words of a name as stored in applicant_name_tokens (each word searchable)."""
     return {token[:200] for token in name_key(name).replace(",", " ").replace(".", " ").split()}
 
 
@@ -136,12 +139,6 @@ def peek_sequence(session: Session, name: str) -> int:
 # --- applicants -----------------------------------------------------------------------
 
 
-def find_applicant(session: Session, id_kind: str, id_number: str) -> Applicant | None:
-    return session.scalar(
-        select(Applicant).where(Applicant.id_kind == id_kind, Applicant.id_number == id_number)
-    )
-
-
 def get_applicant(session: Session, applicant_id: str) -> Applicant | None:
     return session.get(Applicant, applicant_id)
 
@@ -168,7 +165,8 @@ def save_applicant(
 
     Values typed now win; fields not typed in this visit keep their stored value (satu data:
     nothing typed earlier is lost). Each changed field is recorded with its old value.
-    Core statements, not the ORM: this runs inside every finalize.
+    Finalize does the same on its DB-API connection (mppdesk.store.finalize), sharing
+    merge_profile and name_tokens with this.
     """
     table = Applicant.__table__
     changes: list[tuple[str, Any, Any]] = []
@@ -195,12 +193,7 @@ def save_applicant(
         _replace_tokens(session, new_id, name, existing=False)
         return SavedApplicant(new_id, name, dict(typed)), changes
     applicant_id, name, stored = found
-    merged = dict(stored or {})
-    for field_id, value in typed.items():
-        old = merged.get(field_id)
-        if old != value:
-            changes.append((field_id, old, value))
-            merged[field_id] = value
+    merged, changes = merge_profile(stored, typed)
     if changes:
         values: dict[str, Any] = {"profile": merged, "updated_at": now}
         if "nama" in typed and typed["nama"] != name:
@@ -226,12 +219,29 @@ def save_applicant(
     return SavedApplicant(applicant_id, name, merged), changes
 
 
+def merge_profile(
+    stored: Mapping[str, Any] | None, typed: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[tuple[str, Any, Any]]]:
+    """The stored profile with the values typed now; (field, old, new) for each change.
+
+    Values typed now win; fields not typed in this visit keep their stored value (satu data).
+    """
+    merged = dict(stored or {})
+    changes: list[tuple[str, Any, Any]] = []
+    for field_id, value in typed.items():
+        old = merged.get(field_id)
+        if old != value:
+            changes.append((field_id, old, value))
+            merged[field_id] = value
+    return merged, changes
+
+
 def _replace_tokens(session: Session, applicant_id: str, name: str, *, existing: bool) -> None:
     if existing:
         session.execute(
             delete(ApplicantNameToken).where(ApplicantNameToken.applicant_id == applicant_id)
         )
-    tokens = _name_tokens(name)
+    tokens = name_tokens(name)
     if tokens:
         session.execute(
             insert(ApplicantNameToken.__table__),
@@ -270,18 +280,12 @@ def search_applicants_by_name(session: Session, text: str, limit: int = 20) -> l
         rows = [
             a
             for a in rows
-            if all(any(t.startswith(w) for t in _name_tokens(a.name)) for w in words)
+            if all(any(t.startswith(w) for t in name_tokens(a.name)) for w in words)
         ]
     return rows[:limit]
 
 
 # --- visits and submissions -----------------------------------------------------------
-
-
-def add_visit(session: Session, visit: Visit) -> Visit:
-    session.add(visit)
-    session.flush()
-    return visit
 
 
 def get_visit(session: Session, visit_id: str) -> Visit | None:
@@ -294,64 +298,6 @@ def get_visit(session: Session, visit_id: str) -> Visit | None:
             selectinload(Visit.submissions).selectinload(Submission.attachments),
         )
     )
-
-
-def visit_status(session: Session, visit_id: str) -> str | None:
-    return session.scalar(select(Visit.status).where(Visit.id == visit_id))
-
-
-def store_finalized_visit(session: Session, values: Mapping[str, Any], *, existing: bool) -> None:
-    """Insert the visit, or turn its draft row into the finalized visit."""
-    table = Visit.__table__
-    if existing:
-        changes = {k: v for k, v in values.items() if k not in ("id", "desk", "started_at")}
-        session.execute(update(table).where(table.c.id == values["id"]).values(**changes))
-    else:
-        session.execute(insert(table).values(**values))
-
-
-def draft_visits(session: Session, desk: str, officer: str | None = None) -> list[Visit]:
-    query = select(Visit).where(Visit.status == "draft", Visit.desk == desk)
-    if officer is not None:
-        query = query.where(Visit.officer == officer)
-    return list(session.scalars(query.order_by(Visit.updated_at.desc())))
-
-
-def add_submission(
-    session: Session,
-    submission: Submission,
-    checklist: Sequence[ChecklistItem],
-    attachments: Sequence[Attachment],
-    outbox: Sequence[OutboxEntry],
-) -> Submission:
-    session.add(submission)
-    session.flush()
-    session.add_all(list(checklist) + list(attachments) + list(outbox))
-    session.flush()
-    return submission
-
-
-def insert_submissions(
-    session: Session,
-    *,
-    submissions: Sequence[Mapping[str, Any]],
-    checklist: Sequence[Mapping[str, Any]],
-    attachments: Sequence[Mapping[str, Any]],
-    outbox: Sequence[Mapping[str, Any]],
-) -> None:
-    """A visit's submissions with their checklist, attachment references and outbox entries.
-
-    Core inserts (one statement per table) rather than the ORM's unit of work: finalize is the
-    desk's hottest write and this keeps it near the raw SQL floor.
-    """
-    for model, batch in (
-        (Submission, submissions),
-        (ChecklistItem, checklist),
-        (Attachment, attachments),
-        (OutboxEntry, outbox),
-    ):
-        if batch:
-            session.execute(insert(model.__table__), [dict(row) for row in batch])
 
 
 def get_submission(session: Session, submission_id: str) -> Submission | None:
@@ -431,7 +377,7 @@ def append_audit(
     """Append one event to the hash chain (inside the caller's write transaction)."""
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         # One writer at a time extends the chain; SQLite's BEGIN IMMEDIATE already serializes.
-        session.execute(select(func.pg_advisory_xact_lock(7_300_001)))
+        session.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK)))
     prev = (
         session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
     )
@@ -463,7 +409,7 @@ def append_audit_batch(
     if not events:
         return
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(7_300_001)))
+        session.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK)))
     prev = (
         session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
     )

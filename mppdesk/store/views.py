@@ -12,12 +12,12 @@ identity number (unique per kind) and the words of the applicant's name
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, intersect, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, func, intersect, literal, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from mppdesk.core.states import OutboxState
 from mppdesk.store.models import (
@@ -28,10 +28,19 @@ from mppdesk.store.models import (
     Submission,
     Visit,
 )
+from mppdesk.store.reports import reserve_page_cache
 
 PAGE_SIZE = 100
 IDENTITY_KINDS = ("nik", "paspor", "kitas")
 _TOP = "\U0010ffff"  # above every character: ``prefix <= x < prefix + _TOP`` is a range scan
+# A name word whose token range holds fewer applicants than this is "rare": its applicants'
+# submissions are gathered through ``ix_submissions_applicant_time``. Counting stops here, so
+# telling rare from common costs at most this many index entries per word.
+RARE_WORD_APPLICANTS = 2000
+# Several common words: intersecting their token ranges costs about their sizes, so it is
+# done while the rarest range is under this; above it every word is so common (a letter or
+# two) that the view's own order meets matching rows within a few thousand.
+INTERSECT_APPLICANTS = 40_000
 
 # Sortable columns: none of them is nullable, so a keyset cursor always has a value.
 SORT_COLUMNS: dict[str, Any] = {
@@ -57,6 +66,14 @@ class SearchTerm:
     kind: str
     value: str = ""
     words: tuple[str, ...] = ()
+    # How a name or identity search runs, chosen by ``plan_search`` from bounded counts:
+    # ``rare``: ``words[0]`` (the rarest) gives the applicants, the others filter their name
+    # keys, their submissions are gathered and sorted; ``common``: the view's own order is
+    # followed and each row's name key (number) checked: common words fill a page within a
+    # few hundred rows; ``set``: the same with the rarest word's applicants read first, for
+    # a view a filter thins out; ``""``: several common words, or not planned (counting): the
+    # applicants having every word, intersected in the token index.
+    plan: str = ""
 
 
 @dataclass(frozen=True)
@@ -186,11 +203,23 @@ def _filtered(query: SubmissionQuery) -> Select:
 
 def _searched(stmt: Select, term: SearchTerm) -> Select:
     if term.kind == "tracking":
+        if term.plan == "common":
+            # A desk's or a day's prefix: the view's order, each row's number checked.
+            return stmt.where(
+                func.substr(Submission.tracking_number, 1, len(term.value)) == term.value
+            )
         return stmt.where(
             Submission.tracking_number >= term.value,
             Submission.tracking_number < term.value + _TOP,
         )
     if term.kind == "identity":
+        if term.plan == "common":
+            # A short prefix (a district's NIKs): the view's order, each row's applicant
+            # checked; ``substr`` keeps the planner from gathering every match first.
+            return stmt.where(
+                func.coalesce(Applicant.id_kind, "").in_(IDENTITY_KINDS),
+                func.substr(Applicant.id_number, 1, len(term.value)) == term.value,
+            )
         applicants = select(Applicant.id).where(
             Applicant.id_kind.in_(IDENTITY_KINDS),
             Applicant.id_number >= term.value,
@@ -198,17 +227,113 @@ def _searched(stmt: Select, term: SearchTerm) -> Select:
         )
         return stmt.where(Submission.applicant_id.in_(applicants))
     if term.kind == "name":
-        # The applicants having every word, intersected first: a small set even when each
-        # word alone is common (SITI, NUR), then their submissions through their index.
-        per_word = [
-            select(ApplicantNameToken.applicant_id).where(
-                ApplicantNameToken.token >= word, ApplicantNameToken.token < word + _TOP
-            )
-            for word in term.words
-        ]
-        applicants = per_word[0] if len(per_word) == 1 else intersect(*per_word)
-        return stmt.where(Submission.applicant_id.in_(applicants))
+        return _named(stmt, term)
     raise ValueError(f"unknown search kind {term.kind!r}")
+
+
+def _word_range(word: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return ApplicantNameToken.token >= word, ApplicantNameToken.token < word + _TOP
+
+
+def _has_word(name_key: Any, word: str) -> ColumnElement[bool]:
+    """``word`` starts a word of the name key: what its token range finds, without the index.
+
+    Tokens are the name key split at spaces, commas and full stops; the same separators
+    become spaces here, so ``' ' || key LIKE '% WORD%'`` matches exactly the token prefixes.
+    """
+    spaced = literal(" ") + func.replace(func.replace(name_key, ",", " "), ".", " ")
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return spaced.like(f"% {escaped}%", escape="\\")
+
+
+def _named(stmt: Select, term: SearchTerm) -> Select:
+    if term.plan in ("common", "set"):
+        # The view's own index order, each row's applicant filtered: with common words the
+        # first page is full after a few hundred rows. ``set``: the rarest word's applicants
+        # are read once (a range of the token index) and each row's applicant id checked
+        # against them before its name is read (the view's indexes carry the applicant id);
+        # ``coalesce`` keeps the planner from gathering their submissions instead.
+        words = term.words
+        if term.plan == "set":
+            rarest = select(ApplicantNameToken.applicant_id).where(*_word_range(words[0]))
+            stmt = stmt.where(func.coalesce(Submission.applicant_id, "").in_(rarest))
+            words = words[1:]
+        return stmt.where(*(_has_word(Applicant.name_key, word) for word in words))
+    if term.plan == "rare":
+        # The rarest word's applicants (fewer than RARE_WORD_APPLICANTS), the other words
+        # checked on their name keys, then their submissions through their index.
+        candidate = aliased(Applicant)
+        applicants = (
+            select(ApplicantNameToken.applicant_id)
+            .join(candidate, candidate.id == ApplicantNameToken.applicant_id)
+            .where(*_word_range(term.words[0]))
+            .where(*(_has_word(candidate.name_key, word) for word in term.words[1:]))
+        )
+        return stmt.where(Submission.applicant_id.in_(applicants))
+    # Not planned (a count) or several common words: the applicants having every word,
+    # intersected in the token index, then their submissions through their index.
+    per_word = [
+        select(ApplicantNameToken.applicant_id).where(*_word_range(word)) for word in term.words
+    ]
+    applicants = per_word[0] if len(per_word) == 1 else intersect(*per_word)
+    return stmt.where(Submission.applicant_id.in_(applicants))
+
+
+def plan_search(session: Session, term: SearchTerm, filtered: bool = False) -> SearchTerm:
+    """The search with the plan that suits it (and a name's words rarest first).
+
+    Matching applicants are counted in an index, stopping at RARE_WORD_APPLICANTS: few are
+    gathered with their submissions and sorted; many fill the first page in the view's own
+    index order after a few hundred rows. A name's word tie goes to the longer word.
+    """
+    if term.kind == "tracking":
+        bounded = (
+            select(literal(1))
+            .select_from(Submission)
+            .where(
+                Submission.tracking_number >= term.value,
+                Submission.tracking_number < term.value + _TOP,
+            )
+            .limit(RARE_WORD_APPLICANTS)
+        )
+        found = int(session.scalar(select(func.count()).select_from(bounded.subquery())))
+        return replace(term, plan="common" if found >= RARE_WORD_APPLICANTS else "rare")
+    if term.kind == "identity":
+        bounded = (
+            select(literal(1))
+            .select_from(Applicant)
+            .where(
+                Applicant.id_kind.in_(IDENTITY_KINDS),
+                Applicant.id_number >= term.value,
+                Applicant.id_number < term.value + _TOP,
+            )
+            .limit(RARE_WORD_APPLICANTS)
+        )
+        found = int(session.scalar(select(func.count()).select_from(bounded.subquery())))
+        return replace(term, plan="common" if found >= RARE_WORD_APPLICANTS else "rare")
+    if term.kind != "name" or not term.words:
+        return term
+    counts = {}
+    for word in set(term.words):
+        bounded = (
+            select(literal(1))
+            .select_from(ApplicantNameToken)
+            .where(*_word_range(word))
+            .limit(max(RARE_WORD_APPLICANTS, INTERSECT_APPLICANTS))
+        )
+        counts[word] = int(session.scalar(select(func.count()).select_from(bounded.subquery())))
+    words = tuple(sorted(set(term.words), key=lambda w: (counts[w], -len(w), w)))
+    if counts[words[0]] < RARE_WORD_APPLICANTS:
+        return replace(term, words=words, plan="rare")
+    if counts[words[0]] >= INTERSECT_APPLICANTS:
+        return replace(term, words=words, plan="common")
+    if filtered:
+        # a status, agency, desk or period thins the rows out too: read the view's order,
+        # checked against the rarest word's applicants
+        return replace(term, words=words, plan="set")
+    if len(words) == 1:
+        return replace(term, words=words, plan="common")
+    return replace(term, words=words, plan="")
 
 
 def _ordered(stmt: Select, query: SubmissionQuery) -> Select:
@@ -274,6 +399,14 @@ def submission_page(
     limit: int = PAGE_SIZE,
 ) -> list[SubmissionRow]:
     """The next ``limit`` rows of the view after ``after`` (None: the first page)."""
+    # Intersecting two common words' token ranges builds temporary b-trees in the page
+    # cache; with SQLite's default 8 MB they spill and the search took twice as long.
+    reserve_page_cache(session)
+    if query.search is not None:
+        filtered = any(
+            value is not None for value in (query.status, query.agency, query.desk, query.since)
+        )
+        query = replace(query, search=plan_search(session, query.search, filtered))
     stmt = _filtered(query)
     if after is not None:
         stmt = _after(stmt, query, after)
@@ -301,6 +434,9 @@ def submission_rows(
     """
     if not ids:
         return []
+    if query.search is not None:
+        # A handful of rows: their own name keys or numbers decide, no range is read.
+        query = replace(query, search=replace(query.search, plan="common"))
     stmt = _filtered(query).where(Submission.id.in_(list(ids)))
     rows = session.execute(_ordered(stmt, query)).all()
     return _with_outbox(session, rows)

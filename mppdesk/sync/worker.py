@@ -5,6 +5,13 @@ answer means. Every decision comes from ``mppdesk.core.sync_policy``; this modul
 calls and records. Each agency endpoint has its own queue, thread and circuit breaker, so one
 agency down or misconfigured never delays another.
 
+Within an agency's pass up to ``[sync] concurrency_per_agency`` requests are in flight at
+once, each on its own kept-alive connection (the client's pool is sized to it); they take
+the claimed entries one by one from a shared queue, and one of them at a time records the
+deliveries so far in one transaction while the others keep sending. Retry-After, pauses
+and the circuit breaker stay per agency: a pause or an opening breaker stops every request
+of that agency's pass, and what was not sent is given back.
+
 ``run_once`` is one pass over every agency (it returns when all are done). ``run_forever``
 and ``drain`` give each agency a lane of its own (a thread that runs that agency's passes):
 the loop that plans hands work to idle lanes and never waits for a busy one, so an agency
@@ -21,6 +28,7 @@ import random
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -38,7 +46,8 @@ from mppdesk.sync.client import AgencyClient, Answer
 log = logging.getLogger(__name__)
 
 FIRST_STATUS_CHECK_S = 5.0
-DELIVERED_BATCH = 16  # deliveries recorded per transaction (a crash re-sends: idempotent)
+DELIVERED_BATCH = 64  # deliveries recorded per transaction (a crash re-sends: idempotent)
+RECORD_AFTER_S = 0.5  # ... or fewer, once the oldest unrecorded one is this old (the UI moves)
 LANE_JOIN_S = 5.0  # an aborted exchange ends within moments; this only bounds a bug
 _ABORTED = Outcome(OutcomeKind.RETRY, "aborted", "the desk stopped sending")
 LOCAL_FAULT_HELP = (
@@ -117,10 +126,11 @@ class PassReport:
                 bucket[key] = bucket.get(key, 0) + value
 
 
-ClientFactory = Callable[[AgencyEndpoint, str], AgencyClient]
+# (endpoint, desk id, connections to keep alive: the requests in flight at once)
+ClientFactory = Callable[[AgencyEndpoint, str, int], AgencyClient]
 
 
-def default_client(endpoint: AgencyEndpoint, desk_id: str) -> AgencyClient:
+def default_client(endpoint: AgencyEndpoint, desk_id: str, max_connections: int) -> AgencyClient:
     return AgencyClient(
         endpoint.base_url,
         token=endpoint.token(),
@@ -129,6 +139,7 @@ def default_client(endpoint: AgencyEndpoint, desk_id: str) -> AgencyClient:
         read_timeout=endpoint.read_timeout_s,
         ca_bundle=endpoint.ca_file,
         deadline_s=endpoint.deadline_s,
+        max_connections=max_connections,
     )
 
 
@@ -145,7 +156,7 @@ class SyncWorker:
         listener: SyncListener | None = None,
         client_factory: ClientFactory = default_client,
         batch_per_agency: int = 128,
-        concurrency_per_agency: int = 4,
+        concurrency_per_agency: int | None = None,
     ):
         self.store = store
         self.settings = settings
@@ -156,7 +167,8 @@ class SyncWorker:
         self.listener = listener
         self.client_factory = client_factory
         self.batch_per_agency = batch_per_agency
-        self.concurrency_per_agency = concurrency_per_agency
+        # None: ``[sync] concurrency_per_agency`` of the settings in force.
+        self._concurrency = concurrency_per_agency
         self.health: dict[str, AgencyHealth] = {}
         self._clients: dict[str, AgencyClient] = {}
         self._lock = threading.Lock()
@@ -172,6 +184,14 @@ class SyncWorker:
 
     # --- configuration ------------------------------------------------------------------
 
+    @property
+    def concurrency_per_agency(self) -> int:
+        """Requests in flight to one agency at once (each on its own connection)."""
+        value = self._concurrency
+        if value is None:
+            value = self.settings.sync.concurrency_per_agency
+        return max(1, int(value))
+
     def update_settings(self, settings: Settings) -> None:
         with self._lock:
             self.settings = settings
@@ -183,7 +203,9 @@ class SyncWorker:
         with self._lock:
             client = self._clients.get(endpoint.code)
             if client is None:
-                client = self.client_factory(endpoint, self.settings.desk.code)
+                client = self.client_factory(
+                    endpoint, self.settings.desk.code, self.concurrency_per_agency
+                )
                 client.max_answer_bytes = self.settings.sync.max_answer_bytes
                 client.cancel = self._abort
                 self._clients[endpoint.code] = client
@@ -388,40 +410,81 @@ class SyncWorker:
             jobs = outbox.send_jobs(session, claimed)
         workers = max(1, min(self.concurrency_per_agency, len(claimed)))
         stop_agency = threading.Event()
+        todo = deque(claimed)  # taken one by one: a slow answer holds up no other request
+        delivered: list[_Delivered] = []  # not yet recorded, from every request of the pass
+        ready = threading.Condition()  # guards todo, delivered, oldest and ended
+        oldest = 0.0  # time.monotonic() of the first delivery not yet recorded
+        ended = 0  # requests threads that have finished
 
-        def deliver_chunk(chunk: list[str]) -> None:
-            done: list[_Delivered] = []
+        def rest() -> list[str]:
+            with ready:
+                left = list(todo)
+                todo.clear()
+            return left
+
+        def deliver_queue() -> None:
+            nonlocal ended, oldest
+            mine: list[_Delivered] = []
             try:
-                for index, entry_id in enumerate(chunk):
+                while True:
                     if stop_agency.is_set() or self._abort.is_set():
-                        # Shown to the officer as the next retry: the breaker's reopening, or now.
-                        self._release(
-                            chunk[index:], self._breaker_reopens_at(agency), report, agency
-                        )
+                        # Shown to the officer as the next retry: the breaker's reopening,
+                        # or now.
+                        self._release(rest(), self._breaker_reopens_at(agency), report, agency)
                         return
-                    outcome = self._deliver(agency, client, jobs[entry_id], report, done)
+                    with ready:
+                        entry_id = todo.popleft() if todo else None
+                    if entry_id is None:
+                        return
+                    outcome = self._deliver(agency, client, jobs[entry_id], report, mine)
+                    if mine:
+                        with ready:
+                            if not delivered:
+                                oldest = time.monotonic()
+                                ready.notify()  # starts the recorder's clock
+                            delivered.extend(mine)
+                            if len(delivered) >= DELIVERED_BATCH:
+                                ready.notify()
+                        mine.clear()
                     if outcome is _ABORTED:
                         stop_agency.set()
-                        continue
-                    if len(done) >= DELIVERED_BATCH:
-                        self._record_delivered(agency, done, report)
-                    if (
+                    elif (
                         outcome.kind is OutcomeKind.PAUSED
                         or health.breaker.mode is not policy.BreakerMode.CLOSED
                     ):
                         # Paused, or the breaker opened: the rest of this agency's batch waits.
                         stop_agency.set()
             finally:
-                self._record_delivered(agency, done, report)
+                with ready:
+                    ended += 1
+                    ready.notify()
 
-        chunks = [claimed[i::workers] for i in range(workers)]
-        if workers == 1:
-            deliver_chunk(chunks[0])
-        else:
-            with ThreadPoolExecutor(
-                max_workers=workers, thread_name_prefix=f"sync-{agency}"
-            ) as pool:
-                list(pool.map(deliver_chunk, chunks))
+        # The requests run on threads of their own; this one records their deliveries in
+        # batches (one fsync for many), so no request waits for the store between answers.
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"sync-{agency}") as pool:
+            futures = [pool.submit(deliver_queue) for _ in range(workers)]
+            try:
+                while True:
+                    with ready:
+                        while len(delivered) < DELIVERED_BATCH and ended < workers:
+                            if not delivered:
+                                ready.wait()
+                                continue
+                            left = oldest + RECORD_AFTER_S - time.monotonic()
+                            if left <= 0:
+                                break
+                            ready.wait(left)
+                        batch = delivered[:]
+                        delivered.clear()
+                        last = ended == workers
+                    self._record_delivered(agency, batch, report)
+                    if last:
+                        break
+            except BaseException:
+                stop_agency.set()  # the store failed: send no more; what is sent is re-sent
+                raise
+        for future in futures:
+            future.result()  # a request thread's own error (the store failing under it)
         if health.paused_reason:
             # Entries given back after the pause must not slip out before the probe.
             with self.store.write() as session:

@@ -386,9 +386,6 @@ class DashboardPage(QWidget):
             return Period(min(first, last), max(first, last))
         return Period.day(day)
 
-    def set_period(self, key: str) -> None:
-        self.period_box.setCurrentIndex(PERIODS.index(key))
-
     def _period_changed(self) -> None:
         custom = self.period_box.currentData() == "range"
         for widget in (self.from_label, self.from_edit, self.to_label, self.to_edit):

@@ -96,9 +96,6 @@ class Editor:
         for widget in self.focus_widgets():
             widget.setAccessibleDescription(description)
 
-    def set_entries(self, paths_messages: list[tuple[str, str]]) -> None:
-        """Entries inside the editor (group rows); plain editors show them in their row."""
-
 
 def _name(widget: QWidget, field_def: FieldDef, object_name: str | None = None) -> None:
     widget.setObjectName(object_name or field_def.id)
@@ -108,9 +105,15 @@ def _name(widget: QWidget, field_def: FieldDef, object_name: str | None = None) 
 
 
 class LineEditor(Editor):
-    def __init__(self, field_def: FieldDef, on_change: OnChange, object_name: str | None = None):
+    def __init__(
+        self,
+        field_def: FieldDef,
+        on_change: OnChange,
+        object_name: str | None = None,
+        parent: QWidget | None = None,
+    ):
         self.field = field_def
-        edit = QLineEdit()
+        edit = QLineEdit(parent)
         self.widget = edit
         _name(edit, field_def, object_name)
         kind = field_def.type
@@ -177,9 +180,15 @@ class LineEditor(Editor):
 
 
 class TextAreaEditor(Editor):
-    def __init__(self, field_def: FieldDef, on_change: OnChange, object_name: str | None = None):
+    def __init__(
+        self,
+        field_def: FieldDef,
+        on_change: OnChange,
+        object_name: str | None = None,
+        parent: QWidget | None = None,
+    ):
         self.field = field_def
-        edit = QPlainTextEdit()
+        edit = QPlainTextEdit(parent)
         edit.setTabChangesFocus(True)  # Tab leaves the box: keyboard-first
         edit.setFixedHeight(64)
         edit.setMaximumWidth(MAX_EDIT_WIDTH)
@@ -200,9 +209,15 @@ class TextAreaEditor(Editor):
 class ChoiceEditor(Editor):
     """Choices and yes/no in a combo box: type the first letters to pick, Space to open."""
 
-    def __init__(self, field_def: FieldDef, on_change: OnChange, object_name: str | None = None):
+    def __init__(
+        self,
+        field_def: FieldDef,
+        on_change: OnChange,
+        object_name: str | None = None,
+        parent: QWidget | None = None,
+    ):
         self.field = field_def
-        combo = QComboBox()
+        combo = QComboBox(parent)
         combo.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         combo.addItem(tr("field.choose"), None)
         if field_def.type == FieldType.YESNO:
@@ -242,16 +257,22 @@ class ChoiceEditor(Editor):
 
 
 class MultiChoiceEditor(Editor):
-    def __init__(self, field_def: FieldDef, on_change: OnChange, object_name: str | None = None):
+    def __init__(
+        self,
+        field_def: FieldDef,
+        on_change: OnChange,
+        object_name: str | None = None,
+        parent: QWidget | None = None,
+    ):
         self.field = field_def
-        box = QWidget()
+        box = QWidget(parent)
         layout = QGridLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setHorizontalSpacing(16)
         self.boxes: list[tuple[str, QCheckBox]] = []
         columns = 2 if len(field_def.choices or ()) > 3 else 1
         for i, choice in enumerate(field_def.choices or ()):
-            check = QCheckBox(text_of(choice.label))
+            check = QCheckBox(text_of(choice.label), box)
             check.setObjectName(f"{object_name or field_def.id}.{choice.value}")
             check.setAccessibleName(f"{text_of(field_def.label)}: {text_of(choice.label)}")
             check.toggled.connect(lambda _on: on_change())
@@ -286,16 +307,17 @@ class FileEditor(Editor):
         on_change: OnChange,
         object_name: str | None = None,
         pick_file: Callable[[Editor], None] | None = None,
+        parent: QWidget | None = None,
     ):
         self.field = field_def
-        box = QWidget()
+        box = QWidget(parent)
         layout = QHBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.combo = QComboBox()
+        self.combo = QComboBox(box)
         self.combo.addItem(tr("field.choose"), None)
         _name(self.combo, field_def, object_name)
         self.combo.currentIndexChanged.connect(lambda _i: on_change())
-        self.button = QPushButton(plain("field.choose_file"))
+        self.button = QPushButton(plain("field.choose_file"), box)
         self.button.setAccessibleName(f"{text_of(field_def.label)}: {plain('field.choose_file')}")
         if pick_file is not None:
             self.button.clicked.connect(lambda: pick_file(self))
@@ -340,17 +362,18 @@ class GroupEditor(Editor):
         on_change: OnChange,
         object_name: str | None = None,
         on_structure: OnChange | None = None,
+        parent: QWidget | None = None,
     ):
         self.field = field_def
         self.on_change = on_change
         self.on_structure = on_structure or on_change
         self.base = object_name or field_def.id
-        frame = QWidget()
+        frame = QWidget(parent)
         self.outer = QVBoxLayout(frame)
         self.outer.setContentsMargins(0, 0, 0, 0)
         self.outer.setSpacing(6)
         buttons = QHBoxLayout()
-        self.add_button = QPushButton("+ " + tr("field.add_row"))
+        self.add_button = QPushButton("+ " + tr("field.add_row"), frame)
         self.add_button.setObjectName(f"{self.base}.add")
         self.add_button.setAccessibleName(f"{text_of(field_def.label)}: {tr('field.add_row')}")
         self.add_button.clicked.connect(self._add_clicked)
@@ -373,26 +396,28 @@ class GroupEditor(Editor):
 
     def add_row(self, values: dict[str, Any] | None = None) -> None:
         index = len(self.rows)
-        card = QFrame()
+        card = QFrame(self.widget)
         card.setObjectName("groupRow")
         grid = QGridLayout(card)
         grid.setContentsMargins(10, 8, 10, 10)
         grid.setHorizontalSpacing(12)
         grid.setVerticalSpacing(2)
-        title = QLabel(tr("field.row", n=index + 1))
+        title = QLabel(tr("field.row", n=index + 1), card)
         title.setObjectName("subheading")
         for column in range(self.COLUMNS):
             grid.setColumnStretch(column, 1)
         grid.addWidget(title, 0, 0)
-        remove = QPushButton(tr("field.remove_row"))
+        remove = QPushButton(tr("field.remove_row"), card)
         remove.setObjectName(f"{self.base}[{index}].remove")
         remove.setAccessibleName(f"{tr('field.remove_row')} {tr('field.row', n=index + 1)}")
         remove.clicked.connect(lambda _c=False, r=index: self._remove(r))
         grid.addWidget(remove, 0, self.COLUMNS - 1, Qt.AlignmentFlag.AlignRight)
         editors: list[Editor] = []
         for position, sub in enumerate(self.field.fields or ()):
-            editor = make_editor(sub, self.on_change, f"{self.base}[{index}].{sub.id}")
-            label = QLabel(text_of(sub.label) + (" *" if sub.required is True else ""))
+            editor = make_editor(
+                sub, self.on_change, f"{self.base}[{index}].{sub.id}", parent=card
+            )
+            label = QLabel(text_of(sub.label) + (" *" if sub.required is True else ""), card)
             label.setObjectName("muted")
             stops = editor.focus_widgets()
             if stops:
@@ -473,22 +498,29 @@ def make_editor(
     *,
     pick_file: Callable[[Editor], None] | None = None,
     on_structure: OnChange | None = None,
+    parent: QWidget | None = None,
 ) -> Editor:
+    """The editor of a field type; ``parent`` is the widget it will sit in.
+
+    Created straight in its parent, a widget is styled once: the application style sheet
+    re-styles a widget (and everything in it) each time it moves to another parent, which
+    made most of the cost of opening a long form.
+    """
     kind = field_def.type
     if kind in _LINE_TYPES:
-        return LineEditor(field_def, on_change, object_name)
+        return LineEditor(field_def, on_change, object_name, parent)
     if kind == FieldType.LONGTEXT:
-        return TextAreaEditor(field_def, on_change, object_name)
+        return TextAreaEditor(field_def, on_change, object_name, parent)
     if kind in (FieldType.CHOICE, FieldType.YESNO):
-        return ChoiceEditor(field_def, on_change, object_name)
+        return ChoiceEditor(field_def, on_change, object_name, parent)
     if kind == FieldType.MULTICHOICE:
-        return MultiChoiceEditor(field_def, on_change, object_name)
+        return MultiChoiceEditor(field_def, on_change, object_name, parent)
     if kind == FieldType.REGION:
         from mppdesk.ui.region import RegionEditor
 
-        return RegionEditor(field_def, on_change, object_name)
+        return RegionEditor(field_def, on_change, object_name, parent)
     if kind == FieldType.FILE:
-        return FileEditor(field_def, on_change, object_name, pick_file)
+        return FileEditor(field_def, on_change, object_name, pick_file, parent)
     if kind == FieldType.GROUP:
-        return GroupEditor(field_def, on_change, object_name, on_structure)
+        return GroupEditor(field_def, on_change, object_name, on_structure, parent)
     raise AssertionError(f"no editor for field type {kind}")

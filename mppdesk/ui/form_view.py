@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QFormLayout, QLabel, QLayout, QVBoxLayout, QWidget
 
 from mppdesk.forms.definitions import FieldDef, FieldType
 from mppdesk.forms.engine import Entry, EntryStatus
@@ -30,15 +30,32 @@ class FieldSpec:
     required: bool = False
 
 
+_UNBOUNDED = 16_777_215  # QWIDGETSIZE_MAX
+
+
+class FieldColumn(QVBoxLayout):
+    """A field's editor above its message lines, taking the whole cell of its form row.
+
+    A box layout is only as large as its items allow (message lines would wrap at a short
+    editor's width, an editor beside a tall label would sit at the top); this one takes
+    the cell, as a plain container widget would, without being a widget the style sheet
+    must polish.
+    """
+
+    def maximumSize(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(_UNBOUNDED, _UNBOUNDED)
+
+
 class FieldRow:
     """One field's label, editor and message lines."""
 
-    def __init__(self, spec: FieldSpec, editor: Editor, label: QLabel, box: QWidget):
+    def __init__(self, spec: FieldSpec, editor: Editor, label: QLabel, column: QVBoxLayout):
         self.spec = spec
         self.editor = editor
         self.label = label
-        self.box = box
-        self.layout: QVBoxLayout = box.layout()  # type: ignore[assignment]
+        # The field's column (editor, then message lines made when first needed): a layout,
+        # not a widget, so a 40-field form has 40 fewer widgets to style and lay out.
+        self.layout = column
         self.error: QLabel | None = None
         self.warning: QLabel | None = None
         self.note: QLabel | None = None
@@ -52,6 +69,16 @@ class FieldRow:
         label.setTextFormat(Qt.TextFormat.PlainText)
         self.layout.addWidget(label)
         return label
+
+    def set_visible(self, form: QFormLayout, shown: bool) -> None:
+        """Show or hide the row; showing a row shows every widget of its column, so empty
+        message lines are hidden again."""
+        self.visible = shown
+        form.setRowVisible(self.layout, shown)
+        if shown:
+            for label in (self.error, self.warning, self.note):
+                if label is not None and not label.text():
+                    label.hide()
 
     def show_messages(self, error: str, warning: str, note: str) -> None:
         if (error, warning, note) == self.shown:
@@ -68,7 +95,7 @@ class FieldRow:
                 setattr(self, attr, label)
             if label is not None:
                 label.setText(text)
-                label.setVisible(bool(text))
+                label.setVisible(bool(text) and self.visible)
         self.editor.set_invalid(bool(error))
         self.editor.set_described(error or warning)
 
@@ -84,8 +111,13 @@ class FormView(QWidget):
         *,
         pick_file: Callable[[Editor], None] | None = None,
         on_structure: Callable[[], None] | None = None,
+        add_to: QLayout | None = None,
     ):
         super().__init__(parent)
+        if add_to is not None:
+            # Join the owner's layout before the rows exist: each row is then styled once
+            # where it lands, instead of the whole finished form again when it is added.
+            add_to.addWidget(self)
         self.on_change = on_change
         self.rows: dict[str, FieldRow] = {}
         self.touched: set[str] = set()
@@ -105,9 +137,10 @@ class FormView(QWidget):
                 lambda path=path: self._edited(path),
                 pick_file=pick_file,
                 on_structure=on_structure,
+                parent=self,
             )
             text = text_of(spec.field.label)
-            label = QLabel(f"{text} *" if spec.required else text)
+            label = QLabel(f"{text} *" if spec.required else text, self)
             label.setObjectName("fieldLabel")
             label.setWordWrap(True)
             label.setMinimumWidth(170)
@@ -117,13 +150,12 @@ class FormView(QWidget):
                 label.setBuddy(stops[0])
             if spec.required:
                 label.setToolTip(tr("visit.required_marker"))
-            box = QWidget()
-            column = QVBoxLayout(box)
+            column = FieldColumn()
             column.setContentsMargins(0, 0, 0, 0)
             column.setSpacing(2)
+            form.addRow(label, column)
             column.addWidget(editor.widget)
-            form.addRow(label, box)
-            self.rows[path] = FieldRow(spec, editor, label, box)
+            self.rows[path] = FieldRow(spec, editor, label, column)
 
     # --- values ----------------------------------------------------------------------
 
@@ -173,8 +205,7 @@ class FormView(QWidget):
             if visible is not None:
                 shown = path in visible
                 if shown != row.visible:
-                    row.visible = shown
-                    self.form.setRowVisible(row.box, shown)
+                    row.set_visible(self.form, shown)
             if computed is not None and (field_def.compute or field_def.readonly):
                 row.editor.set_value(computed.get(field_def.id))
             errors, warnings = [], []
@@ -231,16 +262,10 @@ class FormView(QWidget):
             for widget in stops:
                 if widget.objectName() == name:
                     return widget
-        return stops[0] if stops else row.box
+        return stops[0] if stops else row.editor.widget
 
     def file_editors(self) -> list[FileEditor]:
         return [r.editor for r in self.rows.values() if isinstance(r.editor, FileEditor)]
-
-    def first_visible_path(self) -> str | None:
-        for path, row in self.rows.items():
-            if row.visible and row.editor.focus_widgets():
-                return path
-        return None
 
 
 def _row_number(path: str) -> int | None:

@@ -35,13 +35,19 @@ def region_path(code: str) -> str:
 
 
 class RegionEditor(Editor):
-    def __init__(self, field_def: FieldDef, on_change: OnChange, object_name: str | None = None):
+    def __init__(
+        self,
+        field_def: FieldDef,
+        on_change: OnChange,
+        object_name: str | None = None,
+        parent: QWidget | None = None,
+    ):
         self.field = field_def
         self.on_change = on_change
         level = field_def.region_level.value if field_def.region_level else indonesia.VILLAGE
         self.depth = indonesia.LEVELS.index(level) + 1
         base = object_name or field_def.id
-        box = QWidget()
+        box = QWidget(parent)
         box.setObjectName(base)
         box.setAccessibleName(text_of(field_def.label))
         grid = QGridLayout(box)
@@ -49,7 +55,7 @@ class RegionEditor(Editor):
         grid.setHorizontalSpacing(6)
         grid.setVerticalSpacing(4)
 
-        self.search = QLineEdit()
+        self.search = QLineEdit(box)
         self.search.setObjectName(f"{base}.search")
         self.search.setAccessibleName(f"{text_of(field_def.label)}: {tr('region.search')}")
         self.search.setPlaceholderText(tr("region.search"))
@@ -67,7 +73,7 @@ class RegionEditor(Editor):
 
         self.combos: list[QComboBox] = []
         for index in range(self.depth):
-            combo = QComboBox()
+            combo = QComboBox(box)
             combo.setEditable(True)
             combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
             combo.setObjectName(f"{base}.{indonesia.LEVELS[index]}")

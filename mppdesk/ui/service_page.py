@@ -65,79 +65,91 @@ class ServicePage(QWidget):
         self.attachments: list[AttachmentRef] = list(entry.attachments)
         self.on_change = on_change
 
+        # Built top-down: each container joins the page before it is filled, so every widget
+        # is re-parented (and re-styled by the application style sheet) once, alone, instead
+        # of whole finished subtrees moving again at every level (most of the opening time).
         outer = QHBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(12)
 
         body = QWidget()
+        outer.addWidget(scrolling(body), 3)
         column = QVBoxLayout(body)
         column.setContentsMargins(0, 0, 4, 0)
         column.setSpacing(12)
         form_card, form_layout = card()
+        column.addWidget(form_card)
         top = QHBoxLayout()
-        heading = QLabel(self.title)
+        form_layout.addLayout(top)
+        heading = QLabel(self.title, form_card)
         heading.setObjectName("heading")
         heading.setWordWrap(True)
         top.addWidget(heading, 1)
-        self.remove_button = QPushButton(tr("visit.remove_service"))
+        self.remove_button = QPushButton(tr("visit.remove_service"), form_card)
         self.remove_button.setObjectName("removeService")
         self.remove_button.clicked.connect(lambda: on_remove(self))
         top.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignTop)
-        form_layout.addLayout(top)
-        self.facts = QLabel()
+        self.facts = QLabel(form_card)
         self.facts.setObjectName("muted")
         self.facts.setWordWrap(True)
         form_layout.addWidget(self.facts)
         specs = specs_for_service(catalog, entry.code)
-        self.form = FormView(
-            specs,
-            lambda _path: on_change(),
-            pick_file=lambda editor: on_attach(self, editor),
-            on_structure=on_structure,
-        )
         if specs:
-            form_layout.addWidget(self.form)
+            self.form = FormView(
+                specs,
+                lambda _path: on_change(),
+                form_card,
+                pick_file=lambda editor: on_attach(self, editor),
+                on_structure=on_structure,
+                add_to=form_layout,
+            )
         else:
-            none = QLabel(tr("visit.service_fields_none"))
+            self.form = FormView(specs, lambda _path: on_change())
+            none = QLabel(tr("visit.service_fields_none"), form_card)
             none.setObjectName("muted")
             form_layout.addWidget(none)
-        column.addWidget(form_card)
 
         files_card, files_layout = card()
-        files_heading = QLabel(plain("visit.attachments"))
+        column.addWidget(files_card)
+        files_heading = QLabel(plain("visit.attachments"), files_card)
         files_heading.setObjectName("subheading")
         files_layout.addWidget(files_heading)
-        self.files = QListWidget()
+        self.files = QListWidget(files_card)
         self.files.setObjectName("attachments")
         self.files.setAccessibleName(plain("visit.attachments"))
         self.files.setMaximumHeight(96)
         files_layout.addWidget(self.files)
-        self.no_files = QLabel(tr("visit.no_attachments"))
+        self.no_files = QLabel(tr("visit.no_attachments"), files_card)
         self.no_files.setObjectName("muted")
         files_layout.addWidget(self.no_files)
         buttons = QHBoxLayout()
-        self.attach_button = QPushButton(tr("visit.attach") + "  (Ctrl+O)")
+        files_layout.addLayout(buttons)
+        self.attach_button = QPushButton(tr("visit.attach") + "  (Ctrl+O)", files_card)
         self.attach_button.setObjectName("attach")
         self.attach_button.clicked.connect(lambda: on_attach(self, None))
         buttons.addWidget(self.attach_button)
-        self.detach_button = QPushButton(tr("visit.attach_remove"))
+        self.detach_button = QPushButton(tr("visit.attach_remove"), files_card)
         self.detach_button.setObjectName("detach")
         self.detach_button.clicked.connect(self._remove_selected)
         buttons.addWidget(self.detach_button)
         buttons.addStretch(1)
-        files_layout.addLayout(buttons)
         delete = QShortcut(QKeySequence(Qt.Key.Key_Delete), self.files)
         delete.setContext(Qt.ShortcutContext.WidgetShortcut)
         delete.activated.connect(self._remove_selected)
-        column.addWidget(files_card)
         column.addStretch(1)
-        outer.addWidget(scrolling(body), 3)
 
-        self.checklist = ChecklistPanel(self.service, on_change)
-        checklist_area = scrolling(self.checklist)
+        checklist_area = QScrollArea()
+        checklist_area.setWidgetResizable(True)
+        checklist_area.setFrameShape(QFrame.Shape.NoFrame)
         checklist_area.setMinimumWidth(320)
         checklist_area.setMaximumWidth(440)
         outer.addWidget(checklist_area, 2)
+        self.checklist = ChecklistPanel(self.service, on_change, checklist_area.viewport())
+        checklist_area.setWidget(self.checklist)
+        # The card is styled already, so the style sheet will not switch off the background
+        # fill that setWidget turns on (it does for a card styled after joining the area):
+        # without this the card's rounded corners would show white instead of the ground.
+        self.checklist.setAutoFillBackground(False)
 
         self.form.set_values("answers", entry.answers)
         self.checklist.set_states(entry.checklist)

@@ -9,13 +9,13 @@ widgets (after a crash, or when the officer switches language).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from mppdesk.core.states import ChecklistState
 from mppdesk.forms import engine
 from mppdesk.forms.catalog import Catalog
-from mppdesk.forms.definitions import FieldDef, RequirementKind
+from mppdesk.forms.definitions import RequirementKind
 
 STATE_VERSION = 1
 IDENTITY_FIELD = "nik"
@@ -264,24 +264,3 @@ def check_visit_state(catalog: Catalog, state: VisitState, today: date) -> Visit
 
 def checklist_state(requirement_kind: RequirementKind) -> str:
     return STATE_FOR_KIND.get(requirement_kind, ChecklistState.ORIGINAL).value
-
-
-def parse_iso(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def field_def_of(catalog: Catalog, code: str | None, field_id: str) -> FieldDef | None:
-    if code is None:
-        return catalog.shared_fields.get(field_id)
-    service = catalog.services.get(code)
-    if service is None:
-        return None
-    for field_def in service.fields:
-        if field_def.id == field_id:
-            return field_def
-    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mppdesk.core.audit_chain import verify_chain
 from mppdesk.desk import counter
 from mppdesk.desk.errors import InvalidInput, PermissionDenied
 from mppdesk.desk.intake import finalize_visit, parse_visit
@@ -45,7 +46,28 @@ def test_lookup_returns_the_profile_and_its_changes_and_is_audited(runtime, offi
     (change,) = record.changes
     assert (change.field, change.new) == ("alamat", "Jl. Kutisari Indah Utara 5")
     assert change.old.startswith("Jl. Rungkut")
+    assert change.officer == officer.username and change.changed_at.tzinfo is not None
     assert audit_actions(runtime).count("applicant.viewed") == 1
+
+    # A second change comes first; ``changes`` bounds the history; every view is chained.
+    again = example_visit(KTP, ticket="A-003")
+    again["applicant"]["alamat"] = "Jl. Raya Darmo 9"
+    finalize_visit(runtime, officer, parse_visit(again))
+    record = counter.lookup_applicant(runtime, officer, " 3578036801950002 ")
+    assert [c.new for c in record.changes] == ["Jl. Raya Darmo 9", "Jl. Kutisari Indah Utara 5"]
+    assert counter.lookup_applicant(runtime, officer, "3578036801950002", changes=1).changes[
+        0
+    ].new == ("Jl. Raya Darmo 9")
+    assert counter.lookup_applicant(runtime, officer, "3578036801950002", changes=0).changes == ()
+    with runtime.store.read() as session:
+        events = list(repo.audit_events(session))
+    assert verify_chain(iter(events)) is None
+    viewed = [e for e in events if e.action == "applicant.viewed"]
+    assert len(viewed) == 4 and {e.object_id for e in viewed} == {record.applicant_id}
+    assert {e.actor for e in viewed} == {officer.username}
+    assert viewed[-1].details == {"desk": runtime.settings.desk.code}
+    with pytest.raises(InvalidInput):
+        counter.lookup_applicant(runtime, officer, "   ")
 
 
 def test_service_search_matches_words_and_puts_used_services_first(runtime, officer):

@@ -11,11 +11,12 @@ import threading
 import pytest
 
 from mppdesk.core.audit_chain import verify_chain
+from mppdesk.desk import counter
 from mppdesk.desk.intake import finalize_visit, parse_visit
 from mppdesk.desk.queries import info
 from mppdesk.desk.runtime import open_runtime
 from mppdesk.settings import AgencyEndpoint, Settings, SyncSettings, save_settings
-from mppdesk.store import lookups, repo
+from mppdesk.store import repo
 from mppdesk.sync.worker import SyncWorker
 from tests.conftest import make_user
 from tests.integration.test_intake import CATALOG, _three_service_visit
@@ -35,12 +36,16 @@ def test_intake_and_lookups_on_postgres(pg_runtime):
     result = finalize_visit(pg_runtime, actor, parse_visit(visit))
     assert len({s.tracking_number for s in result.submissions}) == 3
     nik = visit["applicant"]["nik"]
-    row = lookups.applicant_by_identity(pg_runtime.store, "nik", nik)
-    assert row is not None and row.profile["nama"] == visit["applicant"]["nama"]
-    first_word = visit["applicant"]["nama"].split()[0][:3]
-    assert [r.id for r in lookups.applicants_by_name(pg_runtime.store, first_word)] == [row.id]
+    # The visit page's NIK look-up: raw reads and an audited view in one PostgreSQL transaction.
+    record = counter.lookup_applicant(pg_runtime, actor, nik)
+    assert record is not None and record.profile["nama"] == visit["applicant"]["nama"]
+    assert record.id_number == nik and record.updated_at.tzinfo is not None
+    assert counter.lookup_applicant(pg_runtime, actor, "3578036801950099") is None
     with pg_runtime.store.read() as session:
-        assert verify_chain(repo.audit_events(session)) is None
+        events = list(repo.audit_events(session))
+        assert verify_chain(iter(events)) is None
+    viewed = [e for e in events if e.action == "applicant.viewed"]
+    assert [e.object_id for e in viewed] == [record.applicant_id]
 
 
 def test_two_desks_share_sequences_without_collisions(pg_runtime):

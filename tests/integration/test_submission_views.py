@@ -103,3 +103,69 @@ def test_an_officer_sees_this_desk_a_supervisor_every_desk(runtime, officer, sup
     detail = submission_detail(runtime, supervisor, five[0].submission_id)
     assert detail.desk == "K01" and detail.checklist and detail.attachments
     assert sync_backlog(runtime)["dukcapil"]["pending"] == 4
+
+
+# (RARE_WORD_APPLICANTS, INTERSECT_APPLICANTS): every word rare; every word common, several
+# intersected; every word very common, the view's order filtered on name keys
+THRESHOLDS = [(10_000, 40_000), (1, 40_000), (1, 1)]
+
+
+@pytest.mark.parametrize("threshold", THRESHOLDS)
+def test_search_plans_find_the_same_rows(
+    runtime, officer, supervisor, five, monkeypatch, threshold
+):
+    """Issue 15: a name search runs one of three plans (rarest word's applicants, the view's
+    own order filtered on name keys, or token ranges intersected); each must find exactly
+    the applicants whose name has a word starting with every typed word, in the view's order.
+    """
+    # an officer's view is narrowed to the desk (read against the rarest word's applicants),
+    # a supervisor's is not (several words intersected)
+    for actor in (officer, supervisor):
+        check_search_plans(runtime, actor, monkeypatch, threshold)
+
+
+@pytest.mark.parametrize("threshold", THRESHOLDS)
+def test_search_plans_on_postgres(data_dir, pg_url, monkeypatch, threshold):
+    """The same query shapes (LIKE with ESCAPE, replace, substr, INTERSECT) on PostgreSQL."""
+    from mppdesk.desk.runtime import open_runtime
+    from tests.conftest import make_user
+
+    runtime = open_runtime(data_dir, pg_url)
+    try:
+        officer = make_user(runtime, "ani", "officer")
+        for code in (KTP, BPJS, KTP):
+            finalize(runtime, officer, code)
+        for actor in (officer, make_user(runtime, "sari", "supervisor")):
+            check_search_plans(runtime, actor, monkeypatch, threshold)
+    finally:
+        runtime.close()
+
+
+def check_search_plans(runtime, actor, monkeypatch, threshold):
+    from mppdesk.store import views
+
+    rows = submissions_page(runtime, actor, SubmissionFilter())
+    names = {r.id: r.applicant_name.upper().split() for r in rows}
+    words = sorted({w for parts in names.values() for w in parts})
+    queries = [words[0][:2], f"{words[-1]} {words[0][:1]}", f"{words[0]} zz", "50%", "a_"]
+    expected = {
+        q: [
+            r.id
+            for r in rows
+            if all(any(part.startswith(t.upper()) for part in names[r.id]) for t in q.split())
+        ]
+        for q in queries
+    }
+    monkeypatch.setattr(views, "RARE_WORD_APPLICANTS", threshold[0])
+    monkeypatch.setattr(views, "INTERSECT_APPLICANTS", threshold[1])
+    for query in queries:
+        found = [r.id for r in submissions_page(runtime, actor, SubmissionFilter(text=query))]
+        assert found == expected[query], query
+        again = submissions_by_id(runtime, actor, SubmissionFilter(text=query), list(names))
+        assert [r.id for r in again] == expected[query], query
+    assert any(expected.values()) and not all(expected.values())
+    # an identity number prefix: gathered when few applicants have it, else the view's order
+    nik = {r.id: r.applicant_id_number for r in rows}
+    for prefix in (next(iter(nik.values()))[:4], next(iter(nik.values())), "9999"):
+        found = [r.id for r in submissions_page(runtime, actor, SubmissionFilter(text=prefix))]
+        assert found == [r.id for r in rows if nik[r.id].startswith(prefix)], prefix

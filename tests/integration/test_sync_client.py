@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import ssl
 import threading
 import time
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+import urllib3
 
 from mppdesk.core.sync_policy import Expected, OutcomeKind, classify
 from mppdesk.sync.client import AgencyClient, Answer
@@ -278,47 +280,77 @@ def test_status_and_unknown_submission(agency_sim, client_for, make_submission):
     assert client.get_status("00000000-0000-0000-0000-000000000000").status_code == 404
 
 
-class RecordingSession(requests.Session):
-    """A real session that remembers each request's arguments and the headers it sent."""
+class RecordingPoolManager(urllib3.PoolManager):
+    """A real urllib3 pool manager whose pools remember each request's arguments (the headers
+    among them are exactly what goes on the wire, urllib3 adding only Host and framing)."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.calls: list[dict[str, Any]] = []
-        self.sent_headers: list[dict[str, str]] = []
+        super().__init__()
 
-    def request(self, method, url, **kwargs):  # type: ignore[override]
-        self.calls.append({"method": method, "url": url, **kwargs})
-        return super().request(method, url, **kwargs)
+    @property  # type: ignore[override]
+    def pool_classes_by_scheme(self) -> dict[str, type]:
+        return self._classes
 
-    def send(self, request, **kwargs):  # type: ignore[override]
-        self.sent_headers.append(dict(request.headers))
-        return super().send(request, **kwargs)
+    @pool_classes_by_scheme.setter
+    def pool_classes_by_scheme(self, classes: dict[str, type]) -> None:
+        # The client installs its watched pools here; each is wrapped to record its calls.
+        calls = self.calls
+
+        def recording(base: type) -> type:
+            class Recording(base):  # type: ignore[valid-type, misc]
+                def urlopen(self, method, url, *args, **kwargs):  # type: ignore[override]
+                    calls.append({"method": method, "url": url, "pool": self, **kwargs})
+                    return super().urlopen(method, url, *args, **kwargs)
+
+            return Recording
+
+        self._classes = {scheme: recording(cls) for scheme, cls in classes.items()}
 
 
 def test_every_call_has_timeouts_verification_and_headers(agency_sim, make_submission):
-    session = RecordingSession()
-    client = AgencyClient(agency_sim.agency_url("bpjs"), "tok", DESK, 1.5, 4.0, session)
+    manager = RecordingPoolManager()
+    client = AgencyClient(agency_sim.agency_url("bpjs"), "tok", DESK, 1.5, 4.0, manager)
     draft = make_submission("bpjs", files={"a b/c.pdf".replace("/", "_"): b"x"})
     body = draft.body
     client.health()
     client.post_submission(draft.submission_id, body)
     put_file(client, draft, "a b_c.pdf")
     client.get_status(draft.submission_id)
-    client.close()  # a given session is not the client's to close
-    assert session.get(agency_sim.agency_url("bpjs") + "/health", timeout=2).ok
-    session.close()
-    assert [c["method"] for c in session.calls[:4]] == ["GET", "POST", "PUT", "GET"]
-    for call, sent in zip(session.calls[:4], session.sent_headers[:4], strict=True):
-        assert call["timeout"] == (1.5, 4.0)
-        assert call["verify"] is True
-        assert call["allow_redirects"] is False
+    client.close()  # a given pool manager is not the client's to close
+    assert manager.request("GET", agency_sim.agency_url("bpjs") + "/health", timeout=2).status == 200
+    manager.clear()
+    assert [c["method"] for c in manager.calls[:4]] == ["GET", "POST", "PUT", "GET"]
+    for call in manager.calls[:4]:
+        assert (call["timeout"].connect_timeout, call["timeout"].read_timeout) == (1.5, 4.0)
+        assert call["retries"] is False  # the outbox owns retries
+        assert call["redirect"] is False
+        assert call["preload_content"] is False  # streamed, under the deadline and the cap
+        assert call["pool"].pool.maxsize == client.max_connections  # kept-alive connections
+        sent = call["headers"]
         assert sent["X-MPP-Desk"] == DESK
         assert sent["Authorization"] == "Bearer tok"
-    post_call = session.calls[1]
-    assert post_call["data"] is body
+    post_call = manager.calls[1]
+    assert post_call["body"] is body
     assert post_call["headers"]["Idempotency-Key"] == draft.submission_id
     assert post_call["headers"]["Content-Type"] == "application/json"
-    assert session.calls[2]["url"].endswith("/attachments/a%20b_c.pdf")
+    assert manager.calls[2]["url"].endswith("/attachments/a%20b_c.pdf")
+
+
+def test_an_https_agency_is_always_verified(tmp_path):
+    """No TLS connection is made without verifying the certificate and the hostname."""
+    manager = RecordingPoolManager()
+    client = AgencyClient("https://127.0.0.1:9/dukcapil", None, DESK, 1, 1, manager)
+    try:
+        answer = client.health()
+    finally:
+        client.close()
+        manager.clear()
+    assert answer is False
+    pool = manager.calls[0]["pool"]
+    assert pool.cert_reqs == ssl.CERT_REQUIRED
+    assert pool.conn_kw["ssl_context"].verify_mode == ssl.CERT_REQUIRED
+    assert pool.assert_hostname is None  # urllib3 matches the hostname itself
 
 
 def test_redirects_are_not_followed(client_for):
@@ -387,11 +419,43 @@ def test_netrc_credentials_never_reach_an_agency(agency_sim, tmp_path, monkeypat
     netrc.write_text("machine 127.0.0.1 login someone password secret\n")
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
-    session = RecordingSession()
-    client = AgencyClient(f"http://127.0.0.1:{port}/dukcapil", None, DESK, 1, 2, session)
+    manager = RecordingPoolManager()
+    client = AgencyClient(f"http://127.0.0.1:{port}/dukcapil", None, DESK, 1, 2, manager)
     assert client.health()
-    session.close()
-    assert "Authorization" not in session.sent_headers[0]
+    client.close()
+    manager.clear()
+    assert "Authorization" not in manager.calls[0]["headers"]
     with RecordingSession() as plain:  # what a bare requests call would have sent
         plain.get(f"http://127.0.0.1:{port}/dukcapil/health", timeout=2)
     assert plain.sent_headers[0]["Authorization"].startswith("Basic ")
+
+
+class RecordingSession(requests.Session):
+    """A real requests session that remembers the headers it sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent_headers: list[dict[str, str]] = []
+
+    def send(self, request, **kwargs):  # type: ignore[override]
+        self.sent_headers.append(dict(request.headers))
+        return super().send(request, **kwargs)
+
+
+def test_a_ca_bundle_that_cannot_be_read_is_an_answer_not_a_crash(tmp_path, monkeypatch):
+    """The environment's CA bundle is read once, when the client is built; a missing or
+    unreadable one comes back on every call as an error the outbox retries and shows, as
+    requests reported it per call, and nothing goes out unverified."""
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    with AgencyClient("https://127.0.0.1:9/dukcapil", None, DESK, 1, 1) as client:
+        missing = client.get_status("x")
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("not a certificate\n")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(not_pem))
+    with AgencyClient("https://127.0.0.1:9/dukcapil", None, DESK, 1, 1) as client:
+        garbage = client.get_status("x")
+    assert (missing.status_code, missing.error_kind) == (None, "other")
+    assert "No such file" in missing.error_message
+    assert (garbage.status_code, garbage.error_kind) == (None, "tls")
+    assert outcome(garbage).kind is OutcomeKind.RETRY

@@ -244,7 +244,14 @@ class AgencySim:
         for agency, desks in heads.items():
             if agency in agencies:
                 agencies[agency]["audit_heads"] = desks
-        return {"agencies": agencies, "faults": self._plan.spec, "seed": self._plan.seed}
+        return {
+            "agencies": agencies,
+            "faults": self._plan.spec,
+            "seed": self._plan.seed,
+            # TCP connections accepted since start and open now: a client that keeps its
+            # connections alive opens a few, not one per request.
+            "connections": self._httpd.connection_counts(),
+        }
 
     def serves(self, agency: str) -> bool:
         if not is_agency_code(agency):
@@ -263,6 +270,7 @@ class _HTTPServer(ThreadingHTTPServer):
         self.sim = sim
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self._accepted = 0
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, handler)
@@ -270,7 +278,12 @@ class _HTTPServer(ThreadingHTTPServer):
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
+            self._accepted += 1
         super().process_request(request, client_address)
+
+    def connection_counts(self) -> dict[str, int]:
+        with self._connections_lock:
+            return {"accepted": self._accepted, "open": len(self._connections)}
 
     def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
@@ -360,7 +373,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body)
             self.wfile.flush()
         except (ConnectionError, TimeoutError) as error:
-            log.debug("could not answer %s: %r", self.path, error)
+            # No path when the request line itself was garbage (a TLS hello, say).
+            log.debug("could not answer %s: %r", getattr(self, "path", "?"), error)
             self.close_connection = True
 
     def _answer(self, code: int, value: Any, headers: Mapping[str, str] | None = None) -> None:

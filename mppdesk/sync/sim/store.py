@@ -1,8 +1,13 @@
 """The reference agency server's own store: one sqlite3 file, committed before every answer.
 
 WAL with ``synchronous=FULL`` so an acknowledged submission survives a power cut, like a real
-agency's. One connection behind one lock: the sim's load is a few thousand requests a second
-at most, and a single writer makes the idempotency check and the insert one atomic step.
+agency's. One writer connection behind one lock; writes that arrive while a commit is being
+made join the next one (group commit: each request still gets its answer only once its own
+write is durable, but concurrent requests share an fsync instead of queueing for one each, as
+a real agency's database does). Each write runs in a savepoint of its own, so one failing
+write never undoes its neighbours. Reads use pooled connections of their own (WAL readers
+never wait for the writer), so looking a key up does not queue behind someone else's fsync.
+The idempotency of one key is the server's in-progress claim plus the primary key.
 
 Statuses move ``received → processing → completed`` (or ``rejected`` / ``needs_info``; a
 ``needs_info`` moves on to ``completed``), one step per advance, and only once every listed
@@ -18,16 +23,20 @@ import hashlib
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
 SIM_OUTCOMES = ("completed", "rejected", "needs_info")
 TERMINAL = frozenset({"completed", "rejected"})
+MAX_IDLE_READERS = 16  # read connections kept open between requests
 
 MESSAGES = {
     "received": "Berkas diterima, menunggu diproses.",
@@ -125,31 +134,144 @@ class ListedAttachment:
     content_type: str
 
 
+class _Write:
+    """One write waiting for the next group commit, and what came of it."""
+
+    __slots__ = ("done", "error", "result", "work")
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self.work = work
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = False
+
+
 class SimStore:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the writer connection (and, in memory, every read)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA busy_timeout = 5000")
-        if self.path != ":memory:":
+        # An in-memory store is one connection: its reads share the writer's lock.
+        self._shared_reads = self.path in (":memory:", "")
+        if not self._shared_reads:
             mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
                 log.warning("sim store %s is not in WAL mode (%s)", self.path, mode)
+                self._shared_reads = True  # readers would wait for the writer anyway
         self._db.execute("PRAGMA synchronous = FULL")
         self._db.executescript(_SCHEMA)
+        self._queue: list[_Write] = []  # writes waiting for the next commit
+        self._committing = False  # a thread is making a commit (the group's leader)
+        self._queue_cond = threading.Condition()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
 
     def close(self) -> None:
+        with self._readers_lock:
+            self._closed = True
+            readers, self._readers = self._readers, []
+        for reader in readers:
+            reader.close()
         with self._lock:
             self._db.close()
+
+    # -- connections -------------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reads: a pooled one of its own (WAL), or the writer's (memory)."""
+        if self._shared_reads:
+            with self._lock:
+                yield self._db
+            return
+        with self._readers_lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the sim store is closed")
+            db = self._readers.pop() if self._readers else None
+        if db is None:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA busy_timeout = 5000")
+            db.execute("PRAGMA query_only = ON")
+        try:
+            yield db
+        finally:
+            with self._readers_lock:
+                keep = not self._closed and len(self._readers) < MAX_IDLE_READERS
+                if keep:
+                    self._readers.append(db)
+            if not keep:
+                db.close()
+
+    def _group_write(self, work: Callable[[], T]) -> T:
+        """Run ``work`` (statements on the writer connection) and return once it is durable.
+
+        The first thread to find no commit under way becomes the leader: it takes every write
+        queued so far (its own included), runs each in a savepoint and commits them together;
+        writes queued meanwhile wait for the next leader. A write's exception is its own.
+        """
+        item = _Write(work)
+        with self._queue_cond:
+            self._queue.append(item)
+            while self._committing and not item.done:
+                self._queue_cond.wait()
+            if item.done:  # committed (or failed) by another thread's group
+                return self._outcome(item)
+            self._committing = True
+            batch, self._queue = self._queue, []
+        try:
+            self._commit(batch)
+        finally:
+            with self._queue_cond:
+                self._committing = False
+                self._queue_cond.notify_all()
+        return self._outcome(item)
+
+    @staticmethod
+    def _outcome(item: _Write) -> Any:
+        if item.error is not None:
+            raise item.error
+        return item.result
+
+    def _commit(self, batch: list[_Write]) -> None:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                for item in batch:
+                    self._db.execute("SAVEPOINT one_write")
+                    try:
+                        item.result = item.work()
+                    except Exception as error:  # noqa: BLE001 - handed to its own thread
+                        self._db.execute("ROLLBACK TO one_write")
+                        item.error = error
+                    self._db.execute("RELEASE one_write")
+                self._db.execute("COMMIT")
+            except BaseException as error:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                for item in batch:
+                    if item.error is None:
+                        item.result = None
+                        item.error = sqlite3.OperationalError(f"commit failed: {error}")
+                        item.error.__cause__ = error
+                if not isinstance(error, Exception):
+                    raise
+            finally:
+                with self._queue_cond:
+                    for item in batch:
+                        item.done = True
 
     # -- submissions -------------------------------------------------------------------
 
     def get(self, agency: str, submission_id: str) -> StoredSubmission | None:
-        with self._lock:
-            return self._get(agency, submission_id)
+        with self._reading() as db:
+            return self._get(db, agency, submission_id)
 
-    def _get(self, agency: str, submission_id: str) -> StoredSubmission | None:
-        row = self._db.execute(
+    def _get(
+        self, db: sqlite3.Connection, agency: str, submission_id: str
+    ) -> StoredSubmission | None:
+        row = db.execute(
             "SELECT agency_ref, body, first_answer, status, planned_outcome, updated_at"
             " FROM submissions WHERE agency = ? AND submission_id = ?",
             (agency, submission_id),
@@ -169,51 +291,48 @@ class SimStore:
         answer_for: Any,
         now: float,
     ) -> bytes:
-        """Store a new submission; ``answer_for(agency_ref)`` builds the 201 body kept for replays."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                seq = self._db.execute(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM submissions WHERE agency = ?",
-                    (agency,),
-                ).fetchone()[0]
-                agency_ref = f"{agency.upper()}-{seq:06d}"
-                answer = answer_for(agency_ref)
-                self._db.execute(
-                    "INSERT INTO submissions (agency, submission_id, seq, agency_ref, body,"
-                    " body_sha256, first_answer, desk, planned_outcome, status, received_at,"
-                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?)",
-                    (
-                        agency,
-                        submission_id,
-                        seq,
-                        agency_ref,
-                        body,
-                        hashlib.sha256(body).hexdigest(),
-                        answer,
-                        desk,
-                        outcome,
-                        now,
-                        now,
-                    ),
-                )
-                self._db.executemany(
-                    "INSERT INTO listed_attachments VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (agency, submission_id, a.name, a.sha256, a.size, a.content_type)
-                        for a in attachments
-                    ],
-                )
-                self._bump(agency, "submissions")
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return answer
+        """Store a new submission; ``answer_for(agency_ref)`` builds the 201 body kept for replays.
+
+        Returns once it is committed (with whatever other writes share that commit)."""
+        listed = list(attachments)
+        digest = hashlib.sha256(body).hexdigest()
+
+        def write() -> bytes:
+            seq = self._db.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM submissions WHERE agency = ?",
+                (agency,),
+            ).fetchone()[0]
+            agency_ref = f"{agency.upper()}-{seq:06d}"
+            answer = answer_for(agency_ref)
+            self._db.execute(
+                "INSERT INTO submissions (agency, submission_id, seq, agency_ref, body,"
+                " body_sha256, first_answer, desk, planned_outcome, status, received_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?)",
+                (
+                    agency,
+                    submission_id,
+                    seq,
+                    agency_ref,
+                    body,
+                    digest,
+                    answer,
+                    desk,
+                    outcome,
+                    now,
+                    now,
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO listed_attachments VALUES (?, ?, ?, ?, ?, ?)",
+                [(agency, submission_id, a.name, a.sha256, a.size, a.content_type) for a in listed],
+            )
+            self._bump(agency, "submissions")
+            return answer
+
+        return self._group_write(write)
 
     def count(self, agency: str, name: str, by: int = 1) -> None:
-        with self._lock:
-            self._bump(agency, name, by)
+        self._group_write(lambda: self._bump(agency, name, by))
 
     def _bump(self, agency: str, name: str, by: int = 1) -> None:
         self._db.execute(
@@ -227,8 +346,8 @@ class SimStore:
     def listed_attachment(
         self, agency: str, submission_id: str, name: str
     ) -> ListedAttachment | None:
-        with self._lock:
-            row = self._db.execute(
+        with self._reading() as db:
+            row = db.execute(
                 "SELECT name, sha256, size, content_type FROM listed_attachments"
                 " WHERE agency = ? AND submission_id = ? AND name = ?",
                 (agency, submission_id, name),
@@ -236,8 +355,8 @@ class SimStore:
         return ListedAttachment(*row) if row else None
 
     def stored_attachment_sha256(self, agency: str, submission_id: str, name: str) -> str | None:
-        with self._lock:
-            row = self._db.execute(
+        with self._reading() as db:
+            row = db.execute(
                 "SELECT sha256 FROM attachments WHERE agency = ? AND submission_id = ? AND name = ?",
                 (agency, submission_id, name),
             ).fetchone()
@@ -254,51 +373,38 @@ class SimStore:
         now: float,
     ) -> bool:
         """Store the bytes; False when that name was already stored (by a concurrent PUT)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = self._db.execute(
-                    "INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT DO NOTHING",
-                    (agency, submission_id, name, sha256, len(data), content_type, data, now),
-                )
-                inserted = cursor.rowcount == 1
-                if inserted:
-                    self._bump(agency, "attachments")
-                    if not self._missing(agency, submission_id):
-                        # The clock of the status timer starts when the files are complete.
-                        self._db.execute(
-                            "UPDATE submissions SET updated_at = ?"
-                            " WHERE agency = ? AND submission_id = ?",
-                            (now, agency, submission_id),
-                        )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return inserted
+
+        def write() -> bool:
+            cursor = self._db.execute(
+                "INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (agency, submission_id, name, sha256, len(data), content_type, data, now),
+            )
+            inserted = cursor.rowcount == 1
+            if inserted:
+                self._bump(agency, "attachments")
+                if not self._missing(self._db, agency, submission_id):
+                    # The clock of the status timer starts when the files are complete.
+                    self._db.execute(
+                        "UPDATE submissions SET updated_at = ?"
+                        " WHERE agency = ? AND submission_id = ?",
+                        (now, agency, submission_id),
+                    )
+            return inserted
+
+        return self._group_write(write)
 
     def missing_attachments(self, agency: str, submission_id: str) -> list[str]:
-        with self._lock:
-            return self._missing(agency, submission_id)
+        with self._reading() as db:
+            return self._missing(db, agency, submission_id)
 
-    def _missing(self, agency: str, submission_id: str) -> list[str]:
-        rows = self._db.execute(
+    def _missing(self, db: sqlite3.Connection, agency: str, submission_id: str) -> list[str]:
+        rows = db.execute(
             "SELECT l.name FROM listed_attachments l LEFT JOIN attachments a"
             " ON a.agency = l.agency AND a.submission_id = l.submission_id AND a.name = l.name"
             " WHERE l.agency = ? AND l.submission_id = ? AND a.name IS NULL ORDER BY l.name",
             (agency, submission_id),
         ).fetchall()
         return [row[0] for row in rows]
-
-    def attachment_names(self, agency: str, submission_id: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT name, sha256, size, content_type FROM attachments"
-                " WHERE agency = ? AND submission_id = ? ORDER BY name",
-                (agency, submission_id),
-            ).fetchall()
-        return [dict(zip(("name", "sha256", "size", "content_type"), r, strict=True)) for r in rows]
 
     # -- status ------------------------------------------------------------------------
 
@@ -325,7 +431,7 @@ class SimStore:
                         (agency, submission_id),
                     ).fetchall()
                 for sid, status, planned in rows:
-                    if self._missing(agency, sid):
+                    if self._missing(self._db, agency, sid):
                         waiting.append(sid)
                         continue
                     new = next_status(status, planned)
@@ -342,10 +448,10 @@ class SimStore:
     def catch_up(self, agency: str, submission_id: str, now: float, step_s: float) -> None:
         """Apply the ``--advance-after`` timer: one step per ``step_s`` since the last change."""
         with self._lock:
-            current = self._get(agency, submission_id)
+            current = self._get(self._db, agency, submission_id)
             if current is None or current.status in TERMINAL:
                 return
-            if self._missing(agency, submission_id):
+            if self._missing(self._db, agency, submission_id):
                 return
             status, at = current.status, current.updated_at
             changed = False
@@ -372,16 +478,16 @@ class SimStore:
     # -- admin -------------------------------------------------------------------------
 
     def stats(self) -> dict[str, dict[str, int]]:
-        with self._lock:
-            rows = self._db.execute("SELECT agency, name, value FROM counters").fetchall()
+        with self._reading() as db:
+            rows = db.execute("SELECT agency, name, value FROM counters").fetchall()
         result: dict[str, dict[str, int]] = {}
         for agency, name, value in rows:
             result.setdefault(agency, {})[name] = value
         return result
 
     def list_submissions(self, agency: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._reading() as db:
+            rows = db.execute(
                 "SELECT submission_id, agency_ref, body_sha256, status, desk, received_at,"
                 " updated_at FROM submissions WHERE agency = ? ORDER BY seq",
                 (agency,),
