@@ -8,12 +8,15 @@ submissions (1,000 files at 100k). Each backup sample is ``make_backup`` into an
 on the same disk (sqlcipher_export, quick_check, attachment copies with SHA-256, manifest,
 fsyncs, rename); each restore sample is ``restore_backup`` of that backup into an empty data
 dir (manifest, key fingerprint, copy with hash check, open and migrate-check, requeue, audit
-verify). The floor is copying the same bytes without any of that: the store file and the
-attachment files (for the backup), the backup folder (for the restore), each file synced
-as the backup's are, timed alternately in the same run.
+verify). The backup's floor is the cheapest consistent copy written by hand on the raw
+driver: ``sqlcipher_export`` of the live store into an equally keyed file (a plain file copy of
+a live WAL store is not a backup: NOTES, only the backup API or an export is consistent) and
+the attachment files, each synced; the restore's floor is the backup folder copied and synced.
+Each is timed alternately with the app in the same run.
 
-Goal: each ratio to its floor <= 6 (re-encrypting every page and hashing every byte twice
-costs CPU a bare copy does not pay); the seconds are what the issue asks for.
+Goal: backup <= 3x its floor (the app also re-opens the snapshot for ``quick_check``, hashes
+every byte and writes a manifest), restore <= 6x (a plain copy against hash checks, opening,
+migrate-check, requeue and audit verify); the seconds are what the issue asks for.
 """
 
 from __future__ import annotations
@@ -90,10 +93,35 @@ def _copy_synced(source: Path, target: Path) -> None:
         os.fsync(dst.fileno())  # a copy on a USB disk is not there until it is synced
 
 
+def _raw_export(source: Path, key: bytes | None, target: Path) -> None:
+    """A consistent copy of the live store on the raw driver: export into an equally keyed
+    file (or the backup API for a plain store), then sync it."""
+    if key is None:
+        import sqlite3
+
+        with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+            src.backup(dst)
+    else:
+        import sqlcipher3
+
+        connection = sqlcipher3.connect(str(source))
+        try:
+            connection.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+            quoted = str(target).replace("'", "''")
+            connection.execute(f"ATTACH DATABASE '{quoted}' AS copy KEY \"x'{key.hex()}'\"")
+            connection.execute("SELECT sqlcipher_export('copy')")
+            connection.execute("DETACH DATABASE copy")
+        finally:
+            connection.close()
+    with open(target, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
 def _raw_copy(runtime, target: Path) -> None:
-    """The backup's floor: the same bytes copied and synced, nothing checked."""
+    """The backup's floor: a consistent export of the store and the attachment files,
+    synced, nothing checked or hashed."""
     target.mkdir()
-    _copy_synced(runtime.store.path, target / "mppdesk.sqlite")
+    _raw_export(runtime.store.path, runtime.store.key, target / "mppdesk.sqlite")
     root = runtime.blobs.root
     for folder in root.iterdir():
         if folder.is_dir():
@@ -159,7 +187,7 @@ def run(quick: bool = False) -> list[Result]:
     ran_at = f"{size} submissions"
     return [
         cost_result(
-            f"backup_{label}", backup_s, backup_floor, goal=6.0, unit="s", extra=extra, size=ran_at
+            f"backup_{label}", backup_s, backup_floor, goal=3.0, unit="s", extra=extra, size=ran_at
         ),
         cost_result(
             f"restore_{label}", restore_s, restore_floor, goal=6.0, unit="s", extra=extra,
