@@ -561,27 +561,25 @@ def _attach(connection: Any) -> None:
         exchange.attach(connection)
 
 
-class _WatchedConnection(urllib3.connection.HTTPConnection):
+class _Watched:
     """Tells the current exchange its socket: on a new connection once connected (a cut that
     came while connecting then shuts it at once), on a kept-alive one at each request."""
 
     def connect(self) -> None:
-        super().connect()
+        super().connect()  # type: ignore[misc]
         _attach(self)
 
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> None:
         _attach(self)
-        super().request(*args, **kwargs)
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _WatchedTLSConnection(urllib3.connection.HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        _attach(self)
+class _WatchedConnection(_Watched, urllib3.connection.HTTPConnection):
+    pass
 
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        _attach(self)
-        super().request(*args, **kwargs)
+
+class _WatchedTLSConnection(_Watched, urllib3.connection.HTTPSConnection):
+    pass
 
 
 class _WatchedPool(urllib3.connectionpool.HTTPConnectionPool):

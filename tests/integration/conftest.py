@@ -4,10 +4,12 @@ valid submission bodies."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,6 +113,29 @@ class _ErrorRecords(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(point: Path, size: str) -> Iterator[Path]:
+    """A real small file system at ``point`` (tmpfs of ``size``, e.g. "300k"), to fill up.
+
+    Needs root and mount(8); the calling test skips with the reason where either is missing.
+    """
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a real full disk needs root and mount(8) for a tmpfs")
+    point.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"mounting a tmpfs is not permitted here: {mounted.stderr.strip()}")
+    try:
+        yield point
+    finally:
+        subprocess.run(["umount", "-l", str(point)], check=True)
 
 
 @pytest.fixture

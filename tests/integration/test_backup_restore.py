@@ -34,6 +34,7 @@ from mppdesk.store.models import Attachment, OutboxEntry, Submission, Visit
 from mppdesk.sync.worker import SyncWorker
 from tests.conftest import run_cli
 from tests.example_visits import BPJS, HELD, KTP, Clock, agency_settings, finalize
+from tests.integration.conftest import mounted_tmpfs
 
 
 def _desk_state(runtime) -> dict:
@@ -161,22 +162,8 @@ def _desk_with_big_attachment(tmp_path: Path, runtime, officer, size: int) -> No
 @pytest.fixture
 def small_tmpfs(tmp_path):
     """A real 300 KB file system: a USB stick that fills up mid-backup."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root (CI runs as root in its container)")
-    mount_point = tmp_path / "usb-full"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=True)
+    with mounted_tmpfs(tmp_path / "usb-full", "300k") as point:
+        yield point
 
 
 def test_a_full_target_leaves_nothing_that_looks_like_a_backup(

@@ -23,6 +23,7 @@ from mppdesk.desk.intake import finalize_visit, parse_visit
 from mppdesk.desk.runtime import STORE_FILE, open_runtime
 from tests.conftest import make_user, run_cli
 from tests.example_visits import KTP, example_visit
+from tests.integration.conftest import mounted_tmpfs
 
 PASSWORD = "rahasia-petugas-1"
 # The catalog example's NIK with other serials (same region and birth date, so valid).
@@ -109,23 +110,9 @@ def visit_file(tmp_path: Path, nik: str = "3578036801950031", name: str = "Sekar
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A real 8 MB file system (tmpfs) to fill: needs root and mount, else the test skips."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("a real full disk needs root and mount(8) for a tmpfs")
-    point = tmp_path / "disk"
-    point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"mounting a tmpfs is not permitted here: {mounted.stderr.strip()}")
-    try:
+    """A real 8 MB file system (tmpfs) to fill."""
+    with mounted_tmpfs(tmp_path / "disk", "8m") as point:
         yield point
-    finally:
-        subprocess.run(["umount", "-l", str(point)], check=True)
 
 
 def fill(point: Path, leave: int = 0) -> Path:

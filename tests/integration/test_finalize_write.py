@@ -7,11 +7,13 @@ it wrote them, and an unbroken audit chain.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from mppdesk.core.canonical import canonical_json
 from mppdesk.core.tracking import normalize_desk_code
 from mppdesk.desk.audit import verify_audit
 from mppdesk.desk.counter import save_draft
@@ -80,6 +82,12 @@ def test_rows_read_back_through_the_orm_as_written(runtime, officer):
             assert submission.service == sent["service"]
             (entry,) = submission.outbox
             payload = json.loads(entry.payload)
+            # The tracking number is spliced into bytes canonicalised before the write: the
+            # result must be exactly the canonical JSON of the whole payload, hash included.
+            assert entry.payload == canonical_json(payload)
+            assert entry.payload_sha256 == hashlib.sha256(entry.payload).hexdigest()
+            assert payload["tracking_number"] == summary.tracking_number
+            assert payload["submission_id"] == summary.submission_id
             assert submission.answers == payload["answers"] and submission.answers
             assert [
                 {"id": c.requirement_id, "state": c.state}
