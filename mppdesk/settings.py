@@ -52,7 +52,19 @@ ca_file = "certs/dukcapil-ca.pem"  # optional: the CA of the agency's TLS certif
                              # instead of the system's when given. No user:password@ in URLs.
 
 [agencies.bpn]
-mode = "manual"              # no API: printed handover list instead of HTTP
+transport = "manual"         # no API: printed handover list instead of HTTP
+                             # ("mode" is the older name of "transport", still accepted)
+
+[agencies.pdam]
+transport = "folder"         # the folder drop: each submission written into a folder the
+drop_dir = "/srv/pdam-inbox" # agency collects from (absolute); delivered once its receipt
+receipt_check_s = 30         # file appears there; see docs/transports.md
+
+[hub]                        # the mall hub (written by 'mppdesk hub join'); no url = not joined
+url = "https://hub.mpp.example:8443"  # plain http only to a hub on this PC (loopback)
+ca_file = "certs/hub-ca.pem" # optional: the CA of the hub's certificate; else the system store
+timeout_s = 10               # one whole push or pull exchange
+pull_interval_s = 5          # how often the desk asks what the mall decided
 ```
 """
 
@@ -142,9 +154,46 @@ class BackupSettings:
 
 
 @dataclass(frozen=True)
+class HubSettings:
+    """The mall hub this desk replicates to (``mppdesk hub join``); url "" = not joined.
+
+    The desk's hub token is a secret and lives where the desk key lives
+    (``mppdesk.store.keys``), never here.
+    """
+
+    url: str = ""  # https://hub.mpp.example:8443 (plain http only on loopback)
+    ca_file: str = ""  # PEM of the CA that signed the hub's certificate; "" = system store
+    timeout_s: float = 10.0  # one whole exchange with the hub (push, pull)
+    pull_interval_s: float = 5.0  # how often the desk asks the hub what the mall decided
+
+
+TRANSPORT_NAMES: set[str] = {"http", "manual", "folder"}
+"""The transports an endpoint may name: the built-in ones, plus any registered with
+``mppdesk.sync.transports.register_transport`` before the settings are loaded."""
+
+
+def register_transport_name(name: str) -> None:
+    """Let ``[agencies.X] transport = name`` load (called by the sync layer's registry)."""
+    if not isinstance(name, str) or not _CODE.match(name):
+        raise ValueError(f"a transport name is lower-case letters, digits and '-', got {name!r}")
+    TRANSPORT_NAMES.add(name)
+
+
+@dataclass(frozen=True, init=False)
 class AgencyEndpoint:
+    """One agency endpoint: which transport carries its outbox entries, and that transport's
+    settings (``base_url`` … ``ca_file`` for http, ``drop_dir`` and ``receipt_check_s`` for
+    the folder drop, none for manual).
+
+    ``mode`` is the transport's older name and stays accepted, so files and callers written
+    before transports existed keep working: ``mode = "manual"`` in settings.toml,
+    ``AgencyEndpoint(code, mode="manual")`` and ``replace(endpoint, mode=...)`` (an explicit
+    ``mode`` wins over the ``transport`` that ``replace`` copies), and ``endpoint.mode``
+    reads the transport.
+    """
+
     code: str
-    mode: str = "http"  # http | manual
+    transport: str = "http"  # a registered transport: http | manual | folder | ...
     base_url: str = ""
     token_env: str | None = None
     token_keyring: bool = False
@@ -152,6 +201,23 @@ class AgencyEndpoint:
     read_timeout_s: float = 15.0
     deadline_s: float = 30.0  # one whole exchange: connect, upload and the complete answer
     ca_file: str | None = None  # PEM bundle of the CA that signed the agency's certificate
+    drop_dir: str = ""  # folder drop: the absolute folder the agency collects from
+    receipt_check_s: float = 30.0  # folder drop: how often a dropped entry looks for a receipt
+
+    def __init__(self, code: str, *, mode: str | None = None, **values: Any) -> None:
+        object.__setattr__(self, "code", code)
+        for f in fields(self):
+            if f.name != "code":
+                object.__setattr__(self, f.name, values.pop(f.name, f.default))
+        if values:
+            raise TypeError(f"AgencyEndpoint: unknown setting(s) {sorted(values)}")
+        if mode is not None:
+            object.__setattr__(self, "transport", mode)
+
+    @property
+    def mode(self) -> str:
+        """The transport's name (its older spelling, kept for callers that read it)."""
+        return self.transport
 
     def token(self) -> str | None:
         """The bearer token from its configured source (never from the database)."""
@@ -177,6 +243,7 @@ class Settings:
     printing: PrintingSettings = field(default_factory=PrintingSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
     agencies: dict[str, AgencyEndpoint] = field(default_factory=dict)
+    hub: HubSettings = field(default_factory=HubSettings)
 
     def with_agency(self, endpoint: AgencyEndpoint) -> Settings:
         agencies = dict(self.agencies)
@@ -205,9 +272,12 @@ RANGES: dict[str, tuple[float, float]] = {
     "intake.max_visit_attachment_bytes": (1, 1 << 36),
     "intake.max_attachments": (1, 10_000),
     "backup.interval_hours": (0, 24 * 31),
+    "hub.timeout_s": (0.1, 600),
+    "hub.pull_interval_s": (0.1, 86_400),
     "agencies.connect_timeout_s": (0.05, 300),
     "agencies.read_timeout_s": (0.05, 3_600),
     "agencies.deadline_s": (0.05, 3_600),
+    "agencies.receipt_check_s": (0.01, 3_600),
 }
 
 
@@ -253,6 +323,32 @@ def _section(cls, raw: Any, where: str, **extra) -> Any:
     return cls(**values)
 
 
+def _agency_endpoint(code: str, table: Any, where: str) -> AgencyEndpoint:
+    """One ``[agencies.X]`` table: ``transport`` (or its alias ``mode``) names a registered
+    transport, and the transport's own keys are usable (an http URL, an absolute drop folder)."""
+    key = "transport"
+    if isinstance(table, dict) and "mode" in table:
+        table = dict(table)
+        if "transport" in table and table["transport"] != table["mode"]:
+            raise SettingsError(f"{where}.mode: {table['mode']!r} contradicts transport")
+        key = "mode"
+        table["transport"] = table.pop("mode")
+    endpoint = _section(AgencyEndpoint, table, where, code=code)
+    if endpoint.transport not in TRANSPORT_NAMES:
+        raise SettingsError(
+            f"{where}.{key}: unknown transport {endpoint.transport!r}; expected one of "
+            + ", ".join(sorted(TRANSPORT_NAMES))
+        )
+    if endpoint.transport == "http" and not endpoint.base_url.startswith(("http://", "https://")):
+        raise SettingsError(f"{where}.base_url: expected an http(s) URL")
+    if endpoint.transport == "folder" and not Path(endpoint.drop_dir).is_absolute():
+        raise SettingsError(
+            f"{where}.drop_dir: the folder drop needs the absolute folder the agency collects "
+            f"from, got {endpoint.drop_dir!r}"
+        )
+    return endpoint
+
+
 def _check_timezone(name: str, where: str) -> None:
     """The desk's time zone must load, or every date on receipts and reports would fail."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -276,7 +372,7 @@ def load_settings(data_dir: Path) -> Settings:
         raise SettingsError(f"{path}: {exc}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read ({exc})") from exc
-    unknown = set(raw) - {"desk", "sync", "intake", "printing", "backup", "agencies"}
+    unknown = set(raw) - {"desk", "sync", "intake", "printing", "backup", "agencies", "hub"}
     if unknown:
         raise SettingsError(f"{path}: unknown section(s) {sorted(unknown)}")
     desk = _section(DeskSettings, raw.get("desk"), f"{path}:desk")
@@ -310,11 +406,7 @@ def load_settings(data_dir: Path) -> Settings:
     for code, table in (raw.get("agencies") or {}).items():
         if not _CODE.match(code):
             raise SettingsError(f"{path}:agencies.{code}: agency code must be lower case")
-        endpoint = _section(AgencyEndpoint, table, f"{path}:agencies.{code}", code=code)
-        if endpoint.mode not in ("http", "manual"):
-            raise SettingsError(f"{path}:agencies.{code}.mode: expected 'http' or 'manual'")
-        if endpoint.mode == "http" and not endpoint.base_url.startswith(("http://", "https://")):
-            raise SettingsError(f"{path}:agencies.{code}.base_url: expected an http(s) URL")
+        endpoint = _agency_endpoint(code, table, f"{path}:agencies.{code}")
         from urllib.parse import urlsplit
 
         if "@" in urlsplit(endpoint.base_url).netloc:
@@ -332,7 +424,50 @@ def load_settings(data_dir: Path) -> Settings:
                 raise SettingsError(f"{path}:agencies.{code}.ca_file: no such file {str(ca_path)!r}")
             endpoint = replace(endpoint, ca_file=str(ca_path))
         agencies[code] = endpoint
-    return Settings(desk=desk, sync=sync, intake=intake, printing=printing, backup=backup, agencies=agencies)
+    hub = _load_hub(raw.get("hub"), path, Path(data_dir))
+    return Settings(
+        desk=desk, sync=sync, intake=intake, printing=printing, backup=backup,
+        agencies=agencies, hub=hub,
+    )
+
+
+def _load_hub(raw: Any, path: Path, data_dir: Path) -> HubSettings:
+    """The ``[hub]`` section: an http(s) URL without credentials, plain http only to a
+    loopback host, and a CA file that exists (relative to the data dir)."""
+    from urllib.parse import urlsplit
+
+    hub = _section(HubSettings, raw, f"{path}:hub")
+    if hub.url:
+        parts = urlsplit(hub.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SettingsError(f"{path}:hub.url: expected an http(s) URL")
+        if "@" in parts.netloc:
+            raise SettingsError(f"{path}:hub.url: credentials (user:password@) are not allowed")
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            raise SettingsError(
+                f"{path}:hub.url: plain http is only allowed to a hub on this PC (loopback); "
+                "use https"
+            )
+    if hub.ca_file:
+        ca_path = Path(hub.ca_file).expanduser()
+        ca_path = ca_path if ca_path.is_absolute() else data_dir / ca_path
+        if not ca_path.is_file():
+            raise SettingsError(f"{path}:hub.ca_file: no such file {str(ca_path)!r}")
+        hub = replace(hub, ca_file=str(ca_path))
+    return hub
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this PC (127.0.0.0/8, ::1, localhost): the only hosts a desk
+    may reach over plain http."""
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _toml_value(value: Any) -> str:
@@ -360,13 +495,19 @@ def dump_settings(settings: Settings) -> str:
     lines += ["", "[backup]"]
     for f in fields(BackupSettings):
         lines.append(f"{f.name} = {_toml_value(getattr(settings.backup, f.name))}")
+    if settings.hub != HubSettings():
+        lines += ["", "[hub]"]
+        for f in fields(HubSettings):
+            lines.append(f"{f.name} = {_toml_value(getattr(settings.hub, f.name))}")
     for code, endpoint in sorted(settings.agencies.items()):
         lines += ["", f"[agencies.{code}]"]
         for f in fields(AgencyEndpoint):
             if f.name == "code":
                 continue
             value = getattr(endpoint, f.name)
-            if value is None or (f.name == "base_url" and endpoint.mode == "manual" and not value):
+            if value is None or (f.name in ("base_url", "drop_dir") and not value):
+                continue
+            if f.name == "receipt_check_s" and endpoint.transport != "folder":
                 continue
             lines.append(f"{f.name} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -11,9 +12,13 @@ from pathlib import Path
 
 import pytest
 
+# pytester runs the probe tests that prove noise fails a test (tests/ui/test_noise.py).
+pytest_plugins = ("pytester",)
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # One desk key for the whole run, never the developer's own (child processes inherit it).
 os.environ["MPPDESK_KEY_FILE"] = os.path.join(tempfile.mkdtemp(prefix="mppdesk-key-"), "desk.key")
+RUN_KEY_FILE = os.environ["MPPDESK_KEY_FILE"]
 
 PASSWORD = "rahasia-petugas-1"
 
@@ -25,10 +30,46 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def runtime(data_dir: Path):
+@pytest.fixture(scope="session")
+def store_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A data dir holding a migrated store keyed with this run's desk key, made once per
+    session (per worker under xdist), and the key file it was made with.
+
+    Migrating a new store and writing its key check cost most of a store test's set-up;
+    copying this one costs a file copy. ``mppdesk init`` and the CLI still build stores
+    from nothing in the tests that are about that.
+    """
     from mppdesk.desk.runtime import open_runtime
 
+    path = tmp_path_factory.mktemp("store-template") / "data"
+    path.mkdir()
+    test_key = os.environ.get("MPPDESK_KEY_FILE")  # a test may have set its own key by now
+    os.environ["MPPDESK_KEY_FILE"] = RUN_KEY_FILE
+    try:
+        open_runtime(path).close()  # closing the last connection folds the WAL into the file
+    finally:
+        os.environ["MPPDESK_KEY_FILE"] = test_key or RUN_KEY_FILE
+    return path, RUN_KEY_FILE
+
+
+def copy_store_template(template: tuple[Path, str], data_dir: Path) -> bool:
+    """Put the template's store into ``data_dir`` if it is as a fresh install finds it
+    (empty) and the desk key is still the one the template was made with."""
+    source, key_file = template
+    if os.environ.get("MPPDESK_KEY_FILE") != key_file or any(data_dir.iterdir()):
+        return False
+    for item in source.iterdir():
+        shutil.copy2(item, data_dir / item.name)  # modes too: the store stays 600
+    return True
+
+
+@pytest.fixture
+def runtime(data_dir: Path, store_template: tuple[Path, str]):
+    """The desk's runtime on ``data_dir``: a copy of the migrated store template when the
+    dir is empty, else whatever the test put there opened (and migrated) as the app would."""
+    from mppdesk.desk.runtime import open_runtime
+
+    copy_store_template(store_template, data_dir)
     rt = open_runtime(data_dir)
     yield rt
     rt.close()

@@ -17,8 +17,10 @@ from mppdesk.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_REFUSED
 from mppdesk.cli.common import (
     add_data_dir_option,
     data_dir_from,
+    message_language,
     open_runtime_from,
     run_desk_command,
+    say,
 )
 
 
@@ -64,7 +66,7 @@ def _backup(args: argparse.Namespace) -> int:
             try:
                 result = make_backup(runtime, args.target)
             except Exception as exc:
-                record_status(runtime.data_dir, at=runtime.now(), result=None, error=str(exc))
+                record_status(runtime.data_dir, at=runtime.now(), result=None, error=exc)
                 raise
             record_status(runtime.data_dir, at=result.created_at, result=result, error=None)
         finally:
@@ -87,25 +89,26 @@ def _backup(args: argparse.Namespace) -> int:
             )
         else:
             print(
-                f"backup written: {result.path} ({result.files} files, "
-                f"{result.bytes / 1_000_000:.1f} MB, {result.counts.get('submissions', 0)} "
-                f"submissions, {result.seconds:.1f} s)"
+                say(
+                    "cli.backup_written",
+                    args,
+                    path=str(result.path),
+                    files=result.files,
+                    megabytes=f"{result.bytes / 1_000_000:.1f}",
+                    submissions=result.counts.get("submissions", 0),
+                    seconds=f"{result.seconds:.1f}",
+                )
             )
         if not result.encrypted:
-            print(
-                "warning: this desk does not encrypt its data (desk.encrypt = false): the "
-                "backup holds personal data in the clear; keep the disk locked away",
-                file=sys.stderr,
-            )
+            print(say("cli.backup_unencrypted", args), file=sys.stderr)
         if result.missing_attachments:
             print(
-                f"warning: {len(result.missing_attachments)} attachment files referenced by "
-                "the store were not found on this PC and are not in the backup",
+                say("cli.backup_missing_attachments", args, count=len(result.missing_attachments)),
                 file=sys.stderr,
             )
         return EXIT_OK
 
-    return _run(run)
+    return _run(run, args)
 
 
 def _restore(args: argparse.Namespace) -> int:
@@ -136,25 +139,28 @@ def _restore(args: argparse.Namespace) -> int:
             )
         else:
             print(
-                f"restored {result.backup} into {result.data_dir}: "
-                f"{result.counts.get('submissions', 0)} submissions, {result.files} files, "
-                f"{result.requeued_in_flight} in-flight entries back in the queue "
-                f"({result.seconds:.1f} s)"
+                say(
+                    "cli.restored",
+                    args,
+                    backup=result.backup,
+                    data_dir=str(result.data_dir),
+                    submissions=result.counts.get("submissions", 0),
+                    files=result.files,
+                    requeued=result.requeued_in_flight,
+                    seconds=f"{result.seconds:.1f}",
+                )
             )
             if result.moved_aside:
-                print(f"the desk that was there is kept in {result.moved_aside}")
+                print(say("cli.restore_moved_aside", args, path=str(result.moved_aside)))
         if not result.audit_ok:
-            print(
-                "error: the restored audit chain does not verify (mppdesk audit verify)",
-                file=sys.stderr,
-            )
+            print(say("cli.restore_audit_bad", args), file=sys.stderr)
             return EXIT_ERROR
         return EXIT_OK
 
-    return _run(run)
+    return _run(run, args)
 
 
-def _run(run) -> int:
+def _run(run, args: argparse.Namespace) -> int:
     from mppdesk.desk.backup import BackupConflict, BackupKeyMismatch
     from mppdesk.store.keys import KeyFileError
 
@@ -162,13 +168,17 @@ def _run(run) -> int:
         try:
             return run()
         except BackupKeyMismatch as exc:
-            print(f"refused: {exc}", file=sys.stderr)
+            print(
+                say("cli.refused", args, message=exc.text(message_language(args))), file=sys.stderr
+            )
             return EXIT_REFUSED
         except BackupConflict as exc:
-            print(f"refused: {exc}", file=sys.stderr)
+            print(
+                say("cli.refused", args, message=exc.text(message_language(args))), file=sys.stderr
+            )
             return EXIT_INVALID
         except KeyFileError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(say("cli.error", args, message=str(exc)), file=sys.stderr)
             return EXIT_ERROR
 
     return run_desk_command(guarded)

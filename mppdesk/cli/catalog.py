@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from mppdesk.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK
-from mppdesk.cli.common import add_data_dir_option, data_dir_from
+from mppdesk.cli.common import add_data_dir_option, data_dir_from, message_language, say
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,13 +18,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("list", help="list the services")
     add_data_dir_option(p)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--lang", choices=("id", "en"), default="id")
+    p.add_argument("--lang", choices=("id", "en"), default=None, help="language (default: id)")
     p.set_defaults(handler=_list)
 
     p = sub.add_parser("show", help="print one service definition with its examples")
     add_data_dir_option(p)
     p.add_argument("service", help="service code, e.g. dukcapil/ktp-el")
     p.add_argument("--json", action="store_true")
+    _add_message_lang(p)
     p.set_defaults(handler=_show)
 
     p = sub.add_parser(
@@ -32,7 +33,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_data_dir_option(p)
     p.add_argument("paths", nargs="*", type=Path, help="extra catalog directories to check")
+    _add_message_lang(p)
     p.set_defaults(handler=_check)
+
+
+def _add_message_lang(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lang",
+        choices=("id", "en"),
+        default=None,
+        help="language of the messages (default: MPPDESK_LANG, the desk's setting, else id)",
+    )
 
 
 def _load(args: argparse.Namespace, extra: list[Path] | None = None):
@@ -42,18 +53,21 @@ def _load(args: argparse.Namespace, extra: list[Path] | None = None):
     return load_catalog_collecting(dirs)
 
 
-def _print_problems(problems) -> None:
+def _print_problems(problems, args: argparse.Namespace) -> None:
+    """Each problem with its code in brackets: docs/catalog-format.md lists the fix."""
+    lang = message_language(args)
     for problem in problems:
-        print(problem, file=sys.stderr)
+        print(problem.line(lang), file=sys.stderr)
 
 
 def _list(args: argparse.Namespace) -> int:
     catalog, problems = _load(args)
     if problems:
-        _print_problems(problems)
+        _print_problems(problems, args)
         return EXIT_ERROR
+    lang = message_language(args)
     rows = [
-        {"service": code, "agency": s.agency, "name": s.name.get(args.lang)}
+        {"service": code, "agency": s.agency, "name": s.name.get(lang)}
         for code, s in sorted(catalog.services.items())
     ]
     if args.json:
@@ -67,10 +81,10 @@ def _list(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     catalog, problems = _load(args)
     if problems:
-        _print_problems(problems)
+        _print_problems(problems, args)
         return EXIT_ERROR
     if args.service not in catalog.services:
-        print(f"unknown service {args.service!r} (see 'mppdesk catalog list')", file=sys.stderr)
+        print(say("cli.unknown_service", args, service=args.service), file=sys.stderr)
         return EXIT_INVALID
     service = catalog.services[args.service]
     document = service.model_dump(mode="json", exclude_none=True)
@@ -96,9 +110,16 @@ def _check(args: argparse.Namespace) -> int:
 
     catalog, problems = _load(args, args.paths)
     problems = list(problems) + check_catalog(catalog)
-    _print_problems(problems)
+    _print_problems(problems, args)
     if problems:
-        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        print(say("cli.check_problems", args, count=len(problems)), file=sys.stderr)
         return EXIT_ERROR
-    print(f"catalog ok: {len(catalog.agencies)} agencies, {len(catalog.services)} services")
+    print(
+        say(
+            "cli.check_ok",
+            args,
+            agencies=len(catalog.agencies),
+            services=len(catalog.services),
+        )
+    )
     return EXIT_OK

@@ -37,7 +37,18 @@ def data_dir_from(args: argparse.Namespace) -> Path:
 
 
 def db_url_from(args: argparse.Namespace) -> str | None:
-    return getattr(args, "db", None) or os.environ.get("MPPDESK_DB") or None
+    """The store URL given (None: SQLite in the data dir). Anything but SQLite is refused
+    here with exit 2: a desk pointed straight at PostgreSQL is retired (the hub's now)."""
+    url = getattr(args, "db", None) or os.environ.get("MPPDESK_DB") or None
+    if url is not None:
+        from mppdesk.store.database import StoreError, refuse_shared_store
+
+        try:
+            refuse_shared_store(url)
+        except StoreError:
+            print(say("cli.shared_store_retired", args), file=sys.stderr)
+            raise SystemExit(2) from None
+    return url
 
 
 def read_password() -> str:
@@ -87,9 +98,32 @@ def bounded_float(minimum: float, maximum: float) -> Callable[[str], float]:
 
 def message_language(args: argparse.Namespace | None = None) -> str:
     """The language of messages on stderr: ``--lang`` where a command has it, else
-    ``MPPDESK_LANG``, else Indonesian (the desk's first language)."""
-    lang = getattr(args, "lang", None) or os.environ.get("MPPDESK_LANG", "id")
-    return "en" if str(lang).lower().startswith("en") else "id"
+    ``MPPDESK_LANG``, else the desk's ``[desk] language`` setting, else Indonesian (the
+    desk's first language)."""
+    from mppdesk.core.messages import language_of
+
+    lang = getattr(args, "lang", None) or os.environ.get("MPPDESK_LANG")
+    if not lang and args is not None and hasattr(args, "data_dir"):
+        lang = _settings_language(args)
+    return language_of(lang)
+
+
+def _settings_language(args: argparse.Namespace) -> str | None:
+    """The desk's display language from its settings file, or None when it cannot be read
+    (a bad settings file is itself reported, in Indonesian, instead of failing twice)."""
+    from mppdesk.settings import load_settings
+
+    try:
+        return load_settings(data_dir_from(args)).desk.language
+    except Exception:  # noqa: BLE001 - any fault here leaves the default language
+        return None
+
+
+def say(code: str, args: argparse.Namespace | None = None, **params: object) -> str:
+    """The catalog message ``code`` in the command's message language."""
+    from mppdesk.core.messages import text
+
+    return text(code, message_language(args if args is not None else _CURRENT_ARGS), **params)
 
 
 def open_runtime_from(args: argparse.Namespace, *, create: bool = False):
@@ -116,7 +150,7 @@ def report_fault(
     if fault is not None:
         message = fault.message(lang)
         if json_errors:
-            print(json.dumps({"error": message}, ensure_ascii=False))
+            print(json.dumps({"error": message, "code": fault.title}, ensure_ascii=False))
         print(message, file=sys.stderr)
         return EXIT_INVALID if fault.kind == INPUT else EXIT_ERROR
     from mppdesk.desk.crash import crash_line, write_crash_report
@@ -148,27 +182,29 @@ def run_desk_command(run: Callable[[], int], *, json_errors: bool = False) -> in
     try:
         return run()
     except InvalidInput as exc:
+        lang = message_language(_CURRENT_ARGS)
         if json_errors:
             print(
                 json.dumps(
-                    {"errors": [e.as_dict() for e in exc.errors]}, ensure_ascii=False, indent=2
+                    {"errors": [e.as_dict(lang) for e in exc.errors]},
+                    ensure_ascii=False,
+                    indent=2,
                 )
             )
         for error in exc.errors:
-            print(f"{error.path}: {error.message}", file=sys.stderr)
+            print(say("cli.field_error", path=error.path, message=error.text(lang)), file=sys.stderr)
         return EXIT_INVALID
     except (AuthError, PermissionDenied) as exc:
-        if json_errors:
-            print(json.dumps({"error": str(exc)}, ensure_ascii=False))
-        print(str(exc), file=sys.stderr)
+        _print_error(exc, message_language(_CURRENT_ARGS), json_errors)
         return EXIT_REFUSED
     except NotFound as exc:
-        print(str(exc), file=sys.stderr)
+        _print_error(exc, message_language(_CURRENT_ARGS), json_errors)
         return EXIT_INVALID
     except DeskError as exc:
+        lang = message_language(_CURRENT_ARGS)
         if json_errors:
-            print(json.dumps({"error": str(exc)}, ensure_ascii=False))
-        print(f"error: {exc}", file=sys.stderr)
+            print(json.dumps(_error_json(exc, lang), ensure_ascii=False))
+        print(say("cli.error", message=exc.text(lang)), file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:
         from mppdesk.desk.faults import explain
@@ -176,6 +212,19 @@ def run_desk_command(run: Callable[[], int], *, json_errors: bool = False) -> in
         if explain(exc) is None:
             raise  # a bug: the boundary in main writes the crash report
         return report_fault(exc, _CURRENT_ARGS, json_errors=json_errors)
+
+
+def _error_json(exc, lang: str) -> dict[str, str]:
+    out = {"error": exc.text(lang)}
+    if exc.code:
+        out["code"] = exc.code
+    return out
+
+
+def _print_error(exc, lang: str, json_errors: bool) -> None:
+    if json_errors:
+        print(json.dumps(_error_json(exc, lang), ensure_ascii=False))
+    print(exc.text(lang), file=sys.stderr)
 
 
 # The parsed arguments of the running command (set by mppdesk.cli.main), so handlers that

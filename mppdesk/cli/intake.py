@@ -13,6 +13,7 @@ from mppdesk.cli.common import (
     open_runtime_from,
     read_password,
     run_desk_command,
+    say,
 )
 
 
@@ -27,6 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         required=True,
         help="read the password from the first line of standard input",
     )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="check the visit as finalize would (its plan), store nothing",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--lang", choices=("id", "en"), default="id", help="language of messages")
     p.set_defaults(handler=_intake)
@@ -37,57 +43,80 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 MAX_VISIT_FILE_BYTES = 4 * 1024 * 1024
 
 
-def _invalid(path: str, message: str) -> int:
-    print(json.dumps({"errors": [{"path": path, "message": message}]}, ensure_ascii=False))
-    print(f"{path or 'input'}: {message}", file=sys.stderr)
+class _UnreadableVisit(ValueError):
+    """The visit file cannot be read as text: a message code and its parameters."""
+
+    def __init__(self, code: str, /, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def _invalid(args: argparse.Namespace, path: str, code: str, /, **params: object) -> int:
+    """A visit refused before it is parsed: JSON on stdout (with the code), a line on stderr."""
+    message = say(code, args, **params)
+    entry = {"path": path, "message": message, "code": code}
+    print(json.dumps({"errors": [entry]}, ensure_ascii=False))
+    print(say("cli.field_error", args, path=path or "input", message=message), file=sys.stderr)
     return EXIT_INVALID
 
 
 def _read_visit_text(source: Path) -> str:
-    """The visit file's text, at most MAX_VISIT_FILE_BYTES; raises ValueError with a message."""
-    too_big = f"{source}: berkas kunjungan lebih dari {MAX_VISIT_FILE_BYTES} byte"
+    """The visit file's text, at most MAX_VISIT_FILE_BYTES; raises _UnreadableVisit."""
+    too_big = _UnreadableVisit("intake.file_too_big", file=str(source), max=MAX_VISIT_FILE_BYTES)
     try:
         if str(source) == "-":
             # Text mode: the password line was read through the same buffered stream.
             text = sys.stdin.read(MAX_VISIT_FILE_BYTES + 1)
             if len(text) > MAX_VISIT_FILE_BYTES:
-                raise ValueError(too_big)
+                raise too_big
             return text
         with open(source, "rb") as handle:
             raw = handle.read(MAX_VISIT_FILE_BYTES + 1)
         if len(raw) > MAX_VISIT_FILE_BYTES:
-            raise ValueError(too_big)
+            raise too_big
         return raw.decode("utf-8")
     except OSError as exc:
-        raise ValueError(f"{source}: tidak dapat dibaca ({exc.strerror})") from None
+        raise _UnreadableVisit(
+            "intake.file_unreadable", file=str(source), reason=exc.strerror or ""
+        ) from None
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{source}: bukan teks UTF-8 (byte {exc.start})") from None
+        raise _UnreadableVisit("intake.file_not_utf8", file=str(source), byte=exc.start) from None
 
 
 def _intake(args: argparse.Namespace) -> int:
     def run() -> int:
         from mppdesk.desk.auth import login
-        from mppdesk.desk.intake import finalize_visit, parse_visit
+        from mppdesk.desk.intake import check_visit, finalize_visit, parse_visit, plan_summary
 
         password = read_password()
         base_dir = Path.cwd() if str(args.input) == "-" else args.input.parent
         try:
             text = _read_visit_text(args.input)
-        except ValueError as exc:
-            return _invalid("", str(exc))
+        except _UnreadableVisit as exc:
+            return _invalid(args, "", exc.code, **exc.params)
         try:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
             return _invalid(
+                args,
                 "",
-                f"{args.input}: JSON tidak valid, baris {exc.lineno} kolom {exc.colno}: {exc.msg}",
+                "intake.json_invalid",
+                file=str(args.input),
+                line=exc.lineno,
+                column=exc.colno,
+                problem=exc.msg,
             )
         except RecursionError:
-            return _invalid("", f"{args.input}: JSON bersarang terlalu dalam")
+            return _invalid(args, "", "intake.json_too_deep", file=str(args.input))
         runtime = open_runtime_from(args)
         try:
             actor = login(runtime, args.user, password)
             request = parse_visit(document, base_dir, runtime.settings.intake)
+            if args.check:
+                return _print_check(
+                    plan_summary(check_visit(runtime, actor, request), args.lang), args
+                )
             result = finalize_visit(runtime, actor, request)
         finally:
             runtime.close()
@@ -97,10 +126,28 @@ def _intake(args: argparse.Namespace) -> int:
         for s in result.submissions:
             print(f"{s.tracking_number}  {s.service}  {s.status}  SLA {s.sla_due}")
         # Stored, but the officer must hear what the engine doubts (--json carries them).
-        label = "peringatan" if args.lang == "id" else "warning"
         for warning in result.warnings:
             entry = warning.as_dict(args.lang)
-            print(f"{label}: {entry['path']}: {entry['message']}", file=sys.stderr)
+            print(
+                say("cli.warning_line", args, path=entry["path"], message=entry["message"]),
+                file=sys.stderr,
+            )
         return EXIT_OK
 
     return run_desk_command(run, json_errors=True)
+
+
+def _print_check(summary: dict, args: argparse.Namespace) -> int:
+    """The plan of a visit that would be stored (exit 0); one line per service without --json."""
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for service in summary["services"]:
+        missing = ", ".join(service["missing"]) or "-"
+        print(f"{service['service']}  {service['status']}  SLA {service['sla_due']}  {missing}")
+    for warning in summary["warnings"]:
+        print(
+            say("cli.warning_line", args, path=warning["path"], message=warning["message"]),
+            file=sys.stderr,
+        )
+    return EXIT_OK

@@ -19,7 +19,13 @@ from datetime import date
 from pathlib import Path
 
 from mppdesk.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK
-from mppdesk.cli.common import add_data_dir_option, open_runtime_from, run_desk_command
+from mppdesk.cli.common import (
+    add_data_dir_option,
+    message_language,
+    open_runtime_from,
+    run_desk_command,
+    say,
+)
 
 FORMATS = ("80mm", "58mm", "a4")
 
@@ -101,7 +107,7 @@ def _document(args: argparse.Namespace, build, title: str) -> int:
         try:
             check_queue_name(args.printer)
         except PrinterError as exc:
-            print(f"--printer: {exc}", file=sys.stderr)
+            print(f"--printer: {exc.message(message_language(args))}", file=sys.stderr)
             return EXIT_INVALID
 
     def run() -> int:
@@ -136,7 +142,7 @@ def _document(args: argparse.Namespace, build, title: str) -> int:
             else:
                 _write(args.output, data)
         except PrinterError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(say("cli.error", args, message=exc.message(message_language(args))), file=sys.stderr)
             return EXIT_ERROR
         return EXIT_OK
 

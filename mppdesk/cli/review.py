@@ -14,6 +14,7 @@ from mppdesk.cli.common import (
     open_runtime_from,
     read_password,
     run_desk_command,
+    say,
 )
 
 
@@ -54,6 +55,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     daily.add_argument("--format", choices=("pdf", "xlsx", "csv"), required=True)
     daily.add_argument("-o", "--output", type=Path, required=True, help="file to write")
     daily.add_argument("--lang", choices=("id", "en"), default="id")
+    daily.add_argument(
+        "--scope",
+        choices=("desk", "mall"),
+        default="desk",
+        help="this desk (default) or the whole MPP, read from the hub (a joined desk)",
+    )
     _add_login(daily)
     daily.add_argument("--json", action="store_true", help="print the result as JSON")
     daily.set_defaults(handler=_report_daily)
@@ -73,9 +80,7 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"tanggal harus YYYY-MM-DD (date must be YYYY-MM-DD): {text!r}"
-        ) from None
+        raise argparse.ArgumentTypeError(say("cli.bad_date", text=text)) from None
 
 
 def _review(args: argparse.Namespace) -> int:
@@ -113,10 +118,12 @@ def _report_daily(args: argparse.Namespace) -> int:
         from mppdesk.desk.reports import Period, export_report
 
         password = read_password()
+        if getattr(args, "scope", "desk") == "mall":
+            from mppdesk.cli.hub_desk import report_daily_mall
+
+            return report_daily_mall(args, password)
         if not args.output.parent.exists():
-            print(
-                f"output: folder tidak ada (no such folder): {args.output.parent}", file=sys.stderr
-            )
+            print(say("cli.no_such_folder", args, folder=str(args.output.parent)), file=sys.stderr)
             return EXIT_INVALID
         runtime = open_runtime_from(args)
         try:

@@ -22,7 +22,8 @@ from mppdesk.cli.common import (
 SYNC_EPILOG = """\
 exit codes with --drain:
   0  everything due was delivered
-  3  --timeout ran out; what was in flight went back to pending (nothing lost)
+  3  --timeout ran out; what was in flight went back to pending (nothing lost), or
+     changes are still to be pushed to the mall hub (a joined desk; "hub" in --json)
   5  entries need a person: paused (credentials, address, unconfigured agency), failed
      (the agency refused them), flagged (answers outside the protocol, lost at the agency,
      an unreadable attachment on this PC) or held for a supervisor's approval
@@ -103,9 +104,13 @@ def _sync(args: argparse.Namespace) -> int:
                 )
 
         stop = threading.Event()
+        stop_hub = None
+        hub_report = None
 
         def on_signal(signum, _frame) -> None:
             stop.set()
+            if stop_hub is not None:
+                stop_hub()
             # Not here: the handler runs on the main thread, which may hold a lock stop() needs.
             threading.Thread(target=worker.stop, name="sync-stop", daemon=True).start()
 
@@ -124,7 +129,10 @@ def _sync(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                     flush=True,
                 )
+                hub_drain = _HubDrain(runtime, args.timeout)
+                stop_hub = hub_drain.stop
                 finished, _total = worker.drain(args.timeout, on_pass=progress)
+                hub_report = hub_drain.join()
                 if stop.is_set():
                     print("sync: stopped; entries in flight are pending again", file=sys.stderr)
                     code = EXIT_ERROR
@@ -137,10 +145,19 @@ def _sync(args: argparse.Namespace) -> int:
                     code = EXIT_TIMEOUT
                 else:
                     code = _needs_a_person(runtime)
+                if hub_report is not None and hub_report.pending:
+                    print(
+                        f"sync: {hub_report.pending} change(s) not yet at the hub "
+                        f"({hub_report.messages[-1] if hub_report.messages else 'no answer'})",
+                        file=sys.stderr,
+                    )
+                    code = EXIT_TIMEOUT if code == EXIT_OK else code
             else:
                 print("sync: running until stopped (Ctrl+C)", file=sys.stderr, flush=True)
                 worker.run_forever(on_pass=progress)
             summary = _summary(runtime)
+            if args.drain:
+                summary["hub"] = hub_report.as_dict() if hub_report is not None else None
         finally:
             worker.close()
             runtime.close()
@@ -152,6 +169,58 @@ def _sync(args: argparse.Namespace) -> int:
         return code
 
     return run_desk_command(run)
+
+
+class _HubDrain:
+    """The push to the mall hub drained beside the agencies' (its own thread), then one
+    pull; nothing when the desk has not joined a hub."""
+
+    def __init__(self, runtime, timeout_s: float) -> None:
+        from mppdesk.sync.hub_client import HubConfigError
+        from mppdesk.sync.hub_sync import HubLane, client_for
+
+        self.report = None
+        self._lane = None
+        self._thread: threading.Thread | None = None
+        try:
+            client = client_for(runtime.settings, runtime.store)
+        except (HubConfigError, ValueError) as exc:
+            print(f"sync: the hub cannot be used: {exc}", file=sys.stderr)
+            client = None
+        if client is None:
+            return
+        self._lane = HubLane(runtime.store, runtime.settings, client)
+        self._thread = threading.Thread(
+            target=self._run, args=(timeout_s,), name="hub-drain", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, timeout_s: float) -> None:
+        from mppdesk.store.hub import LAST_ERROR, get_state
+
+        assert self._lane is not None
+        try:
+            self.report = self._lane.drain(timeout_s)
+            if self.report.pending:
+                with self._lane.store.read() as session:
+                    error = get_state(session, LAST_ERROR) or {}
+                self.report.messages.append(str(error.get("message") or "no answer"))
+        except Exception as exc:  # noqa: BLE001 - reported, the agencies' drain goes on
+            from mppdesk.sync.hub_sync import DrainReport
+
+            self.report = DrainReport(ok=False, messages=[type(exc).__name__])
+
+    def stop(self) -> None:
+        if self._lane is not None:
+            threading.Thread(target=self._lane.stop, name="hub-stop", daemon=True).start()
+
+    def join(self):
+        if self._thread is None:
+            return None
+        self._thread.join()
+        assert self._lane is not None
+        self._lane.client.close()
+        return self.report
 
 
 def _needs_a_person(runtime) -> int:

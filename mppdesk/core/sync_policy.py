@@ -99,6 +99,7 @@ class OutcomeKind(StrEnum):
     FAILED = "failed"  # permanent refusal of the content: show the reasons
     PAUSED = "paused"  # credentials or configuration: pause the agency's queue
     CONFLICT = "conflict"  # permanent: same key, different content; flag for the supervisor
+    FLAGGED = "flagged"  # needs a person, not a retry nor a refusal (see OutboxState.FLAGGED)
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,13 @@ class Outcome:
     "validation", "not_json" ...); ``message`` is the human text. ``fields`` holds the
     agency's per-field reasons of a 422. ``retry_after_s`` is the agency's own wait, already
     capped, or None. ``protocol`` marks a retry caused by an answer outside the protocol
-    (it counts towards flagging the entry for a supervisor).
+    (it counts towards flagging the entry for a supervisor). ``waiting`` marks a retry in
+    which nothing failed: the agency holds the entry and has not confirmed it yet (a folder
+    drop waiting for its receipt); it burns no attempt and does not feed the breaker.
+
+    Every transport (``mppdesk.sync.transports``) answers in these terms, whatever its wire:
+    DELIVERED with the agency's reference, FAILED with the reasons, RETRY with a reason,
+    PAUSED, CONFLICT or FLAGGED.
     """
 
     kind: OutcomeKind
@@ -141,11 +148,13 @@ class Outcome:
     agency_ref: str | None = None
     agency_status: str | None = None
     protocol: bool = False
+    waiting: bool = False
 
     @property
     def burns_attempt(self) -> bool:
-        """A pause is the desk's configuration, not the entry's fault: its attempts stay."""
-        return self.kind is not OutcomeKind.PAUSED
+        """A pause is the desk's configuration, not the entry's fault: its attempts stay; a
+        wait for the agency's confirmation is nobody's fault."""
+        return self.kind is not OutcomeKind.PAUSED and not self.waiting
 
     @property
     def agency_unhealthy(self) -> bool:
@@ -153,11 +162,17 @@ class Outcome:
 
         ``in_progress`` is a retry, but the agency answered sensibly, so it does not count.
         """
-        return self.kind is OutcomeKind.RETRY and self.reason != "in_progress"
+        return self.kind is OutcomeKind.RETRY and self.reason != "in_progress" and not self.waiting
 
     @property
     def permanent(self) -> bool:
         return self.kind in (OutcomeKind.FAILED, OutcomeKind.CONFLICT)
+
+    @property
+    def unreachable(self) -> bool:
+        """The agency could not be reached at all (a network error, not an answer): a status
+        pull asks the rest of its batch later instead of now."""
+        return self.kind is OutcomeKind.RETRY and self.reason in NETWORK_ERROR_KINDS
 
 
 def _require_aware(value: datetime, name: str) -> datetime:

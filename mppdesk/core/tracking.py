@@ -21,7 +21,12 @@ _DESK_PATTERN = re.compile(r"^[0-9A-Z]{1,6}$")
 
 
 class TrackingNumberError(ValueError):
-    pass
+    """A malformed tracking number; ``reason`` says why as a word for the message catalog
+    ("shape", "check" or "character": ``error.tracking_reason.<reason>``)."""
+
+    def __init__(self, message: str, reason: str = "character") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def _char_value(ch: str) -> int:
@@ -79,17 +84,9 @@ def normalize_tracking_number(text: str) -> str:
     cleaned = re.sub(r"\s+", "", text).upper()
     match = _PATTERN.match(cleaned)
     if not match:
-        raise TrackingNumberError("tracking number must look like DESK-YYMMDD-NNNN-C")
+        raise TrackingNumberError("tracking number must look like DESK-YYMMDD-NNNN-C", "shape")
     body = cleaned.rsplit("-", 1)[0]
     check = _ALIASES.get(match.group(4), match.group(4))
     if check_character(body) != check:
-        raise TrackingNumberError("tracking number check character does not match")
+        raise TrackingNumberError("tracking number check character does not match", "check")
     return f"{body}-{check}"
-
-
-def is_valid_tracking_number(text: str) -> bool:
-    try:
-        normalize_tracking_number(text)
-    except TrackingNumberError:
-        return False
-    return True

@@ -16,43 +16,42 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from mppdesk.core import messages
 from mppdesk.core.filetypes import ACCEPTED_LABEL, sniff_content_type
+from mppdesk.core.messages import Phrase
+from mppdesk.forms.visit import AttachmentInput  # the visit's file, as the plan reads it
 
 # Kernel-provided trees: their "regular files" are generated on read (environment, memory).
 _SPECIAL_TREES = ("/proc", "/sys")
 _CHUNK = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class AttachmentInput:
-    name: str
-    data: bytes
-    content_type: str
-
-
 class AttachmentRefused(Exception):
-    """The named file is not something the desk may attach; the message says why."""
+    """The named file is not something the desk may attach: an ``attachment.`` message code
+    and its parameters say why (``message``/``message_en`` are its two texts)."""
 
-    def __init__(self, message: str, message_en: str, *, too_large: bool = False):
-        super().__init__(message_en)
-        self.message = message
-        self.message_en = message_en
+    def __init__(self, code: str, /, *, too_large: bool = False, **params: Any) -> None:
+        self.code = code
+        self.params = params
+        self.message = messages.text(code, "id", **params)
+        self.message_en = messages.text(code, "en", **params)
+        super().__init__(self.message_en)
         self.too_large = too_large  # over the size allowed: the caller may name its own limit
 
 
-def _kind(mode: int) -> tuple[str, str]:
+def _kind(mode: int) -> Phrase:
     if stat.S_ISDIR(mode):
-        return "folder", "a folder"
+        return Phrase("attachment.kind.folder")
     if stat.S_ISFIFO(mode):
-        return "pipe (FIFO)", "a pipe (FIFO)"
+        return Phrase("attachment.kind.pipe")
     if stat.S_ISSOCK(mode):
-        return "soket", "a socket"
+        return Phrase("attachment.kind.socket")
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "perangkat", "a device"
-    return "bukan berkas biasa", "not a regular file"
+        return Phrase("attachment.kind.device")
+    return Phrase("attachment.kind.other")
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -66,21 +65,15 @@ def resolve_attachment_path(name: str, base_dir: Path | None) -> Path:
     the file's own folder is then the base, and every other check still applies.
     """
     if not isinstance(name, str) or not name or "\x00" in name:
-        raise AttachmentRefused("Lampiran harus nama berkas", "An attachment must be a file name")
+        raise AttachmentRefused("attachment.not_a_name")
     path = Path(name)
     if not path.is_absolute():
         path = (base_dir if base_dir is not None else Path.cwd()) / path
     real = os.path.realpath(path)
     if base_dir is not None and not _inside(real, os.path.realpath(base_dir)):
-        raise AttachmentRefused(
-            f"Berkas di luar folder kunjungan (atau tautan keluar darinya): {name}",
-            f"File outside the visit's folder (or a link leading out of it): {name}",
-        )
+        raise AttachmentRefused("attachment.outside_folder", name=name)
     if any(_inside(real, tree) for tree in _SPECIAL_TREES):
-        raise AttachmentRefused(
-            f"Berkas sistem tidak dapat dilampirkan: {name}",
-            f"A system file cannot be attached: {name}",
-        )
+        raise AttachmentRefused("attachment.system_file", name=name)
     return Path(real)
 
 
@@ -91,52 +84,37 @@ def read_attachment(name: str, base_dir: Path | None, *, max_bytes: int) -> Atta
     try:
         fd = os.open(real, flags)
     except FileNotFoundError:
-        raise AttachmentRefused(
-            f"Berkas tidak ditemukan: {name}", f"File not found: {name}"
-        ) from None
+        raise AttachmentRefused("attachment.not_found", name=name) from None
     except OSError as exc:
-        raise AttachmentRefused(
-            f"Berkas tidak dapat dibuka: {name} ({exc.strerror})",
-            f"Cannot open file: {name} ({exc.strerror})",
-        ) from None
+        raise AttachmentRefused("attachment.cannot_open", name=name, reason=exc.strerror) from None
     try:
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode):
-            kind_id, kind_en = _kind(opened.st_mode)
             raise AttachmentRefused(
-                f"Bukan berkas biasa ({kind_id}): {name}", f"Not a regular file ({kind_en}): {name}"
+                "attachment.not_regular", kind=_kind(opened.st_mode), name=name
             )
         try:
             listed = os.lstat(real)
         except OSError:
             listed = None
         if listed is None or (listed.st_dev, listed.st_ino) != (opened.st_dev, opened.st_ino):
-            raise AttachmentRefused(
-                f"Berkas berubah saat dibaca: {name}", f"The file changed while it was read: {name}"
-            )
+            raise AttachmentRefused("attachment.changed", name=name)
         if opened.st_size > max_bytes:
             raise _too_big(name, opened.st_size, max_bytes)
         data = _read_capped(fd, max_bytes, name)
     finally:
         os.close(fd)
     if not data:
-        raise AttachmentRefused(f"Berkas kosong: {name}", f"Empty file: {name}")
+        raise AttachmentRefused("attachment.empty", name=name)
     content_type = sniff_content_type(data[:16])
     if content_type is None:
-        raise AttachmentRefused(
-            f"Jenis berkas tidak diterima (hanya {ACCEPTED_LABEL}): {name}",
-            f"File type not accepted (only {ACCEPTED_LABEL}): {name}",
-        )
+        raise AttachmentRefused("attachment.type", accepted=ACCEPTED_LABEL, name=name)
     # The name the officer gave (a link's own name), not where the link leads.
     return AttachmentInput(name=Path(name).name, data=data, content_type=content_type)
 
 
 def _too_big(name: str, size: int, limit: int) -> AttachmentRefused:
-    return AttachmentRefused(
-        f"Berkas terlalu besar ({size} byte, maks. {limit}): {name}",
-        f"File too large ({size} bytes, max. {limit}): {name}",
-        too_large=True,
-    )
+    return AttachmentRefused("attachment.too_large", too_large=True, size=size, limit=limit, name=name)
 
 
 def _read_capped(fd: int, max_bytes: int, name: str) -> bytes:
@@ -147,10 +125,7 @@ def _read_capped(fd: int, max_bytes: int, name: str) -> bytes:
         try:
             chunk = os.read(fd, min(_CHUNK, max_bytes + 1 - total))
         except OSError as exc:
-            raise AttachmentRefused(
-                f"Berkas tidak dapat dibaca: {name} ({exc.strerror})",
-                f"Cannot read file: {name} ({exc.strerror})",
-            ) from None
+            raise AttachmentRefused("attachment.cannot_read", name=name, reason=exc.strerror) from None
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)

@@ -11,9 +11,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from mppdesk.core import lockout
+from mppdesk.core.changes import Changes, Kind
 from mppdesk.core.permissions import Operation, allowed
 from mppdesk.core.states import Role
-from mppdesk.desk.errors import AuthError, FieldError, InvalidInput, PermissionDenied
+from mppdesk.desk.errors import (
+    AccountLocked,
+    AuthError,
+    FieldError,
+    InvalidInput,
+    PermissionDenied,
+)
 from mppdesk.desk.runtime import Runtime
 from mppdesk.store import repo
 
@@ -34,8 +41,6 @@ def _dummy() -> str:
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD_LENGTH = 8
-BAD_CREDENTIALS = "Nama pengguna atau kata sandi salah."
-BAD_CREDENTIALS_EN = "Wrong user name or password."
 
 
 @dataclass(frozen=True)
@@ -61,55 +66,30 @@ def os_actor() -> Actor:
 
 def require(actor: Actor, operation: Operation) -> None:
     if not actor.may(operation):
-        raise PermissionDenied(
-            f"Peran '{actor.role}' tidak boleh melakukan '{operation}'. "
-            f"(Role '{actor.role}' may not do '{operation}'.)"
+        raise PermissionDenied.of(
+            "error.permission_role", role=actor.role, operation=str(operation)
         )
 
 
 def add_user(
     runtime: Runtime, actor: Actor, username: str, role: str, password: str, full_name: str = ""
-) -> None:
+) -> Changes:
     require(actor, Operation.MANAGE_USERS)
     errors = []
     if not _USERNAME.match(username):
-        errors.append(
-            FieldError(
-                "username",
-                "Nama pengguna: 2-32 huruf kecil, angka, . _ -",
-                "User name: 2-32 lower-case letters, digits, . _ -",
-            )
-        )
+        errors.append(FieldError.of("username", "error.username_invalid"))
     if role not in {r.value for r in Role}:
-        errors.append(
-            FieldError(
-                "role",
-                "Peran harus officer, supervisor atau admin",
-                "Role must be officer, supervisor or admin",
-            )
-        )
+        errors.append(FieldError.of("role", "error.role_invalid"))
     if len(password) < MIN_PASSWORD_LENGTH:
         errors.append(
-            FieldError(
-                "password",
-                f"Kata sandi minimal {MIN_PASSWORD_LENGTH} karakter",
-                f"Password needs at least {MIN_PASSWORD_LENGTH} characters",
-            )
+            FieldError.of("password", "error.password_short", minimum=MIN_PASSWORD_LENGTH)
         )
     if errors:
         raise InvalidInput(errors)
     password_hash = HASHER.hash(password)
     with runtime.store.write() as session:
         if repo.get_officer(session, username) is not None:
-            raise InvalidInput(
-                [
-                    FieldError(
-                        "username",
-                        f"Pengguna '{username}' sudah ada",
-                        f"User '{username}' already exists",
-                    )
-                ]
-            )
+            raise InvalidInput([FieldError.of("username", "error.user_exists", user=username)])
         repo.add_officer(session, username, role, password_hash, full_name)
         repo.append_audit(
             session,
@@ -119,6 +99,7 @@ def add_user(
             object_id=username,
             details={"role": role},
         )
+    return Changes.of(Kind.USERS)
 
 
 def has_users(runtime: Runtime) -> bool:
@@ -148,20 +129,42 @@ def login(runtime: Runtime, username: str, password: str) -> Actor:
                 object_type="officer",
                 object_id=username,
             )
-            refusal = AuthError(
-                f"Akun terkunci sampai {local:%H:%M} karena terlalu banyak percobaan gagal. "
-                f"(Account locked until {local:%H:%M} after too many failed attempts.)"
-            )
+            refusal = AccountLocked.of("auth.locked", until=f"{local:%H:%M}")
         else:
             refusal = _check_password(session, officer, username, password, now)
             if refusal is None:
                 actor = Actor(
                     username=officer.username, role=officer.role, full_name=officer.full_name
                 )
+    if runtime.settings.hub.url and not isinstance(refusal, AccountLocked):
+        # Joined to the mall hub: a lockout counts across every desk of the mall.
+        refusal = _mall_lockout(runtime, username, refusal is None, now) or refusal
     # The refusal is raised after its audit event and the failed attempt are committed.
     if refusal is not None:
         raise refusal
     return actor
+
+
+def _mall_lockout(runtime: Runtime, username: str, ok: bool, now) -> AuthError | None:
+    """Report the result to the hub; its mall-wide lock, kept here too, refuses the login."""
+    from mppdesk.desk.hub import report_login
+
+    until = report_login(runtime, username, ok, now)
+    if until is None or until <= now:
+        return None
+    until = min(until, lockout.locked_until(now))  # never longer than a lock of our own
+    with runtime.store.write() as session:
+        officer = repo.get_officer(session, username)
+        if officer is not None:
+            officer.locked_until = until
+        repo.append_audit(
+            session,
+            actor=username,
+            action="login.locked_mall",
+            object_type="officer",
+            object_id=username,
+        )
+    return AccountLocked.of("auth.locked", until=f"{until.astimezone(runtime.tz):%H:%M}")
 
 
 def _check_password(session, officer, username: str, password: str, now) -> AuthError | None:
@@ -198,7 +201,7 @@ def _check_password(session, officer, username: str, password: str, now) -> Auth
                 object_type="officer",
                 object_id=username,
             )
-        return AuthError(f"{BAD_CREDENTIALS} ({BAD_CREDENTIALS_EN})")
+        return AuthError.of("auth.bad_credentials")
     if HASHER.check_needs_rehash(officer.password_hash):
         officer.password_hash = HASHER.hash(password)
     officer.last_login_at = now

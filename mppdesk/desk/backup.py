@@ -24,13 +24,15 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mppdesk import __version__
+from mppdesk.core.messages import Phrase
+from mppdesk.core.messages import text as message_text
 from mppdesk.desk.errors import DeskError
 from mppdesk.desk.runtime import STORE_FILE, Runtime, open_runtime
 from mppdesk.settings import SETTINGS_FILE
@@ -97,7 +99,22 @@ class BackupStatus:
     last_success_at: datetime | None = None
     last_backup: str | None = None
     last_attempt_at: datetime | None = None
-    last_error: str | None = None
+    # The last attempt's failure as a message code and its parameters (None: it worked).
+    error_code: str | None = None
+    error_params: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    # The text a status file written before the catalog kept (read, never written again).
+    legacy_error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether the last attempt failed."""
+        return bool(self.error_code or self.legacy_error)
+
+    def error_text(self, lang: str = "id") -> str | None:
+        """The last failure in ``lang`` (None when the last attempt worked)."""
+        if self.error_code:
+            return message_text(self.error_code, lang, **self.error_params)
+        return self.legacy_error
 
 
 # --- making a backup ---------------------------------------------------------------------
@@ -116,7 +133,7 @@ def make_backup(
     target_dir = Path(target_dir)
     _check_target(target_dir)
     if runtime.store.path is None:
-        raise BackupError("backups are made of a desk's own SQLite store, not a shared one")
+        raise BackupError.of("backup.shared_store")
     desk = _safe_name(runtime.settings.desk.code)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     final = _free_name(target_dir, f"{BACKUP_PREFIX}{desk}-{stamp}")
@@ -151,7 +168,7 @@ def make_backup(
             _fsync_dir(partial)
             os.rename(partial, final)
         except OSError as exc:
-            raise BackupError(_target_problem(target_dir, exc)) from exc
+            raise _target_problem(target_dir, exc) from exc
     finally:
         if partial.exists():
             shutil.rmtree(partial, ignore_errors=True)
@@ -176,32 +193,27 @@ def make_backup(
 
 def _check_target(target_dir: Path) -> None:
     if not target_dir.exists():
-        raise BackupError(
-            f"the backup target {target_dir} does not exist (is the USB disk or share mounted?)"
-        )
+        raise BackupError.of("backup.target_missing", target=str(target_dir))
     if not target_dir.is_dir():
-        raise BackupError(f"the backup target {target_dir} is not a folder")
+        raise BackupError.of("backup.target_not_folder", target=str(target_dir))
     if not os.access(target_dir, os.W_OK | os.X_OK):
-        raise BackupError(f"cannot write to the backup target {target_dir} (permissions)")
+        raise BackupError.of("backup.target_unwritable", target=str(target_dir))
 
 
-def _target_problem(target_dir: Path, exc: OSError) -> str:
-    code = exc.errno
+def _target_problem(target_dir: Path, exc: OSError) -> BackupError:
+    """What a failed write to the target means, by its errno (a code of the catalog)."""
+    code, target = exc.errno, str(target_dir)
     if code in (errno.ENOSPC, errno.EDQUOT):
-        return f"the backup target {target_dir} is full; no backup was written ({exc.strerror})"
+        return BackupError.of("backup.target_full", target=target, reason=exc.strerror or "")
     if code == errno.EFBIG:
-        return (
-            f"the backup target {target_dir} cannot hold a file this large (a FAT32 disk takes "
-            f"at most 4 GB per file: format it exFAT or NTFS); no backup was written"
-        )
+        return BackupError.of("backup.target_file_too_large", target=target)
     if code in (errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.EIO, errno.ESTALE):
-        return (
-            f"the backup target {target_dir} disappeared or failed while writing (disk removed "
-            f"or share lost?); no backup was written ({exc.strerror or exc})"
-        )
+        return BackupError.of("backup.target_gone", target=target, reason=exc.strerror or str(exc))
     if code in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"cannot write to the backup target {target_dir}: {exc.strerror or exc}"
-    return f"writing the backup to {target_dir} failed; no backup was written: {exc}"
+        return BackupError.of(
+            "backup.target_denied", target=target, reason=exc.strerror or str(exc)
+        )
+    return BackupError.of("backup.target_failed", target=target, reason=str(exc))
 
 
 def _safe_name(code: str) -> str:
@@ -221,7 +233,7 @@ def _fingerprint() -> str:
     try:
         return store_backup.key_fingerprint(load_master_key(create=False))
     except KeyFileError as exc:
-        raise BackupError(str(exc)) from exc
+        raise BackupError.of("backup.key_problem", reason=str(exc)) from exc
 
 
 def _entry(path: str, sha256: str, size: int) -> dict[str, Any]:
@@ -252,7 +264,7 @@ def _copy(source: Path, target: Path, expect: str | None = None) -> tuple[str, i
         dst.flush()
         os.fsync(dst.fileno())
     if expect is not None and digest.hexdigest() != expect:
-        raise BackupError(f"{source}: damaged (its SHA-256 does not match the manifest)")
+        raise BackupError.of("backup.damaged", file=str(source))
     return digest.hexdigest(), size
 
 
@@ -322,63 +334,72 @@ def read_manifest(source: Path) -> dict[str, Any]:
     """The manifest of a backup folder, checked for shape; anything else is refused."""
     source = Path(source)
     if not source.is_dir():
-        raise BackupError(f"{source}: no such backup folder")
+        raise BackupError.of("backup.no_such_folder", source=str(source))
     path = source / MANIFEST
     if not path.is_file():
-        raise BackupError(
-            f"{source}: not a complete MPP Desk backup (no {MANIFEST}; an interrupted "
-            "backup never gets one)"
-        )
+        raise BackupError.of("backup.incomplete", source=str(source), manifest=MANIFEST)
     try:
         if path.stat().st_size > MAX_MANIFEST_BYTES:
-            raise BackupError(f"{path}: too large to be a backup manifest")
+            raise BackupError.of("backup.manifest_too_large", path=str(path))
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BackupError(f"{path}: cannot read the backup manifest ({exc})") from exc
+        raise BackupError.of("backup.manifest_unreadable", path=str(path), reason=str(exc)) from exc
     problems = _manifest_problems(manifest)
+    if len(problems) == 1:
+        raise BackupError.of("backup.manifest_unusable", path=str(path), problem=problems[0])
     if problems:
-        raise BackupError(f"{path}: not a usable backup manifest: {'; '.join(problems[:5])}")
+        raise BackupError.of(
+            "backup.manifest_unusable_more",
+            path=str(path),
+            problem=problems[0],
+            more=len(problems) - 1,
+        )
     return manifest
 
 
-def _manifest_problems(manifest: Any) -> list[str]:
+def _manifest_problems(manifest: Any) -> list[Phrase]:
+    """What is wrong with a manifest, each a ``backup.manifest.`` message."""
     if not isinstance(manifest, dict):
-        return ["not a JSON object"]
+        return [Phrase("backup.manifest.not_object")]
     problems = []
     if manifest.get("format") != FORMAT:
-        problems.append(f"format is not {FORMAT!r}")
+        problems.append(Phrase("backup.manifest.format", {"format": FORMAT}))
     if manifest.get("format_version") != FORMAT_VERSION:
-        problems.append(f"format_version {manifest.get('format_version')!r} is not supported")
+        problems.append(
+            Phrase(
+                "backup.manifest.format_version", {"version": repr(manifest.get("format_version"))}
+            )
+        )
     if not isinstance(manifest.get("encrypted"), bool):
-        problems.append("encrypted must be true or false")
+        problems.append(Phrase("backup.manifest.encrypted"))
     fingerprint = manifest.get("key_fingerprint")
     if manifest.get("encrypted") and not (
         isinstance(fingerprint, str) and _SHA256.match(fingerprint)
     ):
-        problems.append("an encrypted backup needs a key_fingerprint")
+        problems.append(Phrase("backup.manifest.fingerprint"))
     files = manifest.get("files")
     if not isinstance(files, list) or not files:
-        return [*problems, "files must be a non-empty list"]
+        return [*problems, Phrase("backup.manifest.files")]
     seen = set()
     for index, item in enumerate(files):
         where = f"files[{index}]"
         if not isinstance(item, dict):
-            problems.append(f"{where}: not an object")
+            problems.append(Phrase("backup.manifest.item_not_object", {"where": where}))
             continue
         name = item.get("path")
         if not isinstance(name, str) or not _safe_relative(name):
-            problems.append(f"{where}.path: not a relative path inside the backup")
+            problems.append(Phrase("backup.manifest.item_path", {"where": where}))
         elif name in seen:
-            problems.append(f"{where}.path: listed twice")
+            problems.append(Phrase("backup.manifest.item_twice", {"where": where}))
         else:
             seen.add(name)
         if not isinstance(item.get("sha256"), str) or not _SHA256.match(item["sha256"]):
-            problems.append(f"{where}.sha256: not a SHA-256 hex digest")
+            problems.append(Phrase("backup.manifest.item_sha256", {"where": where}))
         size = item.get("size")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            problems.append(f"{where}.size: not a size")
+            problems.append(Phrase("backup.manifest.item_size", {"where": where}))
     if STORE_FILE not in seen:
-        problems.append(f"no {STORE_FILE} in files")
+        problems.append(Phrase("backup.manifest.no_store", {"store": STORE_FILE}))
     return problems
 
 
@@ -414,23 +435,16 @@ def restore_backup(
         try:
             master = load_master_key(create=False)
         except KeyFileError as exc:
-            raise BackupKeyMismatch(f"cannot restore an encrypted backup: {exc}") from exc
+            raise BackupKeyMismatch.of("backup.key_unavailable", reason=str(exc)) from exc
         if store_backup.key_fingerprint(master) != manifest["key_fingerprint"]:
-            raise BackupKeyMismatch(
-                f"{source.name} was made with another desk key; nothing was restored. Use the "
-                "desk key of the PC it came from (MPPDESK_KEY_FILE or the OS keyring)."
-            )
+            raise BackupKeyMismatch.of("backup.key_mismatch", backup=source.name)
     version = manifest.get("schema_version")
     if version is not None and version not in store_backup.known_schema_versions():
-        raise BackupError(
-            f"{source.name} has schema version {version}, written by a newer MPP Desk; "
-            f"upgrade MPP Desk before restoring it"
-        )
+        raise BackupError.of("backup.schema_newer", backup=source.name, version=str(version))
     existing = _existing_desk(data_dir)
     if existing and not force:
-        raise BackupConflict(
-            f"{data_dir} already holds a desk ({', '.join(existing)}); nothing was restored. "
-            "Restore into an empty data dir, or add --force to move the current one aside."
+        raise BackupConflict.of(
+            "backup.conflict", data_dir=str(data_dir), existing=", ".join(existing)
         )
     total = sum(item["size"] for item in manifest["files"])
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -443,18 +457,20 @@ def restore_backup(
             for item in manifest["files"]:
                 source_file = source / item["path"]
                 if not source_file.is_file():
-                    raise BackupError(f"{source.name}: {item['path']} is missing from the backup")
+                    raise BackupError.of(
+                        "backup.file_missing", backup=source.name, file=item["path"]
+                    )
                 _sha, size = _copy(source_file, staging / item["path"], expect=item["sha256"])
                 if size != item["size"]:
-                    raise BackupError(f"{source.name}: {item['path']} has the wrong size")
+                    raise BackupError.of("backup.file_size", backup=source.name, file=item["path"])
             if existing:
                 moved_aside = _move_aside(data_dir, existing)
             for name in sorted({PurePosixPath(i["path"]).parts[0] for i in manifest["files"]}):
                 os.replace(staging / name, data_dir / name)
             _fsync_dir(data_dir)
         except OSError as exc:
-            raise BackupError(
-                f"restoring into {data_dir} failed; nothing was restored: {exc}"
+            raise BackupError.of(
+                "backup.restore_failed", data_dir=str(data_dir), reason=str(exc)
             ) from exc
     finally:
         if staging.exists():
@@ -515,9 +531,11 @@ def _move_aside(data_dir: Path, names: list[str]) -> Path:
 def _check_space(data_dir: Path, needed: int) -> None:
     free = shutil.disk_usage(data_dir).free
     if free < needed + 16 * 1024 * 1024:
-        raise BackupError(
-            f"not enough free space in {data_dir}: the backup needs {needed // 1_000_000} MB, "
-            f"{free // 1_000_000} MB are free; nothing was restored"
+        raise BackupError.of(
+            "backup.no_space",
+            data_dir=str(data_dir),
+            needed=needed // 1_000_000,
+            free=free // 1_000_000,
         )
 
 
@@ -531,14 +549,45 @@ def read_status(data_dir: Path) -> BackupStatus:
         raw = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(raw, dict):
             return BackupStatus()
+        code = raw.get("error_code")
+        params = raw.get("error_params")
+        legacy = raw.get("last_error")  # the text a status file kept before the catalog
         return BackupStatus(
             last_success_at=_parse_time(raw.get("last_success_at")),
             last_backup=raw.get("last_backup") if isinstance(raw.get("last_backup"), str) else None,
             last_attempt_at=_parse_time(raw.get("last_attempt_at")),
-            last_error=raw.get("last_error") if isinstance(raw.get("last_error"), str) else None,
+            error_code=code if isinstance(code, str) and code else None,
+            error_params=_params_from_json(params) if isinstance(params, dict) else {},
+            legacy_error=legacy if isinstance(legacy, str) and legacy else None,
         )
     except (OSError, UnicodeDecodeError, ValueError):
         return BackupStatus()
+
+
+def _params_to_json(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as JSON: numbers and text as they are, a nested message as its code."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, Phrase):
+            out[key] = {"code": value.code, "params": _params_to_json(value.params)}
+        elif isinstance(value, bool | int | float) or value is None:
+            out[key] = value
+        else:
+            out[key] = str(value)
+    return out
+
+
+def _params_from_json(raw: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict) and isinstance(value.get("code"), str):
+            nested = value.get("params")
+            out[str(key)] = Phrase(
+                value["code"], _params_from_json(nested) if isinstance(nested, dict) else {}
+            )
+        elif isinstance(value, str | int | float | bool) or value is None:
+            out[str(key)] = value
+    return out
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -551,30 +600,52 @@ def _parse_time(value: Any) -> datetime | None:
     return moment if moment.tzinfo else None
 
 
+def failure_of(exc: BaseException) -> tuple[str, dict[str, Any]]:
+    """A failed backup as a message code and parameters, for the status file."""
+    if isinstance(exc, DeskError) and exc.code:
+        return exc.code, dict(exc.params)
+    return "backup.failed_other", {
+        "reason": exc.text("id") if isinstance(exc, DeskError) else str(exc)
+    }
+
+
 def record_status(
-    data_dir: Path, *, at: datetime, result: BackupResult | None, error: str | None
+    data_dir: Path, *, at: datetime, result: BackupResult | None, error: BaseException | None
 ) -> BackupStatus:
-    """Keep the outcome of one backup attempt; a failure keeps the last success."""
+    """Keep the outcome of one backup attempt; a failure keeps the last success.
+
+    The failure is kept as its message code and parameters, so the status bar words it in
+    the window's language (a status file that kept text is still read, as text).
+    """
     previous = read_status(data_dir)
+    code, params = failure_of(error) if error is not None else (None, {})
     status = BackupStatus(
         last_success_at=at if result is not None else previous.last_success_at,
         last_backup=str(result.path) if result is not None else previous.last_backup,
         last_attempt_at=at,
-        last_error=error,
+        error_code=code,
+        error_params=params,
     )
     raw = {
-        key: (value.isoformat() if isinstance(value, datetime) else value)
-        for key, value in asdict(status).items()
+        "last_success_at": _iso(status.last_success_at),
+        "last_backup": status.last_backup,
+        "last_attempt_at": _iso(status.last_attempt_at),
+        "error_code": code,
+        "error_params": _params_to_json(params),
     }
     path = Path(data_dir) / STATUS_FILE
     tmp = path.with_name(f".{STATUS_FILE}.{secrets.token_hex(4)}.tmp")
     try:
-        tmp.write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(raw, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         log.warning("could not record the backup status in %s: %s", path, exc)
     return status
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def backup_due(
@@ -592,7 +663,7 @@ def backup_due(
     ):
         return False
     if (
-        status.last_error
+        status.failed
         and status.last_attempt_at is not None
         and now - status.last_attempt_at < timedelta(seconds=retry_after_s)
     ):
@@ -607,7 +678,7 @@ def scheduled_backup(runtime: Runtime, target_dir: Path) -> BackupStatus:
         result = make_backup(runtime, target_dir)
     except (BackupError, StoreError, OSError) as exc:
         log.warning("scheduled backup to %s failed: %s", target_dir, exc)
-        return record_status(runtime.data_dir, at=now, result=None, error=str(exc))
+        return record_status(runtime.data_dir, at=now, result=None, error=exc)
     return record_status(runtime.data_dir, at=now, result=result, error=None)
 
 
@@ -619,6 +690,7 @@ __all__ = [
     "BackupStatus",
     "RestoreResult",
     "backup_due",
+    "failure_of",
     "make_backup",
     "read_manifest",
     "read_status",

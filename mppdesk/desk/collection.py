@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
+from mppdesk.core.changes import Changes, Kind
 from mppdesk.core.masking import mask_nik
+from mppdesk.core.messages import Phrase
 from mppdesk.core.permissions import Operation
 from mppdesk.core.states import AgencyStatus, SubmissionStatus
 from mppdesk.core.tracking import TrackingNumberError, normalize_tracking_number
@@ -64,22 +66,31 @@ class CollectionCandidate:
     def ready(self) -> bool:
         return self.agency_status == AgencyStatus.COMPLETED and self.collected_at is None
 
-    def why_not_ready(self) -> tuple[str, str] | None:
-        """(Indonesian, English) reason the product cannot be handed over, or None."""
+    def why_not_ready(self) -> Phrase | None:
+        """Why the product cannot be handed over (a catalog message), or None."""
         if self.collected_at is not None:
             who = (self.collected_by or {}).get("name") or ""
-            return (
-                f"Sudah diambil pada {self.collected_at:%Y-%m-%d %H:%M} UTC oleh {who}.",
-                f"Already collected on {self.collected_at:%Y-%m-%d %H:%M} UTC by {who}.",
+            return Phrase(
+                "error.already_collected",
+                {"when": f"{self.collected_at:%Y-%m-%d %H:%M}", "who": who},
             )
         if self.agency_status == AgencyStatus.COMPLETED:
             return None
-        status = self.agency_status or "belum dikirim"
-        return (
-            f"Instansi belum menyatakan produk selesai (status: {status}).",
-            f"The agency has not reported the product ready (status: "
-            f"{self.agency_status or 'not sent yet'}).",
-        )
+        status = self.agency_status or Phrase("error.not_sent_yet")
+        return Phrase("error.not_ready", {"status": status})
+
+
+@dataclass(frozen=True)
+class Collected(CollectionCandidate):
+    """The submission as it stands after the hand-over was recorded."""
+
+    @classmethod
+    def of(cls, candidate: CollectionCandidate) -> Collected:
+        return cls(**{f.name: getattr(candidate, f.name) for f in fields(candidate)})
+
+    @property
+    def changes(self) -> Changes:
+        return Changes.of(Kind.COLLECTION, submission_ids=[self.submission_id])
 
 
 @dataclass(frozen=True)
@@ -114,23 +125,13 @@ def read_tracking_input(text: str) -> str:
     except TrackingNumberError as exc:
         raise InvalidInput(
             [
-                FieldError(
+                FieldError.of(
                     "tracking_number",
-                    "Nomor registrasi tidak valid: harus seperti K01-261130-0001-X "
-                    f"({_id_reason(exc)})",
-                    f"Invalid tracking number: expected like K01-261130-0001-X ({exc})",
+                    "error.tracking_invalid",
+                    reason=Phrase(f"error.tracking_reason.{exc.reason}"),
                 )
             ]
         ) from exc
-
-
-def _id_reason(exc: TrackingNumberError) -> str:
-    text = str(exc)
-    if "check character" in text:
-        return "karakter pemeriksa tidak cocok, periksa ketikan"
-    if "look like" in text:
-        return "bentuknya tidak sesuai"
-    return "karakter tidak dikenal"
 
 
 def find_for_collection(runtime: Runtime, actor: Actor, text: str) -> CollectionCandidate:
@@ -140,10 +141,7 @@ def find_for_collection(runtime: Runtime, actor: Actor, text: str) -> Collection
     with runtime.store.read() as session:
         submission = views.find_by_tracking(session, tracking)
         if submission is None:
-            raise NotFound(
-                f"Nomor registrasi {tracking} tidak ditemukan di loket ini. "
-                f"(Tracking number {tracking} not found.)"
-            )
+            raise NotFound.of("error.tracking_not_found", tracking=tracking)
         identity = views.applicant_identity(session, submission.applicant_id)
         proxy = views.visit_proxy(session, submission.visit_id)
         name, kind, number = identity or ("", "", "")
@@ -175,61 +173,41 @@ def check_record(record: CollectionRecord, today: date | None = None) -> list[Fi
     errors: list[FieldError] = []
     if record.taker not in (TAKER_APPLICANT, TAKER_PROXY):
         errors.append(
-            FieldError(
-                "taker",
-                "Pilih siapa yang mengambil: pemohon atau kuasa",
-                "Choose who collects: the applicant or a proxy",
-            )
+            FieldError.of("taker", "error.taker_choose")
         )
         return errors
     if record.identity_document not in IDENTITY_DOCUMENTS:
         errors.append(
-            FieldError(
-                "identity_document",
-                "Jenis dokumen identitas tidak dikenal",
-                "Unknown identity document type",
-            )
+            FieldError.of("identity_document", "error.identity_document_unknown")
         )
     if record.taker == TAKER_APPLICANT:
         if not record.identity_checked:
             errors.append(
-                FieldError(
-                    "identity_checked",
-                    "Periksa identitas pemohon (KTP-el/IKD) sebelum menyerahkan produk",
-                    "Check the applicant's identity (KTP-el/IKD) before handing over",
-                )
+                FieldError.of("identity_checked", "error.identity_check_applicant")
             )
         return errors
     if not record.proxy_name.strip():
         errors.append(
-            FieldError("proxy_name", "Nama kuasa wajib diisi", "The proxy's name is required")
+            FieldError.of("proxy_name", "error.proxy_name_required")
         )
     nik = check_nik(record.proxy_nik, today=today)
     if not nik.ok:
         assert nik.error is not None
-        errors.append(FieldError("proxy_nik", nik.error.id, nik.error.en))
+        errors.append(FieldError.of("proxy_nik", nik.error.code, **nik.error.params))
     if not record.letter_reference.strip():
         errors.append(
-            FieldError(
-                "letter_reference",
-                "Nomor/tanggal surat kuasa wajib diisi",
-                "The letter of authority's reference is required",
-            )
+            FieldError.of("letter_reference", "error.letter_reference_required")
         )
     if not record.identity_checked:
         errors.append(
-            FieldError(
-                "identity_checked",
-                "Periksa identitas kuasa dan surat kuasanya",
-                "Check the proxy's identity and letter of authority",
-            )
+            FieldError.of("identity_checked", "error.identity_check_proxy")
         )
     return errors
 
 
 def record_collection(
     runtime: Runtime, actor: Actor, tracking_number: str, record: CollectionRecord
-) -> CollectionCandidate:
+) -> Collected:
     """Record the hand-over; the submission becomes ``collected``. Raises InvalidInput,
     NotReady (not completed by the agency, or collected already) or NotFound."""
     require(actor, Operation.COLLECT)
@@ -241,13 +219,13 @@ def record_collection(
     with runtime.store.write() as session:
         submission = views.find_by_tracking(session, tracking)
         if submission is None:
-            raise NotFound(f"Nomor registrasi {tracking} tidak ditemukan.")
+            raise NotFound.of("error.tracking_not_found", tracking=tracking)
         if submission.collected_at is not None or submission.agency_status != (
             AgencyStatus.COMPLETED
         ):
             candidate = _candidate_without_lookup(submission)
-            reason = candidate.why_not_ready() or ("", "")
-            raise NotReady([FieldError("tracking_number", reason[0], reason[1])])
+            reason = candidate.why_not_ready() or Phrase("error.not_ready", {"status": ""})
+            raise NotReady([FieldError.of("tracking_number", reason.code, **reason.params)])
         if record.taker == TAKER_APPLICANT:
             identity = views.applicant_identity(session, submission.applicant_id)
             name = identity[0] if identity else ""
@@ -273,11 +251,7 @@ def record_collection(
         if not views.record_collected(session, submission.id, SubmissionStatus.COLLECTED, now, who):
             raise NotReady(
                 [
-                    FieldError(
-                        "tracking_number",
-                        "Produk ini baru saja dicatat diambil.",
-                        "This product was just recorded as collected.",
-                    )
+                    FieldError.of("tracking_number", "error.just_collected")
                 ]
             )
         audit = {k: v for k, v in who.items() if k != "nik"}
@@ -294,7 +268,7 @@ def record_collection(
         )
         submission_id = submission.id
     log.info("submission %s collected (%s)", submission_id, record.taker)
-    return find_for_collection(runtime, actor, tracking)
+    return Collected.of(find_for_collection(runtime, actor, tracking))
 
 
 def _candidate_without_lookup(submission: Any) -> CollectionCandidate:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from mppdesk.core.changes import Changes, Kind
 from mppdesk.core.ids import new_id
 from mppdesk.core.permissions import Operation
 from mppdesk.desk.auth import Actor, require
@@ -60,18 +61,27 @@ def call_next_ticket(runtime: Runtime, actor: Actor, group: str) -> Ticket:
     if group not in service_groups(runtime.catalog):
         raise InvalidInput(
             [
-                FieldError(
-                    "group",
-                    f"Grup layanan tidak dikenal: {group}",
-                    f"Unknown service group: {group}",
-                )
+                FieldError.of("group", "error.group_unknown", group=group)
             ]
         )
     now = runtime.now()
     day = now.astimezone(runtime.tz).date()
+    prefix = ticket_prefix(runtime.catalog, group)
+    mall_number = None
+    if runtime.settings.hub.url:  # joined: one queue for the mall; offline, this desk's block
+        from mppdesk.desk import hub
+
+        mall_number = hub.hub_ticket(runtime, actor, prefix)
     with runtime.store.write() as session:
-        sequence = repo.next_sequence(session, f"ticket:{group}:{day:%Y%m%d}")
-        number = f"{ticket_prefix(runtime.catalog, group)}-{sequence:03d}"
+        if mall_number is not None:
+            sequence = int(mall_number.rsplit("-", 1)[-1]) if mall_number[-1:].isdigit() else 0
+            number = mall_number
+        elif runtime.settings.hub.url:
+            sequence = repo.next_sequence(session, f"ticket-offline:{group}:{day:%Y%m%d}")
+            number = hub.offline_ticket_number(prefix, runtime.settings.desk.code, sequence)
+        else:
+            sequence = repo.next_sequence(session, f"ticket:{group}:{day:%Y%m%d}")
+            number = f"{prefix}-{sequence:03d}"
         repo.append_audit(
             session,
             actor=actor.username,
@@ -119,7 +129,11 @@ def lookup_applicant(
     require(actor, Operation.INTAKE)
     number = (id_number or "").strip()
     if not number:
-        raise InvalidInput([FieldError("applicant.nik", "NIK wajib diisi", "NIK is required")])
+        raise InvalidInput([FieldError.of("applicant.nik", "error.nik_required")])
+    if runtime.settings.hub.url:  # joined: the mall's record first, the store as fallback
+        from mppdesk.desk.hub import lookup_record
+
+        return lookup_record(runtime, actor, number, id_kind, changes)
     found = lookups.view_applicant(
         runtime.store,
         id_kind,
@@ -293,11 +307,7 @@ def save_draft(
     if size > MAX_DRAFT_BYTES:
         raise InvalidInput(
             [
-                FieldError(
-                    "draft",
-                    f"Draf kunjungan terlalu besar ({size} byte)",
-                    f"The visit draft is too large ({size} bytes)",
-                )
+                FieldError.of("draft", "error.draft_too_large", size=size)
             ]
         )
     visit_id = visit_id or new_id()
@@ -355,7 +365,7 @@ def discard_draft(runtime: Runtime, actor: Actor, visit_id: str) -> bool:
 
 def update_desk_preferences(
     runtime: Runtime, actor: Actor, *, language: str, idle_lock_minutes: int
-) -> None:
+) -> Changes:
     """Save the display language and idle-lock time of this install (admins only)."""
     from dataclasses import replace
 
@@ -365,15 +375,11 @@ def update_desk_preferences(
     errors = []
     if language not in ("id", "en"):
         errors.append(
-            FieldError("language", "Bahasa harus id atau en", "Language must be id or en")
+            FieldError.of("language", "error.language_invalid")
         )
     if not 1 <= idle_lock_minutes <= 240:
         errors.append(
-            FieldError(
-                "idle_lock_minutes",
-                "Kunci layar: 1 sampai 240 menit",
-                "Screen lock: 1 to 240 minutes",
-            )
+            FieldError.of("idle_lock_minutes", "error.idle_lock_range")
         )
     if errors:
         raise InvalidInput(errors)
@@ -390,3 +396,4 @@ def update_desk_preferences(
             object_id=desk.code,
             details={"language": language, "idle_lock_minutes": idle_lock_minutes},
         )
+    return Changes.of(Kind.SETTINGS)

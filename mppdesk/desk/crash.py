@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mppdesk.core import messages
 from mppdesk.core.masking import mask_diagnostic
+from mppdesk.core.messages import Phrase
 from mppdesk.desk.private import write_private_text
 
 CRASH_FOLDER = "crash"
@@ -138,11 +140,15 @@ def crash_line(exc: BaseException, report: Path | None, lang: str = "id") -> str
     """The one line the officer sees: what happened and where the report is; no data."""
     kind = type(exc).__name__
     where = where_it_happened(exc)
-    if lang == "en":
-        told = f"report written to {report}" if report else "no report could be written"
-        return f"error: unexpected {kind} at {where}; {told}. Please pass it to support."
-    told = f"laporan ditulis ke {report}" if report else "laporan tidak dapat ditulis"
-    return f"galat: kesalahan tak terduga {kind} di {where}; {told}. Serahkan ke tim dukungan."
+    told = (
+        Phrase("fault.crash.report", {"report": str(report)})
+        if report
+        else Phrase("fault.crash.no_report")
+    )
+    line = messages.text("fault.crash", lang, kind=kind, where=where, told=told)
+    if line == "fault.crash":  # no message catalog: the crash line must still say something
+        line = f"error: unexpected {kind} at {where}; report: {report or 'none'}"
+    return line
 
 
 def install_thread_hook(data_dir: Path | None) -> None:

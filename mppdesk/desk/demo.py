@@ -101,13 +101,18 @@ def seed_visits(runtime: Runtime, count: int, seed: int) -> list[str]:
     midnight = datetime.combine(local_now.date(), time(0, 1), tzinfo=runtime.tz)
     # The visits of the last few hours, so the day's views have something to show.
     opening = max(midnight, local_now - timedelta(minutes=12 * count + 30))
+    # Just after midnight the day is too short for 12-minute visits: squeeze them into the
+    # minutes there are, so the demo never opens on an empty day whatever the time.
+    room = max(timedelta(), local_now - opening)
+    step = min(timedelta(minutes=12), room / (count + 1)) if count else timedelta()
+    scale = step / timedelta(minutes=12)
     real_clock = runtime.clock
     visit_ids = []
     try:
         for i in range(count):
             chosen = rng.sample(codes, k=1 if rng.random() < 0.6 else 2)
-            started = opening + timedelta(minutes=12 * i + rng.randint(0, 8))
-            finalized = started + timedelta(minutes=rng.randint(4, 15))
+            started = opening + timedelta(minutes=12 * i + rng.randint(0, 8)) * scale
+            finalized = started + timedelta(minutes=rng.randint(4, 15)) * scale
             if finalized > real_clock():
                 break
             request = _visit_from_examples(runtime, chosen, ticket=f"A-{i + 1:03d}")

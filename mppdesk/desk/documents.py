@@ -88,7 +88,7 @@ def _names(runtime: Runtime, submission: Any, lang: str) -> tuple[str, str, str,
 def _load_visit(session: Any, visit_id: str) -> Any:
     visit = repo.get_visit(session, visit_id)
     if visit is None or visit.status != "finalized":
-        raise NotFound(f"Kunjungan tidak ditemukan: {visit_id} (visit not found)")
+        raise NotFound.of("error.visit_not_found", visit=visit_id)
     return visit
 
 
@@ -291,7 +291,7 @@ def print_checklist(
     catalog = runtime.catalog
     unknown = [c for c in codes if c not in catalog.services]
     if unknown:
-        raise NotFound(f"Layanan tidak dikenal: {', '.join(unknown)} (unknown service)")
+        raise NotFound.of("error.service_unknown", services=", ".join(unknown))
     pairs = [(catalog.agencies[catalog.services[c].agency], catalog.services[c]) for c in codes]
     header = ChecklistHeader(
         mpp_name=runtime.settings.desk.mpp_name,
@@ -312,7 +312,7 @@ def handover_view(
 ) -> HandoverView:
     catalog = runtime.catalog
     if agency not in catalog.agencies:
-        raise NotFound(f"Instansi tidak dikenal: {agency} (unknown agency)")
+        raise NotFound.of("error.agency_unknown", agency=agency)
     rows = []
     for submission in repo.list_submissions(session, local_date=day.isoformat(), agency=agency):
         applicant = repo.get_applicant(session, submission.applicant_id)

@@ -20,6 +20,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from mppdesk.core import messages
 from mppdesk.printing.daily_report import DailyReportView, ReportTable
 
 _SHEET_UNSAFE = re.compile(r"[\[\]:*?/\\]")
@@ -61,16 +62,16 @@ def xlsx_bytes(view: DailyReportView) -> bytes:
         "datetime": book.add_format({"num_format": "dd-mm-yyyy hh:mm"}),
     }
     used: set[str] = set()
-    summary = book.add_worksheet(sheet_name("Ringkasan" if view.lang == "id" else "Summary", used))
+    summary = book.add_worksheet(sheet_name(messages.text("export.summary", view.lang), used))
     summary.set_column(0, 0, 34)
     summary.set_column(1, 1, 70)
     summary.write(0, 0, view.title, title)
     info = (
         ("MPP", view.mpp_name),
-        ("Loket" if view.lang == "id" else "Desk", view.desk),
-        ("Periode" if view.lang == "id" else "Period", view.period),
-        ("Dibuat" if view.lang == "id" else "Made", view.generated_at.strftime("%d-%m-%Y %H:%M")),
-        ("Oleh" if view.lang == "id" else "By", view.generated_by),
+        (messages.text("export.desk", view.lang), view.desk),
+        (messages.text("export.period", view.lang), view.period),
+        (messages.text("export.made", view.lang), view.generated_at.strftime("%d-%m-%Y %H:%M")),
+        (messages.text("export.by", view.lang), view.generated_by),
         ("Audit head id", view.audit_head_id),
         ("Audit head hash", view.audit_head_hash),
     )

@@ -6,6 +6,7 @@ Indonesian message (English on request) that says what happened and what to do. 
 command line and the desk window both ask ``explain`` first; whatever it does not know is
 a bug and goes to a crash report (``mppdesk.desk.crash``).
 
+The words are the message catalog's ``fault.`` codes (``resources/messages/``).
 Messages never carry personal data: they are built from file names, setting keys and the
 drivers' reasons (which hold no row values), and masked once more on the way out.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass
 
+from mppdesk.core import messages
 from mppdesk.core.masking import mask_diagnostic
 
 # What kind of fault, for the exit code: input faults exit 2, the others 1.
@@ -24,81 +26,25 @@ INPUT = "input"
 
 @dataclass(frozen=True)
 class Fault:
+    """What happened (a ``fault.`` message code), the technical detail, and what to do."""
+
     kind: str
-    title_id: str  # what happened, in Indonesian
-    title_en: str
+    title: str  # message code: what happened
     detail: str  # the file, key and reason (technical, shown as is)
-    action_id: str = ""  # what to do
-    action_en: str = ""
+    action: str = ""  # message code: what to do ("" when the title says it all)
 
     def message(self, lang: str = "id") -> str:
-        title, action = (
-            (self.title_en, self.action_en) if lang == "en" else (self.title_id, self.action_id)
-        )
+        title = messages.text(self.title, lang)
         text = f"{title}: {self.detail}" if self.detail else title
-        if action:
-            text += f" — {action}"
+        if self.action:
+            text += f" — {messages.text(self.action, lang)}"
         return mask_diagnostic(text)
 
 
-_STORE_TITLES = {
-    "disk_full": (
-        "disk penuh, data tidak dapat ditulis",
-        "the disk is full, nothing can be written",
-        "kosongkan ruang disk lalu ulangi; data yang sudah tersimpan tetap utuh",
-        "free disk space and try again; what was stored is intact",
-    ),
-    "damaged": (
-        "berkas penyimpanan rusak",
-        "the store file is damaged",
-        "pulihkan dari cadangan ('mppdesk restore'); jangan buat penyimpanan baru di sini",
-        "restore it from a backup ('mppdesk restore'); do not create a new store here",
-    ),
-    "unreadable": (
-        "berkas penyimpanan rusak atau kunci desk tidak cocok",
-        "the store file is damaged or the desk key does not match it",
-        "pastikan MPPDESK_KEY_FILE menunjuk kunci desk ini, atau pulihkan dari cadangan",
-        "check that MPPDESK_KEY_FILE names this desk's key, or restore from a backup",
-    ),
-    "key_mismatch": (
-        "kunci desk tidak cocok dengan penyimpanan",
-        "the desk key does not match the store",
-        "",
-        "",
-    ),
-    "missing": ("penyimpanan tidak ada atau kosong", "the store is missing or empty", "", ""),
-    "busy": (
-        "penyimpanan sedang dipakai program lain",
-        "the store is in use by another program",
-        "tutup program lain yang memakai data desk ini lalu ulangi",
-        "close the other program using this desk's data and try again",
-    ),
-    "readonly": (
-        "penyimpanan tidak dapat ditulis",
-        "the store cannot be written",
-        "periksa izin folder data dan ruang disk",
-        "check the data folder's permissions and free space",
-    ),
-    "permission": (
-        "penyimpanan tidak dapat dibuka",
-        "the store cannot be opened",
-        "periksa izin folder data",
-        "check the data folder's permissions",
-    ),
-    "newer": (
-        "penyimpanan ditulis oleh MPP Desk yang lebih baru",
-        "the store was written by a newer MPP Desk",
-        "",
-        "",
-    ),
-    "io": (
-        "disk gagal membaca atau menulis penyimpanan",
-        "the disk failed to read or write the store",
-        "periksa disk; pulihkan dari cadangan bila berulang",
-        "check the disk; restore from a backup if it repeats",
-    ),
-    "lost": ("sambungan ke penyimpanan terputus", "the connection to the store was lost", "", ""),
-}
+def _with_action(code: str) -> str:
+    """The action code of a fault title, when the catalog has one."""
+    action = f"{code}.action"
+    return action if messages.has(action) else ""
 
 
 def explain(exc: BaseException) -> Fault | None:
@@ -109,31 +55,17 @@ def explain(exc: BaseException) -> Fault | None:
     from mppdesk.store.keys import KeyFileError
 
     if isinstance(exc, SettingsError):
-        return Fault(
-            ENVIRONMENT,
-            "pengaturan tidak dapat dipakai",
-            "the settings cannot be used",
-            str(exc),
-            "perbaiki nilai itu di berkas pengaturan",
-            "correct that value in the settings file",
-        )
+        return Fault(ENVIRONMENT, "fault.settings", str(exc), "fault.settings.action")
     if isinstance(exc, KeyFileError):
-        return Fault(ENVIRONMENT, "kunci desk bermasalah", "the desk key has a problem", str(exc))
+        return Fault(ENVIRONMENT, "fault.key_file", str(exc))
     if isinstance(exc, CatalogError):
-        return Fault(
-            ENVIRONMENT,
-            "katalog bermasalah",
-            "the catalog has problems",
-            str(exc),
-            "jalankan 'mppdesk catalog check'",
-            "run 'mppdesk catalog check'",
-        )
+        return Fault(ENVIRONMENT, "fault.catalog", str(exc), "fault.catalog.action")
     fault = exc if isinstance(exc, StoreError) else store_fault(exc)
     if fault is not None:
-        title_id, title_en, action_id, action_en = _STORE_TITLES.get(
-            fault.reason, ("penyimpanan bermasalah", "the store has a problem", "", "")
-        )
-        return Fault(ENVIRONMENT, title_id, title_en, str(fault), action_id, action_en)
+        code = f"fault.store_{fault.reason}"
+        if not messages.has(code):
+            code = "fault.store_other"
+        return Fault(ENVIRONMENT, code, str(fault), _with_action(code))
     if isinstance(exc, OSError):
         return _os_fault(exc)
     return None
@@ -144,34 +76,12 @@ def _os_fault(exc: OSError) -> Fault | None:
     where = str(where)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return Fault(
-            ENVIRONMENT,
-            "disk penuh, data tidak dapat ditulis",
-            "the disk is full, nothing can be written",
-            where or (exc.strerror or ""),
-            "kosongkan ruang disk lalu ulangi; data yang sudah tersimpan tetap utuh",
-            "free disk space and try again; what was stored is intact",
+            ENVIRONMENT, "fault.disk_full", where or (exc.strerror or ""), "fault.disk_full.action"
         )
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return Fault(
-            ENVIRONMENT,
-            "izin ditolak",
-            "permission denied",
-            where,
-            "jalankan sebagai akun pemilik folder data, atau perbaiki izinnya",
-            "run as the account that owns the data folder, or correct its permissions",
-        )
+        return Fault(ENVIRONMENT, "fault.permission", where, "fault.permission.action")
     if exc.errno == errno.EROFS:
-        return Fault(
-            ENVIRONMENT,
-            "sistem berkas hanya-baca",
-            "the file system is read-only",
-            where,
-        )
+        return Fault(ENVIRONMENT, "fault.read_only", where)
     if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR) and where:
-        return Fault(
-            INPUT,
-            "berkas atau folder tidak ada atau salah jenis",
-            "no such file or folder, or the wrong kind",
-            f"{where} ({exc.strerror})",
-        )
+        return Fault(INPUT, "fault.no_such_file", f"{where} ({exc.strerror})")
     return None

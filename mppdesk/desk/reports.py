@@ -2,9 +2,10 @@
 
 ``load_dashboard`` asks the store for the aggregates of a date range (local dates, today by
 default) in one read transaction, so every figure on the screen comes from the same moment.
-It has two halves that refresh separately, as writes say what changed:
+It has two halves; the sync half (``load_sync``) also refreshes alone, when only the outbox
+or an agency's status moved, while any other change reads the whole dashboard again:
 
-- ``load_intake``: counts by agency, service, officer, status and hour; waiting time (queue
+- intake: counts by agency, service, officer, status and hour; waiting time (queue
   ticket → start of service) and service time (start → finalize), mean and p90; submissions
   waiting for approval; the satisfaction survey. Changes when a visit is finalized, a survey
   is answered or a supervisor decides.
@@ -32,6 +33,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from mppdesk.core import messages
 from mppdesk.core.calendar import add_working_days
 from mppdesk.core.permissions import Operation
 from mppdesk.desk.auth import Actor, require
@@ -73,21 +75,13 @@ class Period:
         if self.last < self.first:
             raise InvalidInput(
                 [
-                    FieldError(
-                        "period",
-                        "Tanggal akhir sebelum tanggal awal",
-                        "The last day comes before the first",
-                    )
+                    FieldError.of("period", "error.period_reversed")
                 ]
             )
         if (self.last - self.first).days >= MAX_RANGE_DAYS:
             raise InvalidInput(
                 [
-                    FieldError(
-                        "period",
-                        f"Rentang paling lama {MAX_RANGE_DAYS} hari",
-                        f"A range spans at most {MAX_RANGE_DAYS} days",
-                    )
+                    FieldError.of("period", "error.period_too_long", days=MAX_RANGE_DAYS)
                 ]
             )
 
@@ -212,14 +206,6 @@ def _due_soon_until(runtime: Runtime, day: date) -> date:
     return add_working_days(day, DUE_SOON_WORKING_DAYS, holidays)
 
 
-def load_intake(runtime: Runtime, actor: Actor, period: Period | None = None) -> IntakePart:
-    require(actor, Operation.REPORT)
-    period = period or today(runtime)
-    with runtime.store.read() as session:
-        sql.reserve_page_cache(session)
-        return _intake(session, _day_range(runtime, period))
-
-
 def load_sync(runtime: Runtime, actor: Actor, period: Period | None = None) -> SyncPart:
     require(actor, Operation.REPORT)
     period = period or today(runtime)
@@ -252,98 +238,11 @@ def load_dashboard(runtime: Runtime, actor: Actor, period: Period | None = None)
 
 # --- the one view: tables, key figures, charts ---------------------------------------------
 
-_T: dict[str, tuple[str, str]] = {
-    "title": ("LAPORAN HARIAN PELAYANAN", "DAILY SERVICE REPORT"),
-    "title_range": ("LAPORAN PELAYANAN", "SERVICE REPORT"),
-    # key figures
-    "k.visits": ("Kunjungan dilayani", "Visits served"),
-    "k.submissions": ("Permohonan", "Submissions"),
-    "k.wait_avg": ("Rata-rata waktu tunggu", "Mean waiting time"),
-    "k.wait_p90": ("Waktu tunggu p90", "Waiting time p90"),
-    "k.service_avg": ("Rata-rata waktu layanan", "Mean service time"),
-    "k.service_p90": ("Waktu layanan p90", "Service time p90"),
-    "k.held": ("Menunggu persetujuan", "Awaiting approval"),
-    "k.overdue": ("Lewat SLA", "Past SLA"),
-    "k.due_soon": ("SLA 2 hari kerja", "SLA within 2 working days"),
-    "k.undelivered": ("Belum terkirim", "Not yet delivered"),
-    "k.ikm": ("Indeks kepuasan (IKM)", "Satisfaction index (IKM)"),
-    "k.responses": ("Responden survei", "Survey responses"),
-    # tables
-    "t.status": ("Permohonan per status", "Submissions by status"),
-    "t.by_agency": ("Permohonan per instansi", "Submissions by agency"),
-    "t.by_service": ("Permohonan per layanan", "Submissions by service"),
-    "t.by_officer": ("Petugas", "Officers"),
-    "t.by_hour": ("Per jam", "By hour"),
-    "t.times": ("Waktu tunggu dan layanan", "Waiting and service times"),
-    "t.sla_agency": ("SLA per instansi", "SLA by agency"),
-    "t.overdue": ("Lewat SLA", "Past SLA"),
-    "t.due_soon": ("Jatuh tempo SLA 2 hari kerja", "SLA due within 2 working days"),
-    "t.backlog": ("Antrean kirim per instansi", "Sync backlog by agency"),
-    "t.held": ("Menunggu persetujuan", "Awaiting approval"),
-    "t.attention": ("Perlu perhatian", "Needs attention"),
-    "t.survey_elements": ("Survei kepuasan per unsur", "Satisfaction survey by element"),
-    "t.survey_service": ("Survei kepuasan per layanan", "Satisfaction survey by service"),
-    "t.survey_agency": ("Survei kepuasan per instansi", "Satisfaction survey by agency"),
-    # columns
-    "c.agency": ("Instansi", "Agency"),
-    "c.agency_name": ("Nama instansi", "Agency name"),
-    "c.service": ("Layanan", "Service"),
-    "c.service_name": ("Nama layanan", "Service name"),
-    "c.submissions": ("Permohonan", "Submissions"),
-    "c.visits": ("Kunjungan", "Visits"),
-    "c.officer": ("Petugas", "Officer"),
-    "c.service_avg": ("Rata-rata layanan", "Mean service"),
-    "c.hour": ("Jam", "Hour"),
-    "c.measure": ("Ukuran", "Measure"),
-    "c.label": ("Keterangan", "Description"),
-    "c.count": ("Jumlah", "Count"),
-    "c.avg": ("Rata-rata", "Mean"),
-    "c.p90": ("p90", "p90"),
-    "c.status": ("Status", "Status"),
-    "c.overdue": ("Lewat SLA", "Past SLA"),
-    "c.due_soon": ("Segera jatuh tempo", "Due soon"),
-    "c.tracking": ("No. registrasi", "Tracking no."),
-    "c.sla_due": ("Batas SLA", "SLA due"),
-    "c.agency_status": ("Status instansi", "Agency status"),
-    "c.held": ("Ditahan", "Held"),
-    "c.pending": ("Menunggu kirim", "Pending"),
-    "c.paused": ("Dijeda", "Paused"),
-    "c.failed": ("Gagal", "Failed"),
-    "c.oldest": ("Tertua belum terkirim", "Oldest undelivered"),
-    "c.age": ("Umur tertua", "Oldest age"),
-    "c.finalized_at": ("Waktu input", "Finalized"),
-    "c.review": ("Reviu", "Review"),
-    "c.kind": ("Jenis", "Kind"),
-    "c.reason": ("Alasan / pesan", "Reason / message"),
-    "c.element": ("Unsur", "Element"),
-    "c.score": ("Nilai rata-rata", "Mean score"),
-    "c.responses": ("Responden", "Responses"),
-    "c.ikm": ("IKM", "IKM"),
-    "c.category": ("Mutu", "Grade"),
-    # rows and kinds
-    "m.wait": ("tunggu", "wait"),
-    "m.wait_label": ("Ambil antrean → mulai dilayani", "Queue ticket → service starts"),
-    "m.service": ("layanan", "service"),
-    "m.service_label": ("Mulai dilayani → selesai diinput", "Service starts → finalized"),
-    "kind.rejected": ("ditolak", "rejected"),
-    "kind.conflict": ("konflik", "conflict"),
-    "kind.needs_info": ("perlu data", "needs info"),
-    "kind.flagged": ("ditandai", "flagged"),
-    "kind.returned": ("dikembalikan", "returned"),
-    "more": ("{shown} pertama dari {total}", "first {shown} of {total}"),
-    "limited": ("{shown} terbaru", "newest {shown}"),
-    # charts
-    "ch.hour": ("Kunjungan dan permohonan per jam", "Visits and submissions by hour"),
-    "ch.agency": ("Permohonan per instansi", "Submissions by agency"),
-    "ch.backlog": ("Antrean kirim per instansi", "Sync backlog by agency"),
-    "ch.sla": ("SLA per instansi", "SLA by agency"),
-}
 
 
 def text(key: str, lang: str, **slots: object) -> str:
-    pair = _T[key]
-    value = pair[1] if lang == "en" else pair[0]
-    return value.format(**slots) if slots else value
+    """The report's words live in the message catalog under ``report.``."""
+    return messages.text(f"report.{key}", lang, **slots)
 
 
 def table_title(key: str, lang: str = "id") -> str:
@@ -382,233 +281,10 @@ def report_view(
     runtime: Runtime, dashboard: Dashboard, lang: str = "id", generated_by: str = ""
 ) -> DailyReportView:
     """The tables, key figures and charts of a dashboard in one language."""
-    intake, sync = dashboard.intake, dashboard.sync
-    timing = intake.timing
-    col = ReportColumn
-
-    def c(key: str, kind: str = "text") -> ReportColumn:
-        return col(key, text(f"c.{key}", lang), kind)
-
-    def note(shown: int, total: int) -> str:
-        return text("more", lang, shown=shown, total=total) if total > shown else ""
-
-    line_columns = (  # the service code names its agency ("dukcapil/ktp-el")
-        c("tracking"),
-        c("service"),
-        c("officer"),
-        c("finalized_at", "datetime"),
-        c("sla_due", "date"),
-        c("status"),
-        c("agency_status"),
-    )
-
-    def service_name(code: str) -> str:
-        service = runtime.catalog.services.get(code)
-        return service.name.get(lang) if service is not None else code
-
-    def line_row(line: SubmissionLine) -> tuple[Any, ...]:
-        return (
-            line.tracking_number,
-            service_name(line.service),
-            line.officer,
-            line.finalized_at.astimezone(runtime.tz),
-            line.sla_due,
-            line.status,
-            line.agency_status,
-        )
-
-    now = dashboard.generated_at
-    tables = [
-        ReportTable(
-            "status",
-            table_title("status", lang),
-            (c("status"), c("submissions", "int")),
-            tuple(sorted(intake.by_status.items(), key=lambda kv: (-kv[1], kv[0]))),
-        ),
-        ReportTable(
-            "by_agency",
-            table_title("by_agency", lang),
-            (c("agency"), c("agency_name"), c("submissions", "int")),
-            tuple((a, _agency_name(runtime, a, lang), n) for a, n in intake.by_agency),
-        ),
-        ReportTable(
-            "by_service",
-            table_title("by_service", lang),
-            (c("service"), c("service_name"), c("agency"), c("submissions", "int")),
-            tuple((s, _service_name(runtime, s, lang), a, n) for s, a, n in intake.by_service),
-        ),
-        ReportTable(
-            "by_officer",
-            table_title("by_officer", lang),
-            (
-                c("officer"),
-                c("visits", "int"),
-                c("submissions", "int"),
-                c("service_avg", "minutes"),
-            ),
-            tuple((o, v, s, _minutes(avg)) for o, v, s, avg in intake.by_officer),
-        ),
-        ReportTable(
-            "by_hour",
-            table_title("by_hour", lang),
-            (c("hour"), c("visits", "int"), c("submissions", "int")),
-            tuple((f"{h:02d}:00", v, s) for h, v, s in intake.by_hour),
-        ),
-        ReportTable(
-            "times",
-            table_title("times", lang),
-            (
-                c("measure"),
-                c("label"),
-                c("count", "int"),
-                c("avg", "minutes"),
-                c("p90", "minutes"),
-            ),
-            (
-                (
-                    "wait",
-                    text("m.wait_label", lang),
-                    timing.waits,
-                    _minutes(timing.wait_avg_s),
-                    _minutes(timing.wait_p90_s),
-                ),
-                (
-                    "service",
-                    text("m.service_label", lang),
-                    timing.services,
-                    _minutes(timing.service_avg_s),
-                    _minutes(timing.service_p90_s),
-                ),
-            ),
-        ),
-        ReportTable(
-            "held",
-            table_title("held", lang),
-            (*line_columns, c("review")),
-            tuple((*line_row(line), line.review_state) for line in intake.held),
-            note(len(intake.held), intake.held_total),
-        ),
-        ReportTable(
-            "attention",
-            table_title("attention", lang),
-            (c("tracking"), c("kind"), *line_columns[1:], c("reason")),
-            tuple(
-                (
-                    line.tracking_number,
-                    text(f"kind.{attention_kind(line)}", lang),
-                    *line_row(line)[1:],
-                    _line_reason(line),
-                )
-                for line in sync.attention
-            ),
-            text("limited", lang, shown=len(sync.attention))
-            if len(sync.attention) >= sql.LIST_LIMIT
-            else "",
-        ),
-        ReportTable(
-            "sla_agency",
-            table_title("sla_agency", lang),
-            (c("agency"), c("overdue", "int"), c("due_soon", "int")),
-            tuple(
-                (agency, late, soon) for agency, (late, soon) in sorted(sync.sla_by_agency.items())
-            ),
-        ),
-        ReportTable(
-            "overdue",
-            table_title("overdue", lang),
-            line_columns,
-            tuple(line_row(line) for line in sync.overdue),
-            note(len(sync.overdue), sync.overdue_total),
-        ),
-        ReportTable(
-            "due_soon",
-            table_title("due_soon", lang),
-            line_columns,
-            tuple(line_row(line) for line in sync.due_soon),
-            note(len(sync.due_soon), sync.due_soon_total),
-        ),
-        ReportTable(
-            "backlog",
-            table_title("backlog", lang),
-            (
-                c("agency"),
-                c("held", "int"),
-                c("pending", "int"),
-                c("paused", "int"),
-                c("failed", "int"),
-                c("oldest", "datetime"),
-                c("age", "minutes"),
-            ),
-            tuple(
-                (
-                    b.agency,
-                    b.held,
-                    b.pending,
-                    b.paused,
-                    b.failed,
-                    b.oldest_undelivered.astimezone(runtime.tz) if b.oldest_undelivered else None,
-                    _minutes((now - b.oldest_undelivered).total_seconds())
-                    if b.oldest_undelivered
-                    else None,
-                )
-                for b in sync.backlog
-            ),
-        ),
-    ]
-    survey = intake.survey
-    tables.append(
-        ReportTable(
-            "survey_elements",
-            table_title("survey_elements", lang),
-            (c("element"), c("label"), c("score", "score")),
-            tuple(
-                (e.key, e.label(lang), round(survey.element_means[e.key], 2))
-                for e in ELEMENTS
-                if e.key in survey.element_means
-            ),
-        )
-    )
-    for key, groups, with_agency in (
-        ("survey_service", survey.by_service, True),
-        ("survey_agency", survey.by_agency, False),
-    ):
-        rows = []
-        for group in groups:
-            index = ikm(group.mean_score)
-            assert index is not None
-            head = (group.key, group.agency) if with_agency else (group.key,)
-            rows.append((*head, group.responses, index.value, index.category))
-        first = (c("service"), c("agency")) if with_agency else (c("agency"),)
-        tables.append(
-            ReportTable(
-                key,
-                table_title(key, lang),
-                (*first, c("responses", "int"), c("ikm", "score"), c("category")),
-                tuple(rows),
-            )
-        )
-
-    index = dashboard.ikm
-    kpis = (
-        Kpi("visits", text("k.visits", lang), intake.visits),
-        Kpi("submissions", text("k.submissions", lang), intake.submissions),
-        Kpi("wait_avg", text("k.wait_avg", lang), _minutes(timing.wait_avg_s), "minutes"),
-        Kpi("wait_p90", text("k.wait_p90", lang), _minutes(timing.wait_p90_s), "minutes"),
-        Kpi("service_avg", text("k.service_avg", lang), _minutes(timing.service_avg_s), "minutes"),
-        Kpi("service_p90", text("k.service_p90", lang), _minutes(timing.service_p90_s), "minutes"),
-        Kpi("held", text("k.held", lang), intake.held_total),
-        Kpi("overdue", text("k.overdue", lang), sync.overdue_total),
-        Kpi("due_soon", text("k.due_soon", lang), sync.due_soon_total),
-        Kpi("undelivered", text("k.undelivered", lang), sync.undelivered_total),
-        Kpi(
-            "ikm",
-            text("k.ikm", lang),
-            index.value if index else None,
-            "score",
-            f"{index.category} ({index.label(lang)})" if index else "",
-        ),
-        Kpi("responses", text("k.responses", lang), survey.responses),
-    )
+    build = _TableBuilder(runtime, dashboard, lang)
+    tables = [*build.intake_tables(), *build.review_tables(), *build.sync_tables()]
+    tables += build.survey_tables()
+    kpis = _kpis(dashboard, lang)
     charts = _charts(dashboard, lang)
     period = dashboard.period
     single = period.first == period.last
@@ -632,6 +308,270 @@ def report_view(
         tables=tuple(tables),
         charts=charts,
         lang=lang,
+    )
+
+
+class _TableBuilder:
+    """The report's tables from one dashboard, with the columns they share, in one language."""
+
+    def __init__(self, runtime: Runtime, dashboard: Dashboard, lang: str):
+        self.runtime = runtime
+        self.dashboard = dashboard
+        self.lang = lang
+        c = self.column
+        self.line_columns = (  # the service code names its agency ("dukcapil/ktp-el")
+            c("tracking"),
+            c("service"),
+            c("officer"),
+            c("finalized_at", "datetime"),
+            c("sla_due", "date"),
+            c("status"),
+            c("agency_status"),
+        )
+
+    def column(self, key: str, kind: str = "text") -> ReportColumn:
+        return ReportColumn(key, text(f"c.{key}", self.lang), kind)
+
+    def note(self, shown: int, total: int) -> str:
+        return text("more", self.lang, shown=shown, total=total) if total > shown else ""
+
+    def service_name(self, code: str) -> str:
+        service = self.runtime.catalog.services.get(code)
+        return service.name.get(self.lang) if service is not None else code
+
+    def line_row(self, line: SubmissionLine) -> tuple[Any, ...]:
+        return (
+            line.tracking_number,
+            self.service_name(line.service),
+            line.officer,
+            line.finalized_at.astimezone(self.runtime.tz),
+            line.sla_due,
+            line.status,
+            line.agency_status,
+        )
+
+    def intake_tables(self) -> list[ReportTable]:
+        runtime, lang, c = self.runtime, self.lang, self.column
+        intake = self.dashboard.intake
+        timing = intake.timing
+        return [
+            ReportTable(
+                "status",
+                table_title("status", lang),
+                (c("status"), c("submissions", "int")),
+                tuple(sorted(intake.by_status.items(), key=lambda kv: (-kv[1], kv[0]))),
+            ),
+            ReportTable(
+                "by_agency",
+                table_title("by_agency", lang),
+                (c("agency"), c("agency_name"), c("submissions", "int")),
+                tuple((a, _agency_name(runtime, a, lang), n) for a, n in intake.by_agency),
+            ),
+            ReportTable(
+                "by_service",
+                table_title("by_service", lang),
+                (c("service"), c("service_name"), c("agency"), c("submissions", "int")),
+                tuple((s, _service_name(runtime, s, lang), a, n) for s, a, n in intake.by_service),
+            ),
+            ReportTable(
+                "by_officer",
+                table_title("by_officer", lang),
+                (
+                    c("officer"),
+                    c("visits", "int"),
+                    c("submissions", "int"),
+                    c("service_avg", "minutes"),
+                ),
+                tuple((o, v, s, _minutes(avg)) for o, v, s, avg in intake.by_officer),
+            ),
+            ReportTable(
+                "by_hour",
+                table_title("by_hour", lang),
+                (c("hour"), c("visits", "int"), c("submissions", "int")),
+                tuple((f"{h:02d}:00", v, s) for h, v, s in intake.by_hour),
+            ),
+            ReportTable(
+                "times",
+                table_title("times", lang),
+                (
+                    c("measure"),
+                    c("label"),
+                    c("count", "int"),
+                    c("avg", "minutes"),
+                    c("p90", "minutes"),
+                ),
+                (
+                    (
+                        "wait",
+                        text("m.wait_label", lang),
+                        timing.waits,
+                        _minutes(timing.wait_avg_s),
+                        _minutes(timing.wait_p90_s),
+                    ),
+                    (
+                        "service",
+                        text("m.service_label", lang),
+                        timing.services,
+                        _minutes(timing.service_avg_s),
+                        _minutes(timing.service_p90_s),
+                    ),
+                ),
+            ),
+        ]
+
+    def review_tables(self) -> list[ReportTable]:
+        lang, c, note, line_row = self.lang, self.column, self.note, self.line_row
+        line_columns = self.line_columns
+        intake, sync = self.dashboard.intake, self.dashboard.sync
+        return [
+            ReportTable(
+                "held",
+                table_title("held", lang),
+                (*line_columns, c("review")),
+                tuple((*line_row(line), line.review_state) for line in intake.held),
+                note(len(intake.held), intake.held_total),
+            ),
+            ReportTable(
+                "attention",
+                table_title("attention", lang),
+                (c("tracking"), c("kind"), *line_columns[1:], c("reason")),
+                tuple(
+                    (
+                        line.tracking_number,
+                        text(f"kind.{attention_kind(line)}", lang),
+                        *line_row(line)[1:],
+                        _line_reason(line),
+                    )
+                    for line in sync.attention
+                ),
+                text("limited", lang, shown=len(sync.attention))
+                if len(sync.attention) >= sql.LIST_LIMIT
+                else "",
+            ),
+        ]
+
+    def sync_tables(self) -> list[ReportTable]:
+        runtime, lang, c, note = self.runtime, self.lang, self.column, self.note
+        line_row, line_columns = self.line_row, self.line_columns
+        sync, now = self.dashboard.sync, self.dashboard.generated_at
+        return [
+            ReportTable(
+                "sla_agency",
+                table_title("sla_agency", lang),
+                (c("agency"), c("overdue", "int"), c("due_soon", "int")),
+                tuple(
+                    (agency, late, soon)
+                    for agency, (late, soon) in sorted(sync.sla_by_agency.items())
+                ),
+            ),
+            ReportTable(
+                "overdue",
+                table_title("overdue", lang),
+                line_columns,
+                tuple(line_row(line) for line in sync.overdue),
+                note(len(sync.overdue), sync.overdue_total),
+            ),
+            ReportTable(
+                "due_soon",
+                table_title("due_soon", lang),
+                line_columns,
+                tuple(line_row(line) for line in sync.due_soon),
+                note(len(sync.due_soon), sync.due_soon_total),
+            ),
+            ReportTable(
+                "backlog",
+                table_title("backlog", lang),
+                (
+                    c("agency"),
+                    c("held", "int"),
+                    c("pending", "int"),
+                    c("paused", "int"),
+                    c("failed", "int"),
+                    c("oldest", "datetime"),
+                    c("age", "minutes"),
+                ),
+                tuple(
+                    (
+                        b.agency,
+                        b.held,
+                        b.pending,
+                        b.paused,
+                        b.failed,
+                        b.oldest_undelivered.astimezone(runtime.tz)
+                        if b.oldest_undelivered
+                        else None,
+                        _minutes((now - b.oldest_undelivered).total_seconds())
+                        if b.oldest_undelivered
+                        else None,
+                    )
+                    for b in sync.backlog
+                ),
+            ),
+        ]
+
+    def survey_tables(self) -> list[ReportTable]:
+        lang, c = self.lang, self.column
+        intake = self.dashboard.intake
+        tables: list[ReportTable] = []
+        survey = intake.survey
+        tables.append(
+            ReportTable(
+                "survey_elements",
+                table_title("survey_elements", lang),
+                (c("element"), c("label"), c("score", "score")),
+                tuple(
+                    (e.key, e.label(lang), round(survey.element_means[e.key], 2))
+                    for e in ELEMENTS
+                    if e.key in survey.element_means
+                ),
+            )
+        )
+        for key, groups, with_agency in (
+            ("survey_service", survey.by_service, True),
+            ("survey_agency", survey.by_agency, False),
+        ):
+            rows = []
+            for group in groups:
+                index = ikm(group.mean_score)
+                assert index is not None
+                head = (group.key, group.agency) if with_agency else (group.key,)
+                rows.append((*head, group.responses, index.value, index.category))
+            first = (c("service"), c("agency")) if with_agency else (c("agency"),)
+            tables.append(
+                ReportTable(
+                    key,
+                    table_title(key, lang),
+                    (*first, c("responses", "int"), c("ikm", "score"), c("category")),
+                    tuple(rows),
+                )
+            )
+        return tables
+
+
+def _kpis(dashboard: Dashboard, lang: str) -> tuple[Kpi, ...]:
+    """The key figures above the tables."""
+    intake, sync = dashboard.intake, dashboard.sync
+    timing, survey = intake.timing, intake.survey
+    index = dashboard.ikm
+    return (
+        Kpi("visits", text("k.visits", lang), intake.visits),
+        Kpi("submissions", text("k.submissions", lang), intake.submissions),
+        Kpi("wait_avg", text("k.wait_avg", lang), _minutes(timing.wait_avg_s), "minutes"),
+        Kpi("wait_p90", text("k.wait_p90", lang), _minutes(timing.wait_p90_s), "minutes"),
+        Kpi("service_avg", text("k.service_avg", lang), _minutes(timing.service_avg_s), "minutes"),
+        Kpi("service_p90", text("k.service_p90", lang), _minutes(timing.service_p90_s), "minutes"),
+        Kpi("held", text("k.held", lang), intake.held_total),
+        Kpi("overdue", text("k.overdue", lang), sync.overdue_total),
+        Kpi("due_soon", text("k.due_soon", lang), sync.due_soon_total),
+        Kpi("undelivered", text("k.undelivered", lang), sync.undelivered_total),
+        Kpi(
+            "ikm",
+            text("k.ikm", lang),
+            index.value if index else None,
+            "score",
+            f"{index.category} ({index.label(lang)})" if index else "",
+        ),
+        Kpi("responses", text("k.responses", lang), survey.responses),
     )
 
 
@@ -735,22 +675,14 @@ def export_report(
     if fmt not in FORMATS:
         raise InvalidInput(
             [
-                FieldError(
-                    "format",
-                    f"Format harus salah satu dari {', '.join(FORMATS)}",
-                    f"The format must be one of {', '.join(FORMATS)}",
-                )
+                FieldError.of("format", "error.format_invalid", formats=", ".join(FORMATS))
             ]
         )
     path = Path(path)
     if not path.parent.is_dir():
         raise InvalidInput(
             [
-                FieldError(
-                    "output",
-                    f"Folder tujuan tidak ada: {path.parent}",
-                    f"The target folder does not exist: {path.parent}",
-                )
+                FieldError.of("output", "error.folder_missing", folder=str(path.parent))
             ]
         )
     dashboard = load_dashboard(runtime, actor, period)
@@ -764,10 +696,11 @@ def export_report(
         temporary.unlink(missing_ok=True)
         raise InvalidInput(
             [
-                FieldError(
+                FieldError.of(
                     "output",
-                    f"Berkas tidak dapat ditulis: {path}: {exc.strerror or exc}",
-                    f"The file cannot be written: {path}: {exc.strerror or exc}",
+                    "error.file_unwritable",
+                    path=str(path),
+                    reason=str(exc.strerror or exc),
                 )
             ]
         ) from exc

@@ -52,13 +52,11 @@ def check_clock(now: datetime, newest: datetime | None) -> None:
     if newest is None or now - newest <= PLAUSIBLE_CLOCK_LEAD:
         return
     days = (now - newest).days
-    raise ClockImplausible(
-        f"Jam komputer ({now:%Y-%m-%d %H:%M} UTC) {days} hari di depan catatan terbaru di "
-        f"penyimpanan ({newest:%Y-%m-%d %H:%M} UTC); penghapusan data dibatalkan, tidak ada "
-        f"yang dihapus. Periksa jam dan tanggal komputer; bila jam benar, jalankan lagi dengan "
-        f"--trust-clock. (The clock is {days} days ahead of the store's newest record; purge "
-        f"refused, nothing purged. Check the date and time; if the clock is right, run again "
-        f"with --trust-clock.)"
+    raise ClockImplausible.of(
+        "error.clock_ahead",
+        now=f"{now:%Y-%m-%d %H:%M}",
+        newest=f"{newest:%Y-%m-%d %H:%M}",
+        days=days,
     )
 
 

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from mppdesk.core.changes import Changes, Kind
 from mppdesk.core.permissions import Operation
 from mppdesk.core.states import ReviewState, SubmissionStatus
-from mppdesk.desk.auth import BAD_CREDENTIALS, BAD_CREDENTIALS_EN, HASHER, Actor, require
-from mppdesk.desk.errors import AuthError, FieldError, InvalidInput, NotFound, PermissionDenied
+from mppdesk.desk.auth import HASHER, Actor, require
+from mppdesk.desk.errors import AuthError, FieldError, InvalidInput, NotFound
 from mppdesk.desk.runtime import Runtime
 from mppdesk.store import outbox, repo
 from mppdesk.store import review as review_store
@@ -45,6 +46,13 @@ class ReviewOutcome:
     released: int  # outbox entries moved from held to pending (0 when nothing was held)
     was_held: bool
 
+    @property
+    def changes(self) -> Changes:
+        """The decision and the submission's row; the outbox only when entries were released
+        (which is what wakes the sync worker)."""
+        kinds = (Kind.REVIEW, Kind.OUTBOX) if self.released else (Kind.REVIEW,)
+        return Changes.of(*kinds, submission_ids=[self.submission_id])
+
     def as_dict(self) -> dict[str, object]:
         return {
             "submission_id": self.submission_id,
@@ -56,37 +64,20 @@ class ReviewOutcome:
         }
 
 
+def changes_of(outcomes: Sequence[ReviewOutcome]) -> Changes:
+    """What several decisions changed together (one batch, one notice to the views)."""
+    return Changes.merged(outcome.changes for outcome in outcomes)
+
+
 def _clean_reason(decision: str, reason: str | None) -> str | None:
     if decision not in DECISIONS:
-        raise InvalidInput(
-            [
-                FieldError(
-                    "decision",
-                    "Keputusan harus approved, returned atau flagged",
-                    "The decision must be approved, returned or flagged",
-                )
-            ]
-        )
+        raise InvalidInput([FieldError.of("decision", "error.decision_invalid")])
     text = " ".join((reason or "").split()) or None
     if decision != ReviewState.APPROVED and text is None:
-        raise InvalidInput(
-            [
-                FieldError(
-                    "reason",
-                    "Tuliskan alasan pengembalian atau penandaan",
-                    "Give a reason for returning or flagging",
-                )
-            ]
-        )
+        raise InvalidInput([FieldError.of("reason", "error.reason_required")])
     if text is not None and len(text) > REASON_MAX:
         raise InvalidInput(
-            [
-                FieldError(
-                    "reason",
-                    f"Alasan paling panjang {REASON_MAX} karakter",
-                    f"A reason has at most {REASON_MAX} characters",
-                )
-            ]
+            [FieldError.of("reason", "error.reason_too_long", maximum=REASON_MAX)]
         )
     return text
 
@@ -101,16 +92,14 @@ def _decide(
 ) -> list[ReviewOutcome]:
     ids = list(dict.fromkeys(submission_ids))
     if not ids:
-        raise InvalidInput([FieldError("submissions", "Pilih permohonan", "Choose a submission")])
+        raise InvalidInput([FieldError.of("submissions", "error.choose_submission")])
     now = runtime.now()
     outcomes: list[ReviewOutcome] = []
     with runtime.store.write() as session:
         found = review_store.targets(session, ids)
         missing = [i for i in ids if i not in found]
         if missing:
-            raise NotFound(
-                f"Permohonan tidak ditemukan: {', '.join(missing[:5])} (submission not found)"
-            )
+            raise NotFound.of("error.submission_not_found", submissions=", ".join(missing[:5]))
         events = []
         for submission_id in ids:
             target = found[submission_id]
@@ -170,12 +159,6 @@ def approve(runtime: Runtime, actor: Actor, submission_id: str) -> ReviewOutcome
     return review(runtime, actor, submission_id, ReviewState.APPROVED)
 
 
-def return_submission(
-    runtime: Runtime, actor: Actor, submission_id: str, reason: str
-) -> ReviewOutcome:
-    return review(runtime, actor, submission_id, ReviewState.RETURNED, reason)
-
-
 def flag(runtime: Runtime, actor: Actor, submission_id: str, reason: str) -> ReviewOutcome:
     return review(runtime, actor, submission_id, ReviewState.FLAGGED, reason)
 
@@ -221,28 +204,4 @@ def _confirm_password(runtime: Runtime, actor: Actor, password: str, purpose: st
             object_id=actor.username,
             details={"purpose": purpose},
         )
-    raise AuthError(f"{BAD_CREDENTIALS} ({BAD_CREDENTIALS_EN})")
-
-
-def decision_history(runtime: Runtime, actor: Actor, submission_id: str) -> list[dict[str, object]]:
-    """Every decision on a submission, oldest first (the detail pane's review history)."""
-    require(actor, Operation.VIEW_OWN)
-    with runtime.store.read() as session:
-        target = review_store.targets(session, [submission_id]).get(submission_id)
-        if target is None:
-            raise NotFound(f"Permohonan tidak ditemukan: {submission_id} (submission not found)")
-        if not actor.may(Operation.VIEW_ALL) and target.desk != runtime.settings.desk.code:
-            raise PermissionDenied(
-                "Permohonan ini milik loket lain. (This submission belongs to another desk.)"
-            )
-        rows = review_store.decisions(session, submission_id)
-        return [
-            {
-                "decision": row.decision,
-                "reason": row.reason,
-                "actor": row.actor,
-                "decided_at": row.decided_at,
-                "released": row.released,
-            }
-            for row in rows
-        ]
+    raise AuthError.of("auth.bad_credentials")

@@ -69,6 +69,13 @@ class Runtime:
         days: set[date] = set()
         for year in years:
             days |= indonesia.holidays(year)
+        if self.settings.hub.url:  # joined: the days the mall's hub published count too
+            from mppdesk.store.hub import hub_holidays
+
+            with self.store.read() as session:
+                published = hub_holidays(session)
+            for year in years:
+                days |= {date.fromisoformat(d) for d in published.get(str(year), ())}
         return frozenset(days)
 
     def close(self) -> None:

@@ -128,11 +128,9 @@ def submission_detail(runtime: Runtime, actor: Actor, submission_id: str) -> Sub
     with runtime.store.read() as session:
         detail = views.submission_detail(session, submission_id)
     if detail is None:
-        raise NotFound(f"Permohonan tidak ditemukan: {submission_id}")
+        raise NotFound.of("error.submission_not_found", submissions=submission_id)
     if desk is not None and detail.desk != desk:
-        raise PermissionDenied(
-            "Permohonan ini milik loket lain. (This submission belongs to another desk.)"
-        )
+        raise PermissionDenied.of("error.other_desk_submission")
     return detail
 
 

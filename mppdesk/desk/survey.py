@@ -30,6 +30,9 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mppdesk.core import messages
+from mppdesk.core.changes import Changes, Kind
+from mppdesk.core.messages import Phrase
 from mppdesk.core.permissions import Operation
 from mppdesk.desk.auth import Actor, require
 from mppdesk.desk.errors import FieldError, InvalidInput, NotFound, PermissionDenied
@@ -45,152 +48,45 @@ SUGGESTION_MAX = 500
 
 @dataclass(frozen=True)
 class SurveyElement:
+    """One of the nine SKM elements; its words (label, question, the four answers) are the
+    message catalog's ``survey_element.<key>.`` codes."""
+
     key: str  # the store's column
-    label_id: str
-    label_en: str
-    question_id: str
-    question_en: str
-    answers: tuple[tuple[str, str], ...]  # scores 1..4: (id, en)
 
     def label(self, lang: str) -> str:
-        return self.label_en if lang == "en" else self.label_id
+        return messages.text(f"survey_element.{self.key}.label", lang)
 
     def question(self, lang: str) -> str:
-        return self.question_en if lang == "en" else self.question_id
+        return messages.text(f"survey_element.{self.key}.question", lang)
 
     def answer(self, score: int, lang: str) -> str:
-        pair = self.answers[score - 1]
-        return pair[1] if lang == "en" else pair[0]
+        if not 1 <= score <= 4:
+            raise ValueError(f"a survey score lies within 1-4, got {score}")
+        return messages.text(f"survey_element.{self.key}.answer_{score}", lang)
 
 
-def _scale(*words: tuple[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple(words)
-
-
-_SUITABLE = _scale(
-    ("Tidak sesuai", "Not suitable"),
-    ("Kurang sesuai", "Somewhat unsuitable"),
-    ("Sesuai", "Suitable"),
-    ("Sangat sesuai", "Very suitable"),
-)
-
-ELEMENTS: tuple[SurveyElement, ...] = (
-    SurveyElement(
+ELEMENTS: tuple[SurveyElement, ...] = tuple(
+    SurveyElement(key)
+    for key in (
         "requirements",
-        "Persyaratan",
-        "Requirements",
-        "Kesesuaian persyaratan pelayanan dengan jenis pelayanannya",
-        "How well the requirements fit the service",
-        _SUITABLE,
-    ),
-    SurveyElement(
         "procedure",
-        "Sistem, mekanisme dan prosedur",
-        "Procedure",
-        "Kemudahan prosedur pelayanan",
-        "How easy the procedure was",
-        _scale(
-            ("Tidak mudah", "Not easy"),
-            ("Kurang mudah", "Not very easy"),
-            ("Mudah", "Easy"),
-            ("Sangat mudah", "Very easy"),
-        ),
-    ),
-    SurveyElement(
         "turnaround",
-        "Waktu penyelesaian",
-        "Time taken",
-        "Kecepatan waktu pelayanan",
-        "How quick the service was",
-        _scale(
-            ("Tidak cepat", "Not quick"),
-            ("Kurang cepat", "Not very quick"),
-            ("Cepat", "Quick"),
-            ("Sangat cepat", "Very quick"),
-        ),
-    ),
-    SurveyElement(
         "cost",
-        "Biaya/tarif",
-        "Cost",
-        "Kewajaran biaya/tarif pelayanan",
-        "How fair the cost was",
-        _scale(
-            ("Sangat mahal", "Very expensive"),
-            ("Cukup mahal", "Rather expensive"),
-            ("Murah", "Cheap"),
-            ("Gratis", "Free"),
-        ),
-    ),
-    SurveyElement(
         "product",
-        "Produk layanan",
-        "Service product",
-        "Kesesuaian produk pelayanan dengan standar pelayanan",
-        "How well the product matches the service standard",
-        _SUITABLE,
-    ),
-    SurveyElement(
         "competence",
-        "Kompetensi pelaksana",
-        "Staff competence",
-        "Kompetensi/kemampuan petugas dalam pelayanan",
-        "How competent the staff were",
-        _scale(
-            ("Tidak kompeten", "Not competent"),
-            ("Kurang kompeten", "Somewhat competent"),
-            ("Kompeten", "Competent"),
-            ("Sangat kompeten", "Very competent"),
-        ),
-    ),
-    SurveyElement(
         "conduct",
-        "Perilaku pelaksana",
-        "Staff conduct",
-        "Kesopanan dan keramahan petugas",
-        "How courteous and friendly the staff were",
-        _scale(
-            ("Tidak sopan dan ramah", "Not courteous"),
-            ("Kurang sopan dan ramah", "Not very courteous"),
-            ("Sopan dan ramah", "Courteous"),
-            ("Sangat sopan dan ramah", "Very courteous"),
-        ),
-    ),
-    SurveyElement(
         "complaints",
-        "Penanganan pengaduan, saran dan masukan",
-        "Complaint handling",
-        "Penanganan pengaduan pengguna layanan",
-        "How complaints and suggestions are handled",
-        _scale(
-            ("Tidak ada", "None"),
-            ("Ada tetapi tidak berfungsi", "Exists but does not work"),
-            ("Berfungsi kurang maksimal", "Works, not fully"),
-            ("Dikelola dengan baik", "Well handled"),
-        ),
-    ),
-    SurveyElement(
         "facilities",
-        "Sarana dan prasarana",
-        "Facilities",
-        "Kualitas sarana dan prasarana",
-        "Quality of the facilities",
-        _scale(
-            ("Buruk", "Poor"),
-            ("Cukup", "Fair"),
-            ("Baik", "Good"),
-            ("Sangat baik", "Very good"),
-        ),
-    ),
+    )
 )
 assert tuple(e.key for e in ELEMENTS) == SURVEY_COLUMNS
 
-# (lowest converted value, mutu, kinerja id, kinerja en), best first.
-CATEGORIES: tuple[tuple[float, str, str, str], ...] = (
-    (88.31, "A", "Sangat baik", "Very good"),
-    (76.61, "B", "Baik", "Good"),
-    (65.00, "C", "Kurang baik", "Fair"),
-    (25.00, "D", "Tidak baik", "Poor"),
+# (lowest converted value, mutu), best first; the kinerja words are ``survey_grade.<mutu>``.
+CATEGORIES: tuple[tuple[float, str], ...] = (
+    (88.31, "A"),
+    (76.61, "B"),
+    (65.00, "C"),
+    (25.00, "D"),
 )
 
 
@@ -200,11 +96,9 @@ class Ikm:
 
     value: float
     category: str  # A | B | C | D
-    label_id: str
-    label_en: str
 
     def label(self, lang: str) -> str:
-        return self.label_en if lang == "en" else self.label_id
+        return messages.text(f"survey_grade.{self.category.lower()}", lang)
 
 
 def ikm(mean_score: float | None) -> Ikm | None:
@@ -214,9 +108,9 @@ def ikm(mean_score: float | None) -> Ikm | None:
     if not 1.0 <= mean_score <= 4.0:
         raise ValueError(f"a mean SKM score lies within 1-4, got {mean_score}")
     value = round(mean_score * 25.0, 2)
-    for low, category, label_id, label_en in CATEGORIES:
+    for low, category in CATEGORIES:
         if value >= low:
-            return Ikm(value, category, label_id, label_en)
+            return Ikm(value, category)
     raise AssertionError("unreachable: 25.00 is the lowest possible value")
 
 
@@ -235,10 +129,10 @@ def _check_scores(scores: Mapping[str, int]) -> dict[str, int]:
         value = scores.get(element.key)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4:
             errors.append(
-                FieldError(
+                FieldError.of(
                     f"survey.{element.key}",
-                    f"{element.label_id}: pilih nilai 1 sampai 4",
-                    f"{element.label_en}: choose a score from 1 to 4",
+                    "error.survey_score",
+                    element=Phrase(f"survey_element.{element.key}.label"),
                 )
             )
         else:
@@ -246,11 +140,23 @@ def _check_scores(scores: Mapping[str, int]) -> dict[str, int]:
     unknown = sorted(set(scores) - set(SURVEY_COLUMNS))
     for key in unknown:
         errors.append(
-            FieldError(f"survey.{key}", "Unsur survei tidak dikenal", "Unknown survey element")
+            FieldError.of(f"survey.{key}", "error.survey_element_unknown")
         )
     if errors:
         raise InvalidInput(errors)
     return clean
+
+
+@dataclass(frozen=True)
+class RecordedSurvey:
+    """One stored survey response; ``changes`` is what the views hear of it."""
+
+    response_id: int
+    visit_id: str
+
+    @property
+    def changes(self) -> Changes:
+        return Changes.of(Kind.SURVEY)
 
 
 def record_survey(
@@ -259,11 +165,11 @@ def record_survey(
     visit_id: str,
     scores: Mapping[str, int],
     suggestion: str | None = None,
-) -> int:
+) -> RecordedSurvey:
     """Store one visit's survey; an officer may record it only for a visit of this desk.
 
     Raises InvalidInput (a score outside 1-4, a second survey for the visit), NotFound or
-    PermissionDenied. Returns the response's id.
+    PermissionDenied.
     """
     require(actor, Operation.INTAKE)
     clean = _check_scores(scores)
@@ -271,10 +177,8 @@ def record_survey(
     if text is not None and len(text) > SUGGESTION_MAX:
         raise InvalidInput(
             [
-                FieldError(
-                    "survey.suggestion",
-                    f"Saran paling panjang {SUGGESTION_MAX} karakter",
-                    f"A suggestion has at most {SUGGESTION_MAX} characters",
+                FieldError.of(
+                    "survey.suggestion", "error.survey_suggestion_long", maximum=SUGGESTION_MAX
                 )
             ]
         )
@@ -282,19 +186,13 @@ def record_survey(
     with runtime.store.write() as session:
         visit = survey_store.visit_for_survey(session, visit_id)
         if visit is None or visit.status != "finalized":
-            raise NotFound(f"Kunjungan tidak ditemukan: {visit_id} (visit not found)")
+            raise NotFound.of("error.visit_not_found", visit=visit_id)
         if not actor.may(Operation.VIEW_ALL) and visit.desk != runtime.settings.desk.code:
-            raise PermissionDenied(
-                "Kunjungan ini milik loket lain. (This visit belongs to another desk.)"
-            )
+            raise PermissionDenied.of("error.other_desk_visit")
         if survey_store.has_response(session, visit_id):
             raise InvalidInput(
                 [
-                    FieldError(
-                        "survey",
-                        "Survei untuk kunjungan ini sudah diisi",
-                        "This visit's survey was answered already",
-                    )
+                    FieldError.of("survey", "error.survey_done")
                 ]
             )
         response_id = survey_store.add_response(
@@ -315,4 +213,4 @@ def record_survey(
             details={"response": response_id},
         )
     log.info("survey recorded for visit %s", visit_id)
-    return response_id
+    return RecordedSurvey(response_id, visit_id)

@@ -16,9 +16,10 @@ Every problem is collected (not just the first) as ``file:path: message`` so tha
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from mppdesk.core import messages
 from mppdesk.core.canonical import canonical_json
 from mppdesk.forms.definitions import Agency, FieldDef, Service
 
@@ -36,16 +38,30 @@ _M = TypeVar("_M", bound=BaseModel)
 
 @dataclass(frozen=True)
 class Problem:
+    """One problem of the catalog: where, and what (a ``load.``/``check.`` message code
+    whose fix docs/catalog-format.md lists; ``message`` is its English text)."""
+
     file: str
     path: str
     message: str
+    code: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @classmethod
+    def of(cls, file: str, path: str, code: str, /, **params: Any) -> Problem:
+        return cls(file, path, messages.text(code, "en", **params), code, params)
+
+    def text(self, lang: str = "en") -> str:
+        return messages.text(self.code, lang, **self.params) if self.code else self.message
+
+    def line(self, lang: str = "en") -> str:
+        """``file:path: text [code]``, as ``mppdesk catalog check`` prints it."""
+        where = f"{self.file}:{self.path}" if self.path else self.file
+        suffix = f" [{self.code}]" if self.code else ""
+        return f"{where}: {self.text(lang)}{suffix}"
 
     def __str__(self) -> str:
-        return (
-            f"{self.file}:{self.path}: {self.message}"
-            if self.path
-            else f"{self.file}: {self.message}"
-        )
+        return self.line("en")
 
 
 class CatalogError(Exception):
@@ -116,10 +132,10 @@ def _read_yaml(path: Path, problems: list[Problem]) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        problems.append(Problem(str(path), "", f"not UTF-8 text ({exc.reason})"))
+        problems.append(Problem.of(str(path), "", "load.not_utf8", reason=exc.reason))
         return None
     except OSError as exc:
-        problems.append(Problem(str(path), "", f"cannot read: {exc.strerror}"))
+        problems.append(Problem.of(str(path), "", "load.unreadable", reason=exc.strerror))
         return None
     try:
         document = yaml.safe_load(text)
@@ -127,13 +143,13 @@ def _read_yaml(path: Path, problems: list[Problem]) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        problems.append(Problem(str(path), where, f"YAML syntax error: {problem}"))
+        problems.append(Problem.of(str(path), where, "load.yaml_syntax", problem=problem))
         return None
     except ValueError as exc:  # an impossible date such as 2024-02-30
-        problems.append(Problem(str(path), "", f"YAML value error: {exc}"))
+        problems.append(Problem.of(str(path), "", "load.yaml_value", error=str(exc)))
         return None
     except RecursionError:
-        problems.append(Problem(str(path), "", "YAML nested too deeply"))
+        problems.append(Problem.of(str(path), "", "load.yaml_deep"))
         return None
     return document
 
@@ -143,7 +159,7 @@ def _validation_problems(path: Path, prefix: str, exc: ValidationError) -> list[
     for error in exc.errors():
         loc = _location(error["loc"])
         full = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
-        out.append(Problem(str(path), full, error["msg"]))
+        out.append(Problem.of(str(path), full, "load.schema", error=error["msg"]))
     return out
 
 
@@ -151,11 +167,11 @@ def _list_section(path: Path, document: Any, key: str, problems: list[Problem]) 
     if document is None:
         return []
     if not isinstance(document, dict) or key not in document:
-        problems.append(Problem(str(path), "", f"expected a mapping with the key {key!r}"))
+        problems.append(Problem.of(str(path), "", "load.expected_mapping", key=key))
         return []
     items = document[key]
     if not isinstance(items, list):
-        problems.append(Problem(str(path), key, "expected a list"))
+        problems.append(Problem.of(str(path), key, "load.expected_list"))
         return []
     return items
 
@@ -168,7 +184,7 @@ def _validate(
     except ValidationError as exc:
         problems.extend(_validation_problems(path, prefix, exc))
     except RecursionError:
-        problems.append(Problem(str(path), prefix, "definition nested too deeply"))
+        problems.append(Problem.of(str(path), prefix, "load.definition_deep"))
     return None
 
 
@@ -176,10 +192,13 @@ _CACHE: dict[tuple, Catalog] = {}
 
 
 def _fingerprint(dirs: tuple[Path, ...]) -> tuple:
-    """Every catalog file with its size and modification time: a changed file misses the cache."""
+    """Every catalog file with its size and modification time: a changed file misses the cache.
+
+    Only files count, not the folders named: every data dir without a catalog of its own
+    shares the built-in catalog's entry.
+    """
     entries: list[tuple] = []
     for directory in dirs:
-        entries.append(("dir", str(directory)))
         if directory.is_dir():
             for path in sorted(directory.rglob("*.yaml")):
                 stat = path.stat()
@@ -197,7 +216,7 @@ def load_catalog(dirs: Iterable[Path]) -> Catalog:
     key = _fingerprint(dirs)
     cached = _CACHE.get(key)
     if cached is not None:
-        return cached
+        return cached if cached.dirs == dirs else dataclasses.replace(cached, dirs=dirs)
     catalog, problems = load_catalog_collecting(dirs)
     if problems:
         raise CatalogError(problems)
@@ -243,7 +262,7 @@ def load_catalog_collecting(dirs: Iterable[Path]) -> tuple[Catalog, list[Problem
                 raw = _read_yaml(service_file, problems)
                 if raw is None:
                     if len(problems) == before:
-                        problems.append(Problem(str(service_file), "", "the file is empty"))
+                        problems.append(Problem.of(str(service_file), "", "load.empty_file"))
                     continue
                 service = _validate(Service, raw, service_file, "", problems)
                 if service is None:
@@ -251,10 +270,12 @@ def load_catalog_collecting(dirs: Iterable[Path]) -> tuple[Catalog, list[Problem
                 earlier = catalog.sources.get(service.code)
                 if earlier is not None and earlier.is_relative_to(services_dir):
                     problems.append(
-                        Problem(
+                        Problem.of(
                             str(service_file),
                             "id",
-                            f"service {service.code} is also defined in {earlier}",
+                            "load.duplicate_service",
+                            service=service.code,
+                            earlier=str(earlier),
                         )
                     )
                 catalog.services[service.code] = service
@@ -268,11 +289,15 @@ def _cross_references(catalog: Catalog) -> list[Problem]:
     for code, service in catalog.services.items():
         source = str(catalog.sources.get(code, code))
         if service.agency not in catalog.agencies:
-            problems.append(Problem(source, "agency", f"unknown agency {service.agency!r}"))
+            problems.append(
+                Problem.of(source, "agency", "load.unknown_agency", agency=service.agency)
+            )
         for i, ref in enumerate(service.shared_fields):
             if ref.field not in catalog.shared_fields:
                 problems.append(
-                    Problem(source, f"shared_fields[{i}]", f"unknown shared field {ref.field!r}")
+                    Problem.of(
+                        source, f"shared_fields[{i}]", "load.unknown_shared_field", field=ref.field
+                    )
                 )
     return problems
 

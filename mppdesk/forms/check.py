@@ -7,7 +7,8 @@ that depend on each other in a cycle, literal defaults that do not fit their fie
 worked examples that the form engine does not accept (with their sample attachments).
 
 Every problem names the file and the path inside it (``fields[3].show_if``,
-``examples[0].answers.alasan``) so the catalog author can go straight to it.
+``examples[0].answers.alasan``) so the catalog author can go straight to it, and carries a
+``check.`` message code whose fix docs/catalog-format.md lists.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from mppdesk.core.messages import Phrase
 from mppdesk.forms.catalog import Catalog, Problem
 from mppdesk.forms.definitions import FieldDef, FieldType, Service, Text
 from mppdesk.forms.engine import EntryStatus, evaluate, normalize_value
@@ -51,8 +53,9 @@ class _Checker:
         self.catalog = catalog
         self.problems: list[Problem] = []
 
-    def add(self, file: str, path: str, message: str) -> None:
-        self.problems.append(Problem(file, path, message))
+    def add(self, file: str, path: str, code: str, /, **params: Any) -> None:
+        """One problem as a ``check.`` message code (docs/catalog-format.md lists each fix)."""
+        self.problems.append(Problem.of(file, path, code, **params))
 
     # --- expressions ----------------------------------------------------------------------
 
@@ -64,26 +67,21 @@ class _Checker:
         scope: _Scope,
         *,
         own: FieldDef | None = None,
-        where: str = "this service",
+        where: str = "check.where_service",
     ) -> Expression | None:
         """Compile one expression and check the names it reads; ``own`` is ``value``'s field."""
         try:
             expression = compile_expression(source)
         except ExpressionError as exc:
-            self.add(file, path, f"expression does not compile: {exc}")
+            self.add(file, path, "check.expression_syntax", error=str(exc))
             return None
         for name in sorted(expression.names):
             if name == "value":
                 if own is None:
-                    self.add(file, path, "'value' is only defined inside a constraint")
+                    self.add(file, path, "check.value_outside_constraint")
                 continue
             if scope.get(name) is None:
-                self.add(
-                    file,
-                    path,
-                    f"{name!r} is not a field of {where} (a shared field must be listed under "
-                    "shared_fields to be read)",
-                )
+                self.add(file, path, "check.unknown_name", name=name, where=Phrase(where))
         for name, literal in expression.literal_comparisons:
             target = own if name == "value" else scope.get(name)
             if target is None or target.type not in (FieldType.CHOICE, FieldType.MULTICHOICE):
@@ -93,7 +91,10 @@ class _Checker:
                 self.add(
                     file,
                     path,
-                    f"{literal!r} is not a choice of {target.id} (choices: {', '.join(values)})",
+                    "check.unknown_choice",
+                    literal=literal,
+                    field=target.id,
+                    choices=", ".join(values),
                 )
         return expression
 
@@ -107,26 +108,22 @@ class _Checker:
                 self.expression(file, f"{path}.{rule}", source, scope, own=own, where=where)
         if field_def.default is not None:
             if field_def.type == FieldType.GROUP:
-                self.add(file, f"{path}.default", "a group field cannot have a default")
+                self.add(file, f"{path}.default", "check.group_default")
             else:
                 typed = normalize_value(field_def, field_def.default)
                 if typed.error is not None:
-                    self.add(file, f"{path}.default", f"default does not fit: {typed.error.en}")
+                    self.add(file, f"{path}.default", "check.default_misfit", error=typed.error)
         if field_def.compute is not None and (
             field_def.default is not None or field_def.default_expr is not None
         ):
-            self.add(file, path, "compute and a default: the default is never used")
+            self.add(file, path, "check.compute_and_default")
         if (
             field_def.readonly
             and field_def.compute is None
             and field_def.default is None
             and field_def.default_expr is None
         ):
-            self.add(
-                file,
-                f"{path}.readonly",
-                "a read-only field without compute, default or default_expr never has a value",
-            )
+            self.add(file, f"{path}.readonly", "check.readonly_no_value")
         if field_def.type == FieldType.GROUP and field_def.fields:
             inner = scope.inner(field_def.fields)
             for i, row_field in enumerate(field_def.fields):
@@ -157,11 +154,7 @@ class _Checker:
             if cycle and frozenset(cycle) not in reported:
                 reported.add(frozenset(cycle))
                 chain = " → ".join([*cycle, cycle[0]])
-                self.add(
-                    file_of(cycle[0]),
-                    path_of(cycle[0]),
-                    f"fields depend on each other in a cycle ({chain}); the form cannot settle",
-                )
+                self.add(file_of(cycle[0]), path_of(cycle[0]), "check.cycle", chain=chain)
 
     # --- labels ---------------------------------------------------------------------------
 
@@ -170,7 +163,7 @@ class _Checker:
         if isinstance(model, Text):
             for lang in ("id", "en"):
                 if not getattr(model, lang).strip():
-                    self.add(file, f"{path}.{lang}", "blank text")
+                    self.add(file, f"{path}.{lang}", "check.blank_text")
             return
         if isinstance(model, BaseModel):
             for name in type(model).model_fields:
@@ -189,7 +182,7 @@ class _Checker:
             file = str(self.catalog.sources.get(f"field:{field_id}", "shared-fields.yaml"))
             path = f"fields[id={field_id}]"
             self.texts(file, path, field_def)
-            self.field(file, path, field_def, scope, "the shared fields")
+            self.field(file, path, field_def, scope, "check.where_shared")
         self.cycles(
             lambda fid: str(self.catalog.sources.get(f"field:{fid}", "shared-fields.yaml")),
             lambda fid: f"fields[id={fid}]",
@@ -228,11 +221,13 @@ class _Checker:
                     self.add(
                         file,
                         f"shared_fields[{i}]",
-                        f"the shared field {ref.field}'s {rule} reads {', '.join(missing)}, "
-                        "which this service does not list under shared_fields",
+                        "check.shared_field_reads",
+                        field=ref.field,
+                        rule=rule,
+                        names=", ".join(missing),
                     )
         for i, field_def in enumerate(service.fields):
-            self.field(file, f"fields[{i}]", field_def, scope, "this service")
+            self.field(file, f"fields[{i}]", field_def, scope, "check.where_service")
         index = {f.id: i for i, f in enumerate(service.fields)}
         self.cycles(lambda _: file, lambda fid: f"fields[{index[fid]}]", service.fields)
 
@@ -254,33 +249,33 @@ class _Checker:
             )
             for entry in result.entries:
                 if entry.status in (EntryStatus.REQUIRED, EntryStatus.INVALID):
-                    message = entry.message.en if entry.message else entry.status.value
-                    self.add(file, f"{path}.{entry.path}", f"{entry.status.value}: {message}")
+                    message = entry.message if entry.message else entry.status.value
+                    self.add(
+                        file,
+                        f"{path}.{entry.path}",
+                        "check.example_entry",
+                        status=entry.status.value,
+                        message=message,
+                    )
             for answer_path in _hidden_answers(
                 service, example.applicant, example.answers, result.visible
             ):
-                self.add(
-                    file,
-                    f"{path}.{answer_path}",
-                    "answered, but the field is hidden in this example (show_if is false), "
-                    "so the answer is dropped",
-                )
+                self.add(file, f"{path}.{answer_path}", "check.example_hidden_answer")
             names = set()
             for j, attachment in enumerate(example.attachments):
                 names.add(attachment)
                 names.add(PurePath(attachment).name)
                 if self.catalog.resolve_path(attachment) is None:
                     self.add(
-                        file,
-                        f"{path}.attachments[{j}]",
-                        f"sample file {attachment!r} not found in any catalog directory",
+                        file, f"{path}.attachments[{j}]", "check.sample_missing", sample=attachment
                     )
             for answer_path, value in _file_answers(result.answers, file_fields):
                 if value not in names:
                     self.add(
                         file,
                         f"{path}.answers.{answer_path}",
-                        f"{value!r} is not one of this example's attachments",
+                        "check.attachment_not_listed",
+                        value=value,
                     )
 
     def run(self) -> list[Problem]:

@@ -54,11 +54,13 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from mppdesk.core.messages import Localized, Phrase
 from mppdesk.core.states import ChecklistState
 from mppdesk.forms import indonesia, validators
 from mppdesk.forms.catalog import Catalog
 from mppdesk.forms.definitions import FieldDef, FieldType, Requirement, Service, Text
 from mppdesk.forms.expressions import Expression, ExpressionError, compile_expression, parse_date
+from mppdesk.forms.validators import Said
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +88,9 @@ class Entry:
     path: str
     field: str  # the field id (innermost for group rows), requirement id, "fee" or "sla"
     status: EntryStatus
-    message: Text | None
+    # A catalog message (``engine.``/``validator.`` codes), or the catalog's own
+    # ``constraint_message``: both have ``.id``, ``.en`` and ``.get(lang)``.
+    message: Said | Text | None
 
 
 @dataclass
@@ -133,8 +137,14 @@ class FormResult:
 # --- messages ---------------------------------------------------------------------------------
 
 
-def _text(id_text: str, en_text: str) -> Text:
-    return Text(id=id_text, en=en_text)
+def _said(code: str, /, **params: Any) -> Said:
+    """A message of the catalog (``engine.`` codes); it reads like a catalog ``Text``."""
+    return Said(f"engine.{code}", params)
+
+
+def _amount(value: float, prefix: str = "") -> Localized:
+    """A number as each language writes it (1.500.000 / 1,500,000)."""
+    return Localized(prefix + _number_id(value), prefix + _number_en(value))
 
 
 def _number_id(value: float) -> str:
@@ -158,21 +168,20 @@ def _shown(value: Any, limit: int = 40) -> str:
 class _Invalid(Exception):
     """A typed value that does not fit its field type (internal to normalisation)."""
 
-    def __init__(self, id_text: str, en_text: str):
-        super().__init__(en_text)
-        self.id_text = id_text
-        self.en_text = en_text
+    def __init__(self, code: str, /, **params: Any):
+        super().__init__(code)
+        self.message = _said(code, **params)
 
 
-def _naming(label: Text, message: Text) -> Text:
+def _naming(label: Text, message: Said) -> Said:
     """A validator's message, led by the form's label unless it already starts with it."""
     if message.id.startswith(label.id) and message.en.lower().startswith(label.en.lower()):
         return message
-    return _text(f"{label.id}: {message.id}", f"{label.en}: {message.en}")
+    return _said("labelled", label=label, message=message)
 
 
-def _labelled(field_def: FieldDef, id_text: str, en_text: str) -> Text:
-    return _text(f"{field_def.label.id}: {id_text}", f"{field_def.label.en}: {en_text}")
+def _labelled(field_def: FieldDef, message: Said) -> Said:
+    return _said("labelled", label=field_def.label, message=message)
 
 
 # --- normalising typed values ---------------------------------------------------------------
@@ -195,8 +204,8 @@ class NormalizedValue(NamedTuple):
     """
 
     value: Any  # None when unanswered or not parseable
-    error: Text | None = None
-    warnings: tuple[Text, ...] = ()
+    error: Said | None = None
+    warnings: tuple[Said, ...] = ()
 
 
 _UNANSWERED = NormalizedValue(None)
@@ -207,19 +216,17 @@ def _as_text(raw: Any) -> str:
         return raw.strip()
     if isinstance(raw, int) and not isinstance(raw, bool):
         return str(raw)
-    raise _Invalid("harus berupa teks", "must be text")
+    raise _Invalid("not_text")
 
 
 def _parse_int(raw: Any) -> int:
     if isinstance(raw, bool):
-        raise _Invalid(
-            "harus berupa bilangan bulat, bukan ya/tidak", "must be a whole number, not yes/no"
-        )
+        raise _Invalid("int_not_yesno")
     if isinstance(raw, int):
         value = raw
     elif isinstance(raw, float):
         if not math.isfinite(raw) or not raw.is_integer():
-            raise _Invalid("harus berupa bilangan bulat", "must be a whole number")
+            raise _Invalid("int_needed")
         value = int(raw)
     elif isinstance(raw, str):
         text = raw.strip().replace(" ", "")
@@ -228,14 +235,11 @@ def _parse_int(raw: Any) -> int:
         elif _INT_GROUPED.match(text):
             value = int(text.replace(".", ""))
         else:
-            raise _Invalid(
-                f"harus berupa bilangan bulat (mis. 12 atau 1.500), bukan {_shown(raw)}",
-                f"must be a whole number (e.g. 12 or 1.500), not {_shown(raw)}",
-            )
+            raise _Invalid("int_bad", value=_shown(raw))
     else:
-        raise _Invalid("harus berupa bilangan bulat", "must be a whole number")
+        raise _Invalid("int_needed")
     if abs(value) > _MAX_INT:
-        raise _Invalid("angkanya terlalu besar", "the number is too large")
+        raise _Invalid("too_large")
     return value
 
 
@@ -244,37 +248,31 @@ def _parse_money(raw: Any) -> int:
         text = _MONEY_PREFIX.sub("", raw.strip())
         text = _MONEY_CENTS.sub("", text.replace(" ", ""))
         if not text:
-            raise _Invalid(
-                f"harus berupa jumlah rupiah (mis. 1.500.000), bukan {_shown(raw)}",
-                f"must be an amount in rupiah (e.g. 1.500.000), not {_shown(raw)}",
-            )
+            raise _Invalid("money_bad", value=_shown(raw))
         try:
             value = _parse_int(text)
         except _Invalid:
-            raise _Invalid(
-                f"harus berupa jumlah rupiah utuh (mis. 1.500.000), bukan {_shown(raw)}",
-                f"must be a whole rupiah amount (e.g. 1.500.000), not {_shown(raw)}",
-            ) from None
+            raise _Invalid("money_not_whole", value=_shown(raw)) from None
     else:
         value = _parse_int(raw)
     if value < 0:
-        raise _Invalid("tidak boleh negatif", "cannot be negative")
+        raise _Invalid("negative")
     return value
 
 
 def _parse_decimal(raw: Any) -> float:
     if isinstance(raw, bool):
-        raise _Invalid("harus berupa angka, bukan ya/tidak", "must be a number, not yes/no")
+        raise _Invalid("number_not_yesno")
     if isinstance(raw, int):
         if abs(raw) > _MAX_INT:
-            raise _Invalid("angkanya terlalu besar", "the number is too large")
+            raise _Invalid("too_large")
         return float(raw)
     if isinstance(raw, float):
         if not math.isfinite(raw):
-            raise _Invalid("harus berupa angka", "must be a number")
+            raise _Invalid("number_needed")
         return raw
     if not isinstance(raw, str):
-        raise _Invalid("harus berupa angka", "must be a number")
+        raise _Invalid("number_needed")
     text = raw.strip().replace(" ", "")
     if _DECIMAL_COMMA.match(text):  # Indonesian: 1.234,5
         return float(text.replace(".", "").replace(",", "."))
@@ -282,10 +280,7 @@ def _parse_decimal(raw: Any) -> float:
         return float(text.replace(".", ""))
     if _DECIMAL_POINT.match(text):  # 2.5 (not a thousands grouping) is two and a half
         return float(text)
-    raise _Invalid(
-        f"harus berupa angka (mis. 1,5 atau 1.250), bukan {_shown(raw)}",
-        f"must be a number (e.g. 1,5 or 1.250), not {_shown(raw)}",
-    )
+    raise _Invalid("number_bad", value=_shown(raw))
 
 
 def _parse_date(raw: Any) -> str:
@@ -296,10 +291,7 @@ def _parse_date(raw: Any) -> str:
             parsed = None
         if parsed is not None:
             return parsed.isoformat()
-    raise _Invalid(
-        f"harus berupa tanggal TTTT-BB-HH atau HH-BB-TTTT (mis. 1990-05-01), bukan {_shown(raw)}",
-        f"must be a date YYYY-MM-DD or DD-MM-YYYY (e.g. 1990-05-01), not {_shown(raw)}",
-    )
+    raise _Invalid("date_bad", value=_shown(raw))
 
 
 def _parse_time(raw: Any) -> str:
@@ -308,10 +300,7 @@ def _parse_time(raw: Any) -> str:
         hour, minute = int(match.group(1)), int(match.group(2))
         if hour < 24 and minute < 60:
             return f"{hour:02d}:{minute:02d}"
-    raise _Invalid(
-        f"harus berupa jam JJ:MM (mis. 09:30), bukan {_shown(raw)}",
-        f"must be a time HH:MM (e.g. 09:30), not {_shown(raw)}",
-    )
+    raise _Invalid("time_bad", value=_shown(raw))
 
 
 def _parse_yesno(raw: Any) -> bool:
@@ -325,9 +314,7 @@ def _parse_yesno(raw: Any) -> bool:
             return True
         if word in _NO:
             return False
-    raise _Invalid(
-        f"harus ya atau tidak, bukan {_shown(raw)}", f"must be yes or no, not {_shown(raw)}"
-    )
+    raise _Invalid("yesno_bad", value=_shown(raw))
 
 
 def _choice_values(field_def: FieldDef) -> list[str]:
@@ -345,18 +332,12 @@ def _parse_choice(field_def: FieldDef, raw: Any) -> str:
             if value.casefold() == folded:
                 return value
     listed = ", ".join(values)
-    raise _Invalid(
-        f"pilihan {_shown(raw)} tidak ada (pilihan: {listed})",
-        f"{_shown(raw)} is not one of the choices ({listed})",
-    )
+    raise _Invalid("choice_bad", value=_shown(raw), choices=listed)
 
 
 def _parse_multichoice(field_def: FieldDef, raw: Any) -> list[str] | None:
     if not isinstance(raw, list | tuple):
-        raise _Invalid(
-            'harus berupa daftar pilihan (mis. ["a", "b"])',
-            'must be a list of choices (e.g. ["a", "b"])',
-        )
+        raise _Invalid("choices_list")
     chosen: list[str] = []
     for item in raw:
         value = _parse_choice(field_def, item)
@@ -427,7 +408,7 @@ def _normalizer(field_def: FieldDef) -> _Normalize:
             try:
                 return NormalizedValue(parse(field_def, raw))
             except _Invalid as bad:
-                return NormalizedValue(None, _labelled(field_def, bad.id_text, bad.en_text))
+                return NormalizedValue(None, _labelled(field_def, bad.message))
 
         return normalize_parsed
     if kind in _VALIDATORS:
@@ -437,9 +418,7 @@ def _normalizer(field_def: FieldDef) -> _Normalize:
         def normalize_group(raw: Any, cross: Any = None, today: Any = None) -> NormalizedValue:
             if _blank(raw):
                 return _UNANSWERED
-            return NormalizedValue(
-                None, _labelled(field_def, "harus berupa daftar baris", "must be a list of rows")
-            )
+            return NormalizedValue(None, _labelled(field_def, _said("rows_list")))
 
         return normalize_group
     raise AssertionError(f"field type {kind} has no rule")  # a new FieldType without a rule
@@ -463,7 +442,7 @@ def _validating_normalizer(field_def: FieldDef) -> _Normalize:
         try:
             text = _as_text(raw)
         except _Invalid as bad:
-            return NormalizedValue(None, _labelled(field_def, bad.id_text, bad.en_text))
+            return NormalizedValue(None, _labelled(field_def, bad.message))
         if is_region:
             result = check(text, level)
         elif is_nik and cross is not None:
@@ -501,7 +480,7 @@ def normalize_value(
 def _parse_text(field_def: FieldDef, raw: Any) -> str | None:
     text = _as_text(raw)
     if "\x00" in text:
-        raise _Invalid("berisi karakter NUL", "contains a NUL character")
+        raise _Invalid("nul")
     if field_def.type == FieldType.TEXT and ("\n" in text or "\r" in text):
         text = " ".join(text.split())  # one line: a pasted line break is not meant
     return text or None
@@ -557,23 +536,28 @@ class _Rule:
             return None, str(exc)
 
 
-_KIND_ID = {
-    "show_if": "aturan tampil (show_if)",
-    "required": "aturan wajib (required)",
-    "constraint": "syarat isian (constraint)",
-    "compute": "rumus (compute)",
-    "default_expr": "nilai awal (default_expr)",
-    "condition": "syarat berlaku (condition)",
-    "amount_expr": "rumus biaya (amount_expr)",
-    "working_days_expr": "rumus lama layanan (working_days_expr)",
-}
+# The kinds of catalog expression; each is named in the catalog as ``engine.rule.<kind>``.
+_RULE_KINDS = frozenset(
+    {
+        "show_if",
+        "required",
+        "constraint",
+        "compute",
+        "default_expr",
+        "condition",
+        "amount_expr",
+        "working_days_expr",
+    }
+)
 
 
-def _rule_failed(label: Text, rule: _Rule, error: str) -> Text:
-    return _text(
-        f"{label.id}: {_KIND_ID.get(rule.kind, rule.kind)} tidak dapat dihitung ({error})",
-        f"{label.en}: the {rule.kind} rule could not be evaluated ({error})",
-    )
+def _rule_failed(label: Text | Said, rule: _Rule, error: str) -> Said:
+    return _said("rule_failed", label=label, rule=_rule_name(rule.kind), error=error)
+
+
+def _rule_name(kind: str) -> Phrase | str:
+    """How each language names a kind of catalog expression ("rumus (compute)")."""
+    return Phrase(f"engine.rule.{kind}") if kind in _RULE_KINDS else kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -794,7 +778,7 @@ class _Run:
         self.visible: set[str] = set()
         self.deferred: dict[str, list[Entry]] = {}  # group path -> its rows' entries
 
-    def add(self, path: str, field_id: str, status: EntryStatus, message: Text) -> None:
+    def add(self, path: str, field_id: str, status: EntryStatus, message: Said | Text) -> None:
         self.entries.append(Entry(path, field_id, status, message))
 
     def level(
@@ -874,9 +858,11 @@ class _Run:
                 path,
                 node.id,
                 EntryStatus.WARNING,
-                _text(
-                    f"{node.field.label.id}: hasil {_KIND_ID[rule.kind]} tidak sesuai jenis isian ({_shown(result)})",
-                    f"{node.field.label.en}: the {rule.kind} result does not fit the field type ({_shown(result)})",
+                _said(
+                    "rule_result",
+                    label=node.field.label,
+                    rule=_rule_name(rule.kind),
+                    value=_shown(result),
                 ),
             )
             return None
@@ -890,7 +876,7 @@ class _Run:
         if not isinstance(raw, list | tuple):
             return None, NormalizedValue(
                 None,
-                _labelled(node.field, "harus berupa daftar baris", "must be a list of rows"),
+                _labelled(node.field, _said("rows_list")),
             )
         rows: list[dict[str, Any]] = []
         first_entry = len(self.entries)
@@ -901,11 +887,7 @@ class _Run:
                     row_path,
                     node.id,
                     EntryStatus.INVALID,
-                    _labelled(
-                        node.field,
-                        f"baris {i + 1} harus berisi isian per field",
-                        f"row {i + 1} must map fields to values",
-                    ),
+                    _labelled(node.field, _said("row_not_mapping", n=i + 1)),
                 )
                 continue
             for key in row:
@@ -918,17 +900,12 @@ class _Run:
         return (rows or None), _UNANSWERED
 
     def unknown(self, path: str, key: Any, within: Text | None = None) -> None:
-        where_id = f" di {within.id}" if within else ""
-        where_en = f" in {within.en}" if within else ""
-        self.add(
-            path,
-            str(key),
-            EntryStatus.INVALID,
-            _text(
-                f"{_shown(key)}: field tidak dikenal{where_id}; isian ini tidak dapat disimpan",
-                f"{_shown(key)}: unknown field{where_en}; this value cannot be stored",
-            ),
+        message = (
+            _said("unknown_field_in", key=_shown(key), within=within)
+            if within
+            else _said("unknown_field", key=_shown(key))
         )
+        self.add(path, str(key), EntryStatus.INVALID, message)
 
     def _check(
         self, node: _Node, value: Any, typed: NormalizedValue, scope: Mapping[str, Any], path: str
@@ -949,7 +926,7 @@ class _Run:
                     path,
                     node.id,
                     EntryStatus.REQUIRED,
-                    _text(f"{label.id} wajib diisi.", f"{label.en} is required."),
+                    _said("required", label=label),
                 )
             elif (
                 field_def.type == FieldType.GROUP
@@ -970,10 +947,7 @@ class _Run:
                     path, node.id, EntryStatus.INVALID, _rule_failed(label, node.constraint, error)
                 )
             elif not ok:
-                message = field_def.constraint_message or _text(
-                    f"{label.id} tidak memenuhi syarat isian.",
-                    f"{label.en} does not meet its condition.",
-                )
+                message = field_def.constraint_message or _said("constraint", label=label)
                 self.add(path, node.id, EntryStatus.INVALID, message)
 
     def _is_required(self, node: _Node, scope: Mapping[str, Any], path: str) -> bool:
@@ -993,15 +967,11 @@ class _Run:
         return False
 
 
-def _rows_needed(field_def: FieldDef) -> Text:
-    n = field_def.min_rows
-    return _text(
-        f"{field_def.label.id} minimal {n} baris.",
-        f"{field_def.label.en} needs at least {n} row(s).",
-    )
+def _rows_needed(field_def: FieldDef) -> Said:
+    return _said("rows_min", label=field_def.label, n=field_def.min_rows)
 
 
-def _out_of_bounds(field_def: FieldDef, value: Any) -> Text | None:
+def _out_of_bounds(field_def: FieldDef, value: Any) -> Said | None:
     label = field_def.label
     kind = field_def.type
     if kind == FieldType.GROUP:
@@ -1009,48 +979,28 @@ def _out_of_bounds(field_def: FieldDef, value: Any) -> Text | None:
         if count < field_def.min_rows:
             return _rows_needed(field_def)
         if field_def.max_rows is not None and count > field_def.max_rows:
-            n = field_def.max_rows
-            return _text(
-                f"{label.id} paling banyak {n} baris (ada {count}).",
-                f"{label.en} allows at most {n} row(s) ({count} given).",
-            )
+            return _said("rows_max", label=label, n=field_def.max_rows, count=count)
         return None
     if (
         isinstance(value, str)
         and field_def.max_length is not None
         and len(value) > field_def.max_length
     ):
-        n = field_def.max_length
-        return _text(
-            f"{label.id} paling panjang {n} karakter (ada {len(value)}).",
-            f"{label.en} is at most {n} characters long ({len(value)} given).",
-        )
+        return _said("too_long", label=label, n=field_def.max_length, count=len(value))
     if kind in (FieldType.INTEGER, FieldType.DECIMAL, FieldType.MONEY):
         prefix = "Rp" if kind == FieldType.MONEY else ""
         low, high = field_def.min, field_def.max
         if isinstance(low, int | float) and value < low:
-            return _text(
-                f"{label.id} paling sedikit {prefix}{_number_id(low)}.",
-                f"{label.en} must be at least {prefix}{_number_en(low)}.",
-            )
+            return _said("at_least", label=label, amount=_amount(low, prefix))
         if isinstance(high, int | float) and value > high:
-            return _text(
-                f"{label.id} paling banyak {prefix}{_number_id(high)}.",
-                f"{label.en} must be at most {prefix}{_number_en(high)}.",
-            )
+            return _said("at_most", label=label, amount=_amount(high, prefix))
     elif kind == FieldType.DATE:
         day = date.fromisoformat(value)
         low, high = field_def.min, field_def.max
         if isinstance(low, date) and day < low:
-            return _text(
-                f"{label.id} paling awal {low.isoformat()}.",
-                f"{label.en} must be on or after {low.isoformat()}.",
-            )
+            return _said("date_from", label=label, day=low.isoformat())
         if isinstance(high, date) and day > high:
-            return _text(
-                f"{label.id} paling akhir {high.isoformat()}.",
-                f"{label.en} must be on or before {high.isoformat()}.",
-            )
+            return _said("date_until", label=label, day=high.isoformat())
     return None
 
 
@@ -1076,10 +1026,7 @@ def _mapping(run: _Run, value: Any, path: str) -> Mapping[str, Any]:
         path,
         path,
         EntryStatus.INVALID,
-        _text(
-            f"{path} harus berupa pasangan field dan isian.",
-            f"{path} must map field ids to values.",
-        ),
+        _said("not_mapping", path=path),
     )
     return {}
 
@@ -1175,10 +1122,7 @@ def _checklist(
                 f"{CHECKLIST}.{key}",
                 str(key),
                 EntryStatus.INVALID,
-                _text(
-                    f"{_shown(key)}: persyaratan tidak dikenal untuk layanan ini.",
-                    f"{_shown(key)}: not a requirement of this service.",
-                ),
+                _said("unknown_requirement", key=_shown(key)),
             )
     states: list[RequirementState] = []
     allowed = ", ".join(s.value for s in ChecklistState)
@@ -1200,10 +1144,7 @@ def _checklist(
                 path,
                 requirement.id,
                 EntryStatus.INVALID,
-                _text(
-                    f"{label.id}: status {_shown(state)} tidak dikenal (pilih: {allowed}).",
-                    f"{label.en}: unknown state {_shown(state)} (one of: {allowed}).",
-                ),
+                _said("unknown_state", label=label, state=_shown(state), allowed=allowed),
             )
             state = None
         if not applies:
@@ -1213,10 +1154,7 @@ def _checklist(
                 path,
                 requirement.id,
                 EntryStatus.INVALID,
-                _text(
-                    f"{label.id} berlaku untuk permohonan ini; tandai diserahkan atau belum ada.",
-                    f"{label.en} applies to this request; mark it handed over or missing.",
-                ),
+                _said("requirement_applies", label=label),
             )
             state = ChecklistState.MISSING.value
         elif state is None and not requirement.optional:
@@ -1241,7 +1179,7 @@ def _fee(run: _Run, service: Service, plan: _Plan, scope: Mapping[str, Any]) -> 
         return fee.amount
     if plan.fee_rule is None:  # assessed by the agency later
         return None
-    label = _text("Biaya", "Fee")
+    label = _said("label.fee")
     result, error = plan.fee_rule.run(scope, run.today)
     if error is not None:
         run.add(FEE_PATH, FEE_PATH, EntryStatus.INVALID, _rule_failed(label, plan.fee_rule, error))
@@ -1254,10 +1192,7 @@ def _fee(run: _Run, service: Service, plan: _Plan, scope: Mapping[str, Any]) -> 
             FEE_PATH,
             FEE_PATH,
             EntryStatus.INVALID,
-            _text(
-                f"Biaya tidak dapat dihitung dari isian ini (hasil {_shown(result)}).",
-                f"The fee cannot be computed from these answers (result {_shown(result)}).",
-            ),
+            _said("fee_bad", value=_shown(result)),
         )
         return None
     return amount
@@ -1269,7 +1204,7 @@ def _sla(run: _Run, service: Service, plan: _Plan, scope: Mapping[str, Any]) -> 
         return sla.working_days
     if plan.sla_rule is None:
         return 0
-    label = _text("Lama layanan", "Service time")
+    label = _said("label.sla")
     result, error = plan.sla_rule.run(scope, run.today)
     if error is not None:
         run.add(SLA_PATH, SLA_PATH, EntryStatus.INVALID, _rule_failed(label, plan.sla_rule, error))
@@ -1282,10 +1217,7 @@ def _sla(run: _Run, service: Service, plan: _Plan, scope: Mapping[str, Any]) -> 
             SLA_PATH,
             SLA_PATH,
             EntryStatus.INVALID,
-            _text(
-                f"Lama layanan tidak dapat dihitung dari isian ini (hasil {_shown(result)}).",
-                f"The service time cannot be computed from these answers (result {_shown(result)}).",
-            ),
+            _said("sla_bad", value=_shown(result)),
         )
         return 0
     return days

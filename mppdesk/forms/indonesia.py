@@ -85,11 +85,6 @@ def normalize_code(code: object) -> str | None:
     return None
 
 
-def level_of(code: str) -> str | None:
-    """The level a (normalised) code would have, from its length alone."""
-    return _LEVEL_BY_LENGTH.get(len(code))
-
-
 def _parent_of(code: str) -> str | None:
     length = _PARENT_LENGTH.get(len(code))
     return code[:length] if length else None
@@ -459,28 +454,11 @@ def is_known_postal_code(code: str) -> bool:
     return bool(_POSTAL_CODE.fullmatch(text)) and text in _TABLES.postal()[1]
 
 
-def villages_with_postal_code(code: str) -> list[Region]:
-    """The villages that use a postal code (one code often covers several villages)."""
-    if not isinstance(code, str) or not _POSTAL_CODE.fullmatch(code.strip()):
-        return []
-    wanted = code.strip()
-    postal, _ = _TABLES.postal()
-    villages = _TABLES.villages()[0]
-    return [_region(c, villages[c]) for c, p in sorted(postal.items()) if p == wanted]
-
-
 # --- holidays ------------------------------------------------------------------------------
 
 # Fixed-date national holidays set by law (Keppres 24/2013, and Keppres 24/2016 for
 # Hari Lahir Pancasila). For years without an SKB in lokal these are all we can know.
 _FIXED_HOLIDAYS = ((1, 1), (5, 1), (6, 1), (8, 17), (12, 25))
-
-
-def holiday_years() -> tuple[int, ...]:
-    """Years with the full official list (SKB 3 Menteri) in the data: (2026, 2027) in 0.7.2."""
-    from lokal import HOLIDAY_YEARS  # importing lokal costs 0.25 s
-
-    return tuple(HOLIDAY_YEARS)
 
 
 @functools.cache
@@ -502,23 +480,13 @@ def _holidays(year: int, cuti_bersama: bool) -> frozenset[date]:
 def holidays(year: int, *, cuti_bersama: bool = True) -> frozenset[date]:
     """Days the public service counters are closed besides weekends, for SLA due dates.
 
-    For years in ``holiday_years()`` this is every *libur nasional* and, unless
+    For years with an SKB in lokal (2026 and 2027 in 0.7.2) this is every *libur nasional* and, unless
     ``cuti_bersama=False``, every *cuti bersama* of the SKB 3 Menteri (civil servants, and so
     the MPP agencies, take cuti bersama off). Dates can still move after the Menteri Agama's
     sidang isbat. For other years it is only the five fixed-date holidays (1 January, 1 May,
     1 June, 17 August, 25 December) and a warning is logged: an SLA across such a year comes
-    out a few days early rather than the desk failing; check ``holiday_years()`` to flag it.
+    out a few days early rather than the desk failing, and the logged warning flags it.
     """
     if isinstance(year, bool) or not isinstance(year, int) or not 1 <= year <= 9999:
         raise ValueError(f"year must be an integer from 1 to 9999, got {year!r}")
     return _holidays(year, bool(cuti_bersama))
-
-
-def holidays_between(start: date, end: date, *, cuti_bersama: bool = True) -> frozenset[date]:
-    """Holidays from ``start`` to ``end``, both inclusive; empty if ``end`` is before ``start``."""
-    if end < start:
-        return frozenset()
-    days: set[date] = set()
-    for year in range(start.year, end.year + 1):
-        days.update(d for d in holidays(year, cuti_bersama=cuti_bersama) if start <= d <= end)
-    return frozenset(days)

@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from mppdesk.core.messages import Phrase
+
 MAX_DEPTH = 32
 
 BIDI_CONTROLS = frozenset(
@@ -37,28 +39,20 @@ _REFUSED = re.compile(
 )
 
 
-def text_problem(text: str) -> tuple[str, str] | None:
-    """Why ``text`` cannot be accepted as (Indonesian, English), or None when it can."""
+def text_problem(text: str) -> tuple[str, dict[str, Any]] | None:
+    """Why ``text`` cannot be accepted, as a message code and its parameters, or None when
+    it can."""
     found = _REFUSED.search(text)
     if found is None:
         return None
     for ch in text[found.start() :]:
         code = ord(ch)
         if 0xD800 <= code <= 0xDFFF:
-            return (
-                f"berisi karakter tidak sah (surrogate U+{code:04X})",
-                f"contains an invalid character (lone surrogate U+{code:04X})",
-            )
+            return "text.surrogate", {"char": f"U+{code:04X}"}
         if (code < 0x20 or 0x7F <= code <= 0x9F) and ch not in _ALLOWED_CONTROLS:
-            return (
-                f"berisi karakter kontrol U+{code:04X}",
-                f"contains the control character U+{code:04X}",
-            )
+            return "text.control", {"char": f"U+{code:04X}"}
         if ch in BIDI_CONTROLS:
-            return (
-                f"berisi karakter pengatur arah teks U+{code:04X}",
-                f"contains the bidirectional control U+{code:04X}",
-            )
+            return "text.bidi", {"char": f"U+{code:04X}"}
     return None
 
 
@@ -73,8 +67,8 @@ def shown_key(key: str) -> str:
     )
 
 
-def text_problems(value: Any, path: str) -> Iterator[tuple[str, str, str]]:
-    """(path, message id, message en) for every refused string in a JSON-like value.
+def text_problems(value: Any, path: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(path, message code, its parameters) for every refused string in a JSON-like value.
 
     Walks dicts (keys and values) and lists without recursion; a value nested deeper than
     MAX_DEPTH is reported once at the path where the limit is crossed and not walked further.
@@ -90,11 +84,7 @@ def text_problems(value: Any, path: str) -> Iterator[tuple[str, str, str]]:
         if not isinstance(item, dict | list | tuple):
             continue
         if depth >= MAX_DEPTH:
-            yield (
-                where,
-                f"bersarang terlalu dalam (maks. {MAX_DEPTH} tingkat)",
-                f"nested too deeply (max. {MAX_DEPTH} levels)",
-            )
+            yield where, "text.too_deep", {"max": MAX_DEPTH}
             continue
         if isinstance(item, dict):
             children = []
@@ -103,7 +93,7 @@ def text_problems(value: Any, path: str) -> Iterator[tuple[str, str, str]]:
                 child_path = f"{where}.{shown_key(key_text)}" if where else shown_key(key_text)
                 problem = text_problem(key_text)
                 if problem is not None:
-                    yield child_path, f"nama kunci {problem[0]}", f"key name {problem[1]}"
+                    yield child_path, "text.key_name", {"problem": Phrase(*problem)}
                     continue
                 children.append((child, child_path, depth + 1))
             stack.extend(reversed(children))

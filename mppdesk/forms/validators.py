@@ -25,10 +25,24 @@ from typing import Any
 import phonenumbers
 from stdnum.id import npwp as stdnum_npwp
 
+from mppdesk.core.messages import Phrase
 from mppdesk.forms import indonesia
-from mppdesk.forms.definitions import Text
 
 log = logging.getLogger(__name__)
+
+
+class Said(Phrase):
+    """A message of the catalog (``validator.`` codes) that reads like a catalog ``Text``:
+    ``.id``, ``.en`` and ``.get(lang)`` word it, ``.code`` and ``.params`` name it, so the
+    form engine and the screens take it where they took a text pair."""
+
+    @property
+    def id(self) -> str:
+        return self.get("id")
+
+    @property
+    def en(self) -> str:
+        return self.get("en")
 
 
 @dataclass(frozen=True)
@@ -36,8 +50,8 @@ class Check:
     """The answer of a check: the normalised value (None on error), an error, warnings."""
 
     value: Any
-    error: Text | None = None
-    warnings: tuple[Text, ...] = ()
+    error: Said | None = None
+    warnings: tuple[Said, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -61,27 +75,27 @@ class NikInfo:
 
 
 class InvalidNumber(ValueError):
-    """Raised by ``decode_nik``; ``message`` is the bilingual text, ``str()`` the English one."""
+    """Raised by ``decode_nik``; ``message`` is the catalog message, ``str()`` the English one."""
 
-    def __init__(self, message: Text) -> None:
+    def __init__(self, message: Said) -> None:
         super().__init__(message.en)
         self.message = message
 
 
-def _text(id_: str, en: str) -> Text:
-    return Text(id=id_, en=en)
+def _text(code: str, /, **params: Any) -> Said:
+    return Said(f"validator.{code}", params)
 
 
-def _fail(id_: str, en: str) -> Check:
-    return Check(value=None, error=_text(id_, en))
+def _fail(code: str, /, **params: Any) -> Check:
+    return Check(value=None, error=_text(code, **params))
 
 
-def _not_text(label: Text, value: object) -> Check:
-    kind = type(value).__name__
-    return _fail(
-        f"{label.id} harus berupa teks (diterima {kind})",
-        f"{label.en} must be text (got {kind})",
-    )
+def _label(name: str) -> Said:
+    return _text(f"label.{name}")
+
+
+def _not_text(label: Said, value: object) -> Check:
+    return _fail("not_text", label=label, kind=type(value).__name__)
 
 
 def _shown(char: str) -> str:
@@ -94,33 +108,30 @@ _NOT_ASCII_DIGIT = re.compile(r"[^0-9]")
 
 
 def _digits_only(
-    text: str, label: Text, lengths: tuple[int, ...]
+    text: str, label: Said, lengths: tuple[int, ...]
 ) -> tuple[str | None, Check | None]:
     """Strip spaces, dots and dashes; then demand ASCII digits of one of ``lengths``."""
     digits = _SEPARATORS.sub("", text)
     bad = _NOT_ASCII_DIGIT.search(digits)
     if bad:
         shown = _shown(bad.group())
-        return None, _fail(
-            f"{label.id} hanya boleh berisi angka 0-9 (ada {shown})",
-            f"{label.en} may only contain the digits 0-9 (found {shown})",
-        )
+        return None, _fail("digits_only", label=label, shown=shown)
     if not digits:
-        return None, _fail(f"{label.id} belum diisi", f"{label.en} is empty")
+        return None, _fail("empty", label=label)
     if len(digits) not in lengths:
-        want_id = " atau ".join(str(n) for n in lengths)
-        want_en = " or ".join(str(n) for n in lengths)
-        return None, _fail(
-            f"{label.id} harus {want_id} digit (terisi {len(digits)})",
-            f"{label.en} must have {want_en} digits ({len(digits)} entered)",
+        want = (
+            _text("either", first=lengths[0], second=lengths[1])
+            if len(lengths) == 2
+            else lengths[0]
         )
+        return None, _fail("digit_count", label=label, want=want, count=len(digits))
     return digits, None
 
 
 # --- NIK -----------------------------------------------------------------------------------
 
-_NIK = _text("NIK", "NIK")
-_KK = _text("Nomor KK", "Family card (KK) number")
+_NIK = _label("nik")
+_KK = _label("kk")
 
 
 def _century_date(day: int, month: int, yy: int, today: date) -> date | None:
@@ -141,44 +152,21 @@ def _today(today: date | None) -> date:
     return today if isinstance(today, date) else date.today()
 
 
-def _region_checks(digits: str, label: Text) -> tuple[Check | None, list[Text]]:
+def _region_checks(digits: str, label: Said) -> tuple[Check | None, list[Said]]:
     """Province (error if unknown), regency and district (error if 00, warning if unknown)."""
     province, regency, district = digits[:2], digits[:4], digits[:6]
     if province not in indonesia.province_codes():
-        return _fail(
-            f"Kode provinsi {label.id} (digit 1-2) tidak dikenal: {province}",
-            f"{label.en}: unknown province code (digits 1-2): {province}",
-        ), []
+        return _fail("province_unknown", label=label, province=province), []
     if digits[2:4] == "00":
-        return _fail(
-            f"Kode kabupaten/kota {label.id} (digit 3-4) tidak boleh 00",
-            f"{label.en}: regency/city code (digits 3-4) cannot be 00",
-        ), []
+        return _fail("regency_zero", label=label), []
     if digits[4:6] == "00":
-        return _fail(
-            f"Kode kecamatan {label.id} (digit 5-6) tidak boleh 00",
-            f"{label.en}: district code (digits 5-6) cannot be 00",
-        ), []
+        return _fail("district_zero", label=label), []
     # Regions are split (pemekaran) and renumbered, but a NIK or KK keeps the code it was
     # issued with, so a code missing from today's list is not proof of a false number.
     if indonesia.region(regency) is None:
-        return None, [
-            _text(
-                f"Kode kabupaten/kota {regency} pada {label.id} tidak ada di data wilayah "
-                "Kemendagri terbaru (mungkin kode lama sebelum pemekaran); periksa kartunya",
-                f"The regency/city code {regency} of the {label.en} is not in the current "
-                "Kemendagri region list (maybe an old code from before a split); check the card",
-            )
-        ]
+        return None, [_text("regency_unlisted", label=label, regency=regency)]
     if indonesia.region(district) is None:
-        return None, [
-            _text(
-                f"Kode kecamatan {district} pada {label.id} tidak ada di data wilayah "
-                "Kemendagri terbaru (mungkin kode lama sebelum pemekaran); periksa kartunya",
-                f"The district code {district} of the {label.en} is not in the current "
-                "Kemendagri region list (maybe an old code from before a split); check the card",
-            )
-        ]
+        return None, [_text("district_unlisted", label=label, district=district)]
     return None, []
 
 
@@ -189,14 +177,7 @@ def _decode_digits(digits: str, today: date) -> NikInfo:
     elif 41 <= day <= 71:
         sex, day = "P", day - 40
     else:
-        raise InvalidNumber(
-            _text(
-                f"Tanggal lahir pada NIK (digit 7-8) harus 01-31, atau 41-71 untuk perempuan "
-                f"(terisi {digits[6:8]})",
-                f"The NIK's day of birth (digits 7-8) must be 01-31, or 41-71 for women "
-                f"({digits[6:8]} entered)",
-            )
-        )
+        raise InvalidNumber(_text("nik_day", day=digits[6:8]))
     month = int(digits[8:10])
     birth = _century_date(day, month, int(digits[10:12]), today) if 1 <= month <= 12 else None
     return NikInfo(
@@ -240,7 +221,7 @@ _SEX_WORDS = {
     "wanita": "P",
     "female": "P",
 }
-_SEX_NAMES = {"L": ("laki-laki", "male"), "P": ("perempuan", "female")}
+_SEX_NAMES = {"L": _text("sex.l"), "P": _text("sex.p")}
 
 
 def _normal_sex(sex: object) -> str | None:
@@ -283,28 +264,19 @@ def check_nik(
     except InvalidNumber as error:
         return Check(value=None, error=error.message)
     if not 1 <= int(digits[8:10]) <= 12:
-        return _fail(
-            f"Bulan lahir pada NIK (digit 9-10) harus 01-12 (terisi {digits[8:10]})",
-            f"The NIK's month of birth (digits 9-10) must be 01-12 ({digits[8:10]} entered)",
-        )
+        return _fail("nik_month", month=digits[8:10])
     if info.birth_date is None:
         day = int(digits[6:8]) - (40 if info.sex == "P" else 0)
         shown = f"{day:02d}-{digits[8:10]}-{digits[10:12]}"
-        return _fail(
-            f"Tanggal lahir pada NIK tidak ada di kalender: {shown}",
-            f"The NIK's date of birth does not exist: {shown}",
-        )
+        return _fail("nik_date", shown=shown)
     if info.serial == "0000":
-        return _fail(
-            "Nomor urut NIK (4 digit terakhir) tidak boleh 0000",
-            "The NIK's serial number (last 4 digits) cannot be 0000",
-        )
+        return _fail("nik_serial")
     warnings.extend(_nik_mismatches(info, info.birth_date, birth_date, sex))
     return Check(value=digits, warnings=tuple(warnings))
 
 
-def _nik_mismatches(info: NikInfo, decoded: date, birth_date: object, sex: object) -> list[Text]:
-    warnings: list[Text] = []
+def _nik_mismatches(info: NikInfo, decoded: date, birth_date: object, sex: object) -> list[Said]:
+    warnings: list[Said] = []
     if isinstance(birth_date, datetime):
         birth_date = birth_date.date()
     if isinstance(birth_date, date):
@@ -316,23 +288,11 @@ def _nik_mismatches(info: NikInfo, decoded: date, birth_date: object, sex: objec
         if not same:
             on_nik = decoded.strftime("%d-%m-%Y")
             given = birth_date.strftime("%d-%m-%Y")
-            warnings.append(
-                _text(
-                    f"Tanggal lahir pada NIK ({on_nik}) berbeda dengan tanggal lahir yang "
-                    f"diisi ({given})",
-                    f"The date of birth in the NIK ({on_nik}) differs from the date of "
-                    f"birth entered ({given})",
-                )
-            )
+            warnings.append(_text("nik_birth_differs", on_nik=on_nik, given=given))
     given_sex = _normal_sex(sex)
     if given_sex is not None and given_sex != info.sex:
-        nik_id, nik_en = _SEX_NAMES[info.sex]
-        given_id, given_en = _SEX_NAMES[given_sex]
         warnings.append(
-            _text(
-                f"Jenis kelamin pada NIK ({nik_id}) berbeda dengan yang diisi ({given_id})",
-                f"The sex in the NIK ({nik_en}) differs from the one entered ({given_en})",
-            )
+            _text("nik_sex_differs", on_nik=_SEX_NAMES[info.sex], given=_SEX_NAMES[given_sex])
         )
     return warnings
 
@@ -364,36 +324,17 @@ def check_kk(text: str, *, today: date | None = None) -> Check:
     if issued is None:
         shown = f"{digits[6:8]}-{digits[8:10]}-{digits[10:12]}"
         if 41 <= day <= 71 and _century_date(day - 40, month, yy, _today(today)) is not None:
-            warnings.append(
-                _text(
-                    f"Digit 7-12 Nomor KK ({shown}) bukan tanggal penerbitan; "
-                    "mungkin yang diisi NIK, bukan Nomor KK",
-                    f"Digits 7-12 of the KK number ({shown}) are not an issue date; "
-                    "maybe a NIK was entered instead of the KK number",
-                )
-            )
+            warnings.append(_text("kk_maybe_nik", shown=shown))
         else:
-            warnings.append(
-                _text(
-                    f"Digit 7-12 Nomor KK ({shown}) bukan tanggal penerbitan yang valid; "
-                    "periksa kartunya",
-                    f"Digits 7-12 of the KK number ({shown}) are not a valid issue date; "
-                    "check the card",
-                )
-            )
+            warnings.append(_text("kk_issue_date", shown=shown))
     if digits[12:] == "0000":
-        warnings.append(
-            _text(
-                "Nomor urut KK (4 digit terakhir) 0000 tidak lazim; periksa kartunya",
-                "A KK serial number (last 4 digits) of 0000 is unusual; check the card",
-            )
-        )
+        warnings.append(_text("kk_serial"))
     return Check(value=digits, warnings=tuple(warnings))
 
 
 # --- NPWP ----------------------------------------------------------------------------------
 
-_NPWP = _text("NPWP", "NPWP")
+_NPWP = _label("npwp")
 
 
 def check_npwp(text: str, *, today: date | None = None) -> Check:
@@ -412,30 +353,21 @@ def check_npwp(text: str, *, today: date | None = None) -> Check:
         return failed
     assert digits is not None
     if set(digits) == {"0"}:
-        return _fail(
-            "NPWP berisi nol semua adalah nomor pengganti untuk yang tidak punya NPWP",
-            "An all-zero NPWP is the placeholder for people without an NPWP",
-        )
+        return _fail("npwp_zero")
     if len(digits) == 16 and not digits.startswith("0"):
         nik = check_nik(digits, today=today)
         if nik.error is not None:
-            return _fail(
-                f"NPWP 16 digit yang tidak diawali 0 adalah NIK, tetapi: {nik.error.id}",
-                f"A 16-digit NPWP not starting with 0 is a NIK, but: {nik.error.en}",
-            )
+            return _fail("npwp_nik", problem=nik.error)
         return Check(value=digits, warnings=nik.warnings)
     old = digits[-15:]
     if not stdnum_npwp.is_valid(old):
-        return _fail(
-            "Digit pemeriksa NPWP tidak cocok (salah ketik?)",
-            "The NPWP check digit does not match (typing error?)",
-        )
+        return _fail("npwp_check")
     return Check(value=digits)
 
 
 # --- phone ---------------------------------------------------------------------------------
 
-_PHONE = _text("Nomor telepon", "Phone number")
+_PHONE = _label("phone")
 _PHONE_CHARS = re.compile(r"[0-9+\-.()/\s]+")
 _PHONE_MAX = 40
 _WHITESPACE = re.compile(r"\s+")
@@ -472,63 +404,41 @@ def check_phone(text: str, region: str = "ID") -> Check:
         return _not_text(_PHONE, text)
     stripped = text.strip()
     if not stripped:
-        return _fail(f"{_PHONE.id} belum diisi", f"{_PHONE.en} is empty")
+        return _fail("empty", label=_PHONE)
     if len(stripped) > _PHONE_MAX:
-        return _fail(
-            f"{_PHONE.id} terlalu panjang ({len(stripped)} karakter)",
-            f"{_PHONE.en} is too long ({len(stripped)} characters)",
-        )
+        return _fail("phone_too_long_count", count=len(stripped))
     if not _PHONE_CHARS.fullmatch(stripped):
         bad = next(ch for ch in stripped if not _PHONE_CHARS.fullmatch(ch))
         shown = _shown(bad)
-        return _fail(
-            f"{_PHONE.id} hanya boleh berisi angka 0-9, spasi, +, -, dan tanda kurung (ada {shown})",
-            f"{_PHONE.en} may only contain the digits 0-9, spaces, +, - and brackets "
-            f"(found {shown})",
-        )
+        return _fail("phone_chars", shown=shown)
     if not isinstance(region, str) or region.upper() not in phonenumbers.SUPPORTED_REGIONS:
-        return _fail(
-            f"Kode negara untuk nomor telepon tidak dikenal: {region!r}",
-            f"Unknown country code for phone numbers: {region!r}",
-        )
+        return _fail("phone_region", region=repr(region))
     region = region.upper()
     spaced = _WHITESPACE.sub(" ", stripped)  # phonenumbers stops at a tab, skips a space
     number = _parse_phone(spaced, region)
     if number is None:
-        return _fail(
-            f"{_PHONE.id} tidak dapat dibaca sebagai nomor telepon",
-            f"{_PHONE.en} cannot be read as a phone number",
-        )
+        return _fail("phone_unreadable")
     if not phonenumbers.is_valid_number(number):
         reason = phonenumbers.is_possible_number_with_reason(number)
         if reason in (
             phonenumbers.ValidationResult.TOO_SHORT,
             phonenumbers.ValidationResult.INVALID_LENGTH,
         ):
-            return _fail(f"{_PHONE.id} terlalu pendek", f"{_PHONE.en} is too short")
+            return _fail("phone_too_short")
         if reason == phonenumbers.ValidationResult.TOO_LONG:
-            return _fail(f"{_PHONE.id} terlalu panjang", f"{_PHONE.en} is too long")
-        return _fail(
-            f"{_PHONE.id} tidak valid: periksa jumlah digit dan awalannya (mis. 0812-3456-7890)",
-            f"{_PHONE.en} is not valid: check the number of digits and the prefix "
-            "(e.g. 0812-3456-7890)",
-        )
+            return _fail("phone_too_long")
+        return _fail("phone_invalid")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    warnings: tuple[Text, ...] = ()
+    warnings: tuple[Said, ...] = ()
     country = phonenumbers.region_code_for_number(number)
     if country != region:
-        warnings = (
-            _text(
-                f"Nomor telepon luar negeri ({country}); pastikan benar",
-                f"A foreign phone number ({country}); make sure it is right",
-            ),
-        )
+        warnings = (_text("phone_foreign", country=country),)
     return Check(value=e164, warnings=warnings)
 
 
 # --- e-mail --------------------------------------------------------------------------------
 
-_EMAIL = _text("Alamat email", "Email address")
+_EMAIL = _label("email")
 _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _TLD = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
@@ -569,55 +479,35 @@ def check_email(text: str) -> Check:
         return _not_text(_EMAIL, text)
     address = text.strip()
     if not address:
-        return _fail(f"{_EMAIL.id} belum diisi", f"{_EMAIL.en} is empty")
+        return _fail("empty", label=_EMAIL)
     if len(address) > _EMAIL_MAX:
-        return _fail(
-            f"{_EMAIL.id} terlalu panjang ({len(address)} karakter, paling banyak {_EMAIL_MAX})",
-            f"{_EMAIL.en} is too long ({len(address)} characters, at most {_EMAIL_MAX})",
-        )
+        return _fail("email_too_long", count=len(address), max=_EMAIL_MAX)
     odd = next((ch for ch in address if ch.isspace() or not ch.isprintable()), None)
     if odd is not None:
-        return _fail(
-            f"{_EMAIL.id} tidak boleh berisi spasi atau karakter kontrol (ada {_shown(odd)})",
-            f"{_EMAIL.en} cannot contain spaces or control characters (found {_shown(odd)})",
-        )
+        return _fail("email_space", shown=_shown(odd))
     if address.count("@") != 1:
-        return _fail(
-            f"{_EMAIL.id} harus berisi tepat satu '@' (ada {address.count('@')})",
-            f"{_EMAIL.en} must contain exactly one '@' ({address.count('@')} found)",
-        )
+        return _fail("email_at", count=address.count("@"))
     local, domain = address.split("@")
     domain = domain.lower()
     if not local or len(local) > 64 or not _LOCAL.fullmatch(local):
-        return _fail(
-            f"Bagian sebelum '@' pada {_EMAIL.id.lower()} tidak valid",
-            f"The part before '@' of the {_EMAIL.en.lower()} is not valid",
-        )
+        return _fail("email_local")
     labels = domain.split(".")
     if (
         len(labels) < 2
         or not all(_LABEL.fullmatch(label) for label in labels)
         or not _TLD.fullmatch(labels[-1])
     ):
-        return _fail(
-            f"Domain {_EMAIL.id.lower()} (setelah '@') tidak valid, contoh: nama@gmail.com",
-            f"The domain of the {_EMAIL.en.lower()} (after '@') is not valid, e.g. name@gmail.com",
-        )
-    warnings: tuple[Text, ...] = ()
+        return _fail("email_domain")
+    warnings: tuple[Said, ...] = ()
     suggestion = _TYPO_DOMAINS.get(domain)
     if suggestion:
-        warnings = (
-            _text(
-                f"Apakah maksudnya @{suggestion}? (terisi @{domain})",
-                f"Did you mean @{suggestion}? (@{domain} entered)",
-            ),
-        )
+        warnings = (_text("email_typo", suggestion=suggestion, domain=domain),)
     return Check(value=f"{local}@{domain}", warnings=warnings)
 
 
 # --- postal code ---------------------------------------------------------------------------
 
-_POSTAL = _text("Kode pos", "Postal code")
+_POSTAL = _label("postal")
 
 
 def check_postal_code(text: str, *, village: str | None = None) -> Check:
@@ -634,31 +524,22 @@ def check_postal_code(text: str, *, village: str | None = None) -> Check:
         return failed
     assert digits is not None
     if len(digits) != len(text.strip()):
-        return _fail(
-            f"{_POSTAL.id} harus 5 angka tanpa spasi atau tanda baca",
-            f"{_POSTAL.en} must be 5 digits without spaces or punctuation",
-        )
+        return _fail("postal_plain")
     if digits[0] == "0":
-        return _fail(
-            f"{_POSTAL.id} tidak boleh diawali 0 (kode pos Indonesia dimulai dari 1-9)",
-            f"{_POSTAL.en} cannot start with 0 (Indonesian postal codes start with 1-9)",
-        )
-    warnings: list[Text] = []
+        return _fail("postal_zero")
+    warnings: list[Said] = []
     if not indonesia.is_known_postal_code(digits):
-        warnings.append(
-            _text(
-                f"Kode pos {digits} tidak ada di data kode pos; periksa kembali",
-                f"Postal code {digits} is not in the postal code list; check it again",
-            )
-        )
+        warnings.append(_text("postal_unknown", code=digits))
     elif isinstance(village, str):
         place = indonesia.region(village)
         expected = indonesia.postal_codes(place.code) if place and place.level == "village" else []
         if expected and digits not in expected:
             warnings.append(
                 _text(
-                    f"Kode pos {place.name} adalah {', '.join(expected)}, bukan {digits}",
-                    f"The postal code of {place.name} is {', '.join(expected)}, not {digits}",
+                    "postal_other_village",
+                    place=place.name,
+                    expected=", ".join(expected),
+                    code=digits,
                 )
             )
     return Check(value=digits, warnings=tuple(warnings))
@@ -666,12 +547,9 @@ def check_postal_code(text: str, *, village: str | None = None) -> Check:
 
 # --- region --------------------------------------------------------------------------------
 
-_REGION = _text("Kode wilayah", "Region code")
+_REGION = _label("region")
 _LEVEL_NAMES = {
-    "province": ("provinsi", "province"),
-    "regency": ("kabupaten/kota", "regency/city"),
-    "district": ("kecamatan", "district"),
-    "village": ("desa/kelurahan", "village"),
+    level: _text(f"level.{level}") for level in ("province", "regency", "district", "village")
 }
 _LEVEL_DIGITS = {"province": 2, "regency": 4, "district": 6, "village": 10}
 
@@ -685,35 +563,24 @@ def check_region(text: str, level: str | None = None, *, parent: str | None = No
     if not isinstance(text, str):
         return _not_text(_REGION, text)
     if level is not None and level not in _LEVEL_NAMES:
-        return _fail(
-            f"Tingkat wilayah tidak dikenal: {level!r}", f"Unknown region level: {level!r}"
-        )
+        return _fail("region_level_unknown", level=repr(level))
     code = indonesia.normalize_code(text)
     if code is None:
-        return _fail(
-            f"{_REGION.id} harus 2, 4, 6 atau 10 angka (boleh bertitik, mis. 31.71.01)",
-            f"{_REGION.en} must be 2, 4, 6 or 10 digits (dots allowed, e.g. 31.71.01)",
-        )
+        return _fail("region_shape")
     if level is not None and len(code) != _LEVEL_DIGITS[level]:
-        want_id, want_en = _LEVEL_NAMES[level]
-        digits = _LEVEL_DIGITS[level]
         return _fail(
-            f"{_REGION.id} harus tingkat {want_id} ({digits} angka, terisi {len(code)})",
-            f"{_REGION.en} must be a {want_en} ({digits} digits, {len(code)} entered)",
+            "region_level",
+            level=_LEVEL_NAMES[level],
+            digits=_LEVEL_DIGITS[level],
+            count=len(code),
         )
     place = indonesia.region(code)
     if place is None:
-        return _fail(
-            f"{_REGION.id} {code} tidak ada di data wilayah Kemendagri",
-            f"{_REGION.en} {code} is not in the Kemendagri region list",
-        )
+        return _fail("region_unknown", code=code)
     if parent is not None:
         parent_code = indonesia.normalize_code(parent)
         if parent_code is None or not code.startswith(parent_code) or code == parent_code:
             outer = indonesia.region(parent_code) if parent_code else None
             outer_name = outer.name if outer else str(parent)[:40]
-            return _fail(
-                f"{place.name} tidak berada di {outer_name}",
-                f"{place.name} is not in {outer_name}",
-            )
+            return _fail("region_outside", place=place.name, outer=outer_name)
     return Check(value=code)

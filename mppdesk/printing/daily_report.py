@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from mppdesk.core import messages
+
 log = logging.getLogger(__name__)
 
 
@@ -83,29 +85,11 @@ class DailyReportView:
     lang: str = "id"
 
 
-_LABELS: dict[str, tuple[str, str]] = {
-    "summary": ("Ringkasan", "Summary"),
-    "charts": ("Grafik", "Charts"),
-    "audit": ("Rantai audit", "Audit chain"),
-    "audit_text": (
-        "Kepala rantai audit saat laporan dibuat: peristiwa #{id}, hash {hash}. Simpan "
-        "salinan laporan ini di luar desk: rantai yang ditulis ulang akan memiliki hash lain "
-        "pada nomor peristiwa yang sama.",
-        "Head of the audit chain when this report was made: event #{id}, hash {hash}. Keep a "
-        "copy of this report away from the desk: a rewritten chain has a different hash at "
-        "the same event number.",
-    ),
-    "generated": ("Dibuat {when} oleh {who}", "Made {when} by {who}"),
-    "page": ("Halaman {n}", "Page {n}"),
-    "empty": ("Tidak ada data.", "No data."),
-    "minutes": ("mnt", "min"),
-}
 
 
 def label(key: str, lang: str, **slots: object) -> str:
-    pair = _LABELS[key]
-    text = pair[1] if lang == "en" else pair[0]
-    return text.format(**slots) if slots else text
+    """The report's own words, from the message catalog (``daily.`` codes)."""
+    return messages.text(f"daily.{key}", lang, **slots)
 
 
 def format_cell(value: Any, kind: str, lang: str = "id") -> str:

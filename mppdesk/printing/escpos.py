@@ -362,25 +362,13 @@ def _send_tcp(data: bytes, target: Target, timeout_s: float) -> None:
             conn.sendall(data)
             conn.shutdown(socket.SHUT_WR)
     except ConnectionRefusedError:
-        raise PrinterError(
-            f"Printer {where} menolak sambungan: periksa printer menyala dan alamatnya benar",
-            f"printer {where} refused the connection: check it is on and the address is right",
-        ) from None
+        raise PrinterError("printer.tcp_refused", where=where) from None
     except TimeoutError:
-        raise PrinterError(
-            f"Printer {where} tidak menjawab dalam {timeout_s:g} detik",
-            f"printer {where} did not answer within {timeout_s:g} s",
-        ) from None
+        raise PrinterError("printer.tcp_timeout", where=where, seconds=timeout_s) from None
     except socket.gaierror:
-        raise PrinterError(
-            f"Alamat printer tidak dikenal: {target.host}",
-            f"unknown printer address: {target.host}",
-        ) from None
+        raise PrinterError("printer.unknown_host", host=target.host) from None
     except OSError as exc:
-        raise PrinterError(
-            f"Printer {where} tidak dapat dihubungi: {exc.strerror or exc}",
-            f"printer {where} cannot be reached: {exc.strerror or exc}",
-        ) from None
+        raise PrinterError("printer.unreachable", where=where, reason=str(exc.strerror or exc)) from None
     log.info("sent %d ESC/POS bytes to %s", len(data), where)
 
 
@@ -400,17 +388,11 @@ def _send_file(data: bytes, target: Target, timeout_s: float) -> None:
     worker.start()
     worker.join(timeout_s)
     if worker.is_alive():
-        raise PrinterError(
-            f"Printer {target.path} tidak menerima data dalam {timeout_s:g} detik",
-            f"printer {target.path} took no data within {timeout_s:g} s",
-        )
+        raise PrinterError("printer.file_timeout", path=target.path, seconds=timeout_s)
     if failure:
         exc = failure[0]
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise PrinterError(
-            f"Tidak dapat menulis ke {target.path}: {reason}",
-            f"cannot write to {target.path}: {reason}",
-        )
+        raise PrinterError("printer.file_unwritable", path=target.path, reason=reason)
 
 
 def _send_usb(data: bytes, target: Target, timeout_s: float) -> None:  # pragma: no cover
@@ -418,18 +400,12 @@ def _send_usb(data: bytes, target: Target, timeout_s: float) -> None:  # pragma:
     try:
         from escpos.printer import Usb
     except ImportError as exc:
-        raise PrinterError(
-            f"Dukungan USB belum terpasang (pip install 'python-escpos[usb]'): {exc}",
-            f"USB support is not installed (pip install 'python-escpos[usb]'): {exc}",
-        ) from None
+        raise PrinterError("printer.usb_missing", error=str(exc)) from None
     printer = Usb(target.vendor, target.product, timeout=int(timeout_s * 1000))
     try:
         printer.open()
         printer._raw(data)
     except Exception as exc:  # noqa: BLE001 - pyusb raises its own classes (USBError …)
-        raise PrinterError(
-            f"Printer USB {target} tidak dapat dipakai: {exc}",
-            f"USB printer {target} cannot be used: {exc}",
-        ) from None
+        raise PrinterError("printer.usb_unusable", target=str(target), error=str(exc)) from None
     finally:
         printer.close()

@@ -16,6 +16,9 @@ import logging
 import re
 import shutil
 import subprocess
+from typing import Any
+
+from mppdesk.core import messages
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +33,22 @@ A4_PT = (595.28, 841.89)
 
 
 class PrinterError(Exception):
-    """A printer that cannot take the job; the message is for the officer (id, then en)."""
+    """A printer that cannot take the job: a ``printer.`` message code and its parameters,
+    worded for the officer by ``message(lang)``; ``str()`` is the Indonesian text."""
 
-    def __init__(self, message_id: str, message_en: str):
-        super().__init__(f"{message_id} ({message_en})")
-        self.message_id = message_id
-        self.message_en = message_en
+    def __init__(self, code: str, /, **params: Any) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(messages.text(code, "id", **params))
 
     def message(self, lang: str = "id") -> str:
-        return self.message_en if lang == "en" else self.message_id
+        return messages.text(self.code, lang, **self.params)
 
 
 def check_queue_name(printer: str) -> str:
     """A CUPS queue name, or :class:`PrinterError` (a name is input from settings or argv)."""
     if not _QUEUE.match(printer or ""):
-        raise PrinterError(
-            f"Nama printer tidak sah: {printer!r}", f"not a printer name: {printer!r}"
-        )
+        raise PrinterError("printer.bad_name", printer=printer)
     return printer
 
 
@@ -77,10 +79,7 @@ def submit_pdf(pdf: bytes, printer: str, *, title: str, timeout_s: float = LP_TI
     check_queue_name(printer)
     lp = shutil.which("lp")
     if lp is None:
-        raise PrinterError(
-            "Perintah 'lp' tidak ada: sistem cetak CUPS belum terpasang di komputer ini",
-            "the 'lp' command is missing: the CUPS print system is not installed here",
-        )
+        raise PrinterError("printer.no_lp")
     clean_title = "".join(ch if ch.isalnum() or ch in " -_." else "_" for ch in title)
     command = [lp, "-d", printer, "-t", clean_title[:_MAX_TITLE] or "mppdesk"]
     media = paper_option(pdf)
@@ -91,42 +90,21 @@ def submit_pdf(pdf: bytes, printer: str, *, title: str, timeout_s: float = LP_TI
             command, input=pdf, capture_output=True, timeout=timeout_s, check=False
         )
     except subprocess.TimeoutExpired:
-        raise PrinterError(
-            f"Sistem cetak tidak menjawab dalam {timeout_s:g} detik (printer {printer})",
-            f"the print system did not answer within {timeout_s:g} s (printer {printer})",
-        ) from None
+        raise PrinterError("printer.lp_timeout", seconds=timeout_s, printer=printer) from None
     except OSError as exc:
-        raise PrinterError(
-            f"Perintah 'lp' tidak dapat dijalankan: {exc.strerror or exc}",
-            f"the 'lp' command cannot run: {exc.strerror or exc}",
-        ) from None
+        raise PrinterError("printer.lp_cannot_run", reason=str(exc.strerror or exc)) from None
     answer = (done.stdout + done.stderr).decode("utf-8", "replace").strip()[:400]
     if done.returncode != 0:
         log.warning("lp refused the job for %s: %s", printer, answer)
         lowered = answer.lower()
         if "does not exist" in lowered or "unknown destination" in lowered:
-            raise PrinterError(
-                f"Printer '{printer}' tidak dikenal oleh sistem cetak",
-                f"the print system does not know printer '{printer}'",
-            )
+            raise PrinterError("printer.unknown_queue", printer=printer)
         if "not accepting" in lowered:
-            raise PrinterError(
-                f"Printer '{printer}' sedang tidak menerima pekerjaan cetak",
-                f"printer '{printer}' is not accepting jobs",
-            )
+            raise PrinterError("printer.not_accepting", printer=printer)
         if "scheduler" in lowered or "connect" in lowered:
-            raise PrinterError(
-                "Sistem cetak (CUPS) tidak berjalan",
-                "the print system (CUPS) is not running",
-            )
-        raise PrinterError(
-            f"Printer '{printer}' menolak pekerjaan cetak: {answer or done.returncode}",
-            f"printer '{printer}' refused the job: {answer or done.returncode}",
-        )
+            raise PrinterError("printer.cups_down")
+        raise PrinterError("printer.refused", printer=printer, answer=answer or done.returncode)
     match = _JOB.search(answer)
     if match is None:  # lp said yes without a job id: unknown is not "printed"
-        raise PrinterError(
-            f"Sistem cetak tidak memberi nomor pekerjaan cetak: {answer!r}",
-            f"the print system gave no job id: {answer!r}",
-        )
+        raise PrinterError("printer.no_job_id", answer=answer)
     return match.group(1)

@@ -1,6 +1,7 @@
 """The words on the paper: labels in Bahasa Indonesia and English, and how values read.
 
-Labels are plain text with ``{name}`` slots; the documents escape the result before it
+The labels are the message catalog's ``paper.`` codes (``resources/messages/``); they are
+plain text with ``{name}`` slots; the documents escape the result before it
 reaches a Paragraph (slots are often filled with user values such as agency names).
 Rupiah and dates follow each language's conventions through babel: "Rp350.000" and
 "29 November 2026 10.42 WIB" in Indonesian, "Rp350,000" and "29 November 2026, 10:42 WIB"
@@ -14,6 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
+from mppdesk.core import messages
 from mppdesk.core.masking import mask_nik
 from mppdesk.forms.definitions import Fee, Requirement, RequirementKind, Sla
 from mppdesk.printing.views import IdKind, RequirementItem, SendState, ServiceLineView
@@ -21,174 +23,6 @@ from mppdesk.printing.views import IdKind, RequirementItem, SendState, ServiceLi
 LANGS = ("id", "en")
 _LOCALE = {"id": "id_ID", "en": "en_GB"}
 
-LABELS: dict[str, tuple[str, str]] = {
-    # Receipt
-    "receipt_title": ("TANDA TERIMA PERMOHONAN", "REQUEST RECEIPT"),
-    "desk": ("Loket", "Desk"),
-    "ticket": ("No. antrean", "Queue ticket"),
-    "officer": ("Petugas", "Officer"),
-    "time": ("Waktu", "Time"),
-    "applicant": ("Pemohon", "Applicant"),
-    "proxy": ("Kuasa", "Proxy"),
-    "services_heading": ("Layanan yang dimohon: {n}", "Services requested: {n}"),
-    "tracking": ("No. registrasi", "Tracking no."),
-    "fee": ("Biaya", "Fee"),
-    "free": ("Gratis", "Free"),
-    "assessed": ("sesuai penetapan", "as assessed"),
-    "due": ("Selesai paling lambat", "Due by"),
-    "due_unknown": ("ditentukan instansi", "set by the agency"),
-    "received": ("Berkas diterima", "Documents received"),
-    "missing": ("Belum diserahkan", "Still missing"),
-    "none": ("belum ada", "none"),
-    "status": ("Status", "Status"),
-    "total": ("Total biaya", "Total fees"),
-    "total_plus_assessed": ("{amount} + biaya sesuai penetapan", "{amount} + fees as assessed"),
-    "status_help": (
-        "Cek status: sebutkan nomor registrasi di meja informasi MPP, atau minta petugas "
-        "memindai kode QR.",
-        "Check status: give the tracking number at the MPP information desk, or ask the "
-        "staff to scan the QR code.",
-    ),
-    "keep_receipt": (
-        "Simpan tanda terima ini untuk mengambil hasil layanan.",
-        "Keep this receipt to collect the result.",
-    ),
-    "notice_title": ("Pelindungan data pribadi", "Personal data protection"),
-    "notice_purpose": (
-        "Data Anda dipakai hanya untuk memproses permohonan di atas dan hanya dikirim ke "
-        "instansi yang memprosesnya (UU No. 27 Tahun 2022 tentang Pelindungan Data Pribadi).",
-        "Your data is used only to process the requests above and is sent only to the agency "
-        "that processes each one (Law No. 27 of 2022 on Personal Data Protection).",
-    ),
-    "notice_recipient": ("{agency} menerima: {items}", "{agency} receives: {items}"),
-    "notice_form_data": ("data formulir {service}", "the form data of {service}"),
-    "notice_ask": (
-        "Pertanyaan, koreksi, atau permintaan tentang data Anda: {contact}",
-        "Questions, corrections or requests about your data: {contact}",
-    ),
-    "notice_ask_default": ("petugas di meja informasi MPP", "staff at the MPP information desk"),
-    "agency_contact": ("Kontak {agency}: {contact}", "Contact {agency}: {contact}"),
-    # Send states
-    "send_queued": (
-        "Diterima — menunggu pengiriman ke {agency}",
-        "Received — waiting to be sent to {agency}",
-    ),
-    "send_held": (
-        "Diterima — menunggu persetujuan supervisor sebelum dikirim ke {agency}",
-        "Received — awaiting a supervisor's approval before it is sent to {agency}",
-    ),
-    "send_sent": ("Terkirim ke {agency}", "Sent to {agency}"),
-    "send_sent_ref": (
-        "Terkirim ke {agency} — nomor referensi {ref}",
-        "Sent to {agency} — reference {ref}",
-    ),
-    "send_manual": (
-        "Diterima — berkas diserahkan langsung ke petugas {agency}",
-        "Received — the files are handed to {agency} staff",
-    ),
-    "send_failed": (
-        "Diterima — pengiriman ke {agency} sedang ditindaklanjuti petugas",
-        "Received — staff are following up the sending to {agency}",
-    ),
-    # Copies
-    "copy_mark": ("SALINAN", "SALINAN (COPY)"),
-    "reprinted": ("Dicetak ulang {when}", "Reprinted {when}"),
-    "page": ("Halaman {n}", "Page {n}"),
-    "printed": ("Dicetak {when}", "Printed {when}"),
-    "printed_label": ("Dicetak", "Printed"),
-    # Checklist
-    "checklist_title": ("DAFTAR PERSYARATAN LAYANAN", "SERVICE REQUIREMENTS CHECKLIST"),
-    "requirements": ("Persyaratan", "Requirements"),
-    "no_requirements": ("Tidak ada dokumen yang perlu dibawa.", "No documents to bring."),
-    "sla": ("Waktu penyelesaian", "Completion time"),
-    "working_days": ("{n} hari kerja", "{n} working days"),
-    "working_day": ("{n} hari kerja", "{n} working day"),
-    "same_day": ("selesai pada hari yang sama", "the same day"),
-    "sla_depends": ("tergantung permohonan", "depends on the request"),
-    "fee_depends": ("tergantung pilihan layanan", "depends on the options chosen"),
-    "product": ("Produk", "Product"),
-    "not_offered": ("Tidak tersedia di MPP ini", "Not available at this MPP"),
-    "checklist_footer": (
-        "Persyaratan dapat berubah sewaktu-waktu; pastikan kembali di loket.",
-        "Requirements may change; please confirm at the counter.",
-    ),
-    # Requirement qualifiers
-    "kind_original": ("asli", "original"),
-    "kind_copy": ("fotokopi", "photocopy"),
-    "kind_shown": ("asli diperlihatkan lalu dikembalikan", "original shown and returned"),
-    "kind_original_and_copy": ("asli diperlihatkan + fotokopi", "original shown + photocopy"),
-    "kind_in_person": ("dilakukan di loket", "done at the counter"),
-    "kind_digital": ("digital", "digital"),
-    "copies": ("{n} lembar", "{n} copies"),
-    "duty_stamp": ("bermeterai Rp10.000", "with a Rp10,000 duty stamp"),
-    "legalized": ("dilegalisir", "legalised"),
-    "optional": ("jika ada", "if any"),
-    "only_if": ("hanya jika {condition}", "only if {condition}"),
-    # Checklist states of received items
-    "state_original": ("asli", "original"),
-    "state_copy": ("fotokopi", "copy"),
-    "state_shown": ("asli diperlihatkan", "original shown"),
-    "state_digital": ("digital", "digital"),
-    # Slip
-    "slip_title": ("BERKAS BELUM LENGKAP", "INCOMPLETE FILES"),
-    "slip_title_complete": ("BERKAS LENGKAP", "FILES COMPLETE"),
-    "slip_intro": (
-        "Permohonan Anda sudah dicatat. Agar dapat diproses, lengkapi berkas berikut:",
-        "Your request is recorded. To have it processed, bring the following:",
-    ),
-    "slip_complete": (
-        "Berkas lengkap: tidak ada yang kurang.",
-        "Your files are complete: nothing is missing.",
-    ),
-    "slip_service_complete": ("Tidak ada yang kurang.", "Nothing missing."),
-    "still_missing": ("Yang masih kurang", "Still missing"),
-    "conditional_apply": (
-        "Persyaratan bersyarat yang berlaku untuk Anda",
-        "Conditional requirements that apply to you",
-    ),
-    "return_by": (
-        "Bawa kekurangan berkas ke loket MPP paling lambat {date}, dengan slip ini atau nomor registrasi.",
-        "Bring the missing documents to an MPP counter by {date}, with this slip or the tracking number.",
-    ),
-    "return_any": (
-        "Bawa kekurangan berkas ke loket MPP dengan slip ini atau nomor registrasi.",
-        "Bring the missing documents to an MPP counter with this slip or the tracking number.",
-    ),
-    "officer_name": ("Nama petugas", "Officer's name"),
-    "initials": ("Paraf", "Initials"),
-    # Handover
-    "handover_title": ("BERITA ACARA SERAH TERIMA BERKAS", "RECORD OF FILE HANDOVER"),
-    "handover_intro": (
-        "Pada hari {day}, berkas permohonan di bawah ini diserahkan oleh petugas {mpp} kepada "
-        "petugas {agency} untuk diproses.",
-        "On {day}, the request files below were handed over by {mpp} staff to {agency} staff "
-        "for processing.",
-    ),
-    "agency": ("Instansi", "Agency"),
-    "day": ("Tanggal", "Date"),
-    "col_no": ("No", "No"),
-    "col_service": ("Layanan", "Service"),
-    "col_received": ("Diterima MPP", "Received"),
-    "col_documents": ("Berkas", "Files"),
-    "col_check": ("Cek", "Check"),
-    "handover_count": ("Jumlah permohonan: {n}", "Number of requests: {n}"),
-    "handover_empty": (
-        "Tidak ada berkas untuk diserahkan pada hari ini.",
-        "No files to hand over for this day.",
-    ),
-    "handed_by": ("Yang menyerahkan", "Handed over by"),
-    "received_by": ("Yang menerima", "Received by"),
-    "staff_of": ("Petugas {org}", "{org} staff"),
-    "name": ("Nama", "Name"),
-    "staff_id": ("NIP", "Staff ID"),
-    "signature": ("Tanda tangan", "Signature"),
-    "date_time": ("Tanggal & jam", "Date & time"),
-    # Identity documents
-    "id_nik": ("NIK", "NIK"),
-    "id_passport": ("No. paspor", "Passport no."),
-    "id_kitas": ("No. KITAS", "KITAS no."),
-    "id_kitap": ("No. KITAP", "KITAP no."),
-}
 
 # Standard Indonesian time zones by UTC offset in hours.
 _ZONES = {7: "WIB", 8: "WITA", 9: "WIT"}
@@ -202,9 +36,11 @@ def check_lang(lang: str) -> str:
 
 
 def t(key: str, lang: str, **slots: object) -> str:
-    """The label ``key`` in ``lang`` with its slots filled (plain text, not escaped)."""
-    text = LABELS[key][1 if lang == "en" else 0]
-    return text.format(**slots) if slots else text
+    """The label ``key`` in ``lang`` with its slots filled (plain text, not escaped).
+
+    The words live in the message catalog under ``paper.``.
+    """
+    return messages.text(f"paper.{key}", lang, **slots)
 
 
 def rupiah(amount: int, lang: str) -> str:
@@ -345,7 +181,7 @@ def item_text(item: RequirementItem, lang: str) -> str:
     text = item.label
     how = item.detail
     key = f"state_{item.state}"
-    if key in LABELS:  # handed over; "missing" and "not_applicable" keep the qualifiers
+    if messages.has(f"paper.{key}"):  # handed over; "missing" and "not_applicable" keep the qualifiers
         how = t(key, lang)
     if how:
         text += " — " + how

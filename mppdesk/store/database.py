@@ -1,7 +1,7 @@
 """Opening the store: engine set-up, transactions, schema migrations with a backup first.
 
-SQLite is the embedded default (a file in the data dir); a PostgreSQL URL gives a shared
-mall-wide store with the same code. Every SQLite connection gets WAL, ``synchronous=FULL``
+A desk's store is always its own SQLite file in the data dir (``refuse_shared_store``: the
+mall shares data through the hub, ``mppdesk hub``, never through one database). Every SQLite connection gets WAL, ``synchronous=FULL``
 (commits survive power loss), foreign keys and a busy timeout. Python 3.11's sqlite3 module
 does not begin transactions the way SQLAlchemy expects, so the driver's own transaction
 handling is switched off and SQLAlchemy emits BEGIN itself (the recipe in SQLAlchemy's SQLite
@@ -100,6 +100,22 @@ def sqlite_path_of(url: str) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
+SHARED_STORE_RETIRED = (
+    "a desk's store is always its own SQLite file: a desk pointed straight at a shared "
+    "database ({scheme}) is no longer supported. Join the mall hub instead ('mppdesk hub "
+    "join URL --desk CODE --token-stdin'); PostgreSQL is the hub's store ('mppdesk hub serve')"
+)
+
+
+def refuse_shared_store(url: str) -> None:
+    """A desk refuses any store but SQLite: the shared PostgreSQL mode was not offline (the
+    server down crashed intake) and kept personal data in clear (the desk key covers SQLite
+    only). The URL itself is never echoed: it may hold a password."""
+    if not _is_sqlite(url):
+        scheme = url.split(":", 1)[0][:40] if ":" in url else "not a database URL"
+        raise StoreError(SHARED_STORE_RETIRED.format(scheme=scheme), "not_sqlite")
+
+
 def make_engine(url: str, key: bytes | None = None) -> Engine:
     if _is_sqlite(url):
         if key is not None:
@@ -145,6 +161,7 @@ class Store:
     """The desk's database: sessions for reading and writing, and the schema's version."""
 
     def __init__(self, url: str, data_dir: Path | None = None, key: bytes | None = None):
+        refuse_shared_store(url)
         self.url = url
         self.data_dir = Path(data_dir) if data_dir else None
         self.key = key if _is_sqlite(url) else None

@@ -1,14 +1,14 @@
 """The finalize write: one visit's rows in one short transaction on the DB-API connection.
 
 Finalize is the desk's hottest write. The desk validates the visit and plans every row in
-pure code first; this module then does only what needs the write lock: read the applicant,
-the visit's state, the day's sequence and the audit chain's head, and insert the planned
-rows with ``executemany``. The SQL strings are constants, so the driver's statement cache
-prepares each of them once per connection, and the same statements run on SQLite (``?``)
-and PostgreSQL (``%s``): only the parameter style differs.
+pure code first (:mod:`mppdesk.forms.plan`); this module then does only what needs the
+write lock: read the applicant, the visit's state, the day's sequence and the audit chain's
+head, and insert the planned rows with ``executemany``. The SQL strings are constants, so
+the driver's statement cache prepares each of them once per connection, and the same
+statements run on SQLite (``?``) and PostgreSQL (``%s``): only the parameter style differs.
 
-Rows go in as plain tuples in the column order of the ``*Row`` types below. Values are
-converted the way SQLAlchemy stores them (naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff`` and
+Rows go in as plain tuples in the column order of the ``*Row`` types (mppdesk.forms.rows).
+Values are converted the way SQLAlchemy stores them (naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff`` and
 ``YYYY-MM-DD`` on SQLite, ``json.dumps`` for JSON columns), so the ORM reads them back
 unchanged.
 """
@@ -16,7 +16,7 @@ unchanged.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
@@ -24,84 +24,28 @@ from typing import Any, NamedTuple
 from sqlalchemy.exc import DBAPIError
 
 from mppdesk.core.audit_chain import GENESIS
+from mppdesk.forms.plan import ApplicantPlan, StoredApplicant, VisitRows
+from mppdesk.forms.rows import (
+    AttachmentRow,
+    AuditRow,
+    ChecklistRow,
+    OutboxRow,
+    SubmissionRow,
+    VisitRow,
+)
 from mppdesk.store.database import Store
-from mppdesk.store.repo import AUDIT_LOCK, SavedApplicant, merge_profile, name_key, name_tokens
+from mppdesk.store.repo import AUDIT_LOCK, name_key, name_tokens
 
-
-class VisitRow(NamedTuple):
-    id: str
-    ticket: str
-    desk: str
-    officer: str
-    applicant_id: str
-    proxy: dict[str, Any] | None
-    status: str
-    draft: None
-    ticket_at: datetime | None
-    started_at: datetime
-    finalized_at: datetime
-    local_date: str
-    updated_at: datetime
-
-
-class SubmissionRow(NamedTuple):
-    id: str
-    visit_id: str
-    position: int
-    service: str
-    agency: str
-    tracking_number: str
-    form_version: str
-    status: str
-    review_state: str
-    applicant_id: str
-    answers: dict[str, Any]
-    fee: int | None
-    sla_due: date
-    finalized_at: datetime
-    local_date: str
-    officer: str
-    supersedes_id: str | None
-
-
-class ChecklistRow(NamedTuple):
-    submission_id: str
-    requirement_id: str
-    position: int
-    applies: bool
-    state: str
-
-
-class AttachmentRow(NamedTuple):
-    submission_id: str
-    name: str
-    sha256: str
-    size: int
-    content_type: str
-
-
-class OutboxRow(NamedTuple):
-    id: str
-    submission_id: str
-    agency: str
-    state: str
-    payload: bytes
-    payload_sha256: str
-    attempts: int
-    created_at: datetime
-    next_attempt_at: datetime | None
-    attachments_acked: dict[str, Any]
-
-
-class AuditRow(NamedTuple):
-    at: datetime
-    actor: str
-    action: str
-    object_type: str
-    object_id: str
-    details: dict[str, Any]
-    prev_hash: str
-    hash: str
+__all__ = [
+    "AttachmentRow",
+    "AuditRow",
+    "ChecklistRow",
+    "OutboxRow",
+    "SubmissionRow",
+    "VisitRow",
+    "VisitWriter",
+    "visit_writer",
+]
 
 
 def _insert_sql(table: str, row_type: type[NamedTuple]) -> str:
@@ -233,62 +177,52 @@ class VisitWriter:
         self._execute(key, params)
         return self._cursor.fetchone()
 
-    def save_applicant(
-        self,
-        *,
-        new_id: str,
-        id_kind: str,
-        id_number: str,
-        profile: Mapping[str, Any],
-        officer: str,
-        visit_id: str | None,
-        now: datetime,
-    ) -> tuple[SavedApplicant, list[tuple[str, Any, Any]]]:
-        """repo.save_applicant on this connection: create, or merge what was typed now."""
-        typed = {k: v for k, v in profile.items() if v not in (None, "", [])}
+    def find_applicant(self, id_kind: str, id_number: str) -> StoredApplicant | None:
+        """The stored applicant of this identity, read under the write lock."""
         found = self._one("applicant", (id_kind, id_number))
-        stamp = self._value(now)
         if found is None:
-            name = str(typed.get("nama", ""))
-            self._execute("applicant_insert",
-                (new_id, id_kind, id_number, name, name_key(name), json.dumps(typed), stamp, stamp),
-            )
-            self._insert_tokens(new_id, name)
-            return SavedApplicant(new_id, name, dict(typed)), []
+            return None
         applicant_id, name, stored = found
         if isinstance(stored, str | bytes):
             stored = json.loads(stored)
-        merged, changes = merge_profile(stored, typed)
-        if changes:
-            self._execute("applicant_update", (json.dumps(merged), stamp, applicant_id)
+        return StoredApplicant(applicant_id, name, stored or {})
+
+    def write_applicant(
+        self, applicant: ApplicantPlan, *, officer: str, visit_id: str | None, now: datetime
+    ) -> None:
+        """The planned upsert: a new row, or the merged profile with its change history."""
+        stamp = self._value(now)
+        if applicant.is_new:
+            name = applicant.name
+            self._execute(
+                "applicant_insert",
+                (applicant.id, applicant.id_kind, applicant.id_number, name, name_key(name),
+                 json.dumps(dict(applicant.profile)), stamp, stamp),
             )
-            if "nama" in typed and typed["nama"] != name:
-                name = str(typed["nama"])
-                self._execute("applicant_rename", (name, name_key(name), applicant_id)
-                )
-                self._execute("tokens_delete", (applicant_id,))
-                self._insert_tokens(applicant_id, name)
-            self._execute_many("change_insert",
-                [
-                    (
-                        applicant_id,
-                        field_id,
-                        json.dumps({"v": old}),
-                        json.dumps({"v": new}),
-                        stamp,
-                        visit_id,
-                        officer,
-                    )
-                    for field_id, old, new in changes
-                ],
-            )
-        return SavedApplicant(applicant_id, name, merged), changes
+            self._insert_tokens(applicant.id, name)
+            return
+        if not applicant.changes:
+            return
+        profile = json.dumps(dict(applicant.profile))
+        self._execute("applicant_update", (profile, stamp, applicant.id))
+        if applicant.renamed:
+            name = applicant.name
+            self._execute("applicant_rename", (name, name_key(name), applicant.id))
+            self._execute("tokens_delete", (applicant.id,))
+            self._insert_tokens(applicant.id, name)
+        self._execute_many(
+            "change_insert",
+            [
+                (applicant.id, field_id, json.dumps({"v": old}), json.dumps({"v": new}), stamp,
+                 visit_id, officer)
+                for field_id, old, new in applicant.changes
+            ],
+        )
 
     def _insert_tokens(self, applicant_id: str, name: str) -> None:
         tokens = sorted(name_tokens(name))
         if tokens:
-            self._execute_many("token_insert", [(t, applicant_id) for t in tokens]
-            )
+            self._execute_many("token_insert", [(t, applicant_id) for t in tokens])
 
     def visit_status(self, visit_id: str) -> str | None:
         row = self._one("visit_status", (visit_id,))
@@ -332,25 +266,17 @@ class VisitWriter:
         row = self._one("audit_head", ())
         return row[0] if row else GENESIS
 
-    def insert_rows(
-        self,
-        *,
-        submissions: Sequence[SubmissionRow],
-        checklist: Sequence[ChecklistRow],
-        attachments: Sequence[AttachmentRow],
-        outbox: Sequence[OutboxRow],
-        audit: Sequence[AuditRow],
-    ) -> None:
+    def insert_rows(self, rows: VisitRows) -> None:
         """Every planned row, one ``executemany`` per table, parents before children."""
-        for key, rows in (
-            ("submissions", submissions),
-            ("checklist", checklist),
-            ("attachments", attachments),
-            ("outbox", outbox),
-            ("audit", audit),
+        for key, table_rows in (
+            ("submissions", rows.submissions),
+            ("checklist", rows.checklist),
+            ("attachments", rows.attachments),
+            ("outbox", rows.outbox),
+            ("audit", rows.audit),
         ):
-            if rows:
-                self._execute_many(key, self._rows(key, rows))
+            if table_rows:
+                self._execute_many(key, self._rows(key, table_rows))
 
 
 @contextmanager

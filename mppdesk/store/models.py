@@ -92,6 +92,9 @@ class Applicant(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The hub's version of this applicant when the desk last saw it there (0006): pushed as
+    # the base of the desk's changes, so the hub keeps both sides of a conflicting edit.
+    hub_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ApplicantNameToken(Base):
@@ -420,3 +423,38 @@ class SurveyResponse(Base):
     complaints: Mapped[int] = mapped_column(Integer)
     facilities: Mapped[int] = mapped_column(Integer)
     suggestion: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+# --- the mall hub (migration 0006) -----------------------------------------------------
+
+
+class HubJournal(Base):
+    """One committed change to replicate to the hub, written by a trigger (see 0006)."""
+
+    __tablename__ = "hub_journal"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    entity_id: Mapped[str] = mapped_column(String(200))
+
+
+class HubState(Base):
+    """What the desk knows of its hub: acked sequence, pull cursor, last exchanges, errors."""
+
+    __tablename__ = "hub_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class HubLookupCache(Base):
+    """An applicant as the hub last answered a look-up for them (offline fallback)."""
+
+    __tablename__ = "hub_lookup_cache"
+
+    id_kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    id_number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    applicant: Mapped[dict] = mapped_column(JSON)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime)

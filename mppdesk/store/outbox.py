@@ -739,11 +739,3 @@ def needing_a_person(session: Session, skip_agencies: Iterable[str] = ()) -> dic
         .group_by(OutboxEntry.state)
     ).all()
     return {str(state): int(count) for state, count in rows}
-
-
-def entries_of(session: Session, submission_ids: Sequence[str]) -> list[OutboxEntry]:
-    return list(
-        session.scalars(
-            select(OutboxEntry).where(OutboxEntry.submission_id.in_(list(submission_ids)))
-        )
-    )

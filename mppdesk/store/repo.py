@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, Text, delete, func, insert, select, type_coerce, update
+from sqlalchemy import String, Text, func, insert, select, type_coerce
 from sqlalchemy.orm import Session, selectinload
 
 from mppdesk.core.audit_chain import GENESIS, ChainEvent, event_hash
@@ -21,7 +20,6 @@ from mppdesk.core.lockout import Attempt
 from mppdesk.store.models import (
     Applicant,
     ApplicantChange,
-    ApplicantNameToken,
     AuditEvent,
     LoginAttempt,
     Officer,
@@ -51,11 +49,6 @@ def name_key(name: str) -> str:
 def name_tokens(name: str) -> set[str]:
     """The words of a name as stored in applicant_name_tokens (each word searchable)."""
     return {token[:200] for token in name_key(name).replace(",", " ").replace(".", " ").split()}
-
-
-def _prefix_range(prefix: str) -> tuple[str, str]:
-    """Bounds for ``prefix <= x < upper``: an index range scan on any database."""
-    return prefix, prefix + "\U0010ffff"
 
 
 # --- officers and login ---------------------------------------------------------------
@@ -132,121 +125,11 @@ def next_sequence_block(session: Session, name: str, count: int) -> int:
     return int(value) - count + 1
 
 
-def peek_sequence(session: Session, name: str) -> int:
-    return session.scalar(select(SequenceRow.value).where(SequenceRow.name == name)) or 0
-
-
 # --- applicants -----------------------------------------------------------------------
 
 
 def get_applicant(session: Session, applicant_id: str) -> Applicant | None:
     return session.get(Applicant, applicant_id)
-
-
-@dataclass(frozen=True)
-class SavedApplicant:
-    id: str
-    name: str
-    profile: dict[str, Any]
-
-
-def save_applicant(
-    session: Session,
-    *,
-    new_id: str,
-    id_kind: str,
-    id_number: str,
-    profile: Mapping[str, Any],
-    officer: str,
-    visit_id: str | None,
-    now: datetime,
-) -> tuple[SavedApplicant, list[tuple[str, Any, Any]]]:
-    """Create the applicant or merge the typed profile into the stored one.
-
-    Values typed now win; fields not typed in this visit keep their stored value (satu data:
-    nothing typed earlier is lost). Each changed field is recorded with its old value.
-    Finalize does the same on its DB-API connection (mppdesk.store.finalize), sharing
-    merge_profile and name_tokens with this.
-    """
-    table = Applicant.__table__
-    changes: list[tuple[str, Any, Any]] = []
-    typed = {k: v for k, v in profile.items() if v not in (None, "", [])}
-    found = session.execute(
-        select(table.c.id, table.c.name, table.c.profile).where(
-            table.c.id_kind == id_kind, table.c.id_number == id_number
-        )
-    ).first()
-    if found is None:
-        name = str(typed.get("nama", ""))
-        session.execute(
-            insert(table).values(
-                id=new_id,
-                id_kind=id_kind,
-                id_number=id_number,
-                name=name,
-                name_key=name_key(name),
-                profile=dict(typed),
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        _replace_tokens(session, new_id, name, existing=False)
-        return SavedApplicant(new_id, name, dict(typed)), changes
-    applicant_id, name, stored = found
-    merged, changes = merge_profile(stored, typed)
-    if changes:
-        values: dict[str, Any] = {"profile": merged, "updated_at": now}
-        if "nama" in typed and typed["nama"] != name:
-            name = str(typed["nama"])
-            values.update(name=name, name_key=name_key(name))
-            _replace_tokens(session, applicant_id, name, existing=True)
-        session.execute(update(table).where(table.c.id == applicant_id).values(**values))
-        session.execute(
-            insert(ApplicantChange.__table__),
-            [
-                {
-                    "applicant_id": applicant_id,
-                    "field": field_id,
-                    "old_value": {"v": old},
-                    "new_value": {"v": new},
-                    "changed_at": now,
-                    "visit_id": visit_id,
-                    "officer": officer,
-                }
-                for field_id, old, new in changes
-            ],
-        )
-    return SavedApplicant(applicant_id, name, merged), changes
-
-
-def merge_profile(
-    stored: Mapping[str, Any] | None, typed: Mapping[str, Any]
-) -> tuple[dict[str, Any], list[tuple[str, Any, Any]]]:
-    """The stored profile with the values typed now; (field, old, new) for each change.
-
-    Values typed now win; fields not typed in this visit keep their stored value (satu data).
-    """
-    merged = dict(stored or {})
-    changes: list[tuple[str, Any, Any]] = []
-    for field_id, value in typed.items():
-        old = merged.get(field_id)
-        if old != value:
-            changes.append((field_id, old, value))
-            merged[field_id] = value
-    return merged, changes
-
-
-def _replace_tokens(session: Session, applicant_id: str, name: str, *, existing: bool) -> None:
-    if existing:
-        session.execute(
-            delete(ApplicantNameToken).where(ApplicantNameToken.applicant_id == applicant_id)
-        )
-    tokens = name_tokens(name)
-    if tokens:
-        session.execute(
-            insert(ApplicantNameToken.__table__),
-            [{"token": t, "applicant_id": applicant_id} for t in sorted(tokens)],
-        )
 
 
 def applicant_changes(
@@ -262,29 +145,6 @@ def applicant_changes(
     )
 
 
-def search_applicants_by_name(session: Session, text: str, limit: int = 20) -> list[Applicant]:
-    """Applicants with a name word starting with each typed word (all words must match)."""
-    words = [w for w in name_key(text).split() if w]
-    if not words:
-        return []
-    longest = max(words, key=len)
-    low, high = _prefix_range(longest)
-    candidates = (
-        select(ApplicantNameToken.applicant_id)
-        .where(ApplicantNameToken.token >= low, ApplicantNameToken.token < high)
-        .limit(limit * 20)
-    )
-    query = select(Applicant).where(Applicant.id.in_(candidates))
-    rows = list(session.scalars(query.order_by(Applicant.name_key)))
-    if len(words) > 1:
-        rows = [
-            a
-            for a in rows
-            if all(any(t.startswith(w) for t in name_tokens(a.name)) for w in words)
-        ]
-    return rows[:limit]
-
-
 # --- visits and submissions -----------------------------------------------------------
 
 
@@ -296,18 +156,6 @@ def get_visit(session: Session, visit_id: str) -> Visit | None:
             selectinload(Visit.submissions).selectinload(Submission.checklist),
             selectinload(Visit.submissions).selectinload(Submission.outbox),
             selectinload(Visit.submissions).selectinload(Submission.attachments),
-        )
-    )
-
-
-def get_submission(session: Session, submission_id: str) -> Submission | None:
-    return session.scalar(
-        select(Submission)
-        .where(Submission.id == submission_id)
-        .options(
-            selectinload(Submission.checklist),
-            selectinload(Submission.outbox),
-            selectinload(Submission.attachments),
         )
     )
 

@@ -63,13 +63,3 @@ def record_decision(
             released=released,
         )
     )
-
-
-def decisions(session: Session, submission_id: str) -> list[ReviewDecision]:
-    return list(
-        session.scalars(
-            select(ReviewDecision)
-            .where(ReviewDecision.submission_id == submission_id)
-            .order_by(ReviewDecision.id)
-        )
-    )

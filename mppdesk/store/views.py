@@ -447,14 +447,6 @@ def count_submissions(session: Session, query: SubmissionQuery) -> int:
     return int(session.scalar(stmt) or 0)
 
 
-def submission_desk(session: Session, submission_id: str) -> str | None:
-    return session.scalar(
-        select(Visit.desk)
-        .join(Submission, Submission.visit_id == Visit.id)
-        .where(Submission.id == submission_id)
-    )
-
-
 def submission_detail(session: Session, submission_id: str) -> SubmissionDetail | None:
     query = SubmissionQuery()
     rows = submission_rows(session, query, [submission_id])

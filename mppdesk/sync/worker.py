@@ -1,13 +1,16 @@
 """The outbox worker: the same code under the desk UI (a background thread) and headless.
 
-Each pass reads what is due, claims it with a lease, calls the agency and records what the
-answer means. Every decision comes from ``mppdesk.core.sync_policy``; this module only reads,
-calls and records. Each agency endpoint has its own queue, thread and circuit breaker, so one
+Each pass reads what is due, claims it with a lease, hands each entry to the agency
+endpoint's transport and records the outcome. Every decision comes from
+``mppdesk.core.sync_policy``, and every transport (``mppdesk.sync.transports``: http, manual,
+the folder drop, or one registered by a plug-in) classifies its own results into the policy's
+plain outcomes, so this module never sees a status code or a file: it only reads, dispatches
+and records. Each agency endpoint has its own queue, thread and circuit breaker, so one
 agency down or misconfigured never delays another.
 
-Within an agency's pass up to ``[sync] concurrency_per_agency`` requests are in flight at
-once, each on its own kept-alive connection (the client's pool is sized to it); they take
-the claimed entries one by one from a shared queue, and one of them at a time records the
+Within an agency's pass up to ``[sync] concurrency_per_agency`` deliveries are in flight at
+once (for http each on its own kept-alive connection: the client's pool is sized to it); they
+take the claimed entries one by one from a shared queue, and one of them at a time records the
 deliveries so far in one transaction while the others keep sending. Retry-After, pauses
 and the circuit breaker stay per agency: a pause or an opening breaker stops every request
 of that agency's pass, and what was not sent is given back.
@@ -41,7 +44,18 @@ from mppdesk.settings import AgencyEndpoint, Settings
 from mppdesk.store import outbox, repo
 from mppdesk.store.blobs import BlobStore
 from mppdesk.store.database import Store, StoreError
-from mppdesk.sync.client import AgencyClient, Answer
+from mppdesk.sync.transports import (
+    ABORTED,
+    Attachment,
+    AttachmentUnreadable,
+    Delivery,
+    Transport,
+    TransportContext,
+    registered_transports,
+    transport_factory,
+    transport_probes,
+    transport_sends,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +63,7 @@ FIRST_STATUS_CHECK_S = 5.0
 DELIVERED_BATCH = 64  # deliveries recorded per transaction (a crash re-sends: idempotent)
 RECORD_AFTER_S = 0.5  # ... or fewer, once the oldest unrecorded one is this old (the UI moves)
 LANE_JOIN_S = 5.0  # an aborted exchange ends within moments; this only bounds a bug
-_ABORTED = Outcome(OutcomeKind.RETRY, "aborted", "the desk stopped sending")
+_ABORTED = ABORTED
 LOCAL_FAULT_HELP = (
     "this PC cannot read the attachment file it must send; restore the data dir's "
     "attachments (backup) or re-scan the document as a correction, then choose "
@@ -96,6 +110,7 @@ class PassReport:
     failed: int = 0
     paused: int = 0
     flagged: int = 0
+    waiting: int = 0  # handed over, the agency's confirmation not there yet (folder drop)
     released: int = 0  # claimed but given back unsent (stopping, deadline, breaker)
     status_updates: int = 0
     per_agency: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -116,6 +131,7 @@ class PassReport:
             "failed",
             "paused",
             "flagged",
+            "waiting",
             "released",
             "status_updates",
         ):
@@ -126,20 +142,45 @@ class PassReport:
                 bucket[key] = bucket.get(key, 0) + value
 
 
-# (endpoint, desk id, connections to keep alive: the requests in flight at once)
-ClientFactory = Callable[[AgencyEndpoint, str, int], AgencyClient]
+class _Progress:
+    """What the worker offers a transport during one delivery (``transports.Progress``)."""
+
+    def __init__(self, worker: SyncWorker, agency: str, job: outbox.SendJob, report: PassReport):
+        self.worker = worker
+        self.agency = agency
+        self.job = job
+        self.report = report
+
+    def read(self, attachment: Attachment) -> bytes:
+        try:
+            return self.worker.blobs.get(attachment.sha256)
+        except (OSError, ValueError) as exc:
+            raise AttachmentUnreadable(attachment.name, exc) from exc
+
+    def posted(self, outcome: Outcome) -> None:
+        self.worker._observe(self.agency, outcome)
+        self.worker._record_delivered(
+            self.agency, [], self.report, posted=(self.job.entry_id, outcome)
+        )
+
+    def acked(self, attachment: Attachment) -> None:
+        self.worker._observe(self.agency, Outcome(OutcomeKind.DELIVERED, "attachment"))
+        with self.worker.store.write() as session:
+            outbox.record_attachment_acked(
+                session, self.job.entry_id, attachment.name, attachment.sha256
+            )
 
 
-def default_client(endpoint: AgencyEndpoint, desk_id: str, max_connections: int) -> AgencyClient:
-    return AgencyClient(
-        endpoint.base_url,
-        token=endpoint.token(),
-        desk_id=desk_id,
-        connect_timeout=endpoint.connect_timeout_s,
-        read_timeout=endpoint.read_timeout_s,
-        ca_bundle=endpoint.ca_file,
-        deadline_s=endpoint.deadline_s,
-        max_connections=max_connections,
+def _delivery(job: outbox.SendJob) -> Delivery:
+    return Delivery(
+        entry_id=job.entry_id,
+        submission_id=job.submission_id,
+        agency=job.agency,
+        payload=job.payload,
+        attachments=tuple(Attachment(*a) for a in job.attachments),
+        acked=dict(job.acked),
+        posted=job.delivered,
+        attempts=job.attempts,
     )
 
 
@@ -154,7 +195,6 @@ class SyncWorker:
         clock: Callable[[], datetime] = _utcnow,
         rand: Callable[[], float] = random.random,
         listener: SyncListener | None = None,
-        client_factory: ClientFactory = default_client,
         batch_per_agency: int = 128,
         concurrency_per_agency: int | None = None,
     ):
@@ -165,12 +205,11 @@ class SyncWorker:
         self.clock = clock
         self.rand = rand
         self.listener = listener
-        self.client_factory = client_factory
         self.batch_per_agency = batch_per_agency
         # None: ``[sync] concurrency_per_agency`` of the settings in force.
         self._concurrency = concurrency_per_agency
         self.health: dict[str, AgencyHealth] = {}
-        self._clients: dict[str, AgencyClient] = {}
+        self._transports: dict[str, Transport] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         # Paused agencies whose probe entry is out: its first delivery resumes the rest.
@@ -186,7 +225,7 @@ class SyncWorker:
 
     @property
     def concurrency_per_agency(self) -> int:
-        """Requests in flight to one agency at once (each on its own connection)."""
+        """Deliveries in flight to one agency at once (http: each on its own connection)."""
         value = self._concurrency
         if value is None:
             value = self.settings.sync.concurrency_per_agency
@@ -195,22 +234,41 @@ class SyncWorker:
     def update_settings(self, settings: Settings) -> None:
         with self._lock:
             self.settings = settings
-            for client in self._clients.values():
-                client.close()
-            self._clients.clear()
+            for transport in self._transports.values():
+                transport.close()
+            self._transports.clear()
 
-    def _client(self, endpoint: AgencyEndpoint) -> AgencyClient:
+    def _transport(self, endpoint: AgencyEndpoint) -> Transport:
+        """The endpoint's transport, built once by the factory registered under its name;
+        ValueError (the worker pauses the agency with it) for a name nothing registered or an
+        endpoint the transport cannot use."""
         with self._lock:
-            client = self._clients.get(endpoint.code)
-            if client is None:
-                client = self.client_factory(
-                    endpoint, self.settings.desk.code, self.concurrency_per_agency
+            transport = self._transports.get(endpoint.code)
+            if transport is None:
+                factory = transport_factory(endpoint.transport)
+                if factory is None:
+                    raise ValueError(
+                        f"agency {endpoint.code!r} names transport {endpoint.transport!r}, "
+                        f"which is not registered (known: {', '.join(registered_transports())})"
+                    )
+                context = TransportContext(
+                    desk_id=self.settings.desk.code,
+                    concurrency=self.concurrency_per_agency,
+                    sync=self.settings.sync,
+                    cancel=self._abort,
+                    clock=self.clock,
                 )
-                client.max_answer_bytes = self.settings.sync.max_answer_bytes
-                client.cancel = self._abort
-                self._clients[endpoint.code] = client
-            client.audit_head = self._audit_head
-            return client
+                transport = factory(endpoint, context)
+                self._transports[endpoint.code] = transport
+            transport.note_audit_head(self._audit_head)
+            return transport
+
+    def _sending(self) -> set[str]:
+        """The agencies whose entries the worker delivers (not manual ones)."""
+        return {c for c, e in self.settings.agencies.items() if transport_sends(e.transport)}
+
+    def _by_hand(self) -> set[str]:
+        return set(self.settings.agencies) - self._sending()
 
     def _health(self, agency: str) -> AgencyHealth:
         with self._lock:
@@ -243,9 +301,9 @@ class SyncWorker:
     def close(self) -> None:
         self.stop()
         with self._lock:
-            for client in self._clients.values():
-                client.close()
-            self._clients.clear()
+            for transport in self._transports.values():
+                transport.close()
+            self._transports.clear()
 
     # --- one pass -----------------------------------------------------------------------
 
@@ -289,7 +347,7 @@ class SyncWorker:
         )
         # Manual agencies are delivered by hand (the handover list): never planned, or a loop
         # that replans when a lane ends would spin on their pending entries.
-        manual = {c for c, e in self.settings.agencies.items() if e.mode == "manual"}
+        manual = self._by_hand()
         chosen = [entry for entry in chosen if entry.agency not in manual]
         plan: dict[str, tuple[list[str], list[tuple[str, str]]]] = {}
         for entry in chosen:
@@ -322,25 +380,25 @@ class SyncWorker:
     ) -> PassReport:
         report = PassReport()
         endpoint = self.settings.agencies.get(agency)
-        if endpoint is not None and endpoint.mode == "manual":
-            return report  # delivered by hand: the handover list, not HTTP
+        if endpoint is not None and not transport_sends(endpoint.transport):
+            return report  # delivered by hand: the handover list, not this worker
         if endpoint is None:
             if entry_ids:
                 self._pause_unconfigured(agency, entry_ids, report)
             self._postpone_polls(polls)
             return report
         try:
-            client = self._client(endpoint)
-        except ValueError as exc:  # e.g. a base URL the client cannot use
+            transport = self._transport(endpoint)
+        except ValueError as exc:  # e.g. a base URL the client cannot use, an unknown transport
             if entry_ids:
                 self._pause_unconfigured(agency, entry_ids, report, reason=str(exc))
             self._postpone_polls(polls)
             return report
         try:
             if entry_ids:
-                self._send_all(agency, client, entry_ids, report)
+                self._send_all(agency, transport, entry_ids, report)
             if polls and not self._abort.is_set():
-                self._poll_statuses(agency, client, polls, report)
+                self._poll_statuses(agency, transport, polls, report)
             if probe_health and not entry_ids and not polls and not self._abort.is_set():
                 self._probe(endpoint)
         except StoreError:
@@ -381,7 +439,7 @@ class SyncWorker:
         self._notify_outbox(agency, [])
 
     def _send_all(
-        self, agency: str, client: AgencyClient, entry_ids: list[str], report: PassReport
+        self, agency: str, transport: Transport, entry_ids: list[str], report: PassReport
     ) -> None:
         """Claim the agency's due entries in one transaction, then deliver them concurrently."""
         now = self.clock()
@@ -436,7 +494,7 @@ class SyncWorker:
                         entry_id = todo.popleft() if todo else None
                     if entry_id is None:
                         return
-                    outcome = self._deliver(agency, client, jobs[entry_id], report, mine)
+                    outcome = self._deliver(agency, transport, jobs[entry_id], report, mine)
                     if mine:
                         with ready:
                             if not delivered:
@@ -520,64 +578,34 @@ class SyncWorker:
     def _deliver(
         self,
         agency: str,
-        client: AgencyClient,
+        transport: Transport,
         job: outbox.SendJob,
         report: PassReport,
         done: list[_Delivered],
     ) -> Outcome:
-        """Deliver one entry. A delivery needing no more calls is added to ``done``, which the
-        caller records in one transaction with its neighbours (one fsync for many).
+        """Deliver one entry through the agency's transport. A delivery is added to ``done``,
+        which the caller records in one transaction with its neighbours (one fsync for many).
 
-        Only an answer that proves the delivery (``sync_policy.judge_acceptance``) moves it on;
-        a cut exchange (``stop()``, a drain's deadline) gives the entry back untouched."""
-        entry_id = job.entry_id
+        Only an outcome that proves the delivery moves it on; one cut short (``stop()``, a
+        drain's deadline) gives the entry back untouched; a setback is recorded here."""
         report.count(agency, "sent")
-        posted: Outcome | None = None
-        if not job.delivered:
-            answer = client.post_submission(job.submission_id, job.payload)
-            if answer.error_kind == "aborted":
-                self._release([entry_id], None, report, agency)
-                return _ABORTED
-            posted = self._classify(answer, policy.Expected("post", job.submission_id))
-            self._observe(agency, posted)
-            if posted.kind is not OutcomeKind.DELIVERED:
-                self._record_setback(agency, job, posted, report)
-                return posted
-        pending = [a for a in job.attachments if job.acked.get(a[0]) != a[1]]
-        if not pending:
-            done.append(
-                _Delivered(
-                    entry_id,
-                    job.submission_id,
-                    posted.agency_ref if posted else None,
-                    posted.agency_status if posted else None,
-                )
-            )
-            return Outcome(OutcomeKind.DELIVERED, "delivered")
-        if posted is not None:
-            # Attachments follow: record the POST first, so a retry sends only them.
-            self._record_delivered(agency, [], report, posted=(entry_id, posted))
-        for name, sha256, content_type, _size in pending:
-            try:
-                data = self.blobs.get(sha256)
-            except (OSError, ValueError) as exc:
-                # The desk's own fault: the agency refused nothing and holds the submission.
-                self._record_local_fault(agency, job, name, exc, report)
-                return Outcome(OutcomeKind.CONFLICT, "local_fault", str(exc))
-            answer = client.put_attachment(job.submission_id, name, data, content_type, sha256)
-            if answer.error_kind == "aborted":
-                self._release([entry_id], None, report, agency)
-                return _ABORTED
-            expected = policy.Expected("put", job.submission_id, name, sha256, len(data))
-            outcome = self._classify(answer, expected)
-            self._observe(agency, outcome)
-            if outcome.kind is not OutcomeKind.DELIVERED:
-                self._record_setback(agency, job, outcome, report)
-                return outcome
-            with self.store.write() as session:
-                outbox.record_attachment_acked(session, entry_id, name, sha256)
-        done.append(_Delivered(entry_id, job.submission_id, None, None))
-        return Outcome(OutcomeKind.DELIVERED, "delivered")
+        try:
+            outcome = transport.deliver(_delivery(job), _Progress(self, agency, job, report))
+        except AttachmentUnreadable as exc:
+            # The desk's own fault: the agency refused nothing (and may hold the submission).
+            self._record_local_fault(agency, job, exc.name, exc.cause, report)
+            return Outcome(OutcomeKind.CONFLICT, "local_fault", str(exc))
+        if outcome.reason == ABORTED.reason and outcome.kind is OutcomeKind.RETRY:
+            self._release([job.entry_id], None, report, agency)
+            return _ABORTED
+        self._observe(agency, outcome)
+        if outcome.kind is not OutcomeKind.DELIVERED:
+            self._record_setback(agency, job, outcome, report)
+            return outcome
+        done.append(
+            _Delivered(job.entry_id, job.submission_id, outcome.agency_ref, outcome.agency_status)
+        )
+        return outcome
 
     def _record_local_fault(
         self,
@@ -639,21 +667,6 @@ class SyncWorker:
             self._notify_outbox(agency, [item.submission_id for item in done])
         done.clear()
 
-    def _classify(self, answer: Answer, expect: policy.Expected | None = None) -> Outcome:
-        if answer.error_kind is not None:
-            return policy.classify(None, None, answer.error_kind, now=self.clock())
-        return policy.classify(
-            answer.status_code,
-            answer.body,
-            None,
-            retry_after=answer.retry_after,
-            now=self.clock(),
-            retry_after_cap_s=min(policy.RETRY_AFTER_CAP_S, self.settings.sync.backoff_cap_s),
-            expect=expect,
-            body_problem=answer.body_problem,
-            detail=answer.detail,
-        )
-
     def _record_setback(
         self, agency: str, job: outbox.SendJob, outcome: Outcome, report: PassReport
     ) -> None:
@@ -681,13 +694,18 @@ class SyncWorker:
                     at or now,
                     outcome.reason,
                     message,
+                    count_attempt=outcome.burns_attempt,
                     protocol=outcome.protocol,
                     flag_after=sync.protocol_error_flag_after,
                 )
                 flagged = outcome.protocol and job.protocol_errors + 1 >= (
                     sync.protocol_error_flag_after
                 )
-                report.count(agency, "flagged" if flagged else "retried")
+                waiting = "waiting" if outcome.waiting else "retried"
+                report.count(agency, "flagged" if flagged else waiting)
+            elif outcome.kind is OutcomeKind.FLAGGED:
+                outbox.flag(session, job.entry_id, outcome.reason, message, owner=self.owner)
+                report.count(agency, "flagged")
             elif outcome.kind is OutcomeKind.PAUSED:
                 outbox.pause_agency(
                     session,
@@ -745,32 +763,25 @@ class SyncWorker:
             self._notify_health(health)
 
     def _poll_statuses(
-        self, agency: str, client: AgencyClient, polls: list[tuple[str, str]], report: PassReport
+        self, agency: str, transport: Transport, polls: list[tuple[str, str]], report: PassReport
     ) -> None:
-        """Pull the agency's status of accepted submissions; only an answer that matches the
-        protocol is stored, and a 404 for one of them flags it "hilang di instansi"."""
+        """Pull the agency's status of accepted submissions; only an answer in the agency's
+        own terms is stored, and "lost at the agency" flags the entry ("hilang di instansi")."""
         interval = self.settings.sync.status_poll_interval_s
         changed_ids = []
         unanswered: list[str] = []  # asked again later, not at once (no loop may spin on them)
         for index, (entry_id, submission_id) in enumerate(polls):
             if self._abort.is_set():
                 break
-            answer = client.get_status(submission_id)
+            outcome = transport.poll_status(submission_id)
             now = self.clock()
-            if answer.error_kind is not None:
-                if answer.error_kind != "aborted":
-                    self._observe(agency, self._classify(answer))
-                    unanswered += [e for e, _s in polls[index:]]
-                break  # the agency is unreachable (or we are stopping): no more this pass
-            outcome = policy.status_answer(
-                answer.status_code,
-                answer.body,
-                submission_id,
-                body_problem=answer.body_problem,
-                detail=answer.detail,
-            )
-            if outcome.kind is OutcomeKind.DELIVERED:
-                assert answer.body is not None and outcome.agency_status is not None
+            if outcome.reason == ABORTED.reason and outcome.kind is OutcomeKind.RETRY:
+                break  # we are stopping
+            if outcome.unreachable:
+                self._observe(agency, outcome)
+                unanswered += [e for e, _s in polls[index:]]
+                break  # the agency is unreachable: no more this pass
+            if outcome.kind is OutcomeKind.DELIVERED and outcome.agency_status is not None:
                 with self.store.write() as session:
                     changed = outbox.record_status(
                         session,
@@ -785,8 +796,8 @@ class SyncWorker:
                 if changed:
                     changed_ids.append(submission_id)
                     report.count(agency, "status_updates")
-            elif outcome.reason == "lost_at_agency":
-                log.warning("%s: submission %s lost at the agency (404)", agency, submission_id)
+            elif outcome.reason == "lost_at_agency" or outcome.kind is OutcomeKind.FLAGGED:
+                log.warning("%s: submission %s lost at the agency", agency, submission_id)
                 with self.store.write() as session:
                     outbox.flag(session, entry_id, outcome.reason, outcome.message)
                 report.count(agency, "flagged")
@@ -802,7 +813,7 @@ class SyncWorker:
                     )
                 self._observe(agency, outcome)
                 changed_ids.append(submission_id)
-            else:  # 401, 5xx ...: nothing stored, asked again after the backoff cap
+            else:  # 401, 5xx, a folder gone ...: nothing stored, asked again later
                 unanswered.append(entry_id)
         if unanswered:
             later = self.clock() + timedelta(
@@ -815,36 +826,19 @@ class SyncWorker:
 
     # --- health of idle agencies ------------------------------------------------------
 
-    def probe_idle(self, max_age_s: float | None = None) -> None:
-        """Ask ``/health`` of the agencies not heard from for ``max_age_s`` (default: the
-        poll interval), so the desk shows every agency online or offline, not only those
-        with something to send. Never counts as a sync."""
-        now = self.clock()
-        age = self.settings.sync.poll_interval_s if max_age_s is None else max_age_s
-        idle = []
-        for code, endpoint in sorted(self.settings.agencies.items()):
-            if endpoint.mode != "http":
-                continue
-            contact = self._health(code).last_contact_at
-            if contact is None or (now - contact).total_seconds() >= age:
-                idle.append(endpoint)
-        if not idle:
-            return
-        with ThreadPoolExecutor(
-            max_workers=min(8, len(idle)), thread_name_prefix="sync-health"
-        ) as pool:
-            list(pool.map(self._probe, idle))
-
     def _probe(self, endpoint: AgencyEndpoint) -> None:
         try:
-            client = self._client(endpoint)
+            transport = self._transport(endpoint)
         except ValueError:
             # Reported when something is sent (the agency is paused then); not asked again
             # before the poll interval.
             self._health(endpoint.code).last_contact_at = self.clock()
             return
-        online = client.health()
+        online = transport.health()
         health = self._health(endpoint.code)
+        if online is None:  # nothing to ask (a transport without a health question)
+            health.last_contact_at = self.clock()
+            return
         with self._lock:
             changed = health.online != online
             health.online = online
@@ -859,23 +853,23 @@ class SyncWorker:
     def stop(self) -> None:
         """Stop the loops and cut what is in flight; safe from a signal handler's thread.
 
-        Takes no lock the caller might hold: the clients are only told to abort."""
+        Takes no lock the caller might hold: the transports are only told to abort."""
         self._stop.set()
         self._abort.set()
         self._wake.set()
         self._abort_clients()
 
     def _abort_clients(self) -> None:
-        for _ in range(3):  # the dict may change under us (another thread adds a client)
+        for _ in range(3):  # the dict may change under us (another thread adds a transport)
             try:
-                clients = tuple(self._clients.values())
+                transports = tuple(self._transports.values())
                 break
             except RuntimeError:
                 continue
         else:
             return
-        for client in clients:
-            client.abort()
+        for transport in transports:
+            transport.abort()
 
     def wake(self) -> None:
         """Run a pass now instead of waiting ("sync now", a retry-now, a finalized visit)."""
@@ -905,7 +899,7 @@ class SyncWorker:
             checks = outbox.next_status_check_by_agency(
                 session, now, max_wait_s=self.settings.sync.status_poll_interval_s
             )
-        skipped |= {c for c, e in self.settings.agencies.items() if e.mode == "manual"}
+        skipped |= self._by_hand()
         waits = [cap]
         for agency, at in due_at.items():
             if agency in skipped:
@@ -923,9 +917,17 @@ class SyncWorker:
         """Lanes until stop(); the planning loop waits until something is due.
 
         ``on_pass`` is called on this thread after the first cycle (an empty report: the
-        worker is up) and then with each agency pass that finished.
+        worker is up) and then with each agency pass that finished. A desk joined to the
+        mall hub also replicates on its own lane meanwhile (``mppdesk.sync.hub_sync``).
         """
-        self._run_lanes(on_pass, drain_until=None, health=True)
+        from mppdesk.sync.hub_sync import start_lane
+
+        hub_lane = start_lane(self.store, self.settings, self.clock)
+        try:
+            self._run_lanes(on_pass, drain_until=None, health=True)
+        finally:
+            if hub_lane is not None:
+                hub_lane.stop()
 
     def drain(
         self, timeout_s: float, on_pass: Callable[[PassReport], None] | None = None
@@ -951,8 +953,13 @@ class SyncWorker:
 
     def _drained(self, remaining_s: float) -> bool:
         agencies = self.settings.agencies
-        manual = [code for code, e in agencies.items() if e.mode == "manual"]
-        probing = [code for code, e in agencies.items() if e.mode == "http"]
+        manual = sorted(self._by_hand())
+        # Paused entries of these may resume at their probe (a known transport that sends).
+        probing = [
+            code
+            for code, e in agencies.items()
+            if transport_sends(e.transport) and transport_factory(e.transport) is not None
+        ]
         until = self.clock() + timedelta(seconds=max(0.0, remaining_s))
         with self.store.read() as session:
             return outbox.count_to_drain(session, manual, probing, until) == 0
@@ -1014,14 +1021,15 @@ class SyncWorker:
             self._collect(on_pass, force=False, raise_errors=False)
 
     def _agencies_to_probe(self, busy: set[str], plan: dict) -> set[str]:
-        """Idle HTTP agencies not heard from for the poll interval (all when asked)."""
+        """Idle agencies (whose transport has a health question) not heard from for the
+        poll interval (all when asked)."""
         forced = self._probe_all.is_set()
         self._probe_all.clear()
         now = self.clock()
         age = self.settings.sync.poll_interval_s
         chosen = set()
         for code, endpoint in self.settings.agencies.items():
-            if endpoint.mode != "http" or code in busy or code in plan:
+            if not transport_probes(endpoint.transport) or code in busy or code in plan:
                 continue
             contact = self._health(code).last_contact_at
             if forced or contact is None or (now - contact).total_seconds() >= age:

@@ -1,6 +1,12 @@
-"""Admin dialogs: add an officer, change the desk's language and idle-lock time."""
+"""Admin dialogs: add an officer, change the desk's language and idle-lock time.
+
+Each announces what it changed (users, settings) to the window's views and leaves one line
+in the status bar through ``show_message``.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -14,23 +20,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mppdesk.core.changes import Changes
 from mppdesk.desk.auth import Actor
-from mppdesk.desk.errors import DeskError, InvalidInput
+from mppdesk.desk.errors import DeskError
 from mppdesk.desk.runtime import Runtime
-from mppdesk.ui.i18n import language, plain, tr
+from mppdesk.ui.i18n import error_text, plain, tr
+from mppdesk.ui.notifier import announce
 from mppdesk.ui.tasks import TaskRunner
 
 
 def _error_text(error: BaseException) -> str:
-    if isinstance(error, InvalidInput):
-        en = language() == "en"
-        return "\n".join(e.message_en if en and e.message_en else e.message for e in error.errors)
-    return str(error)
+    return error_text(error) if isinstance(error, DeskError) else str(error)
 
 
 class _TaskDialog(QDialog):
-    def __init__(self, title: str, parent: QWidget | None):
+    def __init__(
+        self,
+        title: str,
+        parent: QWidget | None,
+        show_message: Callable[[str], None] | None = None,
+    ):
         super().__init__(parent)
+        self.show_message = show_message
         self.setWindowTitle(title)
         self.layout_ = QVBoxLayout(self)
         self.form = QFormLayout()
@@ -62,12 +73,25 @@ class _TaskDialog(QDialog):
     def submit(self) -> None:
         raise NotImplementedError
 
+    def done_with(self, changes: Changes, message: str, **params: object) -> None:
+        """The operation succeeded: tell the views, close, say so in the status bar (in the
+        language the views now use: a settings change may have switched it)."""
+        announce(self, changes)
+        self.accept()
+        if self.show_message is not None:
+            self.show_message(tr(message, **params))
+
 
 class AddUserDialog(_TaskDialog):
     def __init__(
-        self, runtime: Runtime, actor: Actor, tasks: TaskRunner, parent: QWidget | None = None
+        self,
+        runtime: Runtime,
+        actor: Actor,
+        tasks: TaskRunner,
+        parent: QWidget | None = None,
+        show_message: Callable[[str], None] | None = None,
     ):
-        super().__init__(plain("users.title"), parent)
+        super().__init__(plain("users.title"), parent, show_message)
         self.runtime, self.actor, self.tasks = runtime, actor, tasks
         self.username = QLineEdit()
         self.username.setObjectName("newUsername")
@@ -97,15 +121,22 @@ class AddUserDialog(_TaskDialog):
             self.full_name.text().strip(),
         )
         self.tasks.run(
-            lambda: add_user(self.runtime, self.actor, *args), lambda _r: self.accept(), self.fail
+            lambda: add_user(self.runtime, self.actor, *args),
+            lambda changes: self.done_with(changes, "users.added", user=username),
+            self.fail,
         )
 
 
 class SettingsDialog(_TaskDialog):
     def __init__(
-        self, runtime: Runtime, actor: Actor, tasks: TaskRunner, parent: QWidget | None = None
+        self,
+        runtime: Runtime,
+        actor: Actor,
+        tasks: TaskRunner,
+        parent: QWidget | None = None,
+        show_message: Callable[[str], None] | None = None,
     ):
-        super().__init__(plain("settings.title"), parent)
+        super().__init__(plain("settings.title"), parent, show_message)
         self.runtime, self.actor, self.tasks = runtime, actor, tasks
         self.language = QComboBox()
         self.language.setObjectName("settingsLanguage")
@@ -128,6 +159,6 @@ class SettingsDialog(_TaskDialog):
             lambda: update_desk_preferences(
                 self.runtime, self.actor, language=lang, idle_lock_minutes=minutes
             ),
-            lambda _r: self.accept(),
+            lambda changes: self.done_with(changes, "settings.saved"),
             self.fail,
         )

@@ -23,16 +23,6 @@ from mppdesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
-TEXTS: dict[str, tuple[str, str]] = {
-    "backupbar.off": ("Cadangan otomatis tidak aktif", "Scheduled backup off"),
-    "backupbar.never": ("Belum ada cadangan", "No backup yet"),
-    "backupbar.last": ("Cadangan terakhir {when}", "Last backup {when}"),
-    "backupbar.running": ("Mencadangkan…", "Backing up…"),
-    "backupbar.failed": ("Cadangan gagal: {error}", "Backup failed: {error}"),
-    "backupbar.where": ("Tujuan: {dir}", "Target: {dir}"),
-    "backupbar.last_ok": ("Terakhir berhasil: {when}", "Last success: {when}"),
-}
-i18n.TEXTS.update(TEXTS)
 
 FAILED = "#a8200d"
 CHECK_MS = 5 * 60_000  # how often the schedule looks; the interval itself is in hours
@@ -127,12 +117,13 @@ class ScheduledBackup(QObject):
             self.label.setText(tr("backupbar.running"))
         elif not settings.dir or settings.interval_hours <= 0:
             self.label.setText(tr("backupbar.off"))
-        elif status is None or (status.last_success_at is None and not status.last_error):
+        elif status is None or (status.last_success_at is None and not status.failed):
             self.label.setText(tr("backupbar.never"))
-        elif status.last_error and (
+        elif status.failed and (
             status.last_success_at is None or status.last_attempt_at > status.last_success_at
         ):
-            self.label.setText(tr("backupbar.failed", error=_short(status.last_error)))
+            error = status.error_text(i18n.language()) or ""
+            self.label.setText(tr("backupbar.failed", error=_short(error)))
             self.label.setStyleSheet(f"color: {FAILED}; font-weight: 600;")
         else:
             self.label.setText(tr("backupbar.last", when=_when(status.last_success_at, tz)))
@@ -141,8 +132,8 @@ class ScheduledBackup(QObject):
             lines.append(tr("backupbar.last_ok", when=_when(status.last_success_at, tz)))
             if status.last_backup:
                 lines.append(status.last_backup)
-        if status is not None and status.last_error:
-            lines.append(status.last_error)
+        if status is not None and status.failed:
+            lines.append(status.error_text(i18n.language()) or "")
         self.label.setToolTip("\n".join(lines))
         self.label.setAccessibleName("; ".join([self.label.text(), *lines]))
 

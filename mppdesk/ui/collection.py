@@ -34,6 +34,7 @@ from mppdesk.desk.collection import (
     IDENTITY_DOCUMENTS,
     TAKER_APPLICANT,
     TAKER_PROXY,
+    Collected,
     CollectionCandidate,
     CollectionRecord,
     find_for_collection,
@@ -43,71 +44,15 @@ from mppdesk.desk.errors import DeskError, InvalidInput
 from mppdesk.desk.runtime import Runtime
 from mppdesk.ui import i18n
 from mppdesk.ui.i18n import plain, tr
+from mppdesk.ui.notifier import announce
 from mppdesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
-TEXTS: dict[str, tuple[str, str]] = {
-    "collect.title": ("Pengambilan produk", "Product collection"),
-    "collect.tracking": ("&Nomor registrasi", "&Tracking number"),
-    "collect.tracking_hint": (
-        "Ketik atau pindai QR pada tanda terima, lalu Enter",
-        "Type or scan the receipt's QR code, then Enter",
-    ),
-    "collect.find": ("Ca&ri (Enter)", "&Find (Enter)"),
-    "collect.searching": ("Mencari…", "Searching…"),
-    "collect.ready": (
-        "Produk siap diserahkan: instansi menyatakan selesai.",
-        "Ready to hand over: the agency reports it completed.",
-    ),
-    "collect.taker": ("Diambil oleh", "Collected by"),
-    "collect.applicant": ("&Pemohon sendiri", "The a&pplicant"),
-    "collect.proxy": ("&Kuasa", "A pro&xy"),
-    "collect.document": ("&Dokumen identitas", "Identity &document"),
-    "collect.checked": (
-        "&Identitas (dan surat kuasa) sudah diperiksa",
-        "&Identity (and letter of authority) checked",
-    ),
-    "collect.proxy_name": ("Nama k&uasa", "Proxy's na&me"),
-    "collect.proxy_nik": ("NIK ku&asa", "Proxy's NI&K"),
-    "collect.letter": ("No./tgl. &surat kuasa", "Letter of authority &ref."),
-    "collect.note": ("Ca&tatan", "N&ote"),
-    "collect.record": ("&Catat pengambilan (Ctrl+Enter)", "Re&cord collection (Ctrl+Enter)"),
-    "collect.close": ("Tutup (Esc)", "Close (Esc)"),
-    "collect.recorded": (
-        "Tercatat: {tracking} diambil oleh {name}.",
-        "Recorded: {tracking} collected by {name}.",
-    ),
-    "collect.proxy_on_file": (
-        "Kuasa tercatat saat pendaftaran: {name}",
-        "Proxy recorded at intake: {name}",
-    ),
-    "collect.doc.ktp-el": ("KTP-el", "Electronic ID card (KTP-el)"),
-    "collect.doc.ikd": ("IKD (KTP digital)", "Digital ID (IKD)"),
-    "collect.doc.paspor": ("Paspor", "Passport"),
-    "collect.doc.kitas": ("KITAS/KITAP", "KITAS/KITAP"),
-    "collect.doc.sim": ("SIM", "Driving licence"),
-    "collect.doc.lainnya": ("Lainnya", "Other"),
-    "collect.f.service": ("Layanan", "Service"),
-    "collect.f.applicant": ("Pemohon", "Applicant"),
-    "collect.f.agency_status": ("Status instansi", "Agency status"),
-    "collect.f.agency_ref": ("No. instansi", "Agency ref."),
-}
-i18n.TEXTS.update(TEXTS)
-
-
-def _message(error: BaseException) -> str:
-    if isinstance(error, InvalidInput):
-        english = i18n.language() == "en"
-        return "\n".join(
-            (e.message_en if english and e.message_en else e.message) for e in error.errors
-        )
-    return str(error)
-
 
 class CollectionDialog(QDialog):
     """``CollectionDialog(runtime, actor, tasks, parent)``; emits ``collected(submission_id)``
-    after a hand-over is recorded (the main window refreshes the submissions view)."""
+    after a hand-over is recorded, and announces it to the window's views."""
 
     collected = Signal(str)
     candidate_shown = Signal(object)
@@ -293,7 +238,7 @@ class CollectionDialog(QDialog):
             (
                 plain("collect.f.agency_status"),
                 tr(f"subs.agency.{candidate.agency_status}")
-                if f"subs.agency.{candidate.agency_status}" in i18n.TEXTS
+                if i18n.has(f"subs.agency.{candidate.agency_status}")
                 else (candidate.agency_status or "-"),
             ),
             (plain("collect.f.agency_ref"), candidate.agency_ref or "-"),
@@ -310,8 +255,8 @@ class CollectionDialog(QDialog):
         if ready:
             self._banner("bannerOk", tr("collect.ready"))
         else:
-            reason = candidate.why_not_ready() or ("", "")
-            self._banner("bannerWarning", reason[1] if i18n.language() == "en" else reason[0])
+            reason = candidate.why_not_ready()
+            self._banner("bannerWarning", reason.get(i18n.language()) if reason else "")
 
     def _banner(self, style: str, text: str) -> None:
         self.banner.setObjectName(style)
@@ -331,9 +276,9 @@ class CollectionDialog(QDialog):
             )
             widget.style().unpolish(widget)
             widget.style().polish(widget)
-        self.errors.setText(_message(error))
+        self.errors.setText(i18n.error_text(error))
         self.errors.show()
-        self.failed.emit(_message(error))
+        self.failed.emit(i18n.error_text(error))
         for widget in (self.proxy_name, self.proxy_nik, self.letter, self.checked):
             if widget.objectName() in fields and widget.isEnabled():
                 widget.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -413,7 +358,8 @@ class CollectionDialog(QDialog):
             partial(self._record_failed, candidate),
         )
 
-    def _recorded(self, candidate: CollectionCandidate) -> None:
+    def _recorded(self, candidate: Collected) -> None:
+        announce(self, candidate.changes)
         who = (candidate.collected_by or {}).get("name", "")
         self._set_candidate(candidate)
         self._banner(

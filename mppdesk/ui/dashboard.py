@@ -4,12 +4,12 @@ Everything on the page comes from one ``DailyReportView`` (``mppdesk.desk.report
 same view the XLSX, CSV and PDF exports are written from, so the screen and the files never
 disagree. Loading runs on the TaskRunner's store thread; the GUI never waits on SQL.
 
-Refreshing follows what changed (Anki's ``OpChanges`` habit), never a timer:
-
-- ``visit_finalized(ids)`` / ``intake_changed()`` (the main window, after a finalize or a
-  survey) and a review decision taken here reload everything;
-- ``outbox_changed(ids)`` (the sync bridge) reloads only the sync half: backlog, SLA and the
-  rejected / conflict / needs-info lists.
+Refreshing follows what changed (Anki's ``OpChanges`` habit), never a timer: the page is a
+``ChangeListener`` (``mppdesk.ui.notifier``). A finalize, a survey, a collection, a review
+decision or anything pulled from the hub reloads everything; a change of the outbox and its
+submissions alone (a sync pass) reloads only the sync half: backlog, SLA and the rejected /
+conflict / needs-info lists. While the page is hidden the notifier keeps what changed and the
+page reloads when shown.
 
 Bursts of notes are coalesced into one load, and a note that arrives while a load runs
 schedules exactly one more.
@@ -50,61 +50,28 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from mppdesk.desk import reports
+from mppdesk.core.changes import Changes, Kind
+from mppdesk.desk import reports, review
 from mppdesk.desk.auth import Actor
 from mppdesk.desk.reports import Dashboard, Period
 from mppdesk.desk.runtime import Runtime
 from mppdesk.printing.daily_report import DailyReportView, ReportTable, format_cell
 from mppdesk.ui import i18n
 from mppdesk.ui.i18n import tr
+from mppdesk.ui.notifier import ChangeNotifier
 from mppdesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
 COALESCE_MS = 200
 
-TEXTS: dict[str, tuple[str, str]] = {
-    "dash.heading": ("Ringkasan pelayanan", "Service overview"),
-    "dash.period": ("&Periode", "&Period"),
-    "dash.period.today": ("Hari ini", "Today"),
-    "dash.period.yesterday": ("Kemarin", "Yesterday"),
-    "dash.period.week": ("7 hari terakhir", "Last 7 days"),
-    "dash.period.month": ("30 hari terakhir", "Last 30 days"),
-    "dash.period.range": ("Rentang tanggal…", "Date range…"),
-    "dash.from": ("&Dari", "&From"),
-    "dash.to": ("&Sampai", "&To"),
-    "dash.refresh": ("Muat ulang (F5)", "Reload (F5)"),
-    "dash.export": ("Ekspor:", "Export:"),
-    "dash.export_xlsx": ("&XLSX", "&XLSX"),
-    "dash.export_csv": ("&CSV", "&CSV"),
-    "dash.export_pdf": ("P&DF", "P&DF"),
-    "dash.exported": ("Laporan disimpan: {path}", "Report saved: {path}"),
-    "dash.loading": ("memuat…", "loading…"),
-    "dash.updated": ("Diperbarui {time}", "Updated {time}"),
-    "dash.failed": ("Gagal memuat: {error}", "Could not load: {error}"),
-    "dash.tab.action": ("Perlu tindakan", "Needs action"),
-    "dash.tab.agencies": ("Instansi && layanan", "Agencies && services"),
-    "dash.tab.people": ("Petugas && jam", "Officers && hours"),
-    "dash.tab.sla": ("SLA", "SLA"),
-    "dash.tab.sync": ("Antrean kirim", "Sync backlog"),
-    "dash.tab.survey": ("Survei kepuasan", "Satisfaction survey"),
-    "dash.approve": ("&Setujui (Ctrl+Enter)", "&Approve (Ctrl+Enter)"),
-    "dash.return": ("&Kembalikan…", "&Return…"),
-    "dash.flag": ("&Tandai…", "&Flag…"),
-    "dash.select_hint": (
-        "Pilih satu atau beberapa permohonan (Shift/Ctrl+klik), lalu putuskan.",
-        "Select one or more submissions (Shift/Ctrl+click), then decide.",
-    ),
-    "dash.decided": ("{count} keputusan disimpan.", "{count} decisions saved."),
-    "dash.no_charts": ("Grafik tidak tersedia: {error}", "Charts unavailable: {error}"),
-}
-i18n.TEXTS.update(TEXTS)
 
 PERIODS = ("today", "yesterday", "week", "month", "range")
 
@@ -219,6 +186,7 @@ class DashboardPage(QWidget):
         self.view: DailyReportView | None = None
         self._loading = False
         self._queued: str | None = None  # "all" or "sync": one more load after this one
+        self.loads = 0  # loads that reached the screen (tests and the tour follow it)
         self._generation = 0
         self._figure: Any = None
         self._canvas: Any = None
@@ -237,12 +205,35 @@ class DashboardPage(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(12, 10, 12, 10)
         outer.setSpacing(8)
+        outer.addLayout(self._build_bar())
+        self.period_box.currentIndexChanged.connect(self._period_changed)
+        self.from_edit.dateChanged.connect(self._range_changed)
+        self.to_edit.dateChanged.connect(self._range_changed)
+        self._build_body(outer)
+        QShortcut(QKeySequence("F5"), self, self.refresh)
+        QShortcut(QKeySequence("Ctrl+Return"), self, partial(self.open_review, "approved"))
+        QShortcut(QKeySequence("Ctrl+Enter"), self, partial(self.open_review, "approved"))
 
+    def _build_bar(self) -> QHBoxLayout:
+        """Heading, scope, period, refresh and exports on one line."""
         bar = QHBoxLayout()
         heading = QLabel(tr("dash.heading"))
         heading.setObjectName("heading")
         bar.addWidget(heading)
         bar.addSpacing(16)
+        # "Desk ini / Seluruh MPP": only a desk joined to the mall hub has a mall to show.
+        self.scope_label = QLabel(tr("scope.label"))
+        self.scope_box = QComboBox()
+        self.scope_box.setObjectName("scopeBox")
+        self.scope_box.addItem(tr("scope.desk"), "desk")
+        self.scope_box.addItem(tr("scope.mall"), "mall")
+        self.scope_label.setBuddy(self.scope_box)
+        joined = bool(self.runtime.settings.hub.url)
+        for widget in (self.scope_label, self.scope_box):
+            bar.addWidget(widget)
+            widget.setVisible(joined)
+        if joined:
+            bar.addSpacing(12)
         period_label = QLabel(tr("dash.period"))
         self.period_box = QComboBox()
         for key in PERIODS:
@@ -273,16 +264,25 @@ class DashboardPage(QWidget):
             button.clicked.connect(partial(self._ask_export, fmt))
             bar.addWidget(button)
             self.export_buttons[fmt] = button
-        outer.addLayout(bar)
-        self.period_box.currentIndexChanged.connect(self._period_changed)
-        self.from_edit.dateChanged.connect(self._range_changed)
-        self.to_edit.dateChanged.connect(self._range_changed)
+        return bar
+
+    def _build_body(self, outer: QVBoxLayout) -> None:
+        """The desk scope (tiles, chart, tabs) in a stack the mall scope joins when chosen."""
+        self.scope_stack = QStackedWidget()
+        self.desk_view = QWidget()
+        desk_layout = QVBoxLayout(self.desk_view)
+        desk_layout.setContentsMargins(0, 0, 0, 0)
+        desk_layout.setSpacing(8)
+        self.scope_stack.addWidget(self.desk_view)
+        self.mall: Any = None  # the MallScopePanel, made when the mall scope is first chosen
+        outer.addWidget(self.scope_stack, 1)
+        self.scope_box.currentIndexChanged.connect(self._scope_changed)
 
         self.tiles: dict[str, _Tile] = {}
         self.tile_grid = QGridLayout()
         self.tile_grid.setHorizontalSpacing(8)
         self.tile_grid.setVerticalSpacing(8)
-        outer.addLayout(self.tile_grid)
+        desk_layout.addLayout(self.tile_grid)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         self.chart_host = QFrame()
@@ -326,11 +326,7 @@ class DashboardPage(QWidget):
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
-        outer.addWidget(splitter, 1)
-
-        QShortcut(QKeySequence("F5"), self, self.refresh)
-        QShortcut(QKeySequence("Ctrl+Return"), self, partial(self.open_review, "approved"))
-        QShortcut(QKeySequence("Ctrl+Enter"), self, partial(self.open_review, "approved"))
+        desk_layout.addWidget(splitter, 1)
 
     def _date_edit(self, day: date) -> QDateEdit:
         edit = QDateEdit(QDate(day.year, day.month, day.day))
@@ -396,26 +392,99 @@ class DashboardPage(QWidget):
         if self.period_box.currentData() == "range":
             self._note("all")
 
+    # --- scope ---------------------------------------------------------------------------
+
+    @property
+    def scope(self) -> str:
+        """``desk`` (this desk's store) or ``mall`` (every desk, read from the hub)."""
+        return str(self.scope_box.currentData() or "desk")
+
+    def _scope_changed(self) -> None:
+        mall = self.scope == "mall"
+        if mall and self.mall is None:
+            from mppdesk.ui.mall_scope import MallScopePanel
+
+            self.mall = MallScopePanel(self.runtime, self.actor, self.tasks, self)
+            self.mall.decided.connect(self._mall_decided)
+            self.mall.loaded.connect(self._mall_loaded)
+            self.mall.load_failed.connect(lambda _text: self.status.setText(""))
+            self.scope_stack.addWidget(self.mall)
+        self.scope_stack.setCurrentWidget(self.mall if mall else self.desk_view)
+        for button in self.export_buttons.values():  # the exports are this desk's report
+            button.setEnabled(not mall)
+            button.setToolTip(tr("mall.export_desk_only") if mall else "")
+        self.refresh()
+
+    def _load_mall(self) -> None:
+        period = self.period()
+        note = None
+        if period.first != period.last:
+            note = tr("mall.one_day", date=i18n.format_date(period.last))
+        self.mall.load(period.last, note)
+
+    def _mall_loaded(self) -> None:
+        now = self.runtime.local_now()
+        self.status.setText(tr("mall.updated", time=now.strftime("%H:%M:%S")))
+
+    def _mall_decided(self, answers: list[Any]) -> None:
+        self.status.setText(tr("dash.decided", count=len(answers)))
+
     # --- loading -------------------------------------------------------------------------
 
+    @property
+    def idle(self) -> bool:
+        """No load running, none queued or about to start."""
+        mall_idle = self.mall is None or self.mall.idle
+        return (
+            not self._loading
+            and self._queued is None
+            and not self._coalesce.isActive()
+            and mall_idle
+        )
+
     def refresh(self) -> None:
-        """Reload everything now (F5, a new period)."""
+        """Reload everything now (F5, a new period); in the mall scope, the hub's figures."""
+        if self.scope == "mall":
+            self.status.setText(tr("mall.loading"))
+            self._load_mall()
+            return
         self._queued = "all"
         self._coalesce.stop()
         self._run_queued()
 
-    def intake_changed(self) -> None:
-        self._note("all")
+    # What the page shows: any of these changing makes it stale.
+    depends_on = frozenset(
+        {
+            Kind.VISITS,
+            Kind.SUBMISSIONS,
+            Kind.OUTBOX,
+            Kind.REVIEW,
+            Kind.SURVEY,
+            Kind.COLLECTION,
+            Kind.CATALOG,
+            Kind.HUB,
+        }
+    )
+
+    def wants(self, changes: Changes) -> bool:
+        return changes.touches(self.depends_on)
+
+    def apply_changes(self, changes: Changes, origin: object | None = None) -> None:
+        """Reload soon: only the sync half when only the outbox and its rows changed; the
+        mall scope rereads the hub after a pull (decisions and figures of other desks)."""
+        if self.scope == "mall":
+            if changes.touches(Kind.HUB, Kind.REVIEW, Kind.VISITS):
+                self._load_mall()
+            return
+        self._note("sync" if changes.only(Kind.OUTBOX, Kind.SUBMISSIONS) else "all")
 
     def visit_finalized(self, ids: list[str] | None = None) -> None:
-        self._note("all")
+        """For a caller without a notifier: these submissions were just stored."""
+        self.apply_changes(Changes.of(Kind.VISITS, submission_ids=ids or ()))
 
     def outbox_changed(self, ids: list[str] | None = None) -> None:
-        self._note("sync")
-
-    def connect_bridge(self, bridge: Any) -> None:
-        """Follow the sync bridge's ``outbox_changed`` (as the submissions view does)."""
-        bridge.outbox_changed.connect(self.outbox_changed)
+        """For a caller without a notifier: these submissions' outbox entries moved."""
+        self.apply_changes(Changes.of(Kind.OUTBOX, submission_ids=ids or ()))
 
     def _note(self, what: str) -> None:
         self._queued = "all" if "all" in (what, self._queued) else what
@@ -455,6 +524,7 @@ class DashboardPage(QWidget):
     def _arrived(self, generation: int, result: tuple[Dashboard, DailyReportView]) -> None:
         self._loading = False
         if generation == self._generation:
+            self.loads += 1
             self.dashboard, self.view = result
             self._show(*result)
             self.status.setText(
@@ -569,6 +639,8 @@ class DashboardPage(QWidget):
 
     def open_review(self, decision: str) -> Any:
         """The review dialog for the selected submissions (returns it, for tests)."""
+        if self.scope == "mall" and self.mall is not None:
+            return self.mall.open_review(decision)
         ids = self.selected_ids()
         if not ids:
             return None
@@ -589,7 +661,10 @@ class DashboardPage(QWidget):
     def _decided(self, outcomes: list[Any]) -> None:
         self.status.setText(tr("dash.decided", count=len(outcomes)))
         self.reviewed.emit([o.submission_id for o in outcomes])
-        self._note("all")
+        # In the window the review dialog announced the decision and the notifier brought it
+        # here with every other view; shown on its own, the page reloads itself.
+        if ChangeNotifier.of(self) is None:
+            self.apply_changes(review.changes_of(outcomes), self)
 
     # --- export --------------------------------------------------------------------------
 

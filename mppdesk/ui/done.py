@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -53,8 +54,6 @@ class DonePage(QWidget):
         self.actor = actor
         self.tasks = tasks
         self.done = done
-        catalog = runtime.catalog
-        result = done.result
 
         outer = QHBoxLayout(self)
         outer.setContentsMargins(16, 12, 16, 12)
@@ -67,45 +66,8 @@ class DonePage(QWidget):
         heading = QLabel(plain("done.heading"))
         heading.setObjectName("heading")
         layout.addWidget(heading)
-        for submission in result.submissions:
-            service = catalog.services.get(submission.service)
-            agency = catalog.agencies.get(submission.agency)
-            name = (
-                f"{agency.short_name if agency else submission.agency} · "
-                f"{text_of(service.name) if service else submission.service}"
-            )
-            line = QLabel(name)
-            line.setObjectName("subheading")
-            line.setWordWrap(True)
-            layout.addWidget(line)
-            tracking = QLabel(submission.tracking_number)
-            tracking.setObjectName("ticket")
-            tracking.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            tracking.setAccessibleName(
-                tr("done.line", service=name, tracking=submission.tracking_number)
-            )
-            layout.addWidget(tracking)
-            state_key = "done.state.held" if submission.status == "held" else "done.state.queued"
-            facts = [
-                tr(state_key),
-                f"{plain('visit.fee')}: {format_rupiah(submission.fee)}",
-                f"{plain('visit.sla_due')}: {format_date(submission.sla_due)}",
-            ]
-            detail = QLabel("  ·  ".join(facts))
-            detail.setObjectName("muted")
-            detail.setWordWrap(True)
-            layout.addWidget(detail)
-            if submission.missing and service is not None:
-                labels = {r.id: text_of(r.label) for r in service.requirements}
-                missing = QLabel(
-                    tr(
-                        "done.missing",
-                        items=", ".join(labels.get(m, m) for m in submission.missing),
-                    )
-                )
-                missing.setObjectName("bannerWarning")
-                missing.setWordWrap(True)
-                layout.addWidget(missing)
+        for submission in done.result.submissions:
+            self._add_submission(layout, submission)
         if done.documents_error:
             problem = QLabel(tr("preview.failed", error=done.documents_error))
             problem.setObjectName("bannerError")
@@ -116,6 +78,63 @@ class DonePage(QWidget):
         self.message.setWordWrap(True)
         self.message.setVisible(False)
         layout.addWidget(self.message)
+        layout.addLayout(self._buttons())
+        hint = QLabel(tr("done.next"))
+        hint.setObjectName("muted")
+        layout.addWidget(hint)
+        column.addWidget(summary_card)
+        column.addStretch(1)
+        left = scrolling(body)
+        left.setMaximumWidth(520)
+        outer.addWidget(left, 2)
+        outer.addWidget(self._previews(), 3)
+        self._install_shortcuts()
+
+    def _add_submission(self, layout: QVBoxLayout, submission: Any) -> None:
+        """One stored service: agency and name, tracking number, state, fee, due, missing."""
+        catalog = self.runtime.catalog
+        service = catalog.services.get(submission.service)
+        agency = catalog.agencies.get(submission.agency)
+        name = (
+            f"{agency.short_name if agency else submission.agency} · "
+            f"{text_of(service.name) if service else submission.service}"
+        )
+        line = QLabel(name)
+        line.setObjectName("subheading")
+        line.setWordWrap(True)
+        layout.addWidget(line)
+        tracking = QLabel(submission.tracking_number)
+        tracking.setObjectName("ticket")
+        tracking.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        tracking.setAccessibleName(
+            tr("done.line", service=name, tracking=submission.tracking_number)
+        )
+        layout.addWidget(tracking)
+        state_key = "done.state.held" if submission.status == "held" else "done.state.queued"
+        facts = [
+            tr(state_key),
+            f"{plain('visit.fee')}: {format_rupiah(submission.fee)}",
+            f"{plain('visit.sla_due')}: {format_date(submission.sla_due)}",
+        ]
+        detail = QLabel("  ·  ".join(facts))
+        detail.setObjectName("muted")
+        detail.setWordWrap(True)
+        layout.addWidget(detail)
+        if submission.missing and service is not None:
+            labels = {r.id: text_of(r.label) for r in service.requirements}
+            missing = QLabel(
+                tr(
+                    "done.missing",
+                    items=", ".join(labels.get(m, m) for m in submission.missing),
+                )
+            )
+            missing.setObjectName("bannerWarning")
+            missing.setWordWrap(True)
+            layout.addWidget(missing)
+
+    def _buttons(self) -> QVBoxLayout:
+        """Print receipt / slip, choose a printer, the survey, a new visit."""
+        done = self.done
         buttons = QVBoxLayout()
         self.print_receipt_button = QPushButton(tr("done.print_receipt") + "   Ctrl+P")
         self.print_receipt_button.setObjectName("primary")
@@ -142,16 +161,11 @@ class DonePage(QWidget):
         self.new_button.setObjectName("newVisit")
         self.new_button.clicked.connect(self.new_visit_requested.emit)
         buttons.addWidget(self.new_button)
-        layout.addLayout(buttons)
-        hint = QLabel(tr("done.next"))
-        hint.setObjectName("muted")
-        layout.addWidget(hint)
-        column.addWidget(summary_card)
-        column.addStretch(1)
-        left = scrolling(body)
-        left.setMaximumWidth(520)
-        outer.addWidget(left, 2)
+        return buttons
 
+    def _previews(self) -> QTabWidget:
+        """The receipt's preview, and the slip's when something is missing."""
+        done = self.done
         self.tabs = QTabWidget()
         self.tabs.setObjectName("previewTabs")
         self.receipt_view = PdfView()
@@ -162,8 +176,9 @@ class DonePage(QWidget):
             self.slip_view = PdfView()
             self.tabs.addTab(self.slip_view, plain("preview.slip"))
             self.slip_view.show_pdf(done.slip_pdf)
-        outer.addWidget(self.tabs, 3)
+        return self.tabs
 
+    def _install_shortcuts(self) -> None:
         for keys, slot in (
             ("Ctrl+P", lambda: self.print_document("receipt")),
             ("Ctrl+Shift+P", lambda: self.print_document("slip")),
@@ -172,7 +187,7 @@ class DonePage(QWidget):
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
         # Only now is every widget parented: showing a parentless one would open a window.
-        self.print_slip_button.setVisible(done.slip_pdf is not None)
+        self.print_slip_button.setVisible(self.done.slip_pdf is not None)
         self.choose_printer_button.setVisible(bool(self.printer_name))
         self.setTabOrder(self.print_receipt_button, self.print_slip_button)
         self.setTabOrder(self.print_slip_button, self.choose_printer_button)

@@ -6,13 +6,17 @@ worker thread corrupted reference counts and killed the process within a few tho
 object at all, putting calls in a locked queue and waking the GUI thread through a pipe
 watched by a ``QSocketNotifier`` (the classic self-pipe). Every worker-to-GUI hand-over
 of the desk goes through this class.
+
+A posted call that raises is a bug: it goes to ``sys.excepthook`` like an exception escaping
+a slot (the desk's crash hook in the app, pytest-qt's capture in the tests, where it fails
+the test that caused it), never only to a log line.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import queue
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -21,8 +25,6 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QSocketNotifier
-
-log = logging.getLogger(__name__)
 
 
 class GuiInbox(QObject):
@@ -38,8 +40,11 @@ class GuiInbox(QObject):
         self._pipe = _Pipe()
         self._notifier = QSocketNotifier(self._pipe.read_fd, QSocketNotifier.Type.Read, self)
         self._notifier.activated.connect(self.deliver)
+        # Closed when the C++ object goes, or when the wrapper is collected first; either way
+        # the notifier is switched off before its descriptor closes (Qt warns of a notifier
+        # on a closed descriptor, "QSocketNotifier: Invalid socket").
         self.destroyed.connect(partial(_release, self._notifier, self._pipe))
-        weakref.finalize(self, self._pipe.close)
+        weakref.finalize(self, _release, self._notifier, self._pipe)
 
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Thread-safe, touches no Qt object: queue the call and wake the GUI thread."""
@@ -56,8 +61,8 @@ class GuiInbox(QObject):
                 return
             try:
                 fn(*args)
-            except Exception:  # noqa: BLE001 - one bad call must not starve the others
-                log.exception("a call posted to the GUI thread failed")
+            except Exception:  # noqa: BLE001 - reported; one bad call must not starve the others
+                sys.excepthook(*sys.exc_info())
 
 
 class _Pipe:
@@ -98,5 +103,7 @@ class _Pipe:
 
 def _release(notifier: QSocketNotifier, pipe: _Pipe) -> None:
     if shiboken6.isValid(notifier):
+        if threading.current_thread() is not threading.main_thread():
+            return  # the collector ran on a worker: Qt is touched on the GUI thread only
         notifier.setEnabled(False)
     pipe.close()

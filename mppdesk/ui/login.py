@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mppdesk.ui.i18n import TEXTS, plain, tr
+from mppdesk.ui.i18n import has, plain, tr
 
 OPENING, LOGIN, SETUP, FAILED = "opening", "login", "setup", "failed"
 # Qt.ItemDataRole.UserRole as a number: touching the ``Qt`` namespace builds all of its
@@ -186,7 +186,7 @@ class LoginPage(QWidget):
         self.demo_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.demo_list.clear()
         for username, role, password, full_name in accounts:
-            role_text = plain(f"login.role.{role}") if f"login.role.{role}" in TEXTS else role
+            role_text = plain(f"login.role.{role}") if has(f"login.role.{role}") else role
             item = QListWidgetItem(f"{username}  /  {password}   — {role_text}")
             item.setToolTip(full_name)
             item.setData(_USER_ROLE, (username, password))

@@ -30,38 +30,15 @@ from PySide6.QtWidgets import (
 from mppdesk.core.states import ReviewState
 from mppdesk.desk import review
 from mppdesk.desk.auth import Actor
-from mppdesk.desk.errors import AuthError, DeskError, InvalidInput
+from mppdesk.desk.errors import AuthError, DeskError
 from mppdesk.desk.runtime import Runtime
 from mppdesk.ui import i18n
 from mppdesk.ui.i18n import tr
+from mppdesk.ui.notifier import announce
 from mppdesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
-TEXTS: dict[str, tuple[str, str]] = {
-    "review.title": ("Reviu permohonan", "Review submissions"),
-    "review.items": ("{count} permohonan dipilih:", "{count} submissions selected:"),
-    "review.approve": ("&Setujui dan kirim", "&Approve and send"),
-    "review.return": ("&Kembalikan ke petugas", "&Return to the officer"),
-    "review.flag": ("&Tandai untuk diperiksa", "&Flag for a second look"),
-    "review.reason": ("&Alasan", "&Reason"),
-    "review.reason_hint": (
-        "Wajib untuk dikembalikan atau ditandai; petugas akan membacanya.",
-        "Needed to return or flag; the officer will read it.",
-    ),
-    "review.password": ("&Kata sandi Anda", "Your &password"),
-    "review.password_hint": (
-        "Menyetujui beberapa permohonan sekaligus memerlukan kata sandi Anda lagi.",
-        "Approving several submissions at once needs your password again.",
-    ),
-    "review.save": ("Simpan keputusan", "Save decision"),
-    "review.cancel": ("Batal", "Cancel"),
-    "review.saving": ("Menyimpan…", "Saving…"),
-    "review.need_reason": ("Tuliskan alasannya.", "Give the reason."),
-    "review.need_password": ("Masukkan kata sandi Anda.", "Enter your password."),
-    "review.wrong_password": ("Kata sandi salah.", "Wrong password."),
-}
-i18n.TEXTS.update(TEXTS)
 
 
 class ReviewDialog(QDialog):
@@ -77,16 +54,26 @@ class ReviewDialog(QDialog):
         items: Sequence[Any],
         decision: str = ReviewState.APPROVED,
         parent: QWidget | None = None,
+        *,
+        mall: bool = False,
     ) -> None:
         super().__init__(parent)
         self.runtime = runtime
         self.actor = actor
         self.tasks = tasks
         self.items = list(items)  # objects with id, tracking_number, service, agency
+        # mall: submissions of any desk, decided at the hub (``desk.hub.mall_decide``); the
+        # owning desk applies the decision when it pulls. One at a time: no batch password.
+        self.mall = mall
         self.setWindowTitle(tr("review.title"))
         self.setMinimumWidth(460)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(tr("review.items", count=len(self.items))))
+        if mall:
+            desks = sorted({str(getattr(item, "desk", "")) for item in self.items})
+            note = QLabel(tr("mall.review_note", desks=", ".join(desks)))
+            note.setWordWrap(True)
+            layout.addWidget(note)
         listing = "\n".join(
             f"{item.tracking_number} · {item.service}" for item in self.items[:8]
         ) + ("\n…" if len(self.items) > 8 else "")
@@ -153,7 +140,7 @@ class ReviewDialog(QDialog):
 
     @property
     def needs_password(self) -> bool:
-        return self.decision == ReviewState.APPROVED and len(self.items) > 1
+        return self.decision == ReviewState.APPROVED and len(self.items) > 1 and not self.mall
 
     def _decision_changed(self, *_: Any) -> None:
         needs_reason = self.decision != ReviewState.APPROVED
@@ -183,6 +170,19 @@ class ReviewDialog(QDialog):
         ids = [item.id for item in self.items]
         runtime, actor = self.runtime, self.actor
 
+        if self.mall:
+            from mppdesk.desk import hub as desk_hub
+
+            def work() -> list[Any]:
+                return [
+                    desk_hub.mall_decide(runtime, actor, i, decision, reason or None) for i in ids
+                ]
+
+            self.save.setEnabled(False)
+            self.message.setText(tr("review.saving"))
+            self.tasks.run(work, self._saved, self._failed, network=True)
+            return
+
         def work() -> list[Any]:
             if decision == ReviewState.APPROVED and len(ids) > 1:
                 return review.approve_batch(runtime, actor, ids, password)
@@ -193,24 +193,24 @@ class ReviewDialog(QDialog):
         self.tasks.run(work, self._saved, self._failed)
 
     def _saved(self, outcomes: list[Any]) -> None:
+        if not self.mall:  # a hub decision changes this store only when pulled back
+            announce(self, review.changes_of(outcomes))
         self.decided.emit(outcomes)
         self.accept()
 
     def _failed(self, error: BaseException) -> None:
         self.save.setEnabled(True)
-        if isinstance(error, AuthError):
+        if self.mall and isinstance(error, DeskError):  # the hub refused or cannot answer
+            from mppdesk.desk.hub import HubUnavailable
+
+            offline = isinstance(error, HubUnavailable)
+            self._show_error(tr("mall.offline") if offline else i18n.error_text(error))
+        elif isinstance(error, AuthError):
             self.password.clear()
             self.password.setFocus()
             self._show_error(tr("review.wrong_password"))
-        elif isinstance(error, InvalidInput):
-            self._show_error(
-                "; ".join(
-                    e.message_en if i18n.language() == "en" and e.message_en else e.message
-                    for e in error.errors
-                )
-            )
         elif isinstance(error, DeskError):
-            self._show_error(str(error))
+            self._show_error(i18n.error_text(error))
         else:
             log.error("review failed: %s", error)
             self._show_error(str(error))

@@ -1,5 +1,6 @@
 """Sync state at the bottom of the window: per agency online or offline, what waits to go,
-and when something last went out.
+and when something last went out; for a desk joined to the mall hub, the hub's state first
+(connected or not, what is still to push, the last pull in local time, a rejected catalog).
 
 Updated from ``SyncBridge`` signals only: the bar never reads the store or calls an agency.
 Agencies needing attention (paused, offline, with a queue) come first, so with twenty
@@ -11,39 +12,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizeGrip, QSizePolicy, QStatusBar, QWidget
 
 from mppdesk.core.states import OutboxState
 from mppdesk.sync.worker import AgencyHealth
 from mppdesk.ui import i18n
 from mppdesk.ui.i18n import tr
-from mppdesk.ui.sync_bridge import SyncBridge
-
-TEXTS: dict[str, tuple[str, str]] = {
-    "syncbar.online": ("terhubung", "online"),
-    "syncbar.offline": ("tidak terhubung", "offline"),
-    "syncbar.unknown": ("belum diperiksa", "not checked yet"),
-    "syncbar.paused": ("dijeda: {reason}", "paused: {reason}"),
-    "syncbar.manual": ("diserahkan manual", "handed over by hand"),
-    "syncbar.pending": ("{count} menunggu kirim", "{count} waiting to be sent"),
-    "syncbar.failed": ("{count} gagal", "{count} failed"),
-    "syncbar.held": ("{count} menunggu persetujuan", "{count} awaiting approval"),
-    "syncbar.flagged": ("{count} perlu diperiksa supervisor", "{count} need a supervisor"),
-    "syncbar.flagged_short": ("{count} perlu supervisor", "{count} need a supervisor"),
-    "syncbar.last_success": ("terakhir terkirim {when}", "last sent {when}"),
-    "syncbar.never": ("belum pernah terkirim", "nothing sent yet"),
-    "syncbar.last_error": ("kendala terakhir: {error}", "last problem: {error}"),
-    "syncbar.summary_last": ("Sinkron terakhir {when}", "Last sync {when}"),
-    "syncbar.summary_none": ("Belum ada sinkron", "No sync yet"),
-    "syncbar.stopped": ("Sinkronisasi berhenti: {error}", "Sync stopped: {error}"),
-    "syncbar.total_pending": ("Antrean kirim: {count}", "Send queue: {count}"),
-    "syncbar.more_online": ("+{count} terhubung", "+{count} online"),
-    "syncbar.reason.credentials": ("token ditolak", "token refused"),
-    "syncbar.reason.config": ("belum diatur", "not configured"),
-    "syncbar.reason.address": ("alamat salah", "wrong address"),
-}
-i18n.TEXTS.update(TEXTS)
+from mppdesk.ui.sync_bridge import HubView, SyncBridge
 
 ONLINE = "#12652b"
 OFFLINE = "#a8200d"
@@ -161,6 +137,75 @@ class AgencyIndicator(QWidget):
         return self.state in ("paused", "offline") or self.pending > 0 or self.flagged > 0
 
 
+class HubIndicator(QWidget):
+    """The mall hub in a few words: a dot, "Hub: terhubung", what is still to push, the last
+    pull; a catalog the hub published that this desk refused is said plainly, in red. The
+    details (address, last push and pull, the last problem) are the tooltip."""
+
+    def __init__(self, tz: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("hubIndicator")
+        self._tz = tz
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 0, 8, 0)
+        layout.setSpacing(4)
+        self.dot = QLabel("●", self)
+        self.state = QLabel("", self)
+        self.state.setStyleSheet("font-weight: 600;")
+        self.detail = QLabel("", self)
+        self.detail.setObjectName("muted")
+        self.catalog = QLabel(tr("hubbar.catalog_failed"), self)
+        self.catalog.setStyleSheet(f"color: {OFFLINE}; font-weight: 600;")
+        for label in (self.dot, self.state, self.detail, self.catalog):
+            layout.addWidget(label)
+        self.view: HubView | None = None
+        self.show_view(None)
+
+    def show_view(self, view: HubView | None) -> None:
+        self.view = view
+        state = view.state if view is not None else "connecting"
+        colour = {"connected": ONLINE, "offline": OFFLINE, "refused": PAUSED}.get(state, UNKNOWN)
+        self.dot.setStyleSheet(f"color: {colour}; font-size: 12pt;")
+        self.state.setText(tr(f"hubbar.{state}"))
+        parts = []
+        if view is not None and view.pending:
+            parts.append(tr("hubbar.pending", count=view.pending))
+        if view is not None and view.last_pull is not None:
+            parts.append(tr("hubbar.pulled", time=_when(view.last_pull, self._tz)))
+        self.detail.setText(" · ".join(parts))
+        self.detail.setVisible(bool(parts))
+        self.catalog.setVisible(view is not None and view.catalog_problem is not None)
+        if view is None:
+            self.setToolTip("")
+            return
+        never = tr("hubbar.never")
+        lines = [
+            tr(
+                "hubbar.tip",
+                url=view.url,
+                desk=view.desk,
+                push=_when(view.last_push, self._tz) or never,
+                pull=_when(view.last_pull, self._tz) or never,
+                pending=view.pending,
+            )
+        ]
+        if view.error:
+            lines.append(tr("hubbar.tip_error", error=_short_error(view.error, 200)))
+        if view.catalog_problem is not None:
+            lines.append(tr("hubbar.tip_catalog", problem=_short_error(view.catalog_problem, 200)))
+        self.setToolTip("\n".join(lines))
+        self.setAccessibleName("; ".join(line.replace("\n", "; ") for line in lines))
+
+    def text(self) -> str:
+        """What the bar says, as one line (tests and the tour read it)."""
+        shown = [self.state.text()]
+        if self.detail.isVisibleTo(self):
+            shown.append(self.detail.text())
+        if self.catalog.isVisibleTo(self):
+            shown.append(self.catalog.text())
+        return " · ".join(shown)
+
+
 class SyncStatusBar(QWidget):
     """Per agency state, the total queue and the last successful sync; place it in the
     main window's QStatusBar with ``addPermanentWidget``."""
@@ -174,6 +219,12 @@ class SyncStatusBar(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
+        self.hub: HubIndicator | None = None
+        if runtime.settings.hub.url:  # joined to the mall hub: its state comes first
+            self.hub = HubIndicator(runtime.tz, self)
+            self.hub.show_view(bridge.hub)
+            layout.addWidget(self.hub)
+            bridge.hub_changed.connect(self.hub.show_view)
         self.total = QLabel("", self)
         self.total.setObjectName("syncTotal")
         layout.addWidget(self.total)
@@ -196,6 +247,9 @@ class SyncStatusBar(QWidget):
         self._health: dict[str, AgencyHealth] = dict(bridge.health)
         self._backlog: dict[str, dict[str, int]] = dict(bridge.backlog)
         self._error: str | None = None
+        self._watching = False  # the status bar's resizes re-fold the agencies
+        self._rendering = False
+        self._window_width = 0
         bridge.agency_health_changed.connect(self._on_health)
         bridge.backlog_changed.connect(self._on_backlog)
         bridge.failed.connect(self._on_failed)
@@ -226,6 +280,14 @@ class SyncStatusBar(QWidget):
         self._render()
 
     def _render(self) -> None:
+        self._rendering = True
+        try:
+            self._lay_out()
+        finally:
+            self._rendering = False
+        self._window_width = self.window().width()
+
+    def _lay_out(self) -> None:
         for code, indicator in self.indicators.items():
             indicator.show_state(self._health.get(code), self._backlog.get(code, {}), self._tz)
         order = sorted(
@@ -248,6 +310,7 @@ class SyncStatusBar(QWidget):
                 continue
             self._agency_box.addWidget(indicator)
             indicator.show()
+        folded.extend(self._fold_to_fit(order))
         self.folded.setVisible(bool(folded))
         if folded:
             self.folded.setText(tr("syncbar.more_online", count=len(folded)))
@@ -270,13 +333,66 @@ class SyncStatusBar(QWidget):
             )
         self.last_sync.setAlignment(Qt.AlignmentFlag.AlignVCenter)
 
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self._render()  # now in its status bar: fit it to the window
+
+    def _fold_to_fit(self, order: list[AgencyIndicator]) -> list[AgencyIndicator]:
+        """Fold healthy, idle agencies (last in ``order`` first) until the bar fits beside
+        the status bar's other widgets (at 1366 px with the hub and every agency configured,
+        eight names do not); agencies needing attention always stay."""
+        budget = self._budget()
+        folded: list[AgencyIndicator] = []
+        if budget is None:
+            return folded
+        self.folded.setText(tr("syncbar.more_online", count=len(self.indicators)))
+        self.folded.setVisible(True)  # measured with the "+N" it will show
+        for indicator in reversed(order):
+            layout = self.layout()
+            if layout is not None:
+                layout.activate()
+            if self.sizeHint().width() <= budget:
+                break
+            if indicator.isHidden() or indicator.needs_attention:
+                continue
+            indicator.hide()
+            self._agency_box.removeWidget(indicator)
+            folded.append(indicator)
+        return folded
+
+    def _budget(self) -> int | None:
+        """The width this bar may take in its QStatusBar (None outside one)."""
+        bar = self._status_bar()
+        window = self.window()
+        if bar is None or window is self or window.width() <= 0:
+            return None
+        if not self._watching:  # the window's width bounds the bar (it may not shrink)
+            window.installEventFilter(self)
+            self._watching = True
+        others = sum(
+            widget.sizeHint().width() + 12
+            for widget in bar.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
+            if widget is not self and widget.isVisible() and not isinstance(widget, QSizeGrip)
+        )
+        return min(bar.width(), window.width()) - others - 24
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if (
+            event.type() == QEvent.Type.Resize
+            and not self._rendering
+            and watched is self.window()
+            and watched.width() != self._window_width  # a new width, not our own re-layout
+        ):
+            self._render()
+        return False
+
+    def _status_bar(self) -> QWidget | None:
+        bar = self.parentWidget()
+        while bar is not None and not isinstance(bar, QStatusBar):
+            bar = bar.parentWidget()
+        return bar
+
     # --- for tests and the tour ----------------------------------------------------------
 
     def state_of(self, code: str) -> str:
         return self.indicators[code].state
-
-    def pending_of(self, code: str) -> int:
-        return self.indicators[code].pending
-
-    def flagged_of(self, code: str) -> int:
-        return self.indicators[code].flagged

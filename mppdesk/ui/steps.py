@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from mppdesk.ui import theme
-from mppdesk.ui.i18n import language
+from mppdesk.ui.i18n import tr
 
 TITLE = Qt.ItemDataRole.UserRole
 SHORTCUT = Qt.ItemDataRole.UserRole + 1
@@ -25,8 +25,8 @@ def _state_text(count: int | None) -> str:
     if count is None:
         return ""
     if count == 0:
-        return "✓ lengkap" if language() == "id" else "✓ complete"
-    return f"● {count} perlu diisi" if language() == "id" else f"● {count} to fix"
+        return tr("steps.complete")
+    return tr("steps.to_fix", count=count)
 
 
 class StepDelegate(QStyledItemDelegate):

@@ -3,8 +3,9 @@
 The table model reads from SQL one page at a time (``canFetchMore``/``fetchMore``) through
 the desk layer, on the TaskRunner's store thread: sorting and filtering happen in SQL, so a
 store of a million submissions is never loaded into Python and the GUI never waits. The
-view refreshes only what it is told changed: ``refresh_submissions(ids)`` (the sync bridge's
-``outbox_changed``) and ``visit_finalized(ids)`` (the main window, after finalize).
+view refreshes only what it is told changed (it is a ``ChangeListener``, see
+``mppdesk.ui.notifier``): the rows of the submissions a change names, placed and recounted
+when a visit brought new ones, and everything only when a change could not say which.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mppdesk.core.changes import Changes, Kind
 from mppdesk.core.masking import mask_nik
 from mppdesk.core.send_errors import describe_send_error
 from mppdesk.core.states import OutboxState, SubmissionStatus
@@ -57,115 +59,11 @@ from mppdesk.desk.sync_status import retry_now
 from mppdesk.store.views import PAGE_SIZE, SubmissionDetail, SubmissionRow
 from mppdesk.ui import i18n
 from mppdesk.ui.i18n import plain, tr
+from mppdesk.ui.notifier import announce
 from mppdesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
-TEXTS: dict[str, tuple[str, str]] = {
-    "subs.heading": ("Daftar permohonan", "Submissions"),
-    "subs.search": ("&Cari", "&Search"),
-    "subs.search_hint": (
-        "NIK, nama pemohon atau nomor registrasi (Ctrl+F)",
-        "NIK, applicant name or tracking number (Ctrl+F)",
-    ),
-    "subs.period": ("&Periode", "&Period"),
-    "subs.period.today": ("Hari ini", "Today"),
-    "subs.period.week": ("7 hari terakhir", "Last 7 days"),
-    "subs.period.month": ("30 hari terakhir", "Last 30 days"),
-    "subs.period.range": ("Rentang tanggal…", "Date range…"),
-    "subs.period.all": ("Semua", "All"),
-    "subs.from": ("&Dari", "&From"),
-    "subs.to": ("&Sampai", "&To"),
-    "subs.status": ("S&tatus", "S&tatus"),
-    "subs.status.all": ("Semua status", "Every status"),
-    "subs.count": ("{count} permohonan", "{count} submissions"),
-    "subs.counting": ("menghitung…", "counting…"),
-    "subs.loading": ("memuat…", "loading…"),
-    "subs.empty": (
-        "Tidak ada permohonan untuk pencarian ini.",
-        "No submissions match this search.",
-    ),
-    "subs.retry": ("&Kirim ulang sekarang (Ctrl+R)", "&Retry now (Ctrl+R)"),
-    "subs.refresh": ("Muat ulang (F5)", "Reload (F5)"),
-    "subs.retry_done": (
-        "{count} antrean kirim dijadwalkan ulang sekarang.",
-        "{count} outbox entries rescheduled for now.",
-    ),
-    "subs.retry_nothing": (
-        "Tidak ada yang perlu dikirim ulang untuk permohonan ini.",
-        "Nothing to resend for this submission.",
-    ),
-    "subs.detail_empty": (
-        "Pilih permohonan untuk melihat rinciannya.",
-        "Select a submission to see its details.",
-    ),
-    "subs.failed": ("Gagal memuat: {error}", "Could not load: {error}"),
-    # columns
-    "subs.col.time": ("Waktu", "Time"),
-    "subs.col.tracking": ("No. registrasi", "Tracking no."),
-    "subs.col.name": ("Pemohon", "Applicant"),
-    "subs.col.service": ("Layanan", "Service"),
-    "subs.col.agency": ("Instansi", "Agency"),
-    "subs.col.status": ("Status", "Status"),
-    "subs.col.review": ("Reviu", "Review"),
-    "subs.col.send": ("Pengiriman", "Sending"),
-    "subs.col.attempts": ("Percobaan", "Attempts"),
-    "subs.col.error": ("Kendala terakhir", "Last problem"),
-    "subs.col.next": ("Coba lagi", "Next retry"),
-    "subs.col.ref": ("No. instansi", "Agency ref."),
-    "subs.col.agency_status": ("Status instansi", "Agency status"),
-    # states
-    "subs.state.draft": ("Draf", "Draft"),
-    "subs.state.finalized": ("Selesai diinput", "Finalized"),
-    "subs.state.held": ("Menunggu persetujuan", "Awaiting approval"),
-    "subs.state.queued": ("Menunggu pengiriman", "Waiting to be sent"),
-    "subs.state.sent": ("Terkirim, lampiran menyusul", "Sent, attachments to follow"),
-    "subs.state.accepted": ("Diterima instansi", "Accepted by the agency"),
-    "subs.state.rejected": ("Ditolak instansi", "Rejected by the agency"),
-    "subs.state.conflict": ("Konflik data", "Data conflict"),
-    "subs.state.collected": ("Sudah diambil", "Collected"),
-    "subs.review.unreviewed": ("Belum direviu", "Not reviewed"),
-    "subs.review.approved": ("Disetujui", "Approved"),
-    "subs.review.returned": ("Dikembalikan", "Returned"),
-    "subs.review.flagged": ("Ditandai", "Flagged"),
-    "subs.send.held": ("Ditahan", "Held"),
-    "subs.send.pending": ("Menunggu kirim", "Waiting"),
-    "subs.send.in_flight": ("Sedang dikirim", "Sending"),
-    "subs.send.done": ("Terkirim", "Delivered"),
-    "subs.send.failed": ("Gagal", "Failed"),
-    "subs.send.paused": ("Dijeda", "Paused"),
-    "subs.send.flagged": ("Perlu diperiksa supervisor", "Needs a supervisor"),
-    "subs.agency.received": ("Diterima", "Received"),
-    "subs.agency.processing": ("Diproses", "Processing"),
-    "subs.agency.needs_info": ("Perlu data tambahan", "Needs information"),
-    "subs.agency.completed": ("Selesai, siap diambil", "Completed, ready"),
-    "subs.agency.rejected": ("Ditolak", "Rejected"),
-    "subs.now": ("segera", "now"),
-    # detail
-    "subs.d.visit": ("Kunjungan", "Visit"),
-    "subs.d.ticket": ("No. antrean", "Ticket"),
-    "subs.check.original": ("asli diserahkan", "original handed over"),
-    "subs.check.copy": ("fotokopi", "copy"),
-    "subs.check.shown": ("asli diperlihatkan", "original shown"),
-    "subs.check.digital": ("berkas digital", "digital file"),
-    "subs.check.missing": ("belum ada", "missing"),
-    "subs.check.not_applicable": ("tidak berlaku", "not applicable"),
-    "subs.d.desk": ("Loket / petugas", "Desk / officer"),
-    "subs.d.applicant": ("Pemohon", "Applicant"),
-    "subs.d.proxy": ("Kuasa", "Proxy"),
-    "subs.d.finalized": ("Diinput", "Finalized"),
-    "subs.d.sla": ("Perkiraan selesai", "Due"),
-    "subs.d.fee": ("Biaya", "Fee"),
-    "subs.d.agency_message": ("Pesan instansi", "Agency message"),
-    "subs.d.collected": ("Diambil", "Collected"),
-    "subs.d.sending": ("Pengiriman per instansi", "Sending per agency"),
-    "subs.d.last_attempt": ("Percobaan terakhir", "Last attempt"),
-    "subs.d.checklist": ("Persyaratan", "Requirements"),
-    "subs.d.attachments": ("Lampiran", "Attachments"),
-    "subs.d.supersedes": ("Mengoreksi", "Corrects"),
-    "subs.d.none": ("tidak ada", "none"),
-}
-i18n.TEXTS.update(TEXTS)
 
 COLUMNS = (
     "time",
@@ -191,7 +89,7 @@ def _state(prefix: str, value: str | None) -> str:
     if not value:
         return ""
     key = f"{prefix}.{value}"
-    return tr(key) if key in i18n.TEXTS else value
+    return tr(key) if i18n.has(key) else value
 
 
 class SubmissionTableModel(QAbstractTableModel):
@@ -415,9 +313,6 @@ class SubmissionTableModel(QAbstractTableModel):
     def row_at(self, position: int) -> SubmissionRow:
         return self._rows[position]
 
-    def position_of(self, submission_id: str) -> int | None:
-        return self._index.get(submission_id)
-
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
@@ -551,8 +446,8 @@ class SubmissionTableModel(QAbstractTableModel):
 class SubmissionsPage(QWidget):
     """Search box and period above, the paged table, and the selected submission's detail.
 
-    ``sync_requested`` asks the main window's SyncBridge for a pass (after "retry now");
-    ``connect_bridge(bridge)`` wires both directions. Call ``visit_finalized(ids)`` after a
+    ``sync_requested`` is emitted after "retry now" (in the window the notifier already
+    wakes the sync worker). Call ``visit_finalized(ids)`` after a
     visit is stored so its submissions appear without re-reading the view.
     """
 
@@ -600,7 +495,44 @@ class SubmissionsPage(QWidget):
         heading = QLabel(tr("subs.heading"), self)
         heading.setObjectName("heading")
         outer.addWidget(heading)
+        outer.addLayout(self._build_filter_bar())
 
+        self.error_label = QLabel("", self)
+        self.error_label.setObjectName("bannerError")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        outer.addWidget(self.error_label)
+        outer.addWidget(self._build_table_and_detail(), 1)
+
+        # Focus follows the visual order: search, period, dates, status, table, detail, buttons.
+        order = [
+            self.search,
+            self.period,
+            self.date_from,
+            self.date_to,
+            self.status,
+            self.table,
+            self.detail,
+            self.retry_button,
+            self.refresh_button,
+        ]
+        for first, second in zip(order, order[1:], strict=False):
+            QWidget.setTabOrder(first, second)
+
+        QShortcut(QKeySequence("Ctrl+F"), self, self._focus_search)
+        QShortcut(QKeySequence("Ctrl+R"), self, self.retry_selected)
+        QShortcut(QKeySequence("F5"), self, self.model.reload)
+
+        self.search.textChanged.connect(lambda _text: self._search_timer.start())
+        self.search.returnPressed.connect(self._search_now)
+        self.period.currentIndexChanged.connect(self._period_changed)
+        self.date_from.dateChanged.connect(lambda _d: self.apply_filter())
+        self.date_to.dateChanged.connect(lambda _d: self.apply_filter())
+        self.status.currentIndexChanged.connect(lambda _i: self.apply_filter())
+        self._period_changed()
+
+    def _build_filter_bar(self) -> QHBoxLayout:
+        """Search, period (with its dates for a range), status and the count."""
         bar = QHBoxLayout()
         bar.setSpacing(6)
         search_label = QLabel(tr("subs.search"), self)
@@ -660,14 +592,10 @@ class SubmissionsPage(QWidget):
         self.count_label.setObjectName("muted")
         bar.addWidget(self.count_label)
         bar.addStretch(1)
-        outer.addLayout(bar)
+        return bar
 
-        self.error_label = QLabel("", self)
-        self.error_label.setObjectName("bannerError")
-        self.error_label.setWordWrap(True)
-        self.error_label.hide()
-        outer.addWidget(self.error_label)
-
+    def _build_table_and_detail(self) -> QSplitter:
+        """The paged table beside the selected submission's detail and its buttons."""
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.table = QTableView(splitter)
         self.table.setObjectName("submissionsTable")
@@ -716,34 +644,7 @@ class SubmissionsPage(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([1000, 320])
-        outer.addWidget(splitter, 1)
-
-        # Focus follows the visual order: search, period, dates, status, table, detail, buttons.
-        order = [
-            self.search,
-            self.period,
-            self.date_from,
-            self.date_to,
-            self.status,
-            self.table,
-            self.detail,
-            self.retry_button,
-            self.refresh_button,
-        ]
-        for first, second in zip(order, order[1:], strict=False):
-            QWidget.setTabOrder(first, second)
-
-        QShortcut(QKeySequence("Ctrl+F"), self, self._focus_search)
-        QShortcut(QKeySequence("Ctrl+R"), self, self.retry_selected)
-        QShortcut(QKeySequence("F5"), self, self.model.reload)
-
-        self.search.textChanged.connect(lambda _text: self._search_timer.start())
-        self.search.returnPressed.connect(self._search_now)
-        self.period.currentIndexChanged.connect(self._period_changed)
-        self.date_from.dateChanged.connect(lambda _d: self.apply_filter())
-        self.date_to.dateChanged.connect(lambda _d: self.apply_filter())
-        self.status.currentIndexChanged.connect(lambda _i: self.apply_filter())
-        self._period_changed()
+        return splitter
 
     # --- filtering -----------------------------------------------------------------------
 
@@ -832,10 +733,22 @@ class SubmissionsPage(QWidget):
 
     # --- what changed elsewhere ----------------------------------------------------------
 
-    def connect_bridge(self, bridge: Any) -> None:
-        """Refresh from the sync bridge's ``outbox_changed``; ask it for a pass on retry."""
-        bridge.outbox_changed.connect(self.refresh_submissions)
-        self.sync_requested.connect(bridge.sync_now)
+    depends_on = frozenset(
+        {Kind.VISITS, Kind.SUBMISSIONS, Kind.OUTBOX, Kind.REVIEW, Kind.COLLECTION, Kind.HUB}
+    )
+
+    def wants(self, changes: Changes) -> bool:
+        return changes.touches(self.depends_on)
+
+    def apply_changes(self, changes: Changes, origin: object | None = None) -> None:
+        if changes.ids_known:
+            ids = sorted(changes.submission_ids or ())
+            if changes.visits:
+                self.visit_finalized(ids)
+            else:
+                self.refresh_submissions(ids)
+        elif changes.submissions or changes.visits or changes.hub:
+            self.model.reload()  # which rows is unknown: read the page again
 
     def refresh_submissions(self, submission_ids: list[str]) -> None:
         """These submissions changed (send or agency state): re-read only them, soon."""
@@ -989,6 +902,9 @@ class SubmissionsPage(QWidget):
 
     def _retried(self, submission_id: str, count: int) -> None:
         self.message.emit(tr("subs.retry_done", count=count) if count else tr("subs.retry_nothing"))
-        self.refresh_submissions([submission_id])
+        changes = Changes.of(Kind.OUTBOX, submission_ids=[submission_id])
+        # In the window the notifier brings the row back here and wakes the sync worker.
+        if not count or not announce(self, changes):
+            self.refresh_submissions([submission_id])
         if count:
             self.sync_requested.emit()

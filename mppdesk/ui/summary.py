@@ -1,6 +1,12 @@
-"""The visit summary: every service with fee, due date and missing files, and what blocks."""
+"""The visit summary: every service with fee, due date and missing files, and what blocks.
+
+What blocks, what is doubted and which files are missing are the visit plan's
+(``mppdesk.forms.plan``): the summary says what finalize will say.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -15,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from mppdesk.core.masking import mask_nik
 from mppdesk.forms.catalog import Catalog
-from mppdesk.forms.engine import EntryStatus
+from mppdesk.forms.visit_check import Issue
 from mppdesk.ui.i18n import format_rupiah, plain, text_of, tr
 from mppdesk.ui.service_page import card, scrolling
 from mppdesk.ui.visit_state import VisitCheck, VisitState
@@ -127,11 +133,8 @@ class SummaryPage(QWidget):
             service = catalog.service(entry.code)
             agency = catalog.agencies.get(service.agency)
             short = agency.short_name if agency else service.agency
-            missing = [
-                text_of(r.label)
-                for r, s in zip(service.requirements, result.requirements, strict=True)
-                if s.applies and s.state == "missing"
-            ]
+            labels = {r.id: r.label for r in service.requirements}
+            missing = [text_of(labels[r]) for r in check.missing(index)]
             cell(f"{index + 1}. {short} · {text_of(service.name)}", index + 1, 0)
             cell(format_rupiah(result.fee), index + 1, 1)
             cell(dues[index] if index < len(dues) else "", index + 1, 2)
@@ -154,26 +157,20 @@ class SummaryPage(QWidget):
         self.total.setVisible(bool(state.services))
 
         self.errors.clear()
-        items: list[tuple[int, str, str]] = []
-        who = plain("visit.step.applicant")
-        for entry in check.applicant_entries:
-            if entry.status in (EntryStatus.REQUIRED, EntryStatus.INVALID):
-                message = text_of(entry.message) if entry.message else str(entry.status)
-                items.append((0, entry.path, f"{who}: {message}"))
-        for path in check.proxy_errors:
-            items.append((0, path, f"{plain('visit.summary_proxy')}: {tr('visit.proxy.required')}"))
-        for index in range(len(check.services)):
-            short = catalog.service(state.services[index].code).name
-            for entry in check.service_entries(index):
-                if entry.status in (EntryStatus.REQUIRED, EntryStatus.INVALID):
-                    message = text_of(entry.message) if entry.message else str(entry.status)
-                    items.append((index + 1, entry.path, f"{text_of(short)}: {message}"))
+        items = self._issue_lines(catalog, state, check, check.plan.errors)
+        has_errors = bool(items)
+        if not has_errors:  # what the engine doubts is stored anyway: the officer sees it here
+            items = [
+                (step, path, f"⚠ {line}")
+                for step, path, line in self._issue_lines(
+                    catalog, state, check, check.plan.warnings
+                )
+            ]
         for step, path, message in items:
             item = QListWidgetItem(message)
             item.setData(PATH_ROLE, (step, path))
             self.errors.addItem(item)
-        has_errors = bool(items)
-        self.errors.setVisible(has_errors)
+        self.errors.setVisible(bool(items))
         self.errors_heading.setVisible(has_errors)
         self.errors.setMaximumHeight(min(240, 28 * max(1, len(items)) + 8))
         if not state.services:
@@ -181,7 +178,7 @@ class SummaryPage(QWidget):
             self.verdict.setText(tr("visit.finalize_no_service"))
         elif has_errors:
             self.verdict.setObjectName("bannerError")
-            self.verdict.setText(tr("visit.summary_errors", count=len(items)))
+            self.verdict.setText(tr("visit.summary_errors", count=check.error_count))
         else:
             self.verdict.setObjectName("bannerOk")
             text = tr("visit.summary_ok")
@@ -191,6 +188,28 @@ class SummaryPage(QWidget):
         self.verdict.style().unpolish(self.verdict)
         self.verdict.style().polish(self.verdict)
         self.finalize_button.setEnabled(bool(state.services) and not has_errors)
+
+    @staticmethod
+    def _issue_lines(
+        catalog: Catalog, state: VisitState, check: VisitCheck, issues: Sequence[Issue]
+    ) -> list[tuple[int, str, str]]:
+        """(step, path, line) for each of the plan's issues, applicant and proxy first."""
+        lines = []
+        for step, path, issue in check.issues_by_step(issues):
+            if step == 0 and path.startswith("proxy."):
+                message = (
+                    tr("visit.proxy.required")
+                    if issue.code == "visit.proxy_name_required"
+                    else text_of(issue)
+                )
+                lines.append((0, path, f"{plain('visit.summary_proxy')}: {message}"))
+            elif step == 0:
+                lines.append((0, path, f"{plain('visit.step.applicant')}: {text_of(issue)}"))
+            else:
+                service = catalog.services.get(state.services[step - 1].code)
+                name = text_of(service.name) if service else state.services[step - 1].code
+                lines.append((step, path, f"{name}: {text_of(issue)}"))
+        return lines
 
     def focus_stops(self) -> list[QWidget]:
         return [self.errors, self.finalize_button]

@@ -30,31 +30,14 @@ from PySide6.QtWidgets import (
 from mppdesk.desk.auth import Actor
 from mppdesk.desk.errors import DeskError
 from mppdesk.desk.runtime import Runtime
-from mppdesk.desk.survey import ELEMENTS, record_survey
+from mppdesk.desk.survey import ELEMENTS, RecordedSurvey, record_survey
 from mppdesk.ui import i18n
 from mppdesk.ui.i18n import tr
+from mppdesk.ui.notifier import announce
 from mppdesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
-TEXTS: dict[str, tuple[str, str]] = {
-    "survey.title": ("Survei kepuasan masyarakat", "Satisfaction survey"),
-    "survey.intro": (
-        "Tekan 1–4 untuk menjawab; pertanyaan berikutnya muncul sendiri. "
-        "↑/↓ pindah pertanyaan, Enter simpan, Esc lewati.",
-        "Press 1–4 to answer; the next question follows. "
-        "↑/↓ move between questions, Enter saves, Esc skips.",
-    ),
-    "survey.suggestion": ("&Saran (tidak wajib)", "&Suggestion (optional)"),
-    "survey.save": ("Simpan (Enter)", "Save (Enter)"),
-    "survey.skip": ("Lewati (Esc)", "Skip (Esc)"),
-    "survey.missing": (
-        "Masih ada {count} pertanyaan belum dijawab.",
-        "{count} questions still unanswered.",
-    ),
-    "survey.saving": ("Menyimpan…", "Saving…"),
-}
-i18n.TEXTS.update(TEXTS)
 
 _KEYS = {Qt.Key.Key_1: 1, Qt.Key.Key_2: 2, Qt.Key.Key_3: 3, Qt.Key.Key_4: 4}
 
@@ -199,8 +182,9 @@ class SurveyDialog(QDialog):
             self._failed,
         )
 
-    def _saved(self, response_id: int) -> None:
-        self.saved.emit(response_id)
+    def _saved(self, recorded: RecordedSurvey) -> None:
+        announce(self, recorded.changes)
+        self.saved.emit(recorded.response_id)
         self.accept()
 
     def _failed(self, error: BaseException) -> None:

@@ -12,6 +12,10 @@ thread), and ``QCoreApplication.postEvent`` from worker threads. What held up (4
 from 4 threads, repeatedly): workers that are plain Python threads touching no Qt object at
 all, handing outcomes to ``mppdesk.ui.inbox.GuiInbox`` (a locked queue and a socket pair
 watched by a ``QSocketNotifier``). So that is what this module does.
+
+A task's failure goes to its ``on_failure`` callback, else to whoever listens to ``failed``
+(the main window), else to ``sys.excepthook``: never only to a log line. A callback that
+raises reaches ``sys.excepthook`` through the inbox.
 """
 
 from __future__ import annotations
@@ -19,14 +23,16 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
+import sys
 import threading
 import traceback
+import weakref
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QMetaMethod, QObject, Signal
 
 from mppdesk.ui.inbox import GuiInbox
 
@@ -43,7 +49,9 @@ class _WorkerPool:
     ):
         self.name = name
         self.size = size
-        self._finished = finished
+        # Weakly: a pool holding its runner made a reference cycle, which the collector could
+        # break on a worker thread and so delete the runner's Qt objects off the GUI thread.
+        self._finished = weakref.WeakMethod(finished)
         self._jobs: queue.SimpleQueue[tuple[int, Callable[[], Any]]] = queue.SimpleQueue()
         self._lock = threading.Condition()
         self._threads = 0
@@ -82,7 +90,12 @@ class _WorkerPool:
             except BaseException as exc:  # noqa: BLE001 - handed to the failure callback
                 exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
                 value, error = None, exc
-            self._finished(task_id, value, error)
+            finished = self._finished()
+            if finished is not None:  # else the runner is gone: nobody waits for this
+                finished(task_id, value, error)
+            # Let go now, not when the next task comes: the last reference to a widget the
+            # task held is then dropped on the GUI thread, where Qt objects may be deleted.
+            del finished, fn, value, error
             with self._lock:
                 self._unfinished -= 1
                 self._lock.notify_all()
@@ -143,9 +156,11 @@ class TaskRunner(QObject):
         if error is not None:
             if callback is not None:
                 callback(error)
-            else:
+            elif self.isSignalConnected(QMetaMethod.fromSignal(self.failed)):
                 log.error("background task failed: %s", getattr(error, "__traceback_text__", error))
                 self.failed.emit(error)
+            else:  # nobody to show it: the crash hook (pytest-qt's capture in the tests)
+                sys.excepthook(type(error), error, error.__traceback__)
             return
         if callback is not None:
             callback(value)

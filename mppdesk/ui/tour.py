@@ -82,11 +82,8 @@ def typed(widget, text: str) -> None:
 
 
 def run(out_dir: Path) -> list[Path]:
-    from PySide6.QtWidgets import QApplication
-
     from mppdesk.desk.auth import login
     from mppdesk.desk.demo import start_demo
-    from mppdesk.desk.intake import finalize_visit, parse_visit
     from mppdesk.ui import i18n
     from mppdesk.ui.theme import apply_theme
     from mppdesk.ui.window import DeskWindow
@@ -104,137 +101,17 @@ def run(out_dir: Path) -> list[Path]:
     try:
         runtime = env.runtime
         username, _role, password, _name = next(a for a in env.accounts if a[1] == "officer")
-        # A returning applicant: last month's KTP-el visit stored her profile.
         example = runtime.catalog.service(KTP).examples[0]
-        earlier = {
-            "ticket": "A-000",
-            "applicant": dict(example.applicant),
-            "services": [
-                {
-                    "service": KTP,
-                    "answers": dict(example.answers),
-                    "checklist": dict(example.checklist),
-                }
-            ],
-        }
-        officer = login(runtime, username, password)
-        before_moving = dict(
-            earlier, applicant=dict(example.applicant, alamat="Jl. Kendangsari III/14")
-        )
-        finalize_visit(runtime, officer, parse_visit(before_moving))  # she has moved since
-        finalize_visit(runtime, officer, parse_visit(earlier))
+        _returning_applicant(runtime, login(runtime, username, password), example)
 
         window = DeskWindow(runtime=runtime, demo_accounts=list(env.accounts))
-        window.show()
-        window.activateWindow()
-        tour.wait(window.isActiveWindow, what="the window")
-        tour.wait(lambda: window.login_page.mode == "login", what="the sign-in page")
-        tour.shot(window, "login")
-
-        page = window.login_page
-        typed(page.username, username)
-        typed(page.password, password)
-        key(page.password, "Return")
-        tour.wait(lambda: window.visit_page is not None, what="the counter")
-        visit = window.visit_page
-        tour.wait(lambda: visit.usage is not None, what="service usage")
-        group = visit.group_combo.findData("dukcapil")
-        visit.group_combo.setCurrentIndex(group)
-        key(visit.ticket_edit, "F2")
-        tour.wait(lambda: bool(visit.ticket_edit.text()), what="a ticket")
-        typed(visit.nik_edit, example.applicant["nik"])
-        key(visit.nik_edit, "Return")
-        tour.wait(lambda: visit.state.record is not None, what="the applicant")
-        phone = visit.applicant_form.rows["applicant.no_hp"].editor.widget
-        phone.setFocus()
-        phone.selectAll()
-        typed(phone, "081331239999")  # a new number since last time: marked as changed
-        tour.settle()  # the rebuilt form is laid out before it can be scrolled to
-        visit.applicant_page.ensureWidgetVisible(phone, 50, 200)
-        tour.shot(window, "applicant")
-
-        visit.add_service(KTP)
-        ktp = visit.service_pages[0]
-        combo = ktp.form.rows["answers.jenis_permohonan"].editor.widget
-        combo.setFocus()
-        key(combo, "Down")
-        key(combo, "Down")  # hilang: the police report fields and requirement appear
-        typed(
-            ktp.form.rows["answers.no_surat_kehilangan"].editor.widget,
-            "STPLK/2231/XI/2026/Sek Rungkut",
-        )
-        typed(ktp.form.rows["answers.tanggal_surat_kehilangan"].editor.widget, "27-11-2026")
-        for row in ktp.checklist.rows:
-            if row.requirement.id in ("formulir-f102", "kk", "surat-kehilangan"):
-                row.check.setChecked(True)
-        tour.shot(window, "service-ktp")
-
-        visit.add_service(BPJS)
-        bpjs = visit.service_pages[1]
-        form = bpjs.form
-        form.rows["answers.kelas_rawat"].editor.set_value("kelas_3")
-        typed(form.rows["answers.faskes_pertama"].editor.widget, "Puskesmas Rungkut")
-        group_editor = form.rows["answers.anggota_keluarga"].editor
-        group_editor.add_button.click()
-        visit.changed()
-        first = group_editor.rows[0][1]
-        for editor, value in zip(
-            first, ("3578031508920004", "BUDI SANTOSO", "suami", "15-08-1992", "L"), strict=True
-        ):
-            editor.set_value(value)
-        form.rows["answers.bank_autodebet"].editor.set_value("bri")
-        typed(form.rows["answers.no_rekening_autodebet"].editor.widget, "012301004567508")
-        typed(form.rows["answers.nama_pemilik_rekening"].editor.widget, "DEWI LESTARI")
-        for row in bpjs.checklist.rows:
-            if row.requirement.id in ("formulir-dip", "kk", "ktp-el"):
-                row.check.setChecked(True)
-        visit.changed()
-        tour.shot(window, "service-bpjs")
-
-        visit.go_step(visit.steps.count() - 1)
-        tour.shot(window, "summary")
-
-        key(QApplication.focusWidget() or visit, "Return", "ctrl")
-        tour.wait(lambda: window.done_page is not None, what="the finalized visit")
-        tour.shot(window, "receipt-preview")
-
-        done = window.done_page
-        if done.slip_view is not None:
-            done.tabs.setCurrentWidget(done.slip_view)
-            tour.shot(window, "slip-preview")
-            done.tabs.setCurrentIndex(0)
-
-        window.show_submissions()
-        subs = window.submissions_page
-        bar = window.sync_bar
-        if bar is not None:
-            tour.wait(lambda: bar.state_of("dukcapil") == "online", 30, "dukcapil online")
-        tour.settle()
-        if hasattr(subs, "set_search"):
-            subs.set_search(example.applicant["nik"])
-        tour.wait(lambda: subs.model.rowCount() > 0 if hasattr(subs, "model") else True, 20, "rows")
-        tour.pump(500)  # let the first sync pass report
-        tour.settle()
-        tour.shot(window, "submissions")
-
-        env.sim.stop()
-        if hasattr(subs, "set_search"):
-            subs.set_search("")
-        if window.sync_bridge is not None:
-            window.sync_bridge.sync_now()
-            visit_offline = _offline_visit(runtime, username, password)
-            if hasattr(subs, "visit_finalized"):
-                subs.visit_finalized(visit_offline)
-            window.sync_bridge.sync_now()
-            tour.wait(lambda: bar.state_of("dukcapil") == "offline", 30, "dukcapil offline")
-        tour.settle()
-        if hasattr(subs, "table") and hasattr(subs, "detail_shown"):
-            shown: list[str] = []
-            subs.detail_shown.connect(shown.append)
-            subs.table.selectRow(0)  # the visit taken while offline, waiting to be sent
-            tour.wait(lambda: bool(shown), 20, "the waiting submission's detail")
-        tour.settle()
-        tour.shot(window, "offline")
+        visit = _sign_in(tour, window, username, password)
+        _applicant_step(tour, window, visit, example)
+        _ktp_step(tour, window, visit)
+        _bpjs_step(tour, window, visit)
+        _finalize_steps(tour, window, visit)
+        subs = _submissions_step(tour, window, example.applicant["nik"])
+        _offline_step(tour, window, subs, env, username, password)
     finally:
         if window is not None:
             window.shutdown()
@@ -243,6 +120,166 @@ def run(out_dir: Path) -> list[Path]:
         shutil.rmtree(data_dir, ignore_errors=True)
         shutil.rmtree(key_dir, ignore_errors=True)
     return tour.saved
+
+
+def _returning_applicant(runtime, officer, example) -> None:
+    """A returning applicant: last month's KTP-el visit stored her profile."""
+    from mppdesk.desk.intake import finalize_visit, parse_visit
+
+    earlier = {
+        "ticket": "A-000",
+        "applicant": dict(example.applicant),
+        "services": [
+            {
+                "service": KTP,
+                "answers": dict(example.answers),
+                "checklist": dict(example.checklist),
+            }
+        ],
+    }
+    before_moving = dict(
+        earlier, applicant=dict(example.applicant, alamat="Jl. Kendangsari III/14")
+    )
+    finalize_visit(runtime, officer, parse_visit(before_moving))  # she has moved since
+    finalize_visit(runtime, officer, parse_visit(earlier))
+
+
+def _sign_in(tour: Tour, window, username: str, password: str):
+    """The sign-in page, then the counter with the day's usage loaded; returns the visit."""
+    window.show()
+    window.activateWindow()
+    tour.wait(window.isActiveWindow, what="the window")
+    tour.wait(lambda: window.login_page.mode == "login", what="the sign-in page")
+    tour.shot(window, "login")
+
+    page = window.login_page
+    typed(page.username, username)
+    typed(page.password, password)
+    key(page.password, "Return")
+    tour.wait(lambda: window.visit_page is not None, what="the counter")
+    visit = window.visit_page
+    tour.wait(lambda: visit.usage is not None, what="service usage")
+    return visit
+
+
+def _applicant_step(tour: Tour, window, visit, example) -> None:
+    """A ticket from the Dukcapil group, her NIK looked up, a changed phone number."""
+    group = visit.group_combo.findData("dukcapil")
+    visit.group_combo.setCurrentIndex(group)
+    key(visit.ticket_edit, "F2")
+    tour.wait(lambda: bool(visit.ticket_edit.text()), what="a ticket")
+    typed(visit.nik_edit, example.applicant["nik"])
+    key(visit.nik_edit, "Return")
+    tour.wait(lambda: visit.state.record is not None, what="the applicant")
+    phone = visit.applicant_form.rows["applicant.no_hp"].editor.widget
+    phone.setFocus()
+    phone.selectAll()
+    typed(phone, "081331239999")  # a new number since last time: marked as changed
+    tour.settle()  # the rebuilt form is laid out before it can be scrolled to
+    visit.applicant_page.ensureWidgetVisible(phone, 50, 200)
+    tour.shot(window, "applicant")
+
+
+def _ktp_step(tour: Tour, window, visit) -> None:
+    """KTP-el for a lost card: the police report's fields and requirement appear."""
+    visit.add_service(KTP)
+    ktp = visit.service_pages[0]
+    combo = ktp.form.rows["answers.jenis_permohonan"].editor.widget
+    combo.setFocus()
+    key(combo, "Down")
+    key(combo, "Down")  # hilang: the police report fields and requirement appear
+    typed(
+        ktp.form.rows["answers.no_surat_kehilangan"].editor.widget,
+        "STPLK/2231/XI/2026/Sek Rungkut",
+    )
+    typed(ktp.form.rows["answers.tanggal_surat_kehilangan"].editor.widget, "27-11-2026")
+    for row in ktp.checklist.rows:
+        if row.requirement.id in ("formulir-f102", "kk", "surat-kehilangan"):
+            row.check.setChecked(True)
+    tour.shot(window, "service-ktp")
+
+
+def _bpjs_step(tour: Tour, window, visit) -> None:
+    """BPJS Kesehatan with a family member and auto-debit."""
+    visit.add_service(BPJS)
+    bpjs = visit.service_pages[1]
+    form = bpjs.form
+    form.rows["answers.kelas_rawat"].editor.set_value("kelas_3")
+    typed(form.rows["answers.faskes_pertama"].editor.widget, "Puskesmas Rungkut")
+    group_editor = form.rows["answers.anggota_keluarga"].editor
+    group_editor.add_button.click()
+    visit.changed()
+    first = group_editor.rows[0][1]
+    for editor, value in zip(
+        first, ("3578031508920004", "BUDI SANTOSO", "suami", "15-08-1992", "L"), strict=True
+    ):
+        editor.set_value(value)
+    form.rows["answers.bank_autodebet"].editor.set_value("bri")
+    typed(form.rows["answers.no_rekening_autodebet"].editor.widget, "012301004567508")
+    typed(form.rows["answers.nama_pemilik_rekening"].editor.widget, "DEWI LESTARI")
+    for row in bpjs.checklist.rows:
+        if row.requirement.id in ("formulir-dip", "kk", "ktp-el"):
+            row.check.setChecked(True)
+    visit.changed()
+    tour.shot(window, "service-bpjs")
+
+
+def _finalize_steps(tour: Tour, window, visit) -> None:
+    """The summary, Ctrl+Enter, the receipt (and the slip when something is missing)."""
+    from PySide6.QtWidgets import QApplication
+
+    visit.go_step(visit.steps.count() - 1)
+    tour.shot(window, "summary")
+
+    key(QApplication.focusWidget() or visit, "Return", "ctrl")
+    tour.wait(lambda: window.done_page is not None, what="the finalized visit")
+    tour.shot(window, "receipt-preview")
+
+    done = window.done_page
+    if done.slip_view is not None:
+        done.tabs.setCurrentWidget(done.slip_view)
+        tour.shot(window, "slip-preview")
+        done.tabs.setCurrentIndex(0)
+
+
+def _submissions_step(tour: Tour, window, nik: str):
+    """The submissions view while the first sync pass delivers; returns the view."""
+    window.show_submissions()
+    subs = window.submissions_page
+    bar = window.sync_bar
+    if bar is not None:
+        tour.wait(lambda: bar.state_of("dukcapil") == "online", 30, "dukcapil online")
+    tour.settle()
+    if hasattr(subs, "set_search"):
+        subs.set_search(nik)
+    tour.wait(lambda: subs.model.rowCount() > 0 if hasattr(subs, "model") else True, 20, "rows")
+    tour.pump(500)  # let the first sync pass report
+    tour.settle()
+    tour.shot(window, "submissions")
+    return subs
+
+
+def _offline_step(tour: Tour, window, subs, env, username: str, password: str) -> None:
+    """The agency server stopped: a visit taken now waits in the outbox, shown offline."""
+    env.sim.stop()
+    if hasattr(subs, "set_search"):
+        subs.set_search("")
+    bar = window.sync_bar
+    if window.sync_bridge is not None:
+        window.sync_bridge.sync_now()
+        visit_offline = _offline_visit(env.runtime, username, password)
+        if hasattr(subs, "visit_finalized"):
+            subs.visit_finalized(visit_offline)
+        window.sync_bridge.sync_now()
+        tour.wait(lambda: bar.state_of("dukcapil") == "offline", 30, "dukcapil offline")
+    tour.settle()
+    if hasattr(subs, "table") and hasattr(subs, "detail_shown"):
+        shown: list[str] = []
+        subs.detail_shown.connect(shown.append)
+        subs.table.selectRow(0)  # the visit taken while offline, waiting to be sent
+        tour.wait(lambda: bool(shown), 20, "the waiting submission's detail")
+    tour.settle()
+    tour.shot(window, "offline")
 
 
 def _offline_visit(runtime, username: str, password: str) -> list[str]:

@@ -12,6 +12,7 @@ look-up and finalizing all run through the ``TaskRunner``, never on the GUI thre
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,11 +44,12 @@ from mppdesk.core.scan import MAX_SCAN_CHARS, nik_from_scan, normalize_ticket
 from mppdesk.desk import counter
 from mppdesk.desk.auth import Actor
 from mppdesk.desk.errors import DeskError, InvalidInput
+from mppdesk.desk.intake import plan_context
 from mppdesk.desk.runtime import Runtime
 from mppdesk.forms.engine import EntryStatus
 from mppdesk.ui.fields import Editor
 from mppdesk.ui.form_view import FormView, display_of, specs_for_shared
-from mppdesk.ui.i18n import format_date, format_datetime, plain, text_of, tr
+from mppdesk.ui.i18n import error_text, format_date, format_datetime, plain, text_of, tr
 from mppdesk.ui.service_page import ServicePage, card, scrolling
 from mppdesk.ui.service_search import ServiceSearchDialog
 from mppdesk.ui.steps import StepList
@@ -59,6 +61,7 @@ from mppdesk.ui.visit_state import (
     VisitCheck,
     VisitState,
     check_visit_state,
+    request_of,
     required_shared,
     shared_field_ids,
 )
@@ -83,6 +86,18 @@ def _after(text: str, previous: str) -> str:
     if previous and text.startswith(previous) and len(text) > len(previous):
         return text[len(previous) :]
     return text
+
+
+def _found_text(record: counter.ApplicantRecord) -> str:
+    """Whose data was pre-filled: this desk's, or the mall hub's (``source`` "hub")."""
+    if getattr(record, "source", "local") != "hub":
+        return tr("visit.found", name=record.name)
+    if getattr(record, "cached", False):
+        return tr("visit.found_hub_cached", name=record.name)
+    desk = getattr(record, "source_desk", "")
+    if desk:
+        return tr("visit.found_hub_desk", name=record.name, desk=desk)
+    return tr("visit.found_hub", name=record.name)
 
 
 def _set_banner(label: QLabel, kind: str, text: str) -> None:
@@ -140,6 +155,7 @@ class VisitPage(QWidget):
         today = runtime.local_today()
         self._today = today
         self._holidays = runtime.holidays(today.year, today.year + 1)
+        self._plan_context = plan_context(runtime, actor)  # its ``now`` renewed per check
 
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
@@ -444,7 +460,8 @@ class VisitPage(QWidget):
 
     def evaluate(self) -> VisitCheck:
         self.collect()
-        check = check_visit_state(self.catalog, self.state, self._today)
+        context = dataclasses.replace(self._plan_context, now=self.runtime.now())
+        check = check_visit_state(self.catalog, self.state, context)
         self.check = check
         self._applying = True
         try:
@@ -467,7 +484,7 @@ class VisitPage(QWidget):
         show_proxy_error = bool(check.proxy_errors) and (
             self.applicant_form is not None and self.applicant_form.show_all
         )
-        self.proxy_message.setText(tr("visit.proxy.required") if show_proxy_error else "")
+        self.proxy_message.setText(_proxy_message(check) if show_proxy_error else "")
         self.proxy_message.setVisible(show_proxy_error)
         self._dues = dues
         if self.stack.currentWidget() is self.summary:  # rebuilt when shown, not per keystroke
@@ -739,7 +756,7 @@ class VisitPage(QWidget):
                     continue
                 if self.state.applicant.get(key) in (None, "", []):
                     self.state.applicant[key] = value
-            _set_banner(self.banner, "bannerOk", tr("visit.found", name=record.name))
+            _set_banner(self.banner, "bannerOk", _found_text(record))
             if self.applicant_form is not None:
                 self._applying = True
                 self.applicant_form.set_values("applicant", self.state.applicant)
@@ -985,36 +1002,9 @@ class VisitPage(QWidget):
 
         def work() -> FinalizedVisit:
             from mppdesk.desk import documents
-            from mppdesk.desk.intake import (
-                AttachmentInput,
-                ServiceRequest,
-                VisitRequest,
-                finalize_visit,
-            )
+            from mppdesk.desk.intake import finalize_visit
 
-            services = []
-            for entry in state.services:
-                attachments = tuple(
-                    AttachmentInput(a.name, runtime.blobs.get(a.sha256), a.content_type)
-                    for a in entry.attachments
-                )
-                services.append(
-                    ServiceRequest(
-                        entry.code,
-                        {k: v for k, v in entry.answers.items() if v not in (None, "", [])},
-                        dict(entry.checklist),
-                        attachments,
-                    )
-                )
-            applicant = {k: v for k, v in state.applicant.items() if v not in (None, "", [])}
-            request = VisitRequest(
-                applicant=applicant,
-                services=tuple(services),
-                ticket=state.ticket,
-                proxy=state.proxy or None,
-                ticket_at=datetime.fromisoformat(state.ticket_at) if state.ticket_at else None,
-                started_at=datetime.fromisoformat(state.started_at) if state.started_at else None,
-            )
+            request = request_of(state, runtime.blobs.get)
             result = finalize_visit(runtime, actor, request, visit_id=state.visit_id)
             try:
                 receipt = documents.print_receipt(runtime, actor, result.visit_id, lang=lang)
@@ -1046,10 +1036,7 @@ class VisitPage(QWidget):
         self._finalizing = False
         self._set_busy(False)
         if isinstance(error, InvalidInput):
-            lines = [
-                f"{e.path}: {e.message_en if _en() and e.message_en else e.message}"
-                for e in error.errors
-            ]
+            lines = error_text(error, with_paths=True).splitlines()
             _set_banner(self.banner, "bannerError", "\n".join(lines[:6]))
             self.go_step(self.steps.count() - 1)
             return
@@ -1062,6 +1049,14 @@ class VisitPage(QWidget):
             log.error("visit task failed: %s", getattr(error, "__traceback_text__", error))
             text = tr("app.error_detail", message=str(error) or type(error).__name__)
         _set_banner(self.banner, "bannerError", text)
+
+
+def _proxy_message(check: VisitCheck) -> str:
+    """What the plan says about the proxy (its name missing, or a NIK that is not one)."""
+    issue = next(i for i in check.plan.errors if i.path.startswith("proxy."))
+    if issue.code == "visit.proxy_name_required":
+        return tr("visit.proxy.required")
+    return text_of(issue)
 
 
 def _en() -> bool:

@@ -1,21 +1,27 @@
 """The visit in progress as plain data: what the officer typed, checked and attached.
 
-The widgets write into a ``VisitState``; the form engine evaluates it; the draft stores it as
-JSON; finalizing turns it into the desk's ``VisitRequest``. Keeping it free of Qt means the
+The widgets write into a ``VisitState``; the draft stores it as JSON; the visit plan
+(``mppdesk.forms.plan``) checks it while the officer types, exactly as finalize will plan it
+from the same ``VisitRequest``. Keeping it free of Qt means the
 draft survives a crash exactly as typed, and the same state can be rebuilt into fresh
 widgets (after a crash, or when the officer switches language).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from mppdesk.core.states import ChecklistState
 from mppdesk.forms import engine
 from mppdesk.forms.catalog import Catalog
 from mppdesk.forms.definitions import RequirementKind
+from mppdesk.forms.plan import PlanContext, StoredApplicant, VisitPlan, plan_visit
+from mppdesk.forms.visit import AttachedFile, AttachmentInput, ServiceRequest, VisitRequest
+from mppdesk.forms.visit_check import Issue
 
 STATE_VERSION = 1
 IDENTITY_FIELD = "nik"
@@ -174,92 +180,144 @@ def required_shared(catalog: Catalog, state: VisitState) -> set[str]:
     return required
 
 
-# --- evaluation ---------------------------------------------------------------------------
+# --- the check: the visit's plan, as finalize will make it ----------------------------------
+
+
+def request_of(state: VisitState, read: Callable[[str], bytes] | None = None) -> VisitRequest:
+    """The visit as the desk plans and stores it.
+
+    Without ``read`` the attachments stay references to the stored files (checking while the
+    officer types reads no file); finalize passes the blob store's ``get`` to send the bytes.
+    """
+    services = []
+    for entry in state.services:
+        attachments: tuple[AttachmentInput | AttachedFile, ...] = tuple(
+            AttachedFile(a.name, a.sha256, a.size, a.content_type)
+            if read is None
+            else AttachmentInput(a.name, read(a.sha256), a.content_type)
+            for a in entry.attachments
+        )
+        services.append(
+            ServiceRequest(entry.code, _clean(entry.answers), dict(entry.checklist), attachments)
+        )
+    return VisitRequest(
+        applicant=_clean(state.applicant),
+        services=tuple(services),
+        ticket=state.ticket,
+        proxy=state.proxy,  # ticked but empty stays a proxy: its name is then required
+        ticket_at=datetime.fromisoformat(state.ticket_at) if state.ticket_at else None,
+        started_at=datetime.fromisoformat(state.started_at) if state.started_at else None,
+    )
+
+
+def stored_of(state: VisitState) -> StoredApplicant | None:
+    """The applicant the NIK look-up found, as the plan takes it (None: a new applicant)."""
+    record = state.record
+    if not record or not record.get("applicant_id"):
+        return None
+    return StoredApplicant(
+        str(record["applicant_id"]), str(record.get("name") or ""), record.get("profile") or {}
+    )
 
 
 @dataclass
 class VisitCheck:
-    """One evaluation of the whole visit: the engine's answer for each part."""
+    """The visit's plan, and the engine's answer for each part to show under its fields.
 
+    The verdict — what blocks, what is doubted, which documents are missing — is the plan's
+    alone: the summary and the finalize button say exactly what finalize will say.
+    """
+
+    plan: VisitPlan
     shared: engine.FormResult
     services: list[engine.FormResult]
     applicant_entries: list[engine.Entry]  # applicant.* entries from every evaluation, once each
-    proxy_errors: list[str]
+
+    @property
+    def proxy_errors(self) -> list[str]:
+        return [i.path for i in self.plan.errors if i.path.startswith("proxy.")]
 
     @property
     def error_count(self) -> int:
-        count = sum(1 for e in self.applicant_entries if e.status in _BLOCKING)
-        for result in self.services:
-            count += sum(
-                1
-                for e in result.entries
-                if e.status in _BLOCKING and not e.path.startswith("applicant.")
-            )
-        return count + len(self.proxy_errors)
+        return len(self.plan.errors)
 
     @property
     def warning_count(self) -> int:
-        count = sum(1 for e in self.applicant_entries if e.status == engine.EntryStatus.WARNING)
-        for result in self.services:
-            count += sum(
-                1
-                for e in result.entries
-                if e.status == engine.EntryStatus.WARNING and not e.path.startswith("applicant.")
-            )
-        return count
+        return len(self.plan.warnings)
 
     def service_entries(self, index: int) -> list[engine.Entry]:
         return [e for e in self.services[index].entries if not e.path.startswith("applicant.")]
 
+    def missing(self, index: int) -> list[str]:
+        """Requirement ids of service ``index`` that go on the "berkas belum lengkap" slip."""
+        prefix = f"services[{index}]."
+        documents = self.plan.missing_documents
+        return [i.params["requirement"] for i in documents if i.path.startswith(prefix)]
 
-_BLOCKING = (engine.EntryStatus.REQUIRED, engine.EntryStatus.INVALID)
+    def issues_by_step(self, issues: Sequence[Issue]) -> list[tuple[int, str, Issue]]:
+        """(step, path within the step, issue): applicant and proxy first, then each service."""
+        placed = []
+        for issue in issues:
+            match = _SERVICE_PATH.match(issue.path)
+            if match is None:
+                placed.append((0, issue.path, issue))
+            else:
+                placed.append((int(match[1]) + 1, match[2], issue))
+        return sorted(placed, key=lambda item: item[0])
 
 
-def applicant_values(state: VisitState) -> dict[str, Any]:
-    values = _clean(state.applicant)
-    return values
+_SERVICE_PATH = re.compile(r"^services\[(\d+)\]\.?(.*)$")
 
 
-def check_visit_state(catalog: Catalog, state: VisitState, today: date) -> VisitCheck:
-    """Evaluate the applicant panel and every service form, as the finalize check will."""
-    applicant = applicant_values(state)
-    shown = shared_field_ids(catalog, state) + [IDENTITY_FIELD]
-    shared = engine.evaluate_shared(catalog, applicant, shown, today=today)
-    results = [
+def check_visit_state(catalog: Catalog, state: VisitState, context: PlanContext) -> VisitCheck:
+    """Plan the visit as finalize will, and keep the engine's results to show per field."""
+    plan = plan_visit(
+        request_of(state), catalog, context, stored=stored_of(state), visit_id=state.visit_id
+    )
+    shared, results = plan.check.profile, list(plan.check.results)
+    if shared is None or any(r is None for r in results):
+        # Refused text stops the plan before the engine; the fields still show what was typed.
+        shared, results = _evaluated(catalog, state, context.local_now.date())
+    return VisitCheck(plan, shared, results, _applicant_entries(plan, [shared, *results]))
+
+
+def _evaluated(
+    catalog: Catalog, state: VisitState, today: date
+) -> tuple[engine.FormResult, list[engine.FormResult]]:
+    applicant = _clean(state.applicant)
+    shared = engine.evaluate_shared(catalog, applicant, None, today=today)
+    return shared, [
         engine.evaluate(
             catalog, entry.code, applicant, _clean(entry.answers), entry.checklist, today=today
         )
         for entry in state.services
     ]
+
+
+def _applicant_entries(plan: VisitPlan, results: list[Any]) -> list[engine.Entry]:
+    """The applicant panel's entries: the engine's, plus the plan's own (identity, text)."""
     seen: set[tuple[str, str]] = set()
     merged: list[engine.Entry] = []
-    for result in [shared, *results]:
+    for result in results:
         for entry in result.entries:
             if not entry.path.startswith("applicant."):
                 continue
             key = (entry.path, entry.message.id if entry.message else str(entry.status))
-            if key in seen:
-                continue
-            seen.add(key)
-            merged.append(entry)
-    if (
-        not applicant.get(IDENTITY_FIELD)
-        and not applicant.get("no_paspor")
-        and not applicant.get("no_kitas")
-    ):
-        merged.insert(
-            0,
-            engine.Entry(
-                "applicant.nik",
-                "nik",
-                engine.EntryStatus.REQUIRED,
-                engine.Text(id="NIK wajib diisi.", en="NIK is required."),
-            ),
-        )
-    proxy_errors = []
-    if state.proxy is not None and not str(state.proxy.get("nama") or "").strip():
-        proxy_errors.append("proxy.nama")
-    return VisitCheck(shared, results, merged, proxy_errors)
+            if key not in seen:
+                seen.add(key)
+                merged.append(entry)
+    shown = {entry.path for entry in merged}
+    for issue in plan.errors:
+        if issue.path.startswith("applicant.") and issue.path not in shown:
+            field_id = issue.path.split(".", 1)[1]
+            text = engine.Text(id=issue.text_id, en=issue.text_en)
+            status = (
+                engine.EntryStatus.REQUIRED
+                if issue.code == "visit.identity_required"
+                else engine.EntryStatus.INVALID
+            )
+            merged.insert(0, engine.Entry(issue.path, field_id, status, text))
+    return merged
 
 
 def checklist_state(requirement_kind: RequirementKind) -> str:

@@ -4,12 +4,15 @@ The window appears at once with the sign-in page; the store and the catalog open
 background (``open_install``) and the page becomes usable when they are ready. Everything
 after sign-in is imported then, so the first paint does not wait for SQLAlchemy, the
 catalog or argon2.
+
+Screens other than the counter come from the registry (``mppdesk.ui.screens``): menus,
+shortcuts and pages are built from it. What an operation changed reaches the views through
+the window's ``ChangeNotifier`` (``mppdesk.ui.notifier``); the window wires no view to another.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +22,15 @@ from PySide6 import QtCore  # QtCore.Qt is touched only after the window is up
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QLabel, QLayout, QMainWindow, QStackedWidget, QStatusBar, QWidget
 
-from mppdesk.ui import i18n
+from mppdesk.core.changes import Changes, Kind
+from mppdesk.ui import i18n, screens
 from mppdesk.ui.i18n import plain, tr
 from mppdesk.ui.idle import IdleWatcher
 from mppdesk.ui.login import FAILED, LOGIN, SETUP, LockPage, LoginPage
+from mppdesk.ui.notifier import ChangeListener, ChangeNotifier, announce
 from mppdesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
-
-_LOCKED_UNTIL = re.compile(r"(\d{1,2}:\d{2})")
 
 
 class DeskWindow(QMainWindow):
@@ -59,6 +62,7 @@ class DeskWindow(QMainWindow):
         self.layout().setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         self.tasks = TaskRunner(self)
         self.tasks.failed.connect(self._task_failed)
+        self.notifier = ChangeNotifier(self)
         self.runtime = runtime
         self.actor: Any = None
         self.demo_accounts = demo_accounts or []
@@ -69,8 +73,7 @@ class DeskWindow(QMainWindow):
         self.sync_bar: QWidget | None = None
         self.visit_page: Any = None
         self.done_page: Any = None
-        self.submissions_page: Any = None
-        self.dashboard_page: Any = None
+        self.screen_pages: dict[str, QWidget] = {}  # registered pages built since sign-in
         self.is_locked = False
         self._lock_minutes: int | None = None
         self._ticket_group: str | None = None  # kept from one visit to the next
@@ -102,6 +105,7 @@ class DeskWindow(QMainWindow):
         self.idle.idle.connect(lambda: self.lock(idle=True))
         self.menus: list[Any] = []
         self.actions_by_name: dict[str, Any] = {}
+        self.notifier.follow(self)  # settings changed: idle lock and language
         if runtime is not None:
             QTimer.singleShot(0, lambda: self.set_runtime(runtime))
 
@@ -186,20 +190,13 @@ class DeskWindow(QMainWindow):
 
     @staticmethod
     def _explain(error: BaseException) -> str:
-        from mppdesk.desk.errors import AuthError, InvalidInput
+        from mppdesk.desk.errors import AccountLocked, AuthError
 
+        if isinstance(error, AccountLocked):
+            return tr("login.locked", until=error.params.get("until", "?"))
         if isinstance(error, AuthError):
-            text = str(error)
-            if "terkunci" in text or "locked" in text:
-                match = _LOCKED_UNTIL.search(text)
-                return tr("login.locked", until=match.group(1) if match else "?")
             return tr("login.wrong")
-        if isinstance(error, InvalidInput):
-            en = i18n.language() == "en"
-            return "\n".join(
-                e.message_en if en and e.message_en else e.message for e in error.errors
-            )
-        return tr("app.error_detail", message=str(error))
+        return i18n.error_text(error)
 
     def _signed_in(self, actor: Any) -> None:
         self.actor = actor
@@ -370,25 +367,19 @@ class DeskWindow(QMainWindow):
             self._action(account, "lock", "action.lock", self.lock, "Ctrl+L")
             self._action(account, "logout", "action.logout", self.sign_out)
             self._action(account, "quit", "action.quit", self.close, "Ctrl+Q")
-        if actor.may(Operation.VIEW_OWN):
-            subs = bar.addMenu(tr("menu.submissions"))
-            self.menus.append(subs)
-            if actor.may(Operation.INTAKE):
-                self._action(subs, "showCounter", "action.intake", self.show_counter, "F8")
-            self._action(subs, "showSubmissions", "action.submissions", self.show_submissions, "F6")
-            if actor.may(Operation.REPORT):
-                self._action(subs, "showDashboard", "action.dashboard", self.show_dashboard, "F9")
-            if actor.may(Operation.COLLECT) and _collection_dialog_class() is not None:
+        for menu_key, entries in screens.menus(actor):
+            menu = bar.addMenu(tr(menu_key))
+            self.menus.append(menu)
+            if menu_key == screens.MENU_SUBMISSIONS and actor.may(Operation.INTAKE):
+                self._action(menu, "showCounter", "action.intake", self.show_counter, "F8")
+            for screen in entries:
                 self._action(
-                    subs, "showCollection", "action.collection", self.show_collection, "F7"
+                    menu,
+                    screen.action,
+                    screen.title,
+                    lambda _c=False, key=screen.key: self.show_screen(key),
+                    screen.shortcut,
                 )
-        if actor.may(Operation.MANAGE_USERS) or actor.may(Operation.MANAGE_SETTINGS):
-            admin = bar.addMenu(tr("menu.admin"))
-            self.menus.append(admin)
-            if actor.may(Operation.MANAGE_USERS):
-                self._action(admin, "users", "action.users", self.open_users)
-            if actor.may(Operation.MANAGE_SETTINGS):
-                self._action(admin, "settings", "action.settings", self.open_settings)
         view = bar.addMenu(tr("menu.view"))
         self.menus.append(view)
         group = QActionGroup(self)
@@ -467,14 +458,14 @@ class DeskWindow(QMainWindow):
 
     def _drop_counter_pages(self) -> None:
         self._drop_visit_pages()
-        if self.submissions_page is not None:
-            self.counter_host.removeWidget(self.submissions_page)
-            self.submissions_page.deleteLater()
-            self.submissions_page = None
-        if self.dashboard_page is not None:
-            self.counter_host.removeWidget(self.dashboard_page)
-            self.dashboard_page.deleteLater()
-            self.dashboard_page = None
+        for key in list(self.screen_pages):
+            self._drop_screen_page(key)
+
+    def _drop_screen_page(self, key: str) -> None:
+        page = self.screen_pages.pop(key, None)
+        if page is not None:
+            self.counter_host.removeWidget(page)
+            page.deleteLater()
 
     def new_visit(self, confirm: bool = True) -> None:
         from PySide6.QtWidgets import QMessageBox
@@ -544,13 +535,9 @@ class DeskWindow(QMainWindow):
         page.focus_first()
         self._dispose(old_pages)
         self.page_changed.emit("done")
-        ids = [s.submission_id for s in done.result.submissions]
-        if self.submissions_page is not None and hasattr(self.submissions_page, "visit_finalized"):
-            self.submissions_page.visit_finalized(ids)
-        if self.dashboard_page is not None:
-            self.dashboard_page.visit_finalized(ids)
-        if self.sync_bridge is not None:
-            self.sync_bridge.sync_now()
+        # The submissions view and the dashboard refresh, the sync worker wakes: all of them
+        # because they follow the notifier, none because the window knows them.
+        announce(page, done.result.changes)
 
     def show_counter(self) -> None:
         page = self.visit_page or self.done_page
@@ -561,58 +548,64 @@ class DeskWindow(QMainWindow):
         page.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
         self.page_changed.emit("visit" if page is self.visit_page else "done")
 
-    def show_submissions(self) -> None:
-        if self.submissions_page is None:
-            self.submissions_page = _make_submissions_page(self.runtime, self.actor, self.tasks)
-            if self.sync_bridge is not None and hasattr(self.submissions_page, "connect_bridge"):
-                self.submissions_page.connect_bridge(self.sync_bridge)
-            self.counter_host.addWidget(self.submissions_page)
-        self.counter_host.setCurrentWidget(self.submissions_page)
-        self.submissions_page.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
-        self.page_changed.emit("submissions")
+    # --- registered screens -------------------------------------------------------------
 
-    def show_dashboard(self) -> None:
+    @property
+    def submissions_page(self) -> Any:
+        return self.screen_pages.get("submissions")
+
+    @property
+    def dashboard_page(self) -> Any:
+        return self.screen_pages.get("dashboard")
+
+    def show_screen(self, key: str) -> Any:
+        """Show a registered page (built on first use) or open a registered dialog; returns
+        the widget, or None when the actor may not or the desk is locked."""
+        screen = screens.get(key)
+        if screen is None or self.actor is None or self.is_locked:
+            return None
+        if not screen.allowed(self.actor):
+            return None
+        if screen.dialog:
+            dialog = screen.factory(self._screen_context())
+            self._follow(dialog)
+            dialog.open()
+            return dialog
+        page = self.screen_pages.get(key)
+        if page is None:
+            page = screen.factory(self._screen_context())
+            self.screen_pages[key] = page
+            self.counter_host.addWidget(page)
+            self._follow(page)
+        self.counter_host.setCurrentWidget(page)
+        page.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
+        self.page_changed.emit(key)
+        return page
+
+    def _screen_context(self) -> screens.ScreenContext:
+        return screens.ScreenContext(
+            self.runtime,
+            self.actor,
+            self.tasks,
+            self,
+            lambda text: self.statusBar().showMessage(text, 10_000),
+        )
+
+    def _follow(self, widget: QWidget) -> None:
+        if isinstance(widget, ChangeListener):  # a screen that shows nothing stored needs none
+            self.notifier.follow(widget)
+
+    def show_submissions(self) -> Any:
+        """F6: the submissions view."""
+        return self.show_screen("submissions")
+
+    def show_dashboard(self) -> Any:
         """F9 (supervisors): the day at a glance, review and exports."""
-        from mppdesk.core.permissions import Operation
-
-        if self.actor is None or not self.actor.may(Operation.REPORT):
-            return
-        if self.dashboard_page is None:
-            from mppdesk.ui.dashboard import DashboardPage
-
-            self.dashboard_page = DashboardPage(self.runtime, self.actor, self.tasks)
-            if self.sync_bridge is not None:
-                self.dashboard_page.connect_bridge(self.sync_bridge)
-            # An approval releases held entries: send them now and show the new states.
-            self.dashboard_page.reviewed.connect(self._reviewed)
-            self.counter_host.addWidget(self.dashboard_page)
-        self.counter_host.setCurrentWidget(self.dashboard_page)
-        self.dashboard_page.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
-        self.page_changed.emit("dashboard")
-
-    def _reviewed(self, ids: list) -> None:
-        if self.submissions_page is not None and hasattr(
-            self.submissions_page, "refresh_submissions"
-        ):
-            self.submissions_page.refresh_submissions(list(ids))
-        if self.sync_bridge is not None:
-            self.sync_bridge.sync_now()
+        return self.show_screen("dashboard")
 
     def show_collection(self) -> Any:
         """F7: record that a citizen collected a product (found by tracking number or QR)."""
-        cls = _collection_dialog_class()
-        if cls is None or self.actor is None or self.is_locked:
-            return None
-        dialog = cls(self.runtime, self.actor, self.tasks, self)
-        dialog.collected.connect(self._collected)
-        dialog.open()
-        return dialog
-
-    def _collected(self, submission_id: str) -> None:
-        if self.submissions_page is not None and hasattr(
-            self.submissions_page, "refresh_submissions"
-        ):
-            self.submissions_page.refresh_submissions([submission_id])
+        return self.show_screen("collection")
 
     # --- sync ---------------------------------------------------------------------------
 
@@ -626,32 +619,22 @@ class DeskWindow(QMainWindow):
             log.warning("sync bridge not available")
             return
         self.sync_bridge = SyncBridge(self.runtime, self)
+        self.notifier.listen(self.sync_bridge.changed)
+        self.notifier.follow(self.sync_bridge)
         self.sync_bar = SyncStatusBar(self.sync_bridge)
         self.statusBar().addPermanentWidget(self.sync_bar)
         self.sync_bridge.start()
 
     # --- admin and view -----------------------------------------------------------------
 
-    def open_users(self) -> None:
-        from mppdesk.ui.admin import AddUserDialog
+    # The window follows its own notifier for the desk's settings: whoever changed them (the
+    # settings dialog, later the hub), the idle lock and the language follow.
+    def wants(self, changes: Changes) -> bool:
+        return changes.touches(Kind.SETTINGS)
 
-        dialog = AddUserDialog(self.runtime, self.actor, self.tasks, self)
-        dialog.accepted.connect(
-            lambda: self.statusBar().showMessage(
-                tr("users.added", user=dialog.username.text().strip()), 10_000
-            )
-        )
-        dialog.open()
-
-    def open_settings(self) -> None:
-        from mppdesk.ui.admin import SettingsDialog
-
-        dialog = SettingsDialog(self.runtime, self.actor, self.tasks, self)
-        dialog.accepted.connect(self._settings_saved)
-        dialog.open()
-
-    def _settings_saved(self) -> None:
-        self.statusBar().showMessage(tr("settings.saved"), 10_000)
+    def apply_changes(self, changes: Changes, origin: object | None = None) -> None:
+        if self.runtime is None:
+            return
         desk = self.runtime.settings.desk
         if not self.idle_lock_ms:
             self._lock_minutes = desk.idle_lock_minutes
@@ -678,11 +661,10 @@ class DeskWindow(QMainWindow):
             self._show_visit(state)
             if not showing and current is not None and current is not self.done_page:
                 self.counter_host.setCurrentWidget(current)
-        if self.submissions_page is not None:
-            old = self.submissions_page
-            self.submissions_page = None
+        for key, old in list(self.screen_pages.items()):
+            del self.screen_pages[key]  # built again in the new words, now or when asked
             if current is old:
-                self.show_submissions()
+                self.show_screen(key)
             self.counter_host.removeWidget(old)
             old.deleteLater()
 
@@ -699,9 +681,11 @@ class DeskWindow(QMainWindow):
             ("Ctrl+O", plain("visit.attach")),
             ("Ctrl+Enter", plain("action.finalize")),
             ("Ctrl+P", plain("done.print_receipt")),
-            (
-                "F8 / F6 / F7",
-                f"{plain('action.intake')} / {plain('action.submissions')} / {plain('action.collection')}",
+            ("F8", plain("action.intake")),
+            *(
+                (screen.shortcut, plain(screen.title))
+                for screen in screens.available(self.actor)
+                if screen.shortcut
             ),
             ("Ctrl+L", plain("action.lock")),
         ]
@@ -745,21 +729,3 @@ def _preload_regions() -> None:
     from mppdesk.forms import indonesia
 
     indonesia.preload(search_index=True)
-
-
-def _make_submissions_page(runtime: Any, actor: Any, tasks: TaskRunner) -> QWidget:
-    try:
-        from mppdesk.ui.submissions import SubmissionsPage
-    except ImportError:  # pragma: no cover - built alongside
-        label = QLabel(tr("common.placeholder_page"))
-        label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        return label
-    return SubmissionsPage(runtime, actor, tasks)
-
-
-def _collection_dialog_class() -> Any:
-    try:
-        from mppdesk.ui.collection import CollectionDialog
-    except ImportError:  # pragma: no cover - built alongside
-        return None
-    return CollectionDialog

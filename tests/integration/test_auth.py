@@ -137,28 +137,3 @@ def test_a_lock_set_while_the_clock_was_ahead_lasts_at_most_the_lock_period(runt
         login(runtime, "ani", PASSWORD)
     clock["now"] = corrected + timedelta(minutes=16)
     assert login(runtime, "ani", PASSWORD).username == "ani"
-
-
-def test_lockout_by_order_and_purge_clock_on_postgres(data_dir, pg_url):
-    """The same queries (attempts by row id, the newest record) on the mall's PostgreSQL."""
-    from mppdesk.desk.retention import ClockImplausible, purge
-    from mppdesk.desk.runtime import open_runtime
-
-    runtime = open_runtime(data_dir, pg_url)
-    try:
-        make_user(runtime, "ani", "officer")
-        corrected = datetime.now(UTC) + timedelta(hours=1)
-        clock = {"now": corrected + timedelta(days=1)}
-        runtime.clock = lambda: clock["now"]
-        assert login(runtime, "ani", PASSWORD).username == "ani"
-        clock["now"] = corrected
-        for _ in range(5):
-            with pytest.raises(AuthError, match="salah"):
-                login(runtime, "ani", "salah-sandi")
-        with pytest.raises(AuthError, match="terkunci"):
-            login(runtime, "ani", PASSWORD)
-        clock["now"] = corrected + timedelta(days=30)
-        with pytest.raises(ClockImplausible):
-            purge(runtime, os_actor(), dry_run=True)
-    finally:
-        runtime.close()

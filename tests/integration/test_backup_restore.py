@@ -83,7 +83,7 @@ def test_backup_wipe_restore_brings_everything_back_and_delivers_nothing_twice(
     held = finalize(runtime, officer, HELD, ticket="A-004").submission_id
     # The backup catches two entries in flight (a worker that was mid-send).
     with runtime.store.write() as session:
-        in_flight = [e.id for e in outbox.entries_of(session, [replayed, unsent])]
+        in_flight = [e.id for s in (replayed, unsent) for e in session.get(Submission, s).outbox]
         taken = outbox.claim_many(
             session, in_flight, "dead-worker", clock() + timedelta(days=1), 600
         )
@@ -175,11 +175,14 @@ def test_a_full_target_leaves_nothing_that_looks_like_a_backup(
     result = run_cli("backup", "--to", str(small_tmpfs), data_dir=data_dir)
 
     assert result.returncode == 1, result.stderr
-    assert "is full" in result.stderr and "no backup was written" in result.stderr
+    # Indonesian, the desk's first language: the catalog's backup.target_full
+    assert "penuh" in result.stderr and "tidak ada cadangan yang ditulis" in result.stderr
     assert "Traceback" not in result.stderr
     assert os.listdir(small_tmpfs) == []  # the .partial folder was removed too
     status = read_status(data_dir)
-    assert status.last_success_at is None and "full" in status.last_error
+    assert status.last_success_at is None and status.error_code == "backup.target_full"
+    assert status.error_params["target"] == str(small_tmpfs)  # a code and params, not text
+    assert "is full" in status.error_text("en") and "penuh" in status.error_text("id")
 
 
 @pytest.mark.skipif(os.name != "posix", reason="RLIMIT_FSIZE is POSIX")
@@ -215,8 +218,8 @@ def test_a_file_too_large_for_the_target_is_explained_and_leaves_nothing(
 
     assert result.returncode == 1, result.stderr
     assert (
-        "cannot hold a file this large" in result.stderr
-        and "no backup was written" in result.stderr
+        "tidak dapat menampung berkas sebesar ini" in result.stderr
+        and "tidak ada cadangan yang ditulis" in result.stderr
     )
     assert "Traceback" not in result.stderr
     assert os.listdir(usb) == []
@@ -226,10 +229,10 @@ def test_a_missing_target_is_a_clear_message_and_nothing_is_created(tmp_path, da
     runtime.close()
     target = tmp_path / "media" / "usb"  # the stick is not plugged in
 
-    result = run_cli("backup", "--to", str(target), data_dir=data_dir)
+    result = run_cli("backup", "--to", str(target), data_dir=data_dir, env={"MPPDESK_LANG": "en"})
 
     assert result.returncode == 1
-    assert "does not exist" in result.stderr and "mounted" in result.stderr
+    assert "does not exist" in result.stderr and "mounted" in result.stderr  # in English
     assert "Traceback" not in result.stderr
     assert not target.exists() and not target.parent.exists()
 
@@ -253,7 +256,7 @@ def test_a_backup_from_another_desk_key_is_refused_and_nothing_written(
     )
 
     assert result.returncode == 4, result.stderr
-    assert "another desk key" in result.stderr and "nothing was restored" in result.stderr
+    assert "kunci desk lain" in result.stderr and "tidak ada yang dipulihkan" in result.stderr
     assert not target.exists()
     missing = run_cli(
         "restore",
@@ -307,16 +310,16 @@ def test_a_damaged_or_half_written_backup_is_refused(tmp_path, data_dir, runtime
     target = tmp_path / "new-pc"
 
     bad = run_cli("restore", str(damaged), "--data-dir", str(target))
-    assert bad.returncode == 1 and "damaged" in bad.stderr
+    assert bad.returncode == 1 and "rusak" in bad.stderr
     assert [p.name for p in target.iterdir()] == []  # the staging folder is gone
     partial = run_cli("restore", str(half), "--data-dir", str(target))
-    assert partial.returncode == 1 and "not a complete MPP Desk backup" in partial.stderr
+    assert partial.returncode == 1 and "bukan cadangan MPP Desk yang lengkap" in partial.stderr
     escaping = tmp_path / "escaping"
     shutil.copytree(backup, escaping)
     manifest["files"][0]["path"] = "../../etc/passwd"
     (escaping / "manifest.json").write_text(json.dumps(manifest))
     hostile = run_cli("restore", str(escaping), "--data-dir", str(target))
-    assert hostile.returncode == 1 and "not a relative path inside the backup" in hostile.stderr
+    assert hostile.returncode == 1 and "bukan jalur relatif di dalam cadangan" in hostile.stderr
 
 
 def test_the_schedule_is_due_after_the_interval_and_retries_a_failure_later():
@@ -324,7 +327,9 @@ def test_the_schedule_is_due_after_the_interval_and_retries_a_failure_later():
     assert backup_due(BackupStatus(), 24, now)
     assert not backup_due(BackupStatus(last_success_at=now - timedelta(hours=23)), 24, now)
     assert backup_due(BackupStatus(last_success_at=now - timedelta(hours=25)), 24, now)
-    failed = BackupStatus(last_attempt_at=now - timedelta(minutes=5), last_error="full")
+    failed = BackupStatus(
+        last_attempt_at=now - timedelta(minutes=5), error_code="backup.target_full"
+    )
     assert not backup_due(failed, 24, now)  # the USB disk is not back yet: not every tick
     assert backup_due(failed, 24, now + timedelta(minutes=15))
     assert not backup_due(BackupStatus(), 0, now)  # interval 0 turns the schedule off
@@ -354,5 +359,33 @@ def test_an_older_backup_is_migrated_on_restore_and_a_newer_one_refused(tmp_path
     manifest["schema_version"] = "9999"
     (newer / "manifest.json").write_text(json.dumps(manifest))
     refused = run_cli("restore", str(newer), "--data-dir", str(tmp_path / "third-pc"))
-    assert refused.returncode == 1 and "newer MPP Desk" in refused.stderr
+    assert refused.returncode == 1 and "MPP Desk yang lebih baru" in refused.stderr
     assert not (tmp_path / "third-pc").exists()
+
+
+def test_the_status_file_keeps_a_code_and_params_and_still_reads_old_text(tmp_path):
+    """Issue 11 item 2: a failure is stored as a catalog code, worded in either language;
+    a status file written before the catalog (English text) is still shown as it was."""
+    from mppdesk.desk.backup import BackupError, record_status
+
+    at = Clock()()
+    error = BackupError.of("backup.target_missing", target="/media/usb")
+    record_status(tmp_path, at=at, result=None, error=error)
+    raw = json.loads((tmp_path / "backup-status.json").read_text(encoding="utf-8"))
+    assert raw["error_code"] == "backup.target_missing"
+    assert raw["error_params"] == {"target": "/media/usb"}
+    assert "last_error" not in raw  # no text to parse
+    status = read_status(tmp_path)
+    assert status.failed and "does not exist" in status.error_text("en")
+    assert status.error_text("id").startswith("tujuan cadangan /media/usb tidak ada")
+
+    record_status(tmp_path, at=at, result=None, error=OSError("disk on fire"))
+    assert read_status(tmp_path).error_text("en") == "the backup failed: disk on fire"
+
+    (tmp_path / "backup-status.json").write_text(
+        json.dumps({"last_attempt_at": at.isoformat(), "last_error": "old words"}),
+        encoding="utf-8",
+    )
+    old = read_status(tmp_path)
+    assert old.failed and old.error_code is None and old.error_text("id") == "old words"
+    assert not backup_due(old, 24, at)  # a failure just now: retried later, as before

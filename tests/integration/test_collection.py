@@ -50,7 +50,7 @@ def test_a_product_not_ready_cannot_be_handed_over(runtime, officer):
 
     assert candidate.submission_id == summary.submission_id
     assert not candidate.ready
-    assert "belum" in candidate.why_not_ready()[0]
+    assert "belum" in candidate.why_not_ready().get("id")
     assert "********" in candidate.applicant_id_masked
     with pytest.raises(NotReady) as refused:
         record_collection(

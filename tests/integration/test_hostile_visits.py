@@ -230,7 +230,11 @@ def test_cli_lone_surrogate_in_a_name_exits_2_naming_the_field(desk, tmp_path):
     result = _intake_text(desk, tmp_path, text)
     assert result.returncode == 2, result.stderr
     assert cli_json(result)["errors"] == [
-        {"path": "applicant.nama", "message": "Teks berisi karakter tidak sah (surrogate U+D800)"}
+        {
+            "path": "applicant.nama",
+            "message": "Teks berisi karakter tidak sah (surrogate U+D800)",
+            "code": "visit.text_refused",  # the catalog's code travels with the words
+        }
     ]
     assert "applicant.nama" in result.stderr
     assert cli_json(run_cli("info", "--json", data_dir=desk))["counts"]["visits"] == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from mppdesk.core.states import ReviewState
 from mppdesk.desk import reports, review, submission_views, survey
 from mppdesk.desk.errors import PermissionDenied
 from mppdesk.store.models import SURVEY_COLUMNS
@@ -49,7 +50,9 @@ OPERATIONS = {
     ),
     "return": (
         {"supervisor", "admin"},
-        lambda rt, a, w: review.return_submission(rt, a, w["held"].submission_id, "foto buram"),
+        lambda rt, a, w: review.review(
+            rt, a, w["held"].submission_id, ReviewState.RETURNED, "foto buram"
+        ),
     ),
     "flag": (
         {"supervisor", "admin"},
@@ -60,7 +63,6 @@ OPERATIONS = {
         lambda rt, a, w: review.approve_batch(rt, a, [w["held"].submission_id], PASSWORD),
     ),
     "dashboard": ({"supervisor", "admin"}, lambda rt, a, w: reports.load_dashboard(rt, a)),
-    "dashboard_intake": ({"supervisor", "admin"}, lambda rt, a, w: reports.load_intake(rt, a)),
     "dashboard_sync": ({"supervisor", "admin"}, lambda rt, a, w: reports.load_sync(rt, a)),
     **{
         f"export_{fmt}": (
@@ -86,10 +88,6 @@ OPERATIONS = {
     "detail_other_desk": (
         {"supervisor", "admin"},
         lambda rt, a, w: submission_views.submission_detail(rt, a, w["other"].submission_id),
-    ),
-    "decision_history_other_desk": (
-        {"supervisor", "admin"},
-        lambda rt, a, w: review.decision_history(rt, a, w["other"].submission_id),
     ),
 }
 

@@ -397,28 +397,3 @@ def _figures(dash) -> dict:
         "attention": (sync.attention_counts, sorted(x.tracking_number for x in sync.attention)),
         "backlog": [(b.agency, b.held, b.pending, b.paused, b.failed) for b in sync.backlog],
     }
-
-
-def test_postgresql_store_gives_the_same_dashboard(pg_url, tmp_path):
-    """The shared mall-wide store (PostgreSQL) runs the same aggregate SQL: the same day
-    seeded into it and into SQLite gives the same figures."""
-    from mppdesk.desk.runtime import open_runtime
-
-    figures = []
-    for name, url in (("sqlite", None), ("postgresql", pg_url)):
-        data_dir = tmp_path / name
-        runtime = open_runtime(data_dir, url)
-        try:
-            people = [
-                make_user(runtime, "ani", "officer"),
-                make_user(runtime, "budi", "officer"),
-                make_user(runtime, "sari", "supervisor"),
-            ]
-            seed_day(runtime, people)
-            runtime.clock = report_clock(runtime)
-            figures.append(_figures(load_dashboard(runtime, people[2])))
-        finally:
-            runtime.close()
-    sqlite_figures, pg_figures = figures
-    for key in sqlite_figures:
-        assert pg_figures[key] == sqlite_figures[key], key

@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from mppdesk.core.audit_chain import verify_chain
+from mppdesk.core.states import ReviewState
 from mppdesk.desk.errors import AuthError, InvalidInput, NotFound, PermissionDenied
-from mppdesk.desk.review import approve, approve_batch, decision_history, flag, return_submission
+from mppdesk.desk.review import approve, approve_batch, review
 from mppdesk.desk.submission_views import SubmissionFilter, submissions_page
 from mppdesk.store import repo
-from mppdesk.store.models import AuditEvent, LoginAttempt, OutboxEntry, ReviewDecision
+from mppdesk.store.models import AuditEvent, LoginAttempt, OutboxEntry, ReviewDecision, Submission
 from tests.conftest import PASSWORD, run_cli
 from tests.example_visits import HELD, KTP, agency_settings, finalize
 
@@ -29,7 +30,7 @@ def _entries(runtime, submission_id):
 
 def _submission(runtime, submission_id):
     with runtime.store.read() as session:
-        s = repo.get_submission(session, submission_id)
+        s = session.get(Submission, submission_id)
         return s.status, s.review_state, s.review_reason
 
 
@@ -81,14 +82,16 @@ def test_approving_one_that_is_not_held_records_the_decision_only(runtime, offic
     assert _submission(runtime, queued.submission_id) == ("queued", "approved", None)
     # Approving again is recorded again, and still releases nothing.
     assert approve(runtime, supervisor, queued.submission_id).released == 0
-    history = decision_history(runtime, supervisor, queued.submission_id)
-    assert [h["decision"] for h in history] == ["approved", "approved"]
+    decided = [a for a, _, _ in _audit(runtime, queued.submission_id) if a.startswith("review.")]
+    assert decided == ["review.approved", "review.approved"]
 
 
-@pytest.mark.parametrize("decide,state", [(return_submission, "returned"), (flag, "flagged")])
-def test_return_and_flag_keep_it_held_and_need_a_reason(
-    runtime, officer, supervisor, decide, state
-):
+@pytest.mark.parametrize("state", [ReviewState.RETURNED, ReviewState.FLAGGED])
+def test_return_and_flag_keep_it_held_and_need_a_reason(runtime, officer, supervisor, state):
+    # The review dialog, the CLI and the hub all decide through ``review``.
+    def decide(rt, actor, submission_id, reason):
+        return review(rt, actor, submission_id, state, reason)
+
     held = finalize(runtime, officer, HELD)
     with pytest.raises(InvalidInput) as caught:
         decide(runtime, supervisor, held.submission_id, "   ")

@@ -80,45 +80,6 @@ def test_sequences_are_unique_under_concurrent_writers(store):
     assert sorted(taken) == list(range(1, 101))
 
 
-def test_applicant_profile_merges_and_records_changes(store):
-    with store.write() as session:
-        applicant, changes = repo.save_applicant(
-            session, new_id="a1", id_kind="nik", id_number="3174014506900001",
-            profile={"nama": "Siti Aminah", "no_hp": "+6281234567890", "email": ""},
-            officer="ani", visit_id="v1", now=NOW,
-        )
-        assert changes == []
-    with store.write() as session:
-        applicant, changes = repo.save_applicant(
-            session, new_id="unused", id_kind="nik", id_number="3174014506900001",
-            profile={"nama": "Siti Aminah", "no_hp": "+6281299990000", "alamat": "Jl. Tebet 1"},
-            officer="budi", visit_id="v2", now=NOW,
-        )
-        assert applicant.id == "a1"
-        assert sorted(c[0] for c in changes) == ["alamat", "no_hp"]
-        # Typed once, kept: a field not typed this time keeps its stored value.
-        assert applicant.profile["nama"] == "Siti Aminah"
-    with store.read() as session:
-        history = repo.applicant_changes(session, "a1")
-        assert {(h.field, h.old_value["v"], h.officer) for h in history} == {
-            ("no_hp", "+6281234567890", "budi"),
-            ("alamat", None, "budi"),
-        }
-
-
-def test_name_search_by_any_word_prefix(store):
-    with store.write() as session:
-        for i, name in enumerate(["Siti Aminah", "Nur Siti Rahma", "Budi Santoso", "Sitompul"]):
-            repo.save_applicant(session, new_id=f"a{i}", id_kind="nik", id_number=f"{i:016d}",
-                                profile={"nama": name}, officer="ani", visit_id=None, now=NOW)
-    with store.read() as session:
-        names = [a.name for a in repo.search_applicants_by_name(session, "siti")]
-        assert sorted(names) == ["Nur Siti Rahma", "Siti Aminah"]
-        assert [a.name for a in repo.search_applicants_by_name(session, "sit rah")] == ["Nur Siti Rahma"]
-        assert [a.name for a in repo.search_applicants_by_name(session, "SITO")] == ["Sitompul"]
-        assert repo.search_applicants_by_name(session, "   ") == []
-
-
 def test_audit_chain_in_the_store_verifies_and_detects_tampering(store, tmp_path):
     with store.write() as session:
         for i in range(5):

@@ -124,23 +124,6 @@ def test_search_plans_find_the_same_rows(
         check_search_plans(runtime, actor, monkeypatch, threshold)
 
 
-@pytest.mark.parametrize("threshold", THRESHOLDS)
-def test_search_plans_on_postgres(data_dir, pg_url, monkeypatch, threshold):
-    """The same query shapes (LIKE with ESCAPE, replace, substr, INTERSECT) on PostgreSQL."""
-    from mppdesk.desk.runtime import open_runtime
-    from tests.conftest import make_user
-
-    runtime = open_runtime(data_dir, pg_url)
-    try:
-        officer = make_user(runtime, "ani", "officer")
-        for code in (KTP, BPJS, KTP):
-            finalize(runtime, officer, code)
-        for actor in (officer, make_user(runtime, "sari", "supervisor")):
-            check_search_plans(runtime, actor, monkeypatch, threshold)
-    finally:
-        runtime.close()
-
-
 def check_search_plans(runtime, actor, monkeypatch, threshold):
     from mppdesk.store import views
 

@@ -17,7 +17,7 @@ import pytest
 
 from mppdesk.core.sync_policy import BreakerMode
 from mppdesk.settings import SETTINGS_FILE, SettingsError, load_settings
-from mppdesk.store import outbox
+from mppdesk.store.models import Submission
 from mppdesk.sync.sim.store import ListedAttachment, SimStore
 from mppdesk.sync.worker import SyncWorker
 from tests.example_visits import BPJS, KTP, Clock, agency_settings, finalize
@@ -32,7 +32,7 @@ def make_worker(runtime, settings, **kwargs) -> SyncWorker:
 
 def entries(runtime, submission_ids):
     with runtime.store.read() as session:
-        return outbox.entries_of(session, list(submission_ids))
+        return [e for sid in submission_ids for e in session.get(Submission, sid).outbox]
 
 
 @pytest.mark.parametrize("concurrency", [1, 4, 12])

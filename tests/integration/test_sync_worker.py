@@ -87,7 +87,7 @@ def make_worker(runtime, settings, clock, **kwargs) -> tuple[SyncWorker, Recorde
 
 def entry(runtime, submission_id: str):
     with runtime.store.read() as session:
-        (found,) = outbox.entries_of(session, [submission_id])
+        (found,) = session.get(Submission, submission_id).outbox
         return found
 
 

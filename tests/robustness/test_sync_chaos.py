@@ -2,6 +2,8 @@
 
 The reference agency server counts what it stored; at the end nothing is lost, nothing is
 stored twice and nothing is stuck. Scaled by MPPDESK_SLOW_SCALE (1 = 1,000 per agency).
+The killed `mppdesk sync` processes are forked from one that imported the desk once
+(cli_forker.py); the drains after the kills are started as the real command.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tests.conftest import make_user
 from tests.example_visits import CATALOG, example_visit
 
 ROOT = Path(__file__).resolve().parents[2]
+FORKER = Path(__file__).with_name("cli_forker.py")
 SERVICES = ("dukcapil/ktp-el", "polri/skck", "imigrasi/paspor")
 FAULTS = (
     "*:drop_after_commit=0.04,*:status500=0.04,*:status503=0.03,"
@@ -80,20 +83,44 @@ def test_three_agencies_every_fault_and_twenty_kills(tmp_path, data_dir, runtime
     waiter = threading.Event()  # never set: its wait() times the kills
     started = time.monotonic()
     killed = 0
-    for _ in range(kills):
-        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                 text=True, env=env)
-        # Kill at a random moment once the process is at work (its first progress line);
-        # a child that finds nothing left to do exits at once and is not counted. Agencies
-        # sync on lanes of their own, so a scaled-down outbox drains within a few children
-        # when they live up to 0.8 s: kills come sooner to keep landing mid-drain.
-        if child.stderr.readline():
-            waiter.wait(rng.uniform(0.02, 0.4))
-        if child.poll() is None:
-            child.send_signal(signal.SIGKILL)
-            killed += 1
-        child.wait()
-        child.stderr.close()
+    errors = tmp_path / "forker.err"
+    # `mppdesk sync` processes forked from one that imported the desk once (cli_forker.py):
+    # each kill still ends a real sync process mid-drain, without a Python start-up each.
+    with open(errors, "w") as stderr:
+        forker = subprocess.Popen(
+            [sys.executable, str(FORKER), str(data_dir)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env,
+        )
+    try:
+        assert forker.stdout.readline().strip() == "ready", errors.read_text()
+        for _ in range(kills):
+            forker.stdin.write(json.dumps(command[3:]) + "\n")
+            forker.stdin.flush()
+            started_line = forker.stdout.readline().split()
+            assert started_line[:1] == ["child"], (started_line, errors.read_text())
+            pid = int(started_line[1])
+            # Kill at a random moment once the process is at work (its first progress
+            # line); a child that finds nothing left to do exits at once and is not
+            # counted. Agencies sync on lanes of their own, so a scaled-down outbox drains
+            # within a few children when they live up to 0.8 s: kills come sooner to keep
+            # landing mid-drain.
+            line = forker.stdout.readline()
+            if line.startswith("err "):
+                waiter.wait(rng.uniform(0.02, 0.4))
+                os.kill(pid, signal.SIGKILL)  # alive, or a zombie till "reap": never reused
+            forker.stdin.write("reap\n")
+            forker.stdin.flush()
+            while not line.startswith("dead "):  # the rest of its progress, then its end
+                assert line, ("the forking process ended", errors.read_text())
+                line = forker.stdout.readline()
+            status = int(line.split()[2])
+            if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
+                killed += 1
+    finally:
+        forker.stdin.close()
+        forker.wait(30)
+        forker.stdout.close()
+    kills_s = time.monotonic() - started
     # Drain to the end; entries paused by the 401 window come back through the probe that
     # follows settings' pause_probe_s, so a few more drains may be needed.
     for _ in range(20):
@@ -118,7 +145,8 @@ def test_three_agencies_every_fault_and_twenty_kills(tmp_path, data_dir, runtime
         check.close()
     stats = sim.stats()["agencies"]
     report = {"per_agency": per_agency, "kills": killed, "intake_s": round(intake_s, 1),
-              "sync_s": round(sync_s, 1), "outbox_states": states,
+              "kills_s": round(kills_s, 1), "sync_s": round(sync_s, 1),
+              "outbox_states": states,
               "faults_injected": {a: stats[a].get("faults_injected") for a in agencies},
               "duplicates_refused": {a: stats[a].get("duplicates_refused") for a in agencies},
               "stored": {a: stats[a]["submissions"] for a in agencies}}

@@ -35,7 +35,7 @@ def test_a_due_backup_runs_in_the_background_and_the_label_shows_it(
         schedule.start()
 
     status = done.args[0]
-    assert status.last_error is None and status.last_success_at is not None
+    assert not status.failed and status.last_success_at is not None
     (backup,) = [p for p in usb.iterdir()]
     assert json.loads((backup / "manifest.json").read_text())["counts"]["submissions"] == 1
     assert schedule.label.text().startswith(("Cadangan terakhir", "Last backup"))
@@ -55,7 +55,9 @@ def test_a_missing_target_shows_the_failure_and_keeps_the_desk_working(qtbot, tm
     with qtbot.waitSignal(schedule.finished, timeout=30_000) as done:
         schedule.start()
 
-    assert "does not exist" in done.args[0].last_error
+    status = done.args[0]
+    assert status.error_code == "backup.target_missing"  # a code, worded by the label
+    assert "does not exist" in status.error_text("en")
     assert schedule.label.text().startswith(("Cadangan gagal", "Backup failed"))
     assert not (tmp_path / "not-plugged-in").exists()
     schedule.stop()

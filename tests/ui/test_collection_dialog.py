@@ -10,7 +10,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from mppdesk.ui.collection import CollectionDialog
-from mppdesk.ui.tasks import TaskRunner
 from mppdesk.ui.theme import apply_theme
 from tests.example_visits import KTP, completed_submission, finalize, start_sim
 from tests.integration.conftest import SimHandle
@@ -22,14 +21,6 @@ def shoot(widget, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         widget.grab().save(str(Path(SHOTS) / f"{name}.png"))
-
-
-@pytest.fixture
-def tasks(qtbot, runtime):
-    runner = TaskRunner()
-    yield runner
-    assert runner.wait_idle(30_000)
-    qtbot.waitUntil(lambda: runner.pending == 0)  # deliver results while the widgets live
 
 
 @pytest.fixture

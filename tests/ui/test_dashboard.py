@@ -12,8 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from mppdesk.printing.daily_report import format_cell
-from mppdesk.store import repo
-from mppdesk.store.models import SURVEY_COLUMNS
+from mppdesk.store.models import SURVEY_COLUMNS, Submission
 from mppdesk.ui.dashboard import DashboardPage
 from mppdesk.ui.tasks import TaskRunner
 from tests.conftest import PASSWORD, make_user
@@ -21,14 +20,6 @@ from tests.example_visits import HELD, finalize
 from tests.report_day import DAY, recompute, report_clock, seed_day
 
 DOCS_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "images" / "dashboard.png"
-
-
-@pytest.fixture
-def tasks(qtbot, runtime):
-    runner = TaskRunner()
-    yield runner
-    assert runner.wait_idle(30_000)
-    qtbot.waitUntil(lambda: runner.pending == 0)
 
 
 @pytest.fixture
@@ -165,12 +156,12 @@ def test_review_from_the_dashboard(qtbot, runtime, tasks, day):
     dialog.submit()
     qtbot.waitUntil(lambda: dialog.message.text() == "Kata sandi salah.")
     with runtime.store.read() as session:
-        assert {repo.get_submission(session, i).status for i in ids} == {"held"}
+        assert {session.get(Submission, i).status for i in ids} == {"held"}
     dialog.password.setText(PASSWORD)
     with qtbot.waitSignal(dialog.decided):
         dialog.submit()
     with runtime.store.read() as session:
-        assert {repo.get_submission(session, i).review_state for i in ids} == {"approved"}
+        assert {session.get(Submission, i).review_state for i in ids} == {"approved"}
 
     # Return needs a reason; with one it is stored and shown to the officer.
     qtbot.waitUntil(lambda: page.models["held"].rowCount() == held_before - 3)
@@ -183,7 +174,7 @@ def test_review_from_the_dashboard(qtbot, runtime, tasks, day):
     with qtbot.waitSignal(dialog.decided):
         dialog.submit()
     with runtime.store.read() as session:
-        stored = repo.get_submission(session, target)
+        stored = session.get(Submission, target)
         assert (stored.review_state, stored.review_reason) == ("returned", "Foto KTP buram")
 
 

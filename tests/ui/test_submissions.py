@@ -10,24 +10,15 @@ import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QApplication
 
-from mppdesk.store import outbox, repo
+from mppdesk.store import repo
+from mppdesk.store.models import Submission
 from mppdesk.store.views import PAGE_SIZE
 from mppdesk.sync.worker import SyncWorker
 from mppdesk.ui.submissions import COLUMNS, SubmissionsPage, SubmissionTableModel
-from mppdesk.ui.sync_bridge import SyncBridge
-from mppdesk.ui.tasks import TaskRunner
 from mppdesk.ui.theme import apply_theme
 from tests.example_visits import BPJS, KTP, Clock, agency_settings, finalize, free_port
 
 SHOTS = os.environ.get("MPPDESK_SCREENSHOTS")
-
-
-@pytest.fixture
-def tasks(qtbot, runtime):
-    runner = TaskRunner()
-    yield runner
-    assert runner.wait_idle(30_000)
-    qtbot.waitUntil(lambda: runner.pending == 0)  # deliver results while the widgets live
 
 
 @pytest.fixture
@@ -48,6 +39,12 @@ def column(name: str) -> int:
 
 def shown(model, row: int, name: str) -> str:
     return model.data(model.index(row, column(name)))
+
+
+
+def _position(model, submission_id: str) -> int:
+    """The table row showing a submission, as a person finds it: by scanning the rows."""
+    return next(i for i in range(model.rowCount()) if model.row_at(i).id == submission_id)
 
 
 def test_the_model_passes_qt_model_tester_while_paging(
@@ -118,14 +115,14 @@ def test_only_what_changed_is_refreshed(qtbot, runtime, officer, tasks, four):
     worker.run_once()  # every agency down: each entry now shows its error and next retry
     worker.close()
     target = four[1].submission_id
-    position = model.position_of(target)
+    position = _position(model, target)
 
     with qtbot.assertNotEmitted(model.modelReset), qtbot.waitSignal(model.rows_refreshed):
         page.refresh_submissions([target])
     assert shown(model, position, "attempts") == "1"
     assert shown(model, position, "error").startswith("server instansi tidak dapat dihubungi")
     assert shown(model, position, "next")
-    other = model.position_of(four[0].submission_id)
+    other = _position(model, four[0].submission_id)
     assert shown(model, other, "attempts") == "0"  # not re-read: nobody said it changed
 
     new = finalize(runtime, officer, KTP)
@@ -147,8 +144,6 @@ def test_retry_now_from_the_keyboard(qtbot, runtime, officer, tasks, four):
     worker.run_once()
     worker.close()
     page = make_page(qtbot, runtime, officer, tasks)
-    bridge = SyncBridge(runtime, page)  # not started: only its sync_now is wired here
-    page.connect_bridge(bridge)
     page.show()
     page.activateWindow()
     qtbot.waitUntil(page.isActiveWindow)
@@ -159,7 +154,7 @@ def test_retry_now_from_the_keyboard(qtbot, runtime, officer, tasks, four):
     with qtbot.waitSignal(page.sync_requested):
         qtbot.keyClick(page, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     with runtime.store.read() as session:
-        (entry,) = outbox.entries_of(session, [selected])
+        (entry,) = session.get(Submission, selected).outbox
         assert entry.next_attempt_at <= runtime.now()
         assert repo.count_audit(session, "outbox.retry_now", selected) == 1
 

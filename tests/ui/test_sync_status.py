@@ -45,7 +45,7 @@ def test_the_bar_follows_an_agency_going_down_and_coming_back(
 
     bridge.start()
     qtbot.waitUntil(lambda: bar.state_of("dukcapil") == "offline", timeout=10_000)
-    qtbot.waitUntil(lambda: bar.pending_of("dukcapil") == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: bar.indicators["dukcapil"].pending == 1, timeout=10_000)
     assert "refused" in bar.indicators["dukcapil"].toolTip()
     shoot(bar, "status-bar-offline")
 
@@ -56,7 +56,7 @@ def test_the_bar_follows_an_agency_going_down_and_coming_back(
         ):
             bridge.sync_now()
         qtbot.waitUntil(lambda: bar.state_of("dukcapil") == "online", timeout=10_000)
-        qtbot.waitUntil(lambda: bar.pending_of("dukcapil") == 0, timeout=10_000)
+        qtbot.waitUntil(lambda: bar.indicators["dukcapil"].pending == 0, timeout=10_000)
         assert bridge.health["dukcapil"].last_success_at is not None
         assert "Sinkron terakhir" in bar.last_sync.text()
         shoot(bar, "status-bar-online")
@@ -89,8 +89,8 @@ def test_a_paused_agency_says_why_and_the_others_keep_flowing(
         ):
             bridge.start()
         qtbot.waitUntil(lambda: bar.state_of("dukcapil") == "paused", timeout=10_000)
-        qtbot.waitUntil(lambda: bar.pending_of("bpjs-kesehatan") == 0, timeout=10_000)
-        assert bar.pending_of("dukcapil") == 1
+        qtbot.waitUntil(lambda: bar.indicators["bpjs-kesehatan"].pending == 0, timeout=10_000)
+        assert bar.indicators["dukcapil"].pending == 1
         assert "dijeda" in bar.indicators["dukcapil"].name.text()
         assert bar.state_of("bpjs-kesehatan") == "online"
         # attention first: the paused agency leads the row
@@ -131,10 +131,10 @@ def test_a_captive_portal_is_shown_as_a_problem_and_then_flagged_for_a_superviso
         bar = SyncStatusBar(bridge)
         qtbot.addWidget(bar)
         bridge.start()
-        qtbot.waitUntil(lambda: bar.flagged_of("dukcapil") == 1, timeout=10_000)
+        qtbot.waitUntil(lambda: bar.indicators["dukcapil"].flagged == 1, timeout=10_000)
         indicator = bar.indicators["dukcapil"]
         assert bar.state_of("dukcapil") == "offline"  # a 200 from a portal is no contact
-        assert bar.pending_of("dukcapil") == 0  # not waiting: a person must look
+        assert bar.indicators["dukcapil"].pending == 0  # not waiting: a person must look
         assert "captive portal" in indicator.toolTip()
         assert "perlu diperiksa supervisor" in indicator.toolTip()
         assert "perlu supervisor" in indicator.name.text()

@@ -26,7 +26,7 @@ def test_every_range_names_a_real_setting():
     from mppdesk import settings as module
 
     classes = {"agencies": module.AgencyEndpoint}
-    for name in ("desk", "sync", "intake", "printing", "backup"):
+    for name in ("desk", "sync", "intake", "printing", "backup", "hub"):
         for f in fields(module.Settings):
             if f.name == name:
                 classes[name] = f.default_factory  # type: ignore[misc]

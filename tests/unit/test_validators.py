@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from stdnum.id import nik as stdnum_nik
 
 from mppdesk.forms import indonesia
-from mppdesk.forms.definitions import Text
 from mppdesk.forms.validators import (
     Check,
     InvalidNumber,
@@ -497,7 +496,9 @@ def test_non_text_is_an_error_check(name: str, value: object) -> None:
     check = CHECKS[name](value)  # type: ignore[arg-type]
     assert check.value is None
     assert "harus berupa teks" in error_of(check)
-    assert isinstance(check.error, Text)
+    # A catalog message (code + params), worded in both languages like a catalog Text.
+    assert check.error.code == "validator.not_text"
+    assert "must be text" in check.error.en and check.error.get("id") == check.error.id
 
 
 @pytest.mark.parametrize("name", sorted(CHECKS))
@@ -673,3 +674,20 @@ def test_ten_thousand_inputs_per_validator_crash_nothing(text: str) -> None:
             assert function is decode_nik
             continue
         assert isinstance(answer, Check | NikInfo)
+
+
+def test_a_check_carries_a_catalog_code_and_params_in_both_languages() -> None:
+    """Issue 11 item 2: a validator's answer is a code with parameters (no text pair), and
+    a reason inside a reason (the NIK inside a 16-digit NPWP) is worded in each language."""
+    short = check_nik("12")
+    assert short.error is not None
+    assert (short.error.code, short.error.params["count"]) == ("validator.digit_count", 2)
+    assert short.error.id == "NIK harus 16 digit (terisi 2)"
+    assert short.error.en == "NIK must have 16 digits (2 entered)"
+    npwp = check_npwp("15.0.0")
+    assert npwp.error is not None and "15 atau 16" in npwp.error.id
+    assert "15 or 16" in npwp.error.en
+    nested = check_npwp("3174011508950000")
+    assert nested.error is not None and nested.error.code == "validator.npwp_nik"
+    assert nested.error.id.endswith("tidak boleh 0000")
+    assert nested.error.en.endswith("cannot be 0000")
