@@ -33,6 +33,8 @@ _AREAS = (
     "mppdesk.cli.agency_sim",
     "mppdesk.cli.review",
     "mppdesk.cli.backup",
+    "mppdesk.cli.hub",
+    "mppdesk.cli.applicant",
 )
 
 

@@ -1,0 +1,79 @@
+"""``mppdesk applicant show``: the counter's NIK or passport look-up, headless.
+
+A joined desk asks the mall hub first (1.5 s at most) and falls back to its own store; the
+look-up is audited as the desk's own are. Exit 0 whether or not the applicant is found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from mppdesk.cli import EXIT_OK
+from mppdesk.cli.common import (
+    add_data_dir_option,
+    open_runtime_from,
+    read_password,
+    run_desk_command,
+    say,
+)
+from mppdesk.core import messages
+from mppdesk.core.messages import Phrase
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    applicant = subparsers.add_parser("applicant", help="applicants (satu data)")
+    sub = applicant.add_subparsers(dest="applicant_command", metavar="ACTION", required=True)
+    p = sub.add_parser("show", help="look an applicant up (the hub first when joined)")
+    add_data_dir_option(p)
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--nik", metavar="N", help="the applicant's NIK")
+    who.add_argument("--passport", metavar="P", help="a foreign applicant's passport number")
+    p.add_argument("--user", required=True, help="officer user name")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from the first line of standard input",
+    )
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.set_defaults(handler=_show)
+
+
+def _show(args: argparse.Namespace) -> int:
+    password = read_password()
+
+    def run() -> int:
+        from mppdesk.desk.auth import login
+        from mppdesk.desk.hub import lookup
+
+        id_kind, number = ("nik", args.nik) if args.nik is not None else ("paspor", args.passport)
+        runtime = open_runtime_from(args)
+        try:
+            actor = login(runtime, args.user, password)
+            found = lookup(runtime, actor, number, id_kind)
+        finally:
+            runtime.close()
+        if found is None:
+            answer: dict = {"found": False}
+        else:
+            answer = {"found": True, "source": found.source, "applicant": found.as_dict()}
+        if args.json:
+            print(json.dumps(answer, ensure_ascii=False, indent=2))
+        elif found is None:
+            print(say("cli.applicant.not_found", args))
+        else:
+            print(
+                say(
+                    "cli.applicant.found",
+                    args,
+                    name=found.name,
+                    kind=found.id_kind,
+                    source=Phrase(f"cli.applicant.source.{found.source}")
+                    if messages.has(f"cli.applicant.source.{found.source}")
+                    else found.source,
+                )
+            )
+        return EXIT_OK
+
+    return run_desk_command(run, json_errors=args.json)
