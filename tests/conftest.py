@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -112,9 +113,11 @@ def cli_json(result: subprocess.CompletedProcess):
 PG_ENV = "MPPDESK_TEST_PG_URL"
 
 
-@pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL database for one test (CI starts the server: .ci/postgres.sh)."""
+@contextlib.contextmanager
+def fresh_pg_database(prefix: str = "mppdesk_test"):
+    """A fresh PostgreSQL database, dropped afterwards (CI starts the server: .ci/postgres.sh).
+
+    The one helper behind every PostgreSQL test (the hub's store and benchmarks' tests)."""
     import uuid
 
     import sqlalchemy
@@ -122,16 +125,22 @@ def pg_url():
     admin_url = os.environ.get(PG_ENV)
     if not admin_url:
         pytest.skip(f"{PG_ENV} is not set (CI sets it; run .ci/postgres.sh locally)")
-    name = f"mppdesk_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(
             f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
         )
-    url = admin_url.rsplit("/", 1)[0] + "/" + name
     try:
-        yield url
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def pg_module_url(request):
+    """A fresh PostgreSQL database shared by the tests of one module."""
+    with fresh_pg_database(f"mppdesk_{request.module.__name__.rsplit('.', 1)[-1][:20]}") as url:
+        yield url

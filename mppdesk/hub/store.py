@@ -1033,21 +1033,6 @@ _STAGE_MERGE = (
     " local_date = EXCLUDED.local_date, created_at = EXCLUDED.created_at"
     " WHERE EXCLUDED.seq > hub_records.seq"
 )
-_STAGE_ORDER = (
-    "desk",
-    "kind",
-    "entity_id",
-    "seq",
-    "stored_at",
-    "body_enc",
-    "ref_id",
-    "tracking_no",
-    "agency",
-    "service",
-    "status",
-    "local_date",
-    "created_at",
-)
 
 
 def _copy_records(conn, rows: list[dict[str, Any]]) -> None:  # type: ignore[no-untyped-def]
@@ -1056,7 +1041,7 @@ def _copy_records(conn, rows: list[dict[str, Any]]) -> None:  # type: ignore[no-
     with driver.cursor() as cursor:
         with cursor.copy(_STAGE_COPY) as copy:
             for row in rows:
-                copy.write_row(tuple(row[name] for name in _STAGE_ORDER))
+                copy.write_row(tuple(row[name] for name in _COLUMNS))
         cursor.execute(_STAGE_MERGE)
 
 

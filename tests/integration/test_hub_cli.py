@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 import requests
-import sqlalchemy
 
 from mppdesk.core.audit_chain import GENESIS, event_hash
 from tests.conftest import run_cli
@@ -31,23 +30,6 @@ PHONE = "085733221100"
 @pytest.fixture(scope="module")
 def key_env(tmp_path_factory) -> dict:
     return {"MPPDESK_HUB_KEY_FILE": str(tmp_path_factory.mktemp("hubkey") / "hub.key")}
-
-
-@pytest.fixture(scope="module")
-def pg_module_url():
-    admin_url = os.environ.get(PG_ENV)
-    if not admin_url:
-        pytest.skip(f"{PG_ENV} is not set (CI sets it; run .ci/postgres.sh locally)")
-    name = f"mppdesk_hubcli_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'")
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
 
 
 @pytest.fixture(scope="module", params=["postgresql", "sqlite"])

@@ -45,24 +45,6 @@ def key_file(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("hubkey") / "hub.key"
 
 
-@pytest.fixture(scope="module")
-def pg_module_url():
-    """A fresh PostgreSQL database for this module (CI starts the server)."""
-    admin_url = os.environ.get(PG_ENV)
-    if not admin_url:
-        pytest.skip(f"{PG_ENV} is not set (CI sets it; run .ci/postgres.sh locally)")
-    name = f"mppdesk_hub_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'")
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
-
-
 @pytest.fixture(scope="module", params=["postgresql", "sqlite"])
 def hub(request, key_file, tmp_path_factory):
     """One hub per backend for the module; every test enrolls desks of its own."""

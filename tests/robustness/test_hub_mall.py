@@ -10,7 +10,6 @@ by the tests that need it. Needs ``MPPDESK_TEST_PG_URL`` (CI: ``.ci/postgres.sh`
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import ipaddress
 import json
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD, PG_ENV, cli_json, run_cli
+from tests.conftest import PASSWORD, cli_json, fresh_pg_database, run_cli
 from tests.integration.conftest import read_listening_line
 from tests.integration.test_intake import example_visit, with_local_attachments
 from tests.robustness.hub_desk_child import applicant_for
@@ -199,31 +198,10 @@ class Mall:
                 self.pii.add(str(applicant[name]))
 
 
-@contextlib.contextmanager
-def fresh_database():
-    import sqlalchemy
-
-    admin_url = os.environ.get(PG_ENV)
-    if not admin_url:
-        pytest.skip(f"{PG_ENV} is not set (CI sets it; run .ci/postgres.sh locally)")
-    name = f"mppdesk_hubmall_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(
-            f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
-        )
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
-
-
 @pytest.fixture(scope="module")
 def mall(tmp_path_factory):
     root = tmp_path_factory.mktemp("mall")
-    with fresh_database() as db_url:
+    with fresh_pg_database("mppdesk_hubmall") as db_url:
         mall = Mall(root, db_url)
         assert mall.hub_cli("init").returncode == 0
         for user, role in (("ani", "officer"), ("sari", "supervisor"), ("budi", "officer")):
