@@ -1,6 +1,7 @@
 """Every message a person reads, by code, in Bahasa Indonesia and English.
 
-One table per language in ``resources/messages/`` (``id.toml``, ``en.toml``): the UI, the
+One table per language in ``resources/messages/`` (``id.toml``, ``en.toml``, plus area files in
+``id/`` and ``en/``): the UI, the
 command line, the printed documents and the desk's errors all look their words up here, so a
 message is reviewed, corrected or translated in one place, and an error travels as a code
 with parameters instead of text that a screen would have to pick apart.
@@ -69,19 +70,33 @@ def language_of(lang: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+def table_files(lang: str) -> list[Path]:
+    """The files of one language: ``{lang}.toml``, then the area files in ``{lang}/`` by name.
+
+    Areas (tickets, billing, accounts…) keep their words in a file of their own, so two people
+    adding messages to different areas never edit the same file.
+    """
+    lang = language_of(lang)
+    return [messages_dir() / f"{lang}.toml", *sorted((messages_dir() / lang).glob("*.toml"))]
+
+
 @cache
 def table(lang: str) -> Mapping[str, str]:
     """The whole table of one language: code → text with ``{param}`` slots."""
-    path = messages_dir() / f"{language_of(lang)}.toml"
-    try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
-        # A broken install must still show codes (and a crash line), not crash again.
-        log.error("message catalog %s cannot be read: %s", path, exc)
-        return {}
     flat: dict[str, str] = {}
-    _flatten(raw, "", flat)
+    for path in table_files(lang):
+        try:
+            with path.open("rb") as handle:
+                raw = tomllib.load(handle)
+        except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
+            # A broken install must still show codes (and a crash line), not crash again.
+            log.error("message catalog %s cannot be read: %s", path, exc)
+            continue
+        area: dict[str, str] = {}
+        _flatten(raw, "", area)
+        for code in area.keys() & flat.keys():
+            log.error("message %s is defined twice (again in %s); the first stays", code, path)
+        flat.update({code: value for code, value in area.items() if code not in flat})
     return flat
 
 

@@ -13,8 +13,14 @@ from mppdesk.core.messages import Localized, params_of, text
 
 
 def _raw(lang: str) -> dict[str, str]:
-    with (messages.messages_dir() / f"{lang}.toml").open("rb") as handle:
-        return tomllib.load(handle)
+    raw: dict[str, str] = {}
+    for path in messages.table_files(lang):
+        with path.open("rb") as handle:
+            area = tomllib.load(handle)
+        twice = area.keys() & raw.keys()
+        assert not twice, f"{path.name} defines again: {sorted(twice)}"
+        raw.update(area)
+    return raw
 
 
 def test_both_languages_have_the_same_codes():
@@ -348,3 +354,21 @@ def test_the_desk_side_of_the_hub_raises_codes_not_english(tmp_path):
         {"path": str((tmp_path / "none.pem").resolve())},
     )
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_area_files_join_the_table_and_a_code_defined_twice_keeps_the_first(
+    tmp_path, monkeypatch, caplog
+):
+    (tmp_path / "id").mkdir()
+    (tmp_path / "id.toml").write_text('"a.one" = "satu"\n', encoding="utf-8")
+    (tmp_path / "id" / "b_area.toml").write_text('"a.two" = "dua"\n', encoding="utf-8")
+    (tmp_path / "id" / "c_area.toml").write_text('"a.one" = "lain"\n', encoding="utf-8")
+    monkeypatch.setattr(messages, "messages_dir", lambda: tmp_path)
+    messages.table.cache_clear()
+    try:
+        with caplog.at_level(logging.ERROR, logger="mppdesk.core.messages"):
+            assert text("a.two", "id") == "dua"
+            assert text("a.one", "id") == "satu"
+        assert "defined twice" in caplog.text
+    finally:
+        messages.table.cache_clear()
