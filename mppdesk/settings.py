@@ -60,6 +60,18 @@ transport = "folder"         # the folder drop: each submission written into a f
 drop_dir = "/srv/pdam-inbox" # agency collects from (absolute); delivered once its receipt
 receipt_check_s = 30         # file appears there; see docs/transports.md
 
+[qris]                       # the MPP takes payment of these agencies' fees itself: the receipt
+agencies = "bapenda,samsat"  # carries a dynamic QRIS beside the billing code ("" = no QRIS)
+merchant_name = "MPP KOTA CONTOH"      # 59, up to 25 characters, as the acquirer registered
+merchant_city = "KOTA CONTOH"          # 60, up to 15 characters
+acquirer_domain = "ID.CO.BANKDAERAH.WWW"  # 26.00
+merchant_pan = "9360012300000012345"   # 26.01, 16 to 19 digits
+merchant_id = "MPP0001"                # 26.02
+nmid = "ID1026000000001"               # 51.02, national merchant id
+criteria = "URE"                       # UMI | UKE | UME | UBE | URE
+mcc = "9399"                           # 52: government services
+postal_code = ""                       # 61, optional
+
 [hub]                        # the mall hub (written by 'mppdesk hub join'); no url = not joined
 url = "https://hub.mpp.example:8443"  # plain http only to a hub on this PC (loopback)
 ca_file = "certs/hub-ca.pem" # optional: the CA of the hub's certificate; else the system store
@@ -78,6 +90,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from mppdesk.core.qris import Merchant, QrisError
 from mppdesk.core.tracking import TrackingNumberError, normalize_desk_code
 
 SETTINGS_FILE = "settings.toml"
@@ -143,6 +156,34 @@ class PrintingSettings:
 
 
 PAPERS = ("80mm", "58mm", "a4")
+
+
+@dataclass(frozen=True)
+class QrisSettings:
+    """The MPP's own QRIS merchant, for the regional fees it collects itself (``agencies``)."""
+
+    agencies: str = ""  # comma-separated agency codes; "" = the receipt carries no QRIS
+    merchant_name: str = ""
+    merchant_city: str = ""
+    acquirer_domain: str = ""
+    merchant_pan: str = ""
+    merchant_id: str = ""
+    nmid: str = ""
+    criteria: str = "URE"
+    mcc: str = "9399"
+    postal_code: str = ""
+
+    @property
+    def agency_codes(self) -> frozenset[str]:
+        return frozenset(code.strip() for code in self.agencies.split(",") if code.strip())
+
+    def merchant(self) -> Merchant:
+        return Merchant(
+            name=self.merchant_name, city=self.merchant_city,
+            acquirer_domain=self.acquirer_domain, merchant_pan=self.merchant_pan,
+            merchant_id=self.merchant_id, nmid=self.nmid, criteria=self.criteria,
+            mcc=self.mcc, postal_code=self.postal_code,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -244,6 +285,7 @@ class Settings:
     backup: BackupSettings = field(default_factory=BackupSettings)
     agencies: dict[str, AgencyEndpoint] = field(default_factory=dict)
     hub: HubSettings = field(default_factory=HubSettings)
+    qris: QrisSettings = field(default_factory=QrisSettings)
 
     def with_agency(self, endpoint: AgencyEndpoint) -> Settings:
         agencies = dict(self.agencies)
@@ -372,7 +414,7 @@ def load_settings(data_dir: Path) -> Settings:
         raise SettingsError(f"{path}: {exc}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read ({exc})") from exc
-    unknown = set(raw) - {"desk", "sync", "intake", "printing", "backup", "agencies", "hub"}
+    unknown = set(raw) - {"desk", "sync", "intake", "printing", "backup", "agencies", "hub", "qris"}
     if unknown:
         raise SettingsError(f"{path}: unknown section(s) {sorted(unknown)}")
     desk = _section(DeskSettings, raw.get("desk"), f"{path}:desk")
@@ -425,9 +467,15 @@ def load_settings(data_dir: Path) -> Settings:
             endpoint = replace(endpoint, ca_file=str(ca_path))
         agencies[code] = endpoint
     hub = _load_hub(raw.get("hub"), path, Path(data_dir))
+    qris = _section(QrisSettings, raw.get("qris"), f"{path}:qris")
+    if qris.agency_codes:
+        try:
+            qris.merchant().check()
+        except QrisError as exc:
+            raise SettingsError(f"{path}:qris: {exc}") from None
     return Settings(
         desk=desk, sync=sync, intake=intake, printing=printing, backup=backup,
-        agencies=agencies, hub=hub,
+        agencies=agencies, hub=hub, qris=qris,
     )
 
 
@@ -499,6 +547,10 @@ def dump_settings(settings: Settings) -> str:
         lines += ["", "[hub]"]
         for f in fields(HubSettings):
             lines.append(f"{f.name} = {_toml_value(getattr(settings.hub, f.name))}")
+    if settings.qris != QrisSettings():
+        lines += ["", "[qris]"]
+        for f in fields(QrisSettings):
+            lines.append(f"{f.name} = {_toml_value(getattr(settings.qris, f.name))}")
     for code, endpoint in sorted(settings.agencies.items()):
         lines += ["", f"[agencies.{code}]"]
         for f in fields(AgencyEndpoint):

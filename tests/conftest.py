@@ -24,6 +24,22 @@ RUN_KEY_FILE = os.environ["MPPDESK_KEY_FILE"]
 PASSWORD = "rahasia-petugas-1"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep a module together on one pytest-xdist worker when its tests share a fixture of
+    module (or class/package) scope: that fixture (a hub server, a mall of desks, a database)
+    is then built once, not once in each worker. Other tests are dealt out one by one
+    (``--dist loadgroup`` in pyproject.toml); a module that must not run beside itself in
+    another worker says so with ``pytestmark = pytest.mark.xdist_group("name")``."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        defs = getattr(item, "_fixtureinfo", None)
+        defs = defs.name2fixturedefs if defs is not None else {}
+        if any(d and d[-1].scope in ("module", "class", "package") for d in defs.values()):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"

@@ -46,10 +46,22 @@ def finalize(runtime, actor, code: str, **kwargs: Any):
 
 
 def free_port() -> int:
-    """A loopback port nobody listens on (yet): an agency that is down."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A loopback port nobody listens on (yet): an agency that is down, and comes back there.
+
+    The port is left in TIME_WAIT (listened on, connected to, closed by the server side), so
+    for a minute the kernel gives it to no other ``bind(("127.0.0.1", 0))``: a server that a
+    test in the other pytest-xdist worker starts meanwhile cannot take it. A server that sets
+    SO_REUSEADDR (the reference agency does) can still bind it later on purpose.
+    """
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)):
+            accepted, _ = server.accept()
+            accepted.close()  # the server side closes first, so the port holds the TIME_WAIT
+    return port
 
 
 def agency_settings(

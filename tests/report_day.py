@@ -198,6 +198,11 @@ def recompute(runtime, first: date, last: date, today: date) -> dict:
             " FROM visits"
         ).fetchall()
         outbox = raw.execute("SELECT agency, state, created_at FROM outbox").fetchall()
+        no_shows = raw.execute(
+            "SELECT count(*) FROM queue_tickets WHERE status = 'no_show'"
+            " AND local_date BETWEEN ? AND ?",
+            (first.isoformat(), last.isoformat()),
+        ).fetchone()[0]
         surveys = raw.execute(
             f"SELECT visit_id, local_date, {', '.join(SURVEY_COLUMNS)} FROM survey_responses"
         ).fetchall()
@@ -305,6 +310,7 @@ def recompute(runtime, first: date, last: date, today: date) -> dict:
             or s[6] in ("flagged", "returned")
         },
         "responses": len(in_surveys),
+        "no_show": no_shows,
         "element_means": element_means,
         "ikm": _ikm(sum(element_means.values()) / 9) if element_means else None,
         "survey_service": {k: (len(v), _ikm(sum(v) / len(v))) for k, v in by_service.items()},

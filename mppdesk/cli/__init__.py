@@ -35,6 +35,7 @@ _AREAS = (
     "mppdesk.cli.backup",
     "mppdesk.cli.hub",
     "mppdesk.cli.applicant",
+    "mppdesk.cli.ticket",
 )
 
 

@@ -1,7 +1,8 @@
 """Administration of the desk's own data dir, run as the OS account that owns it.
 
 Like ``createuser`` run as the database's OS user, these need no officer login:
-``init``, ``user add``, ``info``, ``submissions list``.
+``init``, ``user add|list|unlock|disable|enable|reset-password``, ``info``,
+``submissions list``. Every account change is audited with the OS account as its actor.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from mppdesk.cli.common import (
     open_runtime_from,
     read_password,
     run_desk_command,
+    say,
 )
 
 MAX_LIST_LIMIT = 1_000_000  # rows; more is a typo, and SQLite's integers end at 2**63
@@ -42,10 +44,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="read the password from the first line of standard input",
     )
     p.set_defaults(handler=_user_add)
-    p = sub.add_parser("list", help="list accounts")
+    p = sub.add_parser("list", help="list accounts (role, disabled, locked, last sign-in)")
     add_data_dir_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_user_list)
+    for action, helptext in (
+        ("unlock", "lift a lockout now (the failed attempts stop counting)"),
+        ("disable", "disable an account: it can no longer sign in"),
+        ("enable", "enable a disabled account again"),
+    ):
+        p = sub.add_parser(action, help=helptext)
+        add_data_dir_option(p)
+        p.add_argument("username")
+        p.set_defaults(handler=_user_change, user_action=action)
+    p = sub.add_parser("reset-password", help="set a new password (also lifts a lockout)")
+    add_data_dir_option(p)
+    p.add_argument("username")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the new password from the first line of standard input",
+    )
+    p.set_defaults(handler=_user_reset_password)
 
     p = subparsers.add_parser("info", help="where the data is and how much of it")
     add_data_dir_option(p)
@@ -101,27 +122,59 @@ def _user_add(args: argparse.Namespace) -> int:
 
 def _user_list(args: argparse.Namespace) -> int:
     def run() -> int:
-        from mppdesk.store import repo
+        from mppdesk.desk.auth import list_accounts, os_actor
 
         runtime = open_runtime_from(args)
         try:
-            with runtime.store.read() as session:
-                rows = [
-                    {
-                        "username": o.username,
-                        "role": o.role,
-                        "full_name": o.full_name,
-                        "active": o.active,
-                    }
-                    for o in repo.list_officers(session)
-                ]
+            accounts = list_accounts(runtime, os_actor())
+            rows = [account.as_dict(runtime.tz) for account in accounts]
         finally:
             runtime.close()
         if args.json:
             print(json.dumps(rows, indent=2, ensure_ascii=False))
         else:
             for row in rows:
-                print(f"{row['username']:20s} {row['role']:10s} {row['full_name']}")
+                state = say(
+                    "accounts.cli.state_locked" if row["locked"] else
+                    "accounts.cli.state_active" if row["active"] else "accounts.cli.state_disabled",
+                    args,
+                    until=(row["locked_until"] or "")[11:16],
+                )
+                print(f"{row['username']:20s} {row['role']:10s} {state:24s} {row['full_name']}")
+        return EXIT_OK
+
+    return run_desk_command(run)
+
+
+def _user_change(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.desk.auth import os_actor, set_user_active, unlock_user
+
+        runtime = open_runtime_from(args)
+        try:
+            if args.user_action == "unlock":
+                unlock_user(runtime, os_actor(), args.username)
+            else:
+                set_user_active(runtime, os_actor(), args.username, args.user_action == "enable")
+        finally:
+            runtime.close()
+        print(say(f"accounts.done.{args.user_action}", args, user=args.username), file=sys.stderr)
+        return EXIT_OK
+
+    return run_desk_command(run)
+
+
+def _user_reset_password(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.desk.auth import os_actor, reset_password
+
+        password = read_password()
+        runtime = open_runtime_from(args)
+        try:
+            reset_password(runtime, os_actor(), args.username, password)
+        finally:
+            runtime.close()
+        print(say("accounts.done.reset", args, user=args.username), file=sys.stderr)
         return EXIT_OK
 
     return run_desk_command(run)
@@ -163,8 +216,11 @@ def _submissions_list(args: argparse.Namespace) -> int:
         else:
             for row in rows:
                 states = ", ".join(f"{o['agency']}:{o['state']}" for o in row["outbox"])
+                pay = row.get("payment")
+                paid = f" bill {pay['code']}:{pay['state']}" if pay else ""
                 print(
                     f"{row['tracking_number']:22s} {row['service']:32s} {row['status']:10s} {states}"
+                    + paid
                 )
         return EXIT_OK
 

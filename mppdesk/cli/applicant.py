@@ -1,7 +1,8 @@
-"""``mppdesk applicant show``: the counter's NIK or passport look-up, headless.
+"""``mppdesk applicant show``: the counter's NIK, passport or KITAS/KITAP look-up, headless.
 
 A joined desk asks the mall hub first (1.5 s at most) and falls back to its own store; the
-look-up is audited as the desk's own are. Exit 0 whether or not the applicant is found.
+look-up is audited as the desk's own are. Exit 0 whether or not the applicant is found
+(``{"found": false, "applicant": null}``); a malformed passport or KITAS number exits 2.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--nik", metavar="N", help="the applicant's NIK")
     who.add_argument("--passport", metavar="P", help="a foreign applicant's passport number")
+    who.add_argument("--kitas", metavar="K", help="a foreign applicant's KITAS/KITAP number")
     p.add_argument("--user", required=True, help="officer user name")
     p.add_argument(
         "--password-stdin",
@@ -45,18 +47,26 @@ def _show(args: argparse.Namespace) -> int:
 
     def run() -> int:
         from mppdesk.desk.auth import login
+        from mppdesk.desk.counter import resolve_identity
         from mppdesk.desk.hub import lookup
 
-        id_kind, number = ("nik", args.nik) if args.nik is not None else ("paspor", args.passport)
+        if args.nik is not None:
+            id_kind, number = "nik", args.nik
+        elif args.passport is not None:
+            id_kind, number = "paspor", args.passport
+        else:
+            id_kind, number = "kitas", args.kitas
         runtime = open_runtime_from(args)
         try:
             actor = login(runtime, args.user, password)
+            # Exit 2 for a malformed passport/KITAS number; a passport finds the applicant
+            # keyed by their KITAS.
+            id_kind, number = resolve_identity(runtime, id_kind, number)
             found = lookup(runtime, actor, number, id_kind)
         finally:
             runtime.close()
-        if found is None:
-            answer: dict = {"found": False}
-        else:
+        answer: dict = {"found": found is not None, "applicant": None}
+        if found is not None:
             answer = {"found": True, "source": found.source, "applicant": found.as_dict()}
         if args.json:
             print(json.dumps(answer, ensure_ascii=False, indent=2))

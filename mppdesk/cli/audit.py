@@ -1,4 +1,9 @@
-"""``mppdesk audit verify|head``: check the hash chain of audit events."""
+"""``mppdesk audit verify|head|log``: the hash chain of audit events and the access log.
+
+``audit log`` answers "who saw this person's data" as the data dir's OS account (like
+``audit verify``): ``--subject`` takes the person's NIK, passport or KITAS/KITAP number and
+finds them by keyed hash (``mppdesk.store.access_log``); the output never holds the number.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,12 @@ import json
 import sys
 
 from mppdesk.cli import EXIT_ERROR, EXIT_OK
-from mppdesk.cli.common import add_data_dir_option, open_runtime_from, run_desk_command
+from mppdesk.cli.common import (
+    add_data_dir_option,
+    bounded_int,
+    open_runtime_from,
+    run_desk_command,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +31,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("head", help="print the chain head (ID:HASH) to record elsewhere")
     add_data_dir_option(p)
     p.set_defaults(handler=_head)
+    p = sub.add_parser("log", help="who saw whose data: look-ups, searches, opened details")
+    add_data_dir_option(p)
+    p.add_argument("--subject", metavar="NIK", help="the person's NIK, passport or KITAS number")
+    p.add_argument("--user", metavar="U", help="only this officer's events")
+    p.add_argument("--date", metavar="D", help="only this local day, YYYY-MM-DD")
+    p.add_argument(
+        "--limit", type=bounded_int(1, 5000), default=500, help="at most this many (newest first)"
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_log)
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -61,3 +81,29 @@ def _head(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return run_desk_command(run)
+
+
+def _log(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.desk.audit import AccessQuery, access_log_rows, read_day
+        from mppdesk.desk.auth import os_actor
+
+        query = AccessQuery(
+            subject=args.subject, user=args.user, day=read_day(args.date), limit=args.limit
+        )
+        runtime = open_runtime_from(args)
+        try:
+            rows = access_log_rows(runtime, os_actor(), query)
+        finally:
+            runtime.close()
+        if args.json:
+            print(json.dumps(rows, indent=2, ensure_ascii=False))
+        else:
+            for row in rows:
+                print(
+                    f"{row['at']}  {row['user']:16s} {row['action']:24s} "
+                    f"{row['object_type']}:{row['object_id']}"
+                )
+        return EXIT_OK
+
+    return run_desk_command(run, json_errors=args.json)

@@ -51,6 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, required=True, help="TCP port (0: any free port)")
     p.add_argument("--cert", type=Path, default=None, help="TLS certificate chain (PEM)")
     p.add_argument("--key", type=Path, default=None, help="TLS private key (PEM)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes accepting on the one port (about one per core; default 1)",
+    )
     p.set_defaults(handler=_guarded(_serve))
 
     desk = sub.add_parser("desk", help="enroll, revoke and list desks")
@@ -220,6 +226,8 @@ def _serve(args: argparse.Namespace) -> int:
         )
     if not 0 <= args.port <= 65535:
         raise _Usage("--port is between 0 and 65535")
+    if not 1 <= args.workers <= 64:
+        raise _Usage("--workers is between 1 and 64")
     if args.cert is not None:
         try:
             ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
@@ -228,8 +236,10 @@ def _serve(args: argparse.Namespace) -> int:
         except (OSError, ssl.SSLError) as exc:
             reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or "unusable"
             raise _Usage(f"cannot use the certificate and key: {reason}") from None
-    store = _store(args)
+    store = _store(args)  # the database and key are checked here, before any worker starts
     configure_logging()
+    if args.workers > 1:
+        return _serve_workers(args, store)
     stopped: list[int] = []
 
     # uvicorn stops gracefully on SIGTERM/SIGINT and then raises the signal again to the
@@ -250,6 +260,29 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     finally:
         store.engine.dispose()
+    print("hub stopped", file=sys.stderr)
+    return EXIT_OK
+
+
+def _serve_workers(args: argparse.Namespace, store) -> int:  # type: ignore[no-untyped-def]
+    from mppdesk.hub.server import serve_workers
+
+    store.engine.dispose()  # each worker opens its own
+
+    def announce(url: str) -> None:
+        print(f"listening on {url}", flush=True)
+
+    try:
+        code = serve_workers(
+            _db(args), workers=args.workers, key_file=args.key_file, host=args.host,
+            port=args.port, cert=args.cert, key=args.key, announce=announce,
+        )
+    except OSError as exc:
+        print(f"cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return EXIT_ERROR
+    if code:
+        print("hub stopped: a worker failed (see the log above)", file=sys.stderr)
+        return EXIT_ERROR
     print("hub stopped", file=sys.stderr)
     return EXIT_OK
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from mppdesk.cli import EXIT_INVALID, EXIT_OK
 from mppdesk.cli.common import (
     add_data_dir_option,
+    message_language,
     open_runtime_from,
     read_password,
     run_desk_command,
@@ -34,7 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="check the visit as finalize would (its plan), store nothing",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--lang", choices=("id", "en"), default="id", help="language of messages")
+    p.add_argument(
+        "--lang",
+        choices=("id", "en"),
+        default=None,
+        help="language of messages (default: MPPDESK_LANG, else the desk's setting, else id)",
+    )
     p.set_defaults(handler=_intake)
 
 
@@ -90,6 +96,7 @@ def _intake(args: argparse.Namespace) -> int:
         from mppdesk.desk.intake import check_visit, finalize_visit, parse_visit, plan_summary
 
         password = read_password()
+        lang = message_language(args)  # --lang, else MPPDESK_LANG, else the desk's setting
         base_dir = Path.cwd() if str(args.input) == "-" else args.input.parent
         try:
             text = _read_visit_text(args.input)
@@ -114,20 +121,30 @@ def _intake(args: argparse.Namespace) -> int:
             actor = login(runtime, args.user, password)
             request = parse_visit(document, base_dir, runtime.settings.intake)
             if args.check:
-                return _print_check(
-                    plan_summary(check_visit(runtime, actor, request), args.lang), args
-                )
+                return _print_check(plan_summary(check_visit(runtime, actor, request), lang), args)
             result = finalize_visit(runtime, actor, request)
+            names = {s.service: _service_name(runtime, s.service, lang) for s in result.submissions}
         finally:
             runtime.close()
         if args.json:
-            print(json.dumps(result.as_dict(args.lang), ensure_ascii=False, indent=2))
+            print(json.dumps(result.as_dict(lang), ensure_ascii=False, indent=2))
             return EXIT_OK
         for s in result.submissions:
-            print(f"{s.tracking_number}  {s.service}  {s.status}  SLA {s.sla_due}")
+            print(
+                say(
+                    "counter.intake_line",
+                    args,
+                    tracking=s.tracking_number,
+                    service=names[s.service],
+                    status=say(f"done.state.{s.status}", args)
+                    if s.status in ("held", "queued")
+                    else s.status,
+                    due=s.sla_due,
+                )
+            )
         # Stored, but the officer must hear what the engine doubts (--json carries them).
         for warning in result.warnings:
-            entry = warning.as_dict(args.lang)
+            entry = warning.as_dict(lang)
             print(
                 say("cli.warning_line", args, path=entry["path"], message=entry["message"]),
                 file=sys.stderr,
@@ -135,6 +152,11 @@ def _intake(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return run_desk_command(run, json_errors=True)
+
+
+def _service_name(runtime, code: str, lang: str) -> str:
+    service = runtime.catalog.services.get(code)
+    return service.name.get(lang) if service is not None else code
 
 
 def _print_check(summary: dict, args: argparse.Namespace) -> int:

@@ -9,6 +9,17 @@ as ESC/POS for a raw thermal printer). With none of them, the printer named in t
 settings (``[printing] receipt_printer``). ``--format`` defaults to ``[printing] paper``.
 A printer that cannot take the job is a message and exit 1; a ``--to`` that names no
 printer is exit 2.
+
+A visit is named by its id or any of its tracking numbers (what the citizen's receipt
+shows); ``--copy`` marks a receipt, slip or visit checklist SALINAN. A visit's documents show
+it as submitted (the frozen payloads), never today's applicant record.
+
+``mppdesk handover AGENCY [--date D] [--user U --password-stdin]`` prints what is still to
+hand over to an agency without an API, signed with the officer's full name (without a login
+the name is left for the hand); ``mppdesk agency deliver TRACKING_NO --received-by NAME
+[--ref REF] --user U --password-stdin`` records the handover, which sets the outbox entry
+``done`` (exit 0; 2 unknown number or bad input; 4 wrong login; 1 refused: held for
+approval, already handed over, or not a manual agency).
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from mppdesk.cli.common import (
     add_data_dir_option,
     message_language,
     open_runtime_from,
+    read_password,
     run_desk_command,
     say,
 )
@@ -58,23 +70,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("receipt", help="a visit's receipt (tanda terima) as PDF")
     p.add_argument("visit_id", metavar="VISIT", help="visit id or one of its tracking numbers")
     _common(p, None, escpos=True)
+    p.add_argument("--copy", action="store_true", help="mark it SALINAN (a reprint)")
     p.set_defaults(handler=_receipt)
 
     p = subparsers.add_parser("slip", help='a visit\'s "berkas belum lengkap" slip as PDF')
     p.add_argument("visit_id", metavar="VISIT", help="visit id or one of its tracking numbers")
     _common(p, None, escpos=True)
+    p.add_argument("--copy", action="store_true", help="mark it SALINAN (a reprint)")
     p.set_defaults(handler=_slip)
 
     p = subparsers.add_parser(
-        "checklist", help="requirement checklist of services (no visit needed)"
+        "checklist",
+        help="requirement checklist of services (no visit needed), or a visit's as submitted",
     )
-    p.add_argument("services", nargs="+", metavar="SERVICE")
+    p.add_argument("services", nargs="*", metavar="SERVICE")
+    p.add_argument(
+        "--visit",
+        metavar="VISIT",
+        help="a visit's checklist with what was handed over ticked (id or tracking number; "
+        "marked SALINAN)",
+    )
     _common(p, "a4")
     p.set_defaults(handler=_checklist)
 
     p = subparsers.add_parser("handover", help="handover list (berita acara) for a manual agency")
     p.add_argument("agency")
-    p.add_argument("--date", required=True, help="local date YYYY-MM-DD")
+    p.add_argument("--date", help="local date YYYY-MM-DD (default: today)")
+    p.add_argument("--user", help="the officer who signs it (full name printed)")
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read --user's password from standard input"
+    )
     add_data_dir_option(p)
     where = p.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", type=Path, help="PDF file to write")
@@ -111,10 +136,11 @@ def _document(args: argparse.Namespace, build, title: str) -> int:
             return EXIT_INVALID
 
     def run() -> int:
-        from mppdesk.desk.auth import os_actor
+        from mppdesk.desk.auth import login, os_actor
         from mppdesk.printing.escpos import send
         from mppdesk.printing.os_print import submit_pdf
 
+        password = read_password() if getattr(args, "user", None) else None
         runtime = open_runtime_from(args)
         try:
             printer = args.printer
@@ -128,7 +154,8 @@ def _document(args: argparse.Namespace, build, title: str) -> int:
                         file=sys.stderr,
                     )
                     return EXIT_INVALID
-            data = build(runtime, os_actor(), "escpos" if target is not None else "pdf")
+            actor = login(runtime, args.user, password) if password is not None else os_actor()
+            data = build(runtime, actor, "escpos" if target is not None else "pdf")
         finally:
             runtime.close()
         try:
@@ -155,7 +182,7 @@ def _receipt(args: argparse.Namespace) -> int:
     return _document(
         args,
         lambda rt, actor, output: print_receipt(
-            rt, actor, args.visit_id, args.format, args.lang, output=output
+            rt, actor, args.visit_id, args.format, args.lang, output=output, reprint=args.copy
         ),
         f"mppdesk receipt {args.visit_id}",
     )
@@ -167,15 +194,26 @@ def _slip(args: argparse.Namespace) -> int:
     return _document(
         args,
         lambda rt, actor, output: print_slip(
-            rt, actor, args.visit_id, args.format, args.lang, output=output
+            rt, actor, args.visit_id, args.format, args.lang, output=output, reprint=args.copy
         ),
         f"mppdesk slip {args.visit_id}",
     )
 
 
 def _checklist(args: argparse.Namespace) -> int:
-    from mppdesk.desk.documents import print_checklist
+    from mppdesk.desk.documents import print_checklist, print_visit_checklist
 
+    if bool(args.services) == bool(args.visit):
+        print("name SERVICE … or --visit VISIT (one of them)", file=sys.stderr)
+        return EXIT_INVALID
+    if args.visit:
+        return _document(
+            args,
+            lambda rt, actor, _output: print_visit_checklist(
+                rt, actor, args.visit, args.format, args.lang
+            ),
+            f"mppdesk checklist --visit {args.visit}",
+        )
     return _document(
         args,
         lambda rt, actor, _output: print_checklist(rt, args.services, args.format, args.lang),
@@ -186,13 +224,62 @@ def _checklist(args: argparse.Namespace) -> int:
 def _handover(args: argparse.Namespace) -> int:
     from mppdesk.desk.documents import print_handover
 
-    try:
-        day = date.fromisoformat(args.date)
-    except ValueError:
-        print(f"--date: expected YYYY-MM-DD, got {args.date!r}", file=sys.stderr)
+    if bool(args.user) != bool(args.password_stdin):
+        print("--user and --password-stdin go together", file=sys.stderr)
         return EXIT_INVALID
+    day = None
+    if args.date is not None:
+        try:
+            day = date.fromisoformat(args.date)
+        except ValueError:
+            print(f"--date: expected YYYY-MM-DD, got {args.date!r}", file=sys.stderr)
+            return EXIT_INVALID
     return _document(
         args,
         lambda rt, actor, _output: print_handover(rt, actor, args.agency, day, args.lang),
-        f"mppdesk handover {args.agency} {day.isoformat()}",
+        f"mppdesk handover {args.agency} {args.date or ''}".strip(),
     )
+
+
+def register_deliver(agency_commands: argparse._SubParsersAction) -> None:
+    """``mppdesk agency deliver``: registered by ``mppdesk.cli.sync`` beside ``agency set``."""
+    p = agency_commands.add_parser(
+        "deliver",
+        help="record that a manual agency received a submission's files (handover)",
+        description="Sets the submission's outbox entry done: it leaves the send queue. "
+        "Exit 0 done, 2 unknown tracking number or bad input, 4 login refused, 1 refused "
+        "(held for approval, already handed over, or an agency with an API).",
+    )
+    add_data_dir_option(p)
+    p.add_argument("tracking_number", metavar="TRACKING_NO")
+    p.add_argument(
+        "--received-by", required=True, metavar="NAME", help="the agency officer who took them"
+    )
+    p.add_argument("--ref", metavar="REF", help="the agency's reference (receipt number), if any")
+    p.add_argument("--user", required=True, help="the officer handing the files over")
+    p.add_argument("--password-stdin", action="store_true", required=True)
+    p.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    p.set_defaults(handler=_deliver)
+
+
+def _deliver(args: argparse.Namespace) -> int:
+    import json
+
+    def run() -> int:
+        from mppdesk.desk.auth import login
+        from mppdesk.desk.documents import hand_over
+
+        password = read_password()
+        runtime = open_runtime_from(args)
+        try:
+            actor = login(runtime, args.user, password)
+            outcome = hand_over(runtime, actor, args.tracking_number, args.received_by, args.ref)
+        finally:
+            runtime.close()
+        if args.json:
+            print(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2))
+        else:
+            print(f"{outcome.tracking_number}  {outcome.agency}  done")
+        return EXIT_OK
+
+    return run_desk_command(run, json_errors=args.json)

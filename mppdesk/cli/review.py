@@ -1,4 +1,5 @@
-"""``mppdesk review`` (approve, return, flag) and ``mppdesk report daily`` (PDF, XLSX, CSV)."""
+"""``mppdesk review`` (approve, return, flag), ``mppdesk cancel`` and ``mppdesk correct``
+(corrections, by tracking number) and ``mppdesk report daily`` (PDF, XLSX, CSV)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "that is not held records the decision.",
     )
     add_data_dir_option(p)
-    p.add_argument("submission_id", metavar="SUBMISSION_ID")
+    p.add_argument("submission_id", metavar="SUBMISSION", help="submission id or tracking number")
     decision = p.add_mutually_exclusive_group(required=True)
     decision.add_argument("--approve", action="store_true", help="approve (releases a held one)")
     decision.add_argument(
@@ -44,6 +45,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_login(p)
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
     p.set_defaults(handler=_review)
+
+    cancel = subparsers.add_parser(
+        "cancel",
+        help="cancel a submission (sends the agency a cancellation superseding it)",
+        description="A submission not sent yet is withdrawn and never sent; one already sent "
+        "is followed by a cancellation naming it in `supersedes`.",
+    )
+    add_data_dir_option(cancel)
+    cancel.add_argument("submission_id", metavar="TRACKING_NO")
+    cancel.add_argument("--reason", required=True, help="why it is cancelled (audited)")
+    _add_login(cancel, "officer")
+    cancel.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    cancel.set_defaults(handler=_cancel)
+
+    correct = subparsers.add_parser(
+        "correct",
+        help="write a visit file that corrects a submission, pre-filled from it",
+        description="Writes the visit as submitted (attachments beside it) with `supersedes` "
+        "set; edit it and store it with `mppdesk intake --input FILE`.",
+    )
+    add_data_dir_option(correct)
+    correct.add_argument("submission_id", metavar="TRACKING_NO")
+    correct.add_argument("-o", "--output", type=Path, required=True, help="visit file to write")
+    _add_login(correct, "officer")
+    correct.add_argument("--json", action="store_true", help="print the visit file as JSON too")
+    correct.set_defaults(handler=_correct)
 
     report = subparsers.add_parser("report", help="supervisor reports")
     kinds = report.add_subparsers(dest="report_kind", metavar="KIND", required=True)
@@ -66,8 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     daily.set_defaults(handler=_report_daily)
 
 
-def _add_login(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--user", required=True, help="supervisor user name")
+def _add_login(p: argparse.ArgumentParser, role: str = "supervisor") -> None:
+    p.add_argument("--user", required=True, help=f"{role} user name")
     p.add_argument(
         "--password-stdin",
         action="store_true",
@@ -87,6 +114,7 @@ def _review(args: argparse.Namespace) -> int:
     def run() -> int:
         from mppdesk.core.states import ReviewState
         from mppdesk.desk.auth import login
+        from mppdesk.desk.documents import resolve_submission
         from mppdesk.desk.review import review
 
         password = read_password()
@@ -99,7 +127,8 @@ def _review(args: argparse.Namespace) -> int:
         runtime = open_runtime_from(args)
         try:
             actor = login(runtime, args.user, password)
-            outcome = review(runtime, actor, args.submission_id, decision, reason)
+            submission_id = resolve_submission(runtime, args.submission_id)
+            outcome = review(runtime, actor, submission_id, decision, reason)
         finally:
             runtime.close()
         if args.json:
@@ -107,6 +136,67 @@ def _review(args: argparse.Namespace) -> int:
         else:
             released = f", {outcome.released} antrean kirim dilepas" if outcome.released else ""
             print(f"{outcome.tracking_number}  {outcome.decision}{released}")
+        return EXIT_OK
+
+    return run_desk_command(run)
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.desk.auth import login
+        from mppdesk.desk.corrections import cancel
+
+        password = read_password()
+        runtime = open_runtime_from(args)
+        try:
+            actor = login(runtime, args.user, password)
+            outcome = cancel(runtime, actor, args.submission_id, args.reason)
+        finally:
+            runtime.close()
+        if args.json:
+            print(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2))
+        else:
+            print(
+                say(
+                    "cli.cancel_done",
+                    args,
+                    tracking=outcome.tracking_number,
+                    original=outcome.cancels_tracking,
+                )
+            )
+        return EXIT_OK
+
+    return run_desk_command(run)
+
+
+def _correct(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from mppdesk.desk.auth import login
+        from mppdesk.desk.corrections import correction_of, write_visit_file
+
+        password = read_password()
+        output = args.output.absolute()
+        if not output.parent.is_dir():
+            print(say("cli.no_such_folder", args, folder=str(output.parent)), file=sys.stderr)
+            return EXIT_INVALID
+        runtime = open_runtime_from(args)
+        try:
+            actor = login(runtime, args.user, password)
+            draft = correction_of(runtime, actor, args.submission_id)
+            write_visit_file(runtime, draft, output)
+        finally:
+            runtime.close()
+        if args.json:
+            print(json.dumps(draft.visit_file(), ensure_ascii=False, indent=2))
+        else:
+            print(
+                say(
+                    "cli.correction_written",
+                    args,
+                    tracking=draft.tracking_number,
+                    path=str(output),
+                )
+            )
         return EXIT_OK
 
     return run_desk_command(run)

@@ -78,6 +78,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="PEM file of the CA that signed the agency's certificate ('' for the system's)",
     )
     q.set_defaults(handler=_agency_set)
+    from mppdesk.cli.printing import register_deliver  # the handover lives with its documents
+
+    register_deliver(sub)
 
 
 def _summary(runtime) -> dict:

@@ -4,6 +4,10 @@ Which failures count is decided by the order attempts were recorded (their row s
 never by comparing clock readings with each other: a success stamped while the PC's clock
 was ahead would otherwise look "newer" than every failure after the clock is corrected, and
 lockout would stay off for the size of the jump. The window is the only use of the clock.
+
+An admin's unlock (or password reset) is recorded as a successful attempt: the failures
+before it stop counting, as after a real success, so the officer gets the full number of
+tries again instead of being locked by the next typo.
 """
 
 from __future__ import annotations
@@ -45,6 +49,16 @@ def should_lock(failure_times: Sequence[datetime], now: datetime) -> bool:
     """
     recent = [t for t in failure_times if now - t <= WINDOW]
     return len(recent) >= MAX_FAILURES
+
+
+def attempts_left(failure_times: Sequence[datetime], now: datetime) -> int:
+    """How many more failures ``should_lock`` allows before it locks the name (0: locked).
+
+    Shown after a failed sign-in, so an officer knows to stop and ask an admin before the
+    last try rather than after it.
+    """
+    recent = [t for t in failure_times if now - t <= WINDOW]
+    return max(0, MAX_FAILURES - len(recent))
 
 
 def locked_until(now: datetime) -> datetime:

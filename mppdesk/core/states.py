@@ -15,6 +15,9 @@ class SubmissionStatus(StrEnum):
     REJECTED = "rejected"
     CONFLICT = "conflict"
     COLLECTED = "collected"
+    # Replaced by a correction or a cancellation (the submission whose ``supersedes_id``
+    # names it): never approved, never sent if it was not sent yet (mppdesk.desk.corrections).
+    SUPERSEDED = "superseded"
 
 
 class ReviewState(StrEnum):
@@ -35,6 +38,9 @@ class OutboxState(StrEnum):
     # submission the agency lost after accepting it, or a fault of this PC (an unreadable
     # attachment). ``last_error_class`` says which; "kirim ulang" puts it back in the queue.
     FLAGGED = "flagged"
+    # Withdrawn before it was sent: its submission was superseded (a correction or a
+    # cancellation). Final, like ``done``, but nothing reached the agency.
+    SUPERSEDED = "superseded"
 
 
 class AgencyStatus(StrEnum):

@@ -149,6 +149,7 @@ class Outcome:
     agency_status: str | None = None
     protocol: bool = False
     waiting: bool = False
+    billing: Any = None  # a validated mppdesk.core.billing.Billing the answer carried
 
     @property
     def burns_attempt(self) -> bool:

@@ -66,14 +66,13 @@ class CollectionCandidate:
     def ready(self) -> bool:
         return self.agency_status == AgencyStatus.COMPLETED and self.collected_at is None
 
-    def why_not_ready(self) -> Phrase | None:
-        """Why the product cannot be handed over (a catalog message), or None."""
+    def why_not_ready(self, tz: Any = None) -> Phrase | None:
+        """Why the product cannot be handed over (a catalog message), or None; a time in the
+        desk's zone ``tz`` (the officer's clock, not UTC)."""
         if self.collected_at is not None:
             who = (self.collected_by or {}).get("name") or ""
-            return Phrase(
-                "error.already_collected",
-                {"when": f"{self.collected_at:%Y-%m-%d %H:%M}", "who": who},
-            )
+            at = self.collected_at if tz is None else self.collected_at.astimezone(tz)
+            return Phrase("error.already_collected", {"when": f"{at:%d-%m-%Y %H:%M}", "who": who})
         if self.agency_status == AgencyStatus.COMPLETED:
             return None
         status = self.agency_status or Phrase("error.not_sent_yet")
@@ -224,7 +223,9 @@ def record_collection(
             AgencyStatus.COMPLETED
         ):
             candidate = _candidate_without_lookup(submission)
-            reason = candidate.why_not_ready() or Phrase("error.not_ready", {"status": ""})
+            reason = candidate.why_not_ready(runtime.tz) or Phrase(
+                "error.not_ready", {"status": ""}
+            )
             raise NotReady([FieldError.of("tracking_number", reason.code, **reason.params)])
         if record.taker == TAKER_APPLICANT:
             identity = views.applicant_identity(session, submission.applicant_id)

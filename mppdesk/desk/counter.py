@@ -118,6 +118,31 @@ class ApplicantRecord:
     changes: tuple[ProfileChange, ...] = ()
 
 
+FOREIGN_ID_KINDS = {"paspor": "applicant.no_paspor", "kitas": "applicant.no_kitas"}
+
+
+def foreign_number(id_kind: str, number: str) -> str:
+    """A passport or KITAS/KITAP number as intake stores it (upper case, no spaces), or
+    InvalidInput naming what is wrong: a look-up by ``!!`` finds nobody, it is refused."""
+    from mppdesk.forms.validators import identity_number
+
+    check = identity_number(id_kind, number)
+    if check.error is not None:
+        path = FOREIGN_ID_KINDS[id_kind]
+        raise InvalidInput([FieldError(path, check.error.id, check.error.en)])
+    return check.value
+
+
+def resolve_identity(runtime: Runtime, id_kind: str, number: str) -> tuple[str, str]:
+    """The (kind, number) to look up: a passport or KITAS/KITAP number normalised, and a
+    passport number of an applicant keyed by their KITAS (or the reverse) mapped to that key.
+    A NIK is left as typed (its own checks run elsewhere)."""
+    if id_kind not in FOREIGN_ID_KINDS:
+        return id_kind, number
+    number = foreign_number(id_kind, number)
+    return lookups.foreign_identity(runtime.store, id_kind, number) or (id_kind, number)
+
+
 def lookup_applicant(
     runtime: Runtime, actor: Actor, id_number: str, id_kind: str = "nik", changes: int = 10
 ) -> ApplicantRecord | None:
@@ -130,6 +155,7 @@ def lookup_applicant(
     number = (id_number or "").strip()
     if not number:
         raise InvalidInput([FieldError.of("applicant.nik", "error.nik_required")])
+    id_kind, number = resolve_identity(runtime, id_kind, number)
     if runtime.settings.hub.url:  # joined: the mall's record first, the store as fallback
         from mppdesk.desk.hub import lookup_record
 

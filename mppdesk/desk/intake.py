@@ -11,6 +11,7 @@ of its field.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import date
@@ -31,7 +32,9 @@ from mppdesk.forms.visit import (
     VisitRequest,
     identity_of,
 )
+from mppdesk.forms.visit_check import Issue
 from mppdesk.store import finalize as finalize_store
+from mppdesk.store import review as review_store
 
 __all__ = [
     "IDENTITY_FIELDS",
@@ -87,6 +90,8 @@ class VisitResult:
     # What the engine doubts but does not block (a NIK contradicting the birth date or sex):
     # stored anyway, so the officer must hear of it.
     warnings: tuple[FieldError, ...] = ()
+    # The submissions its corrections replaced (mppdesk.desk.corrections): changed too.
+    superseded: tuple[str, ...] = ()
 
     def as_dict(self, lang: str = "id") -> dict[str, Any]:
         return {
@@ -104,7 +109,7 @@ class VisitResult:
             Kind.OUTBOX,
             Kind.APPLICANTS,
             Kind.DRAFTS,
-            submission_ids=[s.submission_id for s in self.submissions],
+            submission_ids=[*(s.submission_id for s in self.submissions), *self.superseded],
         )
 
 
@@ -156,10 +161,29 @@ def check_visit(
     return plan
 
 
+def resolve_supersedes(runtime: Runtime, request: VisitRequest) -> VisitRequest:
+    """The request with each ``supersedes`` given as a tracking number turned into the
+    submission's id (the body the agency gets names the id); unknown ones stay as typed
+    and are refused by the write."""
+    if not any(s.supersedes for s in request.services):
+        return request
+    with runtime.store.read() as session:
+        services = tuple(
+            dataclasses.replace(
+                s, supersedes=review_store.resolve(session, s.supersedes) or s.supersedes
+            )
+            if s.supersedes
+            else s
+            for s in request.services
+        )
+    return dataclasses.replace(request, services=services)
+
+
 def finalize_visit(
     runtime: Runtime, actor: Actor, request: VisitRequest, *, visit_id: str | None = None
 ) -> VisitResult:
     """Plan and store a whole visit in one transaction; raises InvalidInput, storing nothing."""
+    request = resolve_supersedes(runtime, request)
     plan = check_visit(runtime, actor, request, visit_id=visit_id)
     # Attachment bytes go to content-addressed files first: writing them again is harmless,
     # and a crash before the commit leaves only unreferenced files, never a dangling reference.
@@ -185,6 +209,15 @@ def _write(writer: finalize_store.VisitWriter, plan: VisitPlan) -> tuple[VisitPl
         if s.supersedes
     }
     refused = plan.write_issues(status, superseded)
+    refused = refused or [  # a correction replaces a submission once (desk.corrections)
+        Issue(
+            f"services[{s.position}].supersedes",
+            "corrections.already_superseded",
+            {"tracking": s.supersedes, "by": later},
+        )
+        for s in plan.submissions
+        if s.supersedes and (later := writer.superseded_by(s.supersedes))
+    ]
     if refused:
         raise InvalidInput(field_errors(refused))
     context = plan.context
@@ -195,6 +228,7 @@ def _write(writer: finalize_store.VisitWriter, plan: VisitPlan) -> tuple[VisitPl
     first = writer.take_numbers(plan.sequence_name, len(plan.submissions))
     rows = plan.rows(first, writer.audit_head())
     writer.insert_rows(rows)
+    writer.supersede([s.supersedes for s in plan.submissions if s.supersedes])
     return plan, rows
 
 
@@ -240,4 +274,5 @@ def _result(plan: VisitPlan, rows: VisitRows) -> VisitResult:
         summaries,
         plan.applicant.changed_fields,
         tuple(field_errors(plan.warnings)),
+        tuple(s.supersedes for s in plan.submissions if s.supersedes),
     )

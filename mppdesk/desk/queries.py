@@ -7,7 +7,9 @@ from typing import Any
 from mppdesk.core.permissions import Operation
 from mppdesk.desk.auth import Actor, require
 from mppdesk.desk.runtime import Runtime
+from mppdesk.store import billing as bills
 from mppdesk.store import repo
+from mppdesk.store import review as review_store
 
 
 def _iso(value: Any) -> str | None:
@@ -23,6 +25,7 @@ def submission_row(submission: Any) -> dict[str, Any]:
         "tracking_number": submission.tracking_number,
         "status": submission.status,
         "review_state": submission.review_state,
+        "review_reason": submission.review_reason,
         "finalized_at": _iso(submission.finalized_at),
         "sla_due": _iso(submission.sla_due),
         "fee": submission.fee,
@@ -61,7 +64,23 @@ def list_submissions(
         rows = repo.list_submissions(
             session, local_date=local_date, status=status, desk=desk, limit=limit
         )
-        return [submission_row(s) for s in rows]
+        # "payment": the agency's bill and its state (null for a free service or no bill yet).
+        paid = bills.payments(session, [s.id for s in rows], runtime.now())
+        # Corrections both ways, by tracking number (mppdesk.desk.corrections).
+        later = review_store.superseders(session, [s.id for s in rows])
+        earlier = review_store.tracking_numbers(
+            session, [s.supersedes_id for s in rows if s.supersedes_id]
+        )
+        return [
+            {
+                **submission_row(s),
+                "payment": paid.get(s.id),
+                "supersedes": earlier.get(s.supersedes_id) if s.supersedes_id else None,
+                "superseded_by": later[s.id].tracking_number if s.id in later else None,
+                "cancellation": review_store.is_cancellation(s.answers),
+            }
+            for s in rows
+        ]
 
 
 def info(runtime: Runtime) -> dict[str, Any]:

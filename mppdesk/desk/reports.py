@@ -28,8 +28,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ from mppdesk.printing.daily_report import (
     ReportColumn,
     ReportTable,
 )
+from mppdesk.store import billing as bills
 from mppdesk.store import repo
 from mppdesk.store import reports as sql
 from mppdesk.store.reports import (
@@ -60,6 +61,7 @@ from mppdesk.store.reports import (
 log = logging.getLogger(__name__)
 
 DUE_SOON_WORKING_DAYS = 2
+BILL_EXPIRY_SOON_S = 24 * 3600.0  # unpaid bills whose code dies within this are listed
 MAX_RANGE_DAYS = 366
 FORMATS = ("pdf", "xlsx", "csv")
 
@@ -107,6 +109,8 @@ class IntakePart:
     held_total: int
     held: list[SubmissionLine]
     survey: SurveyTotals
+    # This desk's queue tickets by state (mppdesk.desk.tickets): no-shows and tickets waiting.
+    queue: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,10 @@ class SyncPart:
     due_soon: list[SubmissionLine]
     attention_counts: dict[str, int]  # rejected, conflict, needs_info, flagged, returned
     attention: list[SubmissionLine]
+    # Unpaid bills expiring within BILL_EXPIRY_SOON_S (mppdesk.store.billing), and per
+    # agency the bills paid in the period: {"paid": n, "amount": Rupiah}.
+    bills_expiring: list[dict[str, Any]] = field(default_factory=list)
+    collected: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def overdue_total(self) -> int:
@@ -187,6 +195,7 @@ def _intake(session: Any, days: DayRange) -> IntakePart:
         held_total=held_total,
         held=held,
         survey=sql.survey(session, days),
+        queue=sql.queue_counts(session, days),
     )
 
 
@@ -201,6 +210,17 @@ def _sync(session: Any, days: DayRange, day: date, soon_until: date) -> SyncPart
     )
 
 
+def _with_billing(runtime: Runtime, session: Any, sync: SyncPart, period: Period) -> SyncPart:
+    """The payment side: unpaid bills near expiry now, and what was paid in the period."""
+    start = datetime.combine(period.first, time.min, runtime.tz)
+    end = datetime.combine(period.last + timedelta(days=1), time.min, runtime.tz)
+    return replace(
+        sync,
+        bills_expiring=bills.unpaid_near_expiry(session, runtime.now(), BILL_EXPIRY_SOON_S),
+        collected=bills.collected_per_agency(session, start, end),
+    )
+
+
 def _due_soon_until(runtime: Runtime, day: date) -> date:
     holidays = runtime.holidays(day.year, day.year + 1)
     return add_working_days(day, DUE_SOON_WORKING_DAYS, holidays)
@@ -212,7 +232,8 @@ def load_sync(runtime: Runtime, actor: Actor, period: Period | None = None) -> S
     day = runtime.local_today()
     with runtime.store.read() as session:
         sql.reserve_page_cache(session)
-        return _sync(session, _day_range(runtime, period), day, _due_soon_until(runtime, day))
+        sync = _sync(session, _day_range(runtime, period), day, _due_soon_until(runtime, day))
+        return _with_billing(runtime, session, sync, period)
 
 
 def load_dashboard(runtime: Runtime, actor: Actor, period: Period | None = None) -> Dashboard:
@@ -225,7 +246,7 @@ def load_dashboard(runtime: Runtime, actor: Actor, period: Period | None = None)
     with runtime.store.read() as session:
         sql.reserve_page_cache(session)
         intake = _intake(session, days)
-        sync = _sync(session, days, day, soon_until)
+        sync = _with_billing(runtime, session, _sync(session, days, day, soon_until), period)
     return Dashboard(
         period=period,
         today=day,
@@ -283,6 +304,7 @@ def report_view(
     """The tables, key figures and charts of a dashboard in one language."""
     build = _TableBuilder(runtime, dashboard, lang)
     tables = [*build.intake_tables(), *build.review_tables(), *build.sync_tables()]
+    tables += build.billing_tables()
     tables += build.survey_tables()
     kpis = _kpis(dashboard, lang)
     charts = _charts(dashboard, lang)
@@ -509,6 +531,33 @@ class _TableBuilder:
             ),
         ]
 
+    def billing_tables(self) -> list[ReportTable]:
+        """Unpaid bills near expiry (remind the citizen) and the payments per agency."""
+        runtime, lang, c = self.runtime, self.lang, self.column
+        sync = self.dashboard.sync
+        return [
+            ReportTable(
+                "bills_expiring",
+                table_title("bills_expiring", lang),
+                (c("tracking"), c("agency"), c("billing_code"), c("amount", "int"),
+                 c("expires", "datetime")),
+                tuple(
+                    (b["tracking_number"], b["agency"], b["code"], b["amount"],
+                     datetime.fromisoformat(b["expires"]).astimezone(runtime.tz))
+                    for b in sync.bills_expiring
+                ),
+            ),
+            ReportTable(
+                "collected",
+                table_title("collected", lang),
+                (c("agency"), c("agency_name"), c("paid", "int"), c("amount", "int")),
+                tuple(
+                    (agency, _agency_name(runtime, agency, lang), n["paid"], n["amount"])
+                    for agency, n in sync.collected.items()
+                ),
+            ),
+        ]  # fmt: skip
+
     def survey_tables(self) -> list[ReportTable]:
         lang, c = self.lang, self.column
         intake = self.dashboard.intake
@@ -560,6 +609,7 @@ def _kpis(dashboard: Dashboard, lang: str) -> tuple[Kpi, ...]:
         Kpi("wait_p90", text("k.wait_p90", lang), _minutes(timing.wait_p90_s), "minutes"),
         Kpi("service_avg", text("k.service_avg", lang), _minutes(timing.service_avg_s), "minutes"),
         Kpi("service_p90", text("k.service_p90", lang), _minutes(timing.service_p90_s), "minutes"),
+        Kpi("no_show", text("k.no_show", lang), intake.queue.get("no_show", 0)),
         Kpi("held", text("k.held", lang), intake.held_total),
         Kpi("overdue", text("k.overdue", lang), sync.overdue_total),
         Kpi("due_soon", text("k.due_soon", lang), sync.due_soon_total),

@@ -8,6 +8,11 @@ already, or of a service that needs no approval) records the decision and releas
 Returning or flagging never sends anything: a returned submission is corrected by a new one
 that supersedes it.
 
+Nobody approves a submission they took in themselves (``PermissionDenied``), and a submission
+a correction or cancellation replaced can no longer be approved: the refusal names the
+tracking number that replaced it (``mppdesk.desk.corrections``). Submissions are named by id
+or by tracking number.
+
 The submission keeps the latest decision (``review_state``, ``review_reason``: what the
 officer's submissions view shows); every decision is kept in ``review_decisions`` and in the
 audit chain. Several approvals at once are committed only after the supervisor types the
@@ -26,7 +31,13 @@ from mppdesk.core.changes import Changes, Kind
 from mppdesk.core.permissions import Operation
 from mppdesk.core.states import ReviewState, SubmissionStatus
 from mppdesk.desk.auth import HASHER, Actor, require
-from mppdesk.desk.errors import AuthError, FieldError, InvalidInput, NotFound
+from mppdesk.desk.errors import (
+    AuthError,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from mppdesk.desk.runtime import Runtime
 from mppdesk.store import outbox, repo
 from mppdesk.store import review as review_store
@@ -96,10 +107,13 @@ def _decide(
     now = runtime.now()
     outcomes: list[ReviewOutcome] = []
     with runtime.store.write() as session:
+        ids = list(dict.fromkeys(review_store.resolve(session, i) or i for i in ids))
         found = review_store.targets(session, ids)
         missing = [i for i in ids if i not in found]
         if missing:
             raise NotFound.of("error.submission_not_found", submissions=", ".join(missing[:5]))
+        if decision == ReviewState.APPROVED:
+            _check_approvable(actor, [found[i] for i in ids])
         events = []
         for submission_id in ids:
             target = found[submission_id]
@@ -142,6 +156,25 @@ def _decide(
     return outcomes
 
 
+def _check_approvable(actor: Actor, targets: Sequence[review_store.ReviewTarget]) -> None:
+    """Approval is a second person's check of a submission that still stands."""
+    for target in targets:
+        if target.officer == actor.username:
+            raise PermissionDenied.of("corrections.own_intake", tracking=target.tracking_number)
+    refused = [
+        FieldError.of(
+            target.tracking_number,
+            "corrections.superseded_no_approval",
+            tracking=target.tracking_number,
+            by=target.superseded_by,
+        )
+        for target in targets
+        if target.superseded_by is not None
+    ]
+    if refused:
+        raise InvalidInput(refused)
+
+
 def review(
     runtime: Runtime,
     actor: Actor,
@@ -149,7 +182,9 @@ def review(
     decision: str,
     reason: str | None = None,
 ) -> ReviewOutcome:
-    """One decision on one submission. Raises PermissionDenied, NotFound or InvalidInput."""
+    """One decision on one submission (by id or tracking number). Raises PermissionDenied
+    (not a supervisor; approving one's own intake), NotFound or InvalidInput (no reason; a
+    superseded submission approved)."""
     require(actor, Operation.REVIEW)
     clean = _clean_reason(decision, reason)
     return _decide(runtime, actor, [submission_id], decision, clean, batch=False)[0]
@@ -176,6 +211,16 @@ def approve_batch(
     require(actor, Operation.REVIEW)
     _confirm_password(runtime, actor, password, purpose="review.batch")
     return _decide(runtime, actor, submission_ids, ReviewState.APPROVED, None, batch=True)
+
+
+def approval_queue(
+    runtime: Runtime, actor: Actor, limit: int = 500
+) -> tuple[int, list[review_store.QueueLine]]:
+    """What waits for a supervisor's approval, oldest first, with the applicant's name (the
+    supervisor checks the person, not a number): held, not returned, not superseded."""
+    require(actor, Operation.REVIEW)
+    with runtime.store.read() as session:
+        return review_store.approval_queue(session, None, limit)
 
 
 def _confirm_password(runtime: Runtime, actor: Actor, password: str, purpose: str) -> None:

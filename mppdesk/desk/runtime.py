@@ -68,7 +68,7 @@ class Runtime:
 
         days: set[date] = set()
         for year in years:
-            days |= indonesia.holidays(year)
+            days |= indonesia.holidays(year, data_dir=self.data_dir)  # + the install's file
         if self.settings.hub.url:  # joined: the days the mall's hub published count too
             from mppdesk.store.hub import hub_holidays
 

@@ -19,6 +19,7 @@ from mppdesk.core.tracking import ALPHABET
 from mppdesk.desk.auth import Actor, require
 from mppdesk.desk.errors import NotFound, PermissionDenied
 from mppdesk.desk.runtime import Runtime
+from mppdesk.store import billing as bills
 from mppdesk.store import repo, views
 from mppdesk.store.views import (
     PAGE_SIZE,
@@ -105,7 +106,16 @@ def submissions_page(
 ) -> list[SubmissionRow]:
     query = build_query(runtime, actor, flt)
     with runtime.store.read() as session:
-        return views.submission_page(session, query, after, limit)
+        rows = views.submission_page(session, query, after, limit)
+    if query.search is not None and after is None:
+        # A search is audited once, with whose rows its first page showed (the access log);
+        # scrolling on shows more of the same search.
+        from mppdesk.desk.audit import record_search
+
+        record_search(
+            runtime, actor, query.search, [r.applicant_id_number for r in rows], len(rows)
+        )
+    return rows
 
 
 def submissions_by_id(
@@ -127,10 +137,18 @@ def submission_detail(runtime: Runtime, actor: Actor, submission_id: str) -> Sub
     desk = _desk_scope(runtime, actor)
     with runtime.store.read() as session:
         detail = views.submission_detail(session, submission_id)
+        if detail is not None:  # the bill and its payment state, when the agency billed it
+            paid = bills.payments(session, [submission_id], runtime.now())
+            detail = replace(detail, payment=paid.get(submission_id))
     if detail is None:
         raise NotFound.of("error.submission_not_found", submissions=submission_id)
     if desk is not None and detail.desk != desk:
         raise PermissionDenied.of("error.other_desk_submission")
+    from mppdesk.desk.audit import record_detail_view
+
+    record_detail_view(
+        runtime, actor, submission_id, detail.row.applicant_id_number, detail.row.tracking_number
+    )
     return detail
 
 

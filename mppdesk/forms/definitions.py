@@ -49,6 +49,8 @@ class FieldType(StrEnum):
     PHONE = "phone"
     EMAIL = "email"
     POSTALCODE = "postalcode"
+    PASSPORT = "passport"  # ICAO 9303 document number (foreign applicants)
+    KITAS = "kitas"  # KITAS/KITAP stay permit number, checked for form
     REGION = "region"  # Kemendagri code at ``region_level``
     FILE = "file"  # name of an attachment of the submission
     GROUP = "group"  # repeat group: a list of rows, each a dict of ``fields``

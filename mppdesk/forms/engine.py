@@ -367,6 +367,8 @@ _VALIDATORS: dict[FieldType, Callable[..., validators.Check]] = {
     FieldType.PHONE: _memo(validators.check_phone),
     FieldType.EMAIL: _memo(validators.check_email),
     FieldType.POSTALCODE: _memo(validators.check_postal_code),
+    FieldType.PASSPORT: _memo(validators.check_passport),
+    FieldType.KITAS: _memo(validators.check_kitas),
     FieldType.REGION: _memo(validators.check_region),
 }
 _TAKES_TODAY = frozenset({FieldType.NIK, FieldType.KK, FieldType.NPWP})

@@ -31,6 +31,7 @@ import json
 import logging
 import re
 import threading
+import tomllib
 import unicodedata
 import zlib
 from bisect import bisect_left, bisect_right
@@ -39,7 +40,10 @@ from dataclasses import dataclass
 from datetime import date
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from mppdesk.core.calendar import HolidayTable
 
 log = logging.getLogger(__name__)
 
@@ -457,36 +461,95 @@ def is_known_postal_code(code: str) -> bool:
 # --- holidays ------------------------------------------------------------------------------
 
 # Fixed-date national holidays set by law (Keppres 24/2013, and Keppres 24/2016 for
-# Hari Lahir Pancasila). For years without an SKB in lokal these are all we can know.
+# Hari Lahir Pancasila). For a year no holiday file covers these are all we can know.
 _FIXED_HOLIDAYS = ((1, 1), (5, 1), (6, 1), (8, 17), (12, 25))
+HOLIDAY_FILE = "holidays.toml"  # in resources/ (shipped) and in an install's data dir
+_MAX_HOLIDAY_FILE_BYTES = 256 * 1024
+
+
+def _holiday_file(path: Path) -> HolidayTable:
+    from mppdesk.core.calendar import HolidayFileError, parse_holidays
+
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(_MAX_HOLIDAY_FILE_BYTES + 1)
+        if len(raw) > _MAX_HOLIDAY_FILE_BYTES:
+            raise HolidayFileError(f"{path}: larger than {_MAX_HOLIDAY_FILE_BYTES} bytes")
+        document = tomllib.loads(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise HolidayFileError(f"{path}: {exc}") from None
+    return parse_holidays(document, str(path))
 
 
 @functools.cache
-def _holidays(year: int, cuti_bersama: bool) -> frozenset[date]:
-    from lokal import HOLIDAY_YEARS, get_holidays
+def _shipped_holidays() -> HolidayTable:
+    from mppdesk.paths import resources_dir
 
-    if year in HOLIDAY_YEARS:
-        return frozenset(
-            date.fromisoformat(item.date)
-            for item in get_holidays(year).holidays
-            if cuti_bersama or item.type == "libur_nasional"
-        )
-    log.warning(
-        "no official holiday list for %d; using only the fixed-date national holidays", year
-    )
-    return frozenset(date(year, month, day) for month, day in _FIXED_HOLIDAYS)
+    return _holiday_file(resources_dir() / HOLIDAY_FILE)  # a broken shipped file is a bug
 
 
-def holidays(year: int, *, cuti_bersama: bool = True) -> frozenset[date]:
+@functools.lru_cache(maxsize=8)
+def _install_holidays(path: str, stamp: tuple[int, int]) -> HolidayTable | None:
+    """The install's own file (re-read when it changes); None when it is absent or unusable
+    (logged: the shipped list still holds, and the years it lacks are warned about)."""
+    from mppdesk.core.calendar import HolidayFileError
+
+    if stamp == (0, 0):
+        return None
+    try:
+        return _holiday_file(Path(path))
+    except HolidayFileError as exc:
+        log.error("holiday file ignored: %s", exc)
+        return None
+
+
+def holiday_table(data_dir: Path | None = None) -> HolidayTable:
+    """The shipped holidays, extended by ``<data_dir>/holidays.toml`` when there is one."""
+    table = _shipped_holidays()
+    if data_dir is None:
+        return table
+    path = Path(data_dir) / HOLIDAY_FILE
+    try:
+        info = path.stat()
+        stamp = (info.st_mtime_ns, info.st_size)
+    except OSError:
+        stamp = (0, 0)
+    extra = _install_holidays(str(path), stamp)
+    return table if extra is None else table.merged(extra)
+
+
+def holidays_cover(year: int, data_dir: Path | None = None) -> bool:
+    """Whether a real holiday list exists for ``year`` (else due dates may come out early)."""
+    return holiday_table(data_dir).covers(year)
+
+
+_warned_years: set[int] = set()
+
+
+def holidays(
+    year: int, *, cuti_bersama: bool = True, data_dir: Path | None = None
+) -> frozenset[date]:
     """Days the public service counters are closed besides weekends, for SLA due dates.
 
-    For years with an SKB in lokal (2026 and 2027 in 0.7.2) this is every *libur nasional* and, unless
-    ``cuti_bersama=False``, every *cuti bersama* of the SKB 3 Menteri (civil servants, and so
-    the MPP agencies, take cuti bersama off). Dates can still move after the Menteri Agama's
-    sidang isbat. For other years it is only the five fixed-date holidays (1 January, 1 May,
-    1 June, 17 August, 25 December) and a warning is logged: an SLA across such a year comes
-    out a few days early rather than the desk failing, and the logged warning flags it.
+    From ``resources/holidays.toml`` (every *libur nasional* and, unless
+    ``cuti_bersama=False``, every *cuti bersama* of the SKB 3 Menteri: civil servants, and so
+    the MPP agencies, take cuti bersama off) plus the install's ``<data dir>/holidays.toml``.
+    For a year neither covers it is only the five fixed-date holidays (1 January, 1 May,
+    1 June, 17 August, 25 December) and a warning is logged (once per year); the desk's
+    screens say so too (``holidays_cover``): an SLA across such a year comes out a few days
+    early rather than the desk failing.
     """
     if isinstance(year, bool) or not isinstance(year, int) or not 1 <= year <= 9999:
         raise ValueError(f"year must be an integer from 1 to 9999, got {year!r}")
-    return _holidays(year, bool(cuti_bersama))
+    table = holiday_table(data_dir)
+    if table.covers(year):
+        return table.of(year, cuti_bersama=bool(cuti_bersama))
+    if year not in _warned_years:
+        _warned_years.add(year)
+        log.warning(
+            "no holiday list for %d (add it to %s in the data dir); using only the fixed-date "
+            "national holidays",
+            year,
+            HOLIDAY_FILE,
+        )
+    return frozenset(date(year, month, day) for month, day in _FIXED_HOLIDAYS)

@@ -333,6 +333,7 @@ def _plan_submission(
     attachments, attachment_payload = _attachments(submission_id, service_request)
     form_version = catalog.form_version(service.code)
     local_now = context.local_now
+    sla_due = add_working_days(local_now.date(), result.sla_working_days, context.holidays)
     payload = {
         "submission_id": submission_id,
         "agency": service.agency,
@@ -348,6 +349,10 @@ def _plan_submission(
         "answers": result.answers,
         "checklist": checklist_payload,
         "attachments": attachment_payload,
+        # What the receipt shows: the fee (whole Rupiah; null when the agency assesses it)
+        # and the SLA due date, so the agency bills and promises the same.
+        "fee": result.fee,
+        "sla_due": sla_due.isoformat(),
     }
     if max(payload) > TRACKING_KEY:  # a bug of this module, caught by any plan test
         raise RuntimeError("the tracking number must stay the payload's last key")
@@ -360,7 +365,7 @@ def _plan_submission(
         form_version=form_version,
         status=SubmissionStatus.HELD if held else SubmissionStatus.QUEUED,
         held=held,
-        sla_due=add_working_days(local_now.date(), result.sla_working_days, context.holidays),
+        sla_due=sla_due,
         fee=result.fee,
         answers=result.answers,
         supersedes=service_request.supersedes,

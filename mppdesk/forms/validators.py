@@ -25,6 +25,7 @@ from typing import Any
 import phonenumbers
 from stdnum.id import npwp as stdnum_npwp
 
+from mppdesk.core import mrz as icao
 from mppdesk.core.messages import Phrase
 from mppdesk.forms import indonesia
 
@@ -584,3 +585,112 @@ def check_region(text: str, level: str | None = None, *, parent: str | None = No
             outer_name = outer.name if outer else str(parent)[:40]
             return _fail("region_outside", place=place.name, outer=outer_name)
     return Check(value=code)
+
+
+# --- foreign applicants: passport and KITAS/KITAP ---------------------------------------------
+
+_PASSPORT = _label("passport")
+_KITAS = _label("kitas")
+_SPACES = re.compile(r"\s+")
+_PASSPORT_CHARS = re.compile(r"[A-Z0-9]+", re.ASCII)
+PASSPORT_MAX = 9  # the document number field of an ICAO 9303 MRZ (TD3) is 9 characters
+PASSPORT_USUAL_MIN = 6
+_MRZ_FIELDS = {
+    "document_number": _text("mrz_field.document_number"),
+    "birth_date": _text("mrz_field.birth_date"),
+    "expiry_date": _text("mrz_field.expiry_date"),
+    "optional": _text("mrz_field.optional"),
+    "composite": _text("mrz_field.composite"),
+}
+
+
+def check_passport(text: str, mrz: str | None = None) -> Check:
+    """A passport number as ICAO Doc 9303 writes it: letters A-Z and digits, at most 9.
+
+    Spaces are dropped and letters upper-cased (the number is printed in capitals); any
+    other character (a "!", a dash, a "<" filler, a non-Latin letter) is an error, and so
+    is a number longer than the MRZ's 9-character field. Numbers shorter than 6 or without
+    a digit are warnings: real ones are rare, typos are not.
+
+    ``mrz``, when a reader scanned the passport's machine readable zone, must be a TD3 (or
+    TD1) MRZ whose check digits hold and whose document number is the typed one: a misread
+    or a number typed from another document is an error. A whole MRZ given as ``text`` (a
+    reader scanned it into the passport field) counts as the number it holds, once its check
+    digits hold. Value: the normalised number.
+    """
+    if not isinstance(text, str):
+        return _not_text(_PASSPORT, text)
+    if mrz is None and "<" in text:
+        scanned = icao.read_mrz(text)  # a reader typed the whole MRZ into the field
+        if scanned is not None:
+            if scanned.failed:
+                return _fail("mrz_check_digit", field=_MRZ_FIELDS[scanned.failed[0]])
+            text = scanned.document_number
+    number = _SPACES.sub("", text).upper()
+    if not number:
+        return _fail("empty", label=_PASSPORT)
+    if not _PASSPORT_CHARS.fullmatch(number):
+        bad = next(ch for ch in number if not _PASSPORT_CHARS.fullmatch(ch))
+        return _fail("passport_chars", shown=_shown(bad))
+    if len(number) > PASSPORT_MAX:
+        return _fail("passport_length", count=len(number), max=PASSPORT_MAX)
+    warnings: list[Said] = []
+    if len(number) < PASSPORT_USUAL_MIN:
+        warnings.append(_text("passport_short", count=len(number)))
+    if not any(ch.isdigit() for ch in number):
+        warnings.append(_text("passport_no_digit"))
+    if mrz is not None:
+        read = icao.read_mrz(mrz)
+        if read is None:
+            return _fail("mrz_unreadable")
+        if read.failed:
+            return _fail("mrz_check_digit", field=_MRZ_FIELDS[read.failed[0]])
+        if read.document_number != number:
+            return _fail("mrz_other_number", mrz=read.document_number, typed=number)
+    return Check(value=number, warnings=tuple(warnings))
+
+
+_KITAS_CHARS = re.compile(r"[A-Z0-9/-]+", re.ASCII)
+_KITAS_SEPARATORS = re.compile(r"[/-]")
+KITAS_MIN, KITAS_MAX = 8, 20  # letters and digits, separators not counted
+
+
+def check_kitas(text: str) -> Check:
+    """A KITAS or KITAP (stay permit) number, checked for form only.
+
+    Immigration has printed several layouts over the years (``2C11JD2345-L`` on the old
+    cards, longer numbers on electronic permits) and publishes no check digit, so the desk
+    checks what every layout shares: letters A-Z and digits, optionally grouped by "-" or
+    "/", 8 to 20 letters and digits, at least one digit. Spaces are dropped and letters
+    upper-cased. Sixteen digits and nothing else is most likely a NIK typed into the wrong
+    field: a warning. Value: the normalised number (separators kept as printed).
+    """
+    if not isinstance(text, str):
+        return _not_text(_KITAS, text)
+    number = _SPACES.sub("", text).upper()
+    if not number:
+        return _fail("empty", label=_KITAS)
+    if not _KITAS_CHARS.fullmatch(number):
+        bad = next(ch for ch in number if not _KITAS_CHARS.fullmatch(ch))
+        return _fail("kitas_chars", shown=_shown(bad))
+    if number[0] in "-/" or number[-1] in "-/" or re.search(r"[/-]{2}", number):
+        return _fail("kitas_separator")
+    plain = _KITAS_SEPARATORS.sub("", number)
+    if not KITAS_MIN <= len(plain) <= KITAS_MAX:
+        return _fail("kitas_length", count=len(plain), min=KITAS_MIN, max=KITAS_MAX)
+    if not any(ch.isdigit() for ch in plain):
+        return _fail("kitas_no_digit")
+    warnings: tuple[Said, ...] = ()
+    if len(plain) == 16 and plain.isdigit():
+        warnings = (_text("kitas_like_nik"),)
+    return Check(value=number, warnings=warnings)
+
+
+def identity_number(kind: str, text: str) -> Check:
+    """The look-up key of an applicant's identity number: ``nik``, ``paspor`` or ``kitas``,
+    normalised exactly as the form stores it, so a look-up finds what intake stored."""
+    if kind == "paspor":
+        return check_passport(text)
+    if kind == "kitas":
+        return check_kitas(text)
+    return check_nik(text)

@@ -118,7 +118,8 @@ users = Table(
     "hub_users",
     metadata,
     Column("username", String(64), primary_key=True),
-    Column("full_name", String(200), nullable=False),
+    Column("full_name", String(200), nullable=False),  # "" since 0003: see full_name_enc
+    Column("full_name_enc", LargeBinary, nullable=True),  # sealed, the user name as context
     Column("role", String(16), nullable=False),
     Column("password_hash", String(200), nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
@@ -189,6 +190,18 @@ tickets = Table(
     Column("seq", Integer, primary_key=True),
     Column("desk", String(16), nullable=False),
     Column("issued_at", String(40), nullable=False),
+    # The lifecycle (migration 0002, mppdesk/hub/tickets.py): NULL status is a number handed
+    # out by the older POST /v1/tickets, called as it was issued.
+    Column("priority", String(24), nullable=True),
+    Column("label", String(40), nullable=True),
+    Column("status", String(12), nullable=True),  # waiting|called|served|done|no_show
+    Column("called_at", String(40), nullable=True),
+    Column("served_at", String(40), nullable=True),
+    Column("finished_at", String(40), nullable=True),
+    Column("counter", String(16), nullable=True),  # the desk that called it
+    Column("officer", String(64), nullable=True),
+    Index("ix_hub_tickets_day_status", "day", "grp", "status", "seq"),
+    Index("ix_hub_tickets_day_called", "day", "grp", "called_at"),
 )
 
 access_log = Table(

@@ -14,12 +14,18 @@ Python API (what other parts and later tests use)::
 
 The subprocess form is the CLI: ``mppdesk hub serve --db URL --port 0`` prints
 ``listening on http://127.0.0.1:PORT`` as its first line and stops cleanly on SIGTERM.
+With ``--workers N`` (:func:`serve_workers`) N processes accept on the one listening socket,
+so the hub's Python (sealing, the chain check) runs on N cores instead of one.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
 import socket
 import sys
 import threading
@@ -51,7 +57,11 @@ def init_hub(db_url: str, *, key_file: Path | None = None) -> str:
     create_key_file(key_file)
     engine = database.create_hub_engine(db_url)
     try:
-        return database.upgrade(engine)
+        revision = database.upgrade(engine)
+        # Officers' names stored in clear by a hub before 0003 are sealed now (the key
+        # lives outside the database, so the migration itself cannot).
+        HubStore(engine, HubKey.load(key_file)).seal_plain_officer_names()
+        return revision
     finally:
         engine.dispose()
 
@@ -250,3 +260,109 @@ def serve_in_thread(
         errors=errors,
     )
     return handle
+
+
+# --- several worker processes -------------------------------------------------------------
+
+WORKER_START_TIMEOUT_S = 60.0
+WORKER_STOP_TIMEOUT_S = 15.0
+
+
+def _worker_main(  # pragma: no cover - runs in a worker process (exercised by the CLI tests)
+    sock: socket.socket,
+    db_url: str,
+    key_file: str | None,
+    cert: str | None,
+    key: str | None,
+    ready,  # type: ignore[no-untyped-def]
+) -> None:
+    """One worker: its own engine and app on the inherited listening socket."""
+    configure_logging()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the hub stops
+    store = open_store(db_url, key_file=Path(key_file) if key_file else None)
+    server = _Server(
+        _config(create_app(store), Path(cert) if cert else None, Path(key) if key else None),
+        ready.set,
+    )
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        store.engine.dispose()
+
+
+def serve_workers(
+    db_url: str,
+    *,
+    workers: int,
+    key_file: Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    cert: Path | None = None,
+    key: Path | None = None,
+    announce=None,  # type: ignore[no-untyped-def]
+) -> int:
+    """Serve with ``workers`` processes until SIGINT/SIGTERM; 0 on a clean stop, 1 when a
+    worker failed to start or died (the service manager restarts the hub).
+
+    The parent binds the socket and announces once every worker accepts; each worker opens
+    its own engine (a pool of connections per process) and bounds its own pushes and rate
+    buckets, so with N workers a desk's rate limit is up to N times RATE_PER_SECOND.
+    """
+    if workers < 1:
+        raise ValueError("workers is at least 1")
+    sock = bind(host, port)
+    url = url_for(host, sock.getsockname()[1], cert is not None)
+    stop = threading.Event()
+
+    def on_signal(_signum, _frame) -> None:  # type: ignore[no-untyped-def]
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    context = multiprocessing.get_context("spawn")  # no fork of a parent holding threads
+    children = []
+    failed = False
+    try:
+        for _ in range(workers):
+            ready = context.Event()
+            child = context.Process(
+                target=_worker_main,
+                args=(sock, db_url, str(key_file) if key_file else None,
+                      str(cert) if cert else None, str(key) if key else None, ready),
+                name="mppdesk-hub-worker",
+                daemon=False,
+            )
+            child.start()
+            children.append((child, ready))
+        for child, ready in children:
+            while not ready.wait(0.1):
+                if stop.is_set() or not child.is_alive():
+                    break
+            if not ready.is_set() and not stop.is_set():
+                failed = True
+                log.error("a hub worker did not start (exit code %s)", child.exitcode)
+                break
+        if not failed and not stop.is_set():
+            if announce is not None:
+                announce(url)
+            log.info("hub listening on %s with %d workers", url, workers)
+            sentinels = [child.sentinel for child, _ready in children]
+            while not stop.is_set():
+                if multiprocessing.connection.wait(sentinels, timeout=0.5):
+                    failed = not stop.is_set()
+                    if failed:
+                        log.error("a hub worker died: stopping the hub")
+                    break
+    finally:
+        for child, _ready in children:
+            if child.is_alive():
+                os.kill(child.pid, signal.SIGTERM)
+        for child, _ready in children:
+            child.join(WORKER_STOP_TIMEOUT_S)
+            if child.is_alive():
+                child.kill()
+                child.join()
+        sock.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 1 if failed else 0

@@ -1,13 +1,17 @@
 """What the hub does with its database: the one place the endpoints and the CLI go through.
 
 Every operation is one transaction. Push is the hot path: one ``SELECT … FOR UPDATE`` of the
-desk, the chain check in memory, one multi-row ``INSERT … ON CONFLICT DO UPDATE`` of the
-records, one look-up of the batch's applicants, and the desk row update — no per-record round
-trip except for applicants that already exist at the hub.
+desk, the chain check in memory, the bodies sealed, then (PostgreSQL) one binary ``COPY`` and
+one pipelined round trip for the records' ``INSERT … ON CONFLICT DO UPDATE``, the batch's new
+applicants and the desk row's update — no per-record round trip; only applicants that already
+exist at the hub are read and merged one by one. The look-up (an officer waits on it) is one
+round trip too: the applicant, its access-log row and its open conflicts.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -21,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, insert, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from mppdesk.core import lockout
 from mppdesk.core.audit_chain import GENESIS, event_hash
@@ -108,41 +112,50 @@ def _local_date(body: Mapping[str, Any], *time_fields: str) -> str | None:
 
 def _index_columns(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
     """The non-personal columns a report or queue filters by; everything else stays sealed."""
-    columns: dict[str, Any] = {
-        "ref_id": None,
-        "tracking_no": None,
-        "agency": None,
-        "service": None,
-        "status": None,
-        "local_date": None,
-        "created_at": None,
-    }
+    return dict(zip(_INDEX_NAMES, _index_values(kind, body), strict=True))
+
+
+_INDEX_NAMES = ("ref_id", "tracking_no", "agency", "service", "status", "local_date", "created_at")
+
+
+def _index_values(
+    kind: str, body: Mapping[str, Any]
+) -> tuple[str | None, str | None, str | None, str | None, str | None, str | None, str | None]:
+    """``_index_columns`` as a tuple in ``_INDEX_NAMES`` order (the push's hot path)."""
+    get = body.get
     if kind == "submission":
-        columns.update(
-            tracking_no=_str(body.get("tracking_number") or body.get("tracking_no"), 64),
-            agency=_str(body.get("agency"), 64),
-            service=_str(body.get("service"), 128),
-            status=_str(body.get("status"), 32),
-            local_date=_local_date(body, "finalized_at", "created_at"),
-            created_at=_str(body.get("finalized_at") or body.get("created_at"), 40),
+        return (
+            None,
+            _str(get("tracking_number") or get("tracking_no"), 64),
+            _str(get("agency"), 64),
+            _str(get("service"), 128),
+            _str(get("status"), 32),
+            _local_date(body, "finalized_at", "created_at"),
+            _str(get("finalized_at") or get("created_at"), 40),
         )
-    elif kind == "visit":
-        columns.update(
-            local_date=_local_date(body, "created_at", "finalized_at"),
-            created_at=_str(body.get("created_at"), 40),
-            status=_str(body.get("status"), 32),
+    if kind == "visit":
+        return (
+            None,
+            None,
+            None,
+            None,
+            _str(get("status"), 32),
+            _local_date(body, "created_at", "finalized_at"),
+            _str(get("created_at"), 40),
         )
-    elif kind == "review":
-        columns.update(
-            ref_id=_str(body.get("submission_id"), 64),
-            status=_str(body.get("decision"), 32),
-            created_at=_str(body.get("decided_at") or body.get("at"), 40),
+    if kind == "review":
+        return (
+            _str(get("submission_id"), 64),
+            None,
+            None,
+            None,
+            _str(get("decision"), 32),
+            None,
+            _str(get("decided_at") or get("at"), 40),
         )
-    elif kind == "audit":
-        columns.update(created_at=_str(body.get("at"), 40))
-    else:
-        columns.update(created_at=_str(body.get("created_at") or body.get("at"), 40))
-    return columns
+    if kind == "audit":
+        return (None, None, None, None, None, None, _str(get("at"), 40))
+    return (None, None, None, None, None, None, _str(get("created_at") or get("at"), 40))
 
 
 def _check_audit(body: Mapping[str, Any], head: str) -> str | None:
@@ -282,9 +295,19 @@ class HubStore:
         """The desk a bearer token belongs to; 401 for an unknown or revoked one."""
         digest = token_sha256(token)
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(t.desks.c.code, t.desks.c.revoked).where(t.desks.c.token_sha256 == digest)
-            ).first()
+            if self._pg:  # the BEGIN travels with the query: one round trip
+                driver = conn.connection.driver_connection
+                with _driver_errors(conn, "hub authentication"):
+                    with driver.pipeline():
+                        cursor = driver.execute(_DESK_BY_TOKEN, (digest,))
+                    found = cursor.fetchone()
+                row = _TokenRow(*found) if found else None
+            else:
+                row = conn.execute(
+                    select(t.desks.c.code, t.desks.c.revoked).where(
+                        t.desks.c.token_sha256 == digest
+                    )
+                ).first()
         if row is None or row.code != desk_code:
             raise HubError(401, "unauthorized", "unknown desk token")
         if row.revoked:
@@ -355,16 +378,17 @@ class HubStore:
         return parsed
 
     def _push(self, conn, desk: Desk, records, token: str | None) -> int:  # type: ignore[no-untyped-def]
-        row = conn.execute(
-            self._locked(
+        if self._pg:
+            row = _lock_desk_pg(conn, desk.code)
+        else:
+            row = conn.execute(
                 select(
                     t.desks.c.acked_seq,
                     t.desks.c.audit_head,
                     t.desks.c.token_sha256,
                     t.desks.c.revoked,
                 ).where(t.desks.c.code == desk.code)
-            )
-        ).first()
+            ).first()
         if row is None or (token is not None and row.token_sha256 != token_sha256(token)):
             raise HubError(401, "unauthorized", "unknown desk token")
         if row.revoked:
@@ -396,38 +420,41 @@ class HubStore:
         latest: dict[tuple[str, str], tuple[int, str, str, dict]] = {}
         for item in fresh:
             latest[(item[1], item[2])] = item
-        rows = []
-        nonces = self.key.nonces(len(latest))
-        for (seq, kind, entity, body), nonce in zip(latest.values(), nonces, strict=True):
-            context = f"{desk.code}/{kind}/{entity}".encode()
-            rows.append(
-                {
-                    "desk": desk.code,
-                    "kind": kind,
-                    "entity_id": entity,
-                    "seq": seq,
-                    "stored_at": stamp,
-                    "body_enc": self.key.seal_json(body, context, nonce=nonce),
-                    **_index_columns(kind, body),
-                }
-            )
-        if self._pg:
-            _copy_records(conn, rows)
-        else:
-            stmt = self._insert(t.records)
-            excluded = stmt.excluded
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["desk", "kind", "entity_id"],
-                set_={name: getattr(excluded, name) for name in _UPDATED},
-                where=excluded.seq > t.records.c.seq,
-            )
-            conn.execute(stmt, rows)
-        applicants = [
-            (seq, body) for seq, kind, _e, body in latest.values() if kind == "applicant"
+        code = desk.code
+        items = list(latest.values())
+        blobs = self.key.seal_json_many(
+            [(body, f"{code}/{kind}/{entity}".encode()) for _seq, kind, entity, body in items]
+        )
+        # One tuple per record in ``_COLUMNS`` order: what the COPY writes as it is.
+        rows = [
+            (code, kind, entity, seq, stamp, blob, *_index_values(kind, body))
+            for (seq, kind, entity, body), blob in zip(items, blobs, strict=True)
         ]
-        if applicants:
-            self._merge_applicants(conn, desk.code, applicants, stamp)
         last = fresh[-1][0]
+        applicants = [(seq, body) for seq, kind, _e, body in items if kind == "applicant"]
+        if self._pg:
+            # Applicants new to the hub (the usual case) go in with the records, in the same
+            # round trip; only those already there are then read, locked and merged.
+            incoming = self._incoming_applicants(applicants)
+            fresh_applicants = [
+                self._new_applicant(digest, *incoming[digest], code, stamp)
+                for digest in sorted(incoming)  # one lock order for concurrent pushes
+            ]
+            inserted = _write_push_pg(conn, rows, fresh_applicants, code, last, head, stamp)
+            held = {d: v for d, v in incoming.items() if d not in inserted}
+            if held:
+                self._merge_existing(conn, code, held, stamp)
+            return last
+        stmt = self._insert(t.records)
+        excluded = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["desk", "kind", "entity_id"],
+            set_={name: getattr(excluded, name) for name in _UPDATED},
+            where=excluded.seq > t.records.c.seq,
+        )
+        conn.execute(stmt, [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
+        if applicants:
+            self._merge_applicants(conn, code, applicants, stamp)
         conn.execute(
             update(t.desks)
             .where(t.desks.c.code == desk.code)
@@ -451,7 +478,8 @@ class HubStore:
         return self.key.open_json(blob, f"{desk}/{kind}/{entity_id}".encode())
 
     # -- applicants ---------------------------------------------------------------------------
-    def _merge_applicants(self, conn, desk: str, items, stamp: str) -> None:  # type: ignore[no-untyped-def]
+    def _incoming_applicants(self, items) -> dict[str, tuple[str, str, dict]]:  # type: ignore[no-untyped-def]
+        """The batch's applicants that carry an identity, by look-up hash (the last wins)."""
         incoming = {}
         for _seq, body in items:
             id_kind = str(body.get("id_kind") or "").lower()
@@ -459,8 +487,40 @@ class HubStore:
             if id_kind not in ID_KINDS or not isinstance(number, str) or not number.strip():
                 continue  # an applicant without an identity is kept as a record only
             incoming[self.key.lookup_hash(id_kind, number)] = (id_kind, number.strip(), body)
-        if not incoming:
-            return
+        return incoming
+
+    def _new_applicant(
+        self, digest: str, id_kind: str, number: str, body: Mapping[str, Any], desk: str, stamp: str
+    ) -> dict[str, Any]:
+        """The hub row of an applicant first seen in this push: every field at version 1."""
+        fields = _applicant_fields(body)
+        history = {name: [[1, desk, stamp, value]] for name, value in fields.items()}
+        id_enc, name_enc, profile_enc = self.key.seal_json_many(
+            [
+                (number, _ctx(b"id_number", digest)),
+                (fields.get("name"), _ctx(b"name", digest)),
+                ({"fields": fields, "history": history}, _ctx(b"profile", digest)),
+            ]
+        )
+        return {
+            "lookup_hash": digest,
+            "id_kind": id_kind,
+            "id_number_enc": id_enc,
+            "name_enc": name_enc,
+            "profile_enc": profile_enc,
+            "version": 1,
+            "created_by": desk,
+            "updated_by": desk,
+            "updated_at": stamp,
+        }
+
+    def _merge_applicants(self, conn, desk: str, items, stamp: str) -> None:  # type: ignore[no-untyped-def]
+        incoming = self._incoming_applicants(items)
+        if incoming:
+            self._merge_existing(conn, desk, incoming, stamp)
+
+    def _merge_existing(self, conn, desk: str, incoming, stamp: str) -> None:  # type: ignore[no-untyped-def]
+        """Merge applicants the hub may already hold (locked while merged); insert the rest."""
         existing = {
             row.lookup_hash: row
             for row in conn.execute(
@@ -472,26 +532,11 @@ class HubStore:
         new_rows = []
         conflicts = []
         for digest, (id_kind, number, body) in incoming.items():
-            fields = _applicant_fields(body)
             row = existing.get(digest)
             if row is None:
-                history = {name: [[1, desk, stamp, value]] for name, value in fields.items()}
-                new_rows.append(
-                    {
-                        "lookup_hash": digest,
-                        "id_kind": id_kind,
-                        "id_number_enc": self.key.seal_json(number, _ctx(b"id_number", digest)),
-                        "name_enc": self.key.seal_json(fields.get("name"), _ctx(b"name", digest)),
-                        "profile_enc": self.key.seal_json(
-                            {"fields": fields, "history": history}, _ctx(b"profile", digest)
-                        ),
-                        "version": 1,
-                        "created_by": desk,
-                        "updated_by": desk,
-                        "updated_at": stamp,
-                    }
-                )
+                new_rows.append(self._new_applicant(digest, id_kind, number, body, desk, stamp))
                 continue
+            fields = _applicant_fields(body)
             profile = self.key.open_json(row.profile_enc, _ctx(b"profile", digest))
             base = body.get("base_version")
             base = base if isinstance(base, int) and not isinstance(base, bool) else 0
@@ -533,6 +578,12 @@ class HubStore:
         if not isinstance(id_number, str) or not id_number.strip() or len(id_number) > 64:
             raise _invalid("id_number is required", "id_number")
         digest = self.key.lookup_hash(id_kind, id_number)
+        if self._pg:
+            with self.engine.begin() as conn:
+                row, open_conflicts = _lookup_pg(conn, digest, desk.code, officer)
+            if row is None:
+                return {"found": False}
+            return self._applicant_answer(row, open_conflicts)
         with self.engine.begin() as conn:
             row = conn.execute(
                 select(t.applicants).where(t.applicants.c.lookup_hash == digest)
@@ -557,6 +608,9 @@ class HubStore:
                 )
                 .order_by(t.applicant_conflicts.c.id)
             ).all()
+        return self._applicant_answer(row, open_conflicts)
+
+    def _applicant_answer(self, row, open_conflicts) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         profile = self.key.open_json(row.profile_enc, _ctx(b"profile", row.lookup_hash))
         fields = dict(profile["fields"])
         name = fields.pop("name", None)
@@ -639,14 +693,16 @@ class HubStore:
                     set_={
                         "role": stmt.excluded.role,
                         "password_hash": stmt.excluded.password_hash,
-                        "full_name": stmt.excluded.full_name,
+                        "full_name": "",
+                        "full_name_enc": stmt.excluded.full_name_enc,
                         "disabled": False,
                         "updated_at": stamp,
                     },
                 ),
                 {
                     "username": username,
-                    "full_name": full_name or username,
+                    "full_name": "",  # personal data: only sealed (full_name_enc)
+                    "full_name_enc": self.key.seal_json(full_name or username, _user_ctx(username)),
                     "role": role,
                     "password_hash": password_hash,
                     "disabled": False,
@@ -669,12 +725,16 @@ class HubStore:
 
     def _feed_user(self, conn, username: str) -> None:  # type: ignore[no-untyped-def]
         row = conn.execute(select(t.users).where(t.users.c.username == username)).one()
+        sealed = row.full_name_enc
+        if sealed is None:  # written before 0003 and not sealed yet: seal it now
+            sealed = self.key.seal_json(row.full_name or row.username, _user_ctx(row.username))
         self._feed(
             conn,
             "user",
             {
                 "username": row.username,
-                "full_name": row.full_name,
+                # The feed keeps the name sealed too; ``pull`` opens it for the desk.
+                "full_name_enc": base64.b64encode(bytes(sealed)).decode("ascii"),
                 "role": row.role,
                 "password_hash": row.password_hash,
                 "disabled": bool(row.disabled),
@@ -811,8 +871,56 @@ class HubStore:
         return {
             "cursor": int(cursor),
             "more": more,
-            "items": [{"kind": r.kind, "body": json.loads(r.body_json)} for r in rows],
+            "items": [
+                {"kind": r.kind, "body": self._feed_body(r.kind, json.loads(r.body_json))}
+                for r in rows
+            ],
         }
+
+    def _feed_body(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A feed item as the desk gets it: an officer's sealed name opened."""
+        if kind == "user" and "full_name_enc" in body:
+            sealed = base64.b64decode(body.pop("full_name_enc"))
+            body["full_name"] = self.key.open_json(sealed, _user_ctx(str(body.get("username"))))
+        return body
+
+    def seal_plain_officer_names(self) -> int:
+        """Seal the officers' full names stored in clear before revision 0003 (in the users
+        table and the pull feed); the number of rows changed. Repeatable: ``hub init`` runs it."""
+        changed = 0
+        with self.engine.begin() as conn:
+            for row in conn.execute(
+                select(t.users.c.username, t.users.c.full_name, t.users.c.full_name_enc).where(
+                    t.users.c.full_name != ""
+                )
+            ).all():
+                sealed = row.full_name_enc or self.key.seal_json(
+                    row.full_name or row.username, _user_ctx(row.username)
+                )
+                conn.execute(
+                    update(t.users)
+                    .where(t.users.c.username == row.username)
+                    .values(full_name="", full_name_enc=sealed)
+                )
+                changed += 1
+            for item in conn.execute(
+                select(t.feed.c.cursor, t.feed.c.body_json).where(t.feed.c.kind == "user")
+            ).all():
+                body = json.loads(item.body_json)
+                if "full_name" not in body:
+                    continue
+                name = body.pop("full_name")
+                sealed = self.key.seal_json(
+                    name or body.get("username"), _user_ctx(str(body.get("username")))
+                )
+                body["full_name_enc"] = base64.b64encode(sealed).decode("ascii")
+                conn.execute(
+                    update(t.feed)
+                    .where(t.feed.c.cursor == item.cursor)
+                    .values(body_json=json.dumps(body, ensure_ascii=False, sort_keys=True))
+                )
+                changed += 1
+        return changed
 
     # -- tickets ------------------------------------------------------------------------------
     def next_ticket(self, desk: Desk, group: str, day: str | None = None) -> dict[str, Any]:
@@ -1006,10 +1114,12 @@ _UPDATED = (
 )
 _COLUMNS = ("desk", "kind", "entity_id", *_UPDATED)
 
-# PostgreSQL: the batch goes in with one COPY into a session temp table (made when the
-# connection opens, emptied at each commit) and one INSERT … SELECT … ON CONFLICT: one plan for up to 500 rows, and COPY's row
-# writer is the cheapest on the hub's CPU (no per-value quoting as with array parameters,
-# no per-row statement as with executemany). The statements are constants.
+# PostgreSQL: the batch goes in with one binary COPY into a session temp table (made when the
+# connection opens, emptied at each commit), then one pipelined round trip holds the
+# INSERT … SELECT … ON CONFLICT of the records, the insert of the batch's new applicants and
+# the desk row's update. COPY's binary row writer is the cheapest on the hub's CPU (no
+# per-value quoting as with array parameters, no per-row statement as with executemany), and
+# one plan serves up to 500 rows. The statements are constants.
 STAGE_CREATE = (
     "CREATE TEMP TABLE IF NOT EXISTS hub_push_stage ("
     "desk varchar(16), kind varchar(32), entity_id varchar(64), seq bigint,"
@@ -1017,9 +1127,13 @@ STAGE_CREATE = (
     " agency varchar(64), service varchar(128), status varchar(32), local_date varchar(10),"
     " created_at varchar(40)) ON COMMIT DELETE ROWS"
 )
+_STAGE_TYPES = (
+    "varchar", "varchar", "varchar", "int8", "varchar", "bytea", "varchar", "varchar",
+    "varchar", "varchar", "varchar", "varchar", "varchar",
+)
 _STAGE_COPY = (
     "COPY hub_push_stage (desk, kind, entity_id, seq, stored_at, body_enc, ref_id,"
-    " tracking_no, agency, service, status, local_date, created_at) FROM STDIN"
+    " tracking_no, agency, service, status, local_date, created_at) FROM STDIN (FORMAT BINARY)"
 )
 _STAGE_MERGE = (
     "INSERT INTO hub_records (desk, kind, entity_id, seq, stored_at, body_enc, ref_id,"
@@ -1033,16 +1147,155 @@ _STAGE_MERGE = (
     " local_date = EXCLUDED.local_date, created_at = EXCLUDED.created_at"
     " WHERE EXCLUDED.seq > hub_records.seq"
 )
+# New applicants; one already at the hub (or being inserted by another desk's push, which
+# this waits for) is skipped here and merged after, under its row lock.
+_APPLICANTS_INSERT = (
+    "INSERT INTO hub_applicants (lookup_hash, id_kind, id_number_enc, name_enc, profile_enc,"
+    " version, created_by, updated_by, updated_at)"
+    " SELECT h, k, i, n, p, 1, %s, %s, %s FROM unnest(%s::text[], %s::text[], %s::bytea[],"
+    " %s::bytea[], %s::bytea[]) WITH ORDINALITY AS u(h, k, i, n, p, o) ORDER BY o"
+    " ON CONFLICT (lookup_hash) DO NOTHING RETURNING lookup_hash"
+)
+_DESK_ACKED = (
+    "UPDATE hub_desks SET acked_seq = %s, audit_head = %s, last_seen = %s WHERE code = %s"
+)
 
 
-def _copy_records(conn, rows: list[dict[str, Any]]) -> None:  # type: ignore[no-untyped-def]
-    """Write the batch's records through COPY, inside the caller's transaction."""
+_DESK_LOCK = (
+    "SELECT acked_seq, audit_head, token_sha256, revoked FROM hub_desks WHERE code = %s"
+    " FOR UPDATE"
+)
+
+
+@contextlib.contextmanager
+def _driver_errors(conn, what: str = "hub push"):  # type: ignore[no-untyped-def]
+    """Driver errors as SQLAlchemy's, so the caller's retry (deadlock) and the app's 503
+    (database down) apply to the statements sent on the driver as to any other."""
+    try:
+        yield
+    except conn.dialect.loaded_dbapi.Error as exc:
+        dbapi_connection = conn.connection.dbapi_connection
+        disconnected = conn.dialect.is_disconnect(exc, dbapi_connection, None)
+        if disconnected:  # as SQLAlchemy does for its own statements: never pooled again
+            conn.invalidate(exc)
+        # (A deadlock comes out as OperationalError: ``_retrying`` runs the push again.)
+        raise DBAPIError.instance(
+            what, None, exc, conn.dialect.loaded_dbapi.Error, hide_parameters=True,
+            connection_invalidated=disconnected, dialect=conn.dialect,
+        ) from None
+
+
+def _lock_desk_pg(conn, code: str):  # type: ignore[no-untyped-def]
+    """The desk row, locked for the push: in pipeline mode the transaction's BEGIN travels
+    with the query (one round trip instead of two)."""
     driver = conn.connection.driver_connection
-    with driver.cursor() as cursor:
-        with cursor.copy(_STAGE_COPY) as copy:
-            for row in rows:
-                copy.write_row(tuple(row[name] for name in _COLUMNS))
-        cursor.execute(_STAGE_MERGE)
+    with _driver_errors(conn):
+        with driver.pipeline():
+            cursor = driver.execute(_DESK_LOCK, (code,))
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return _DeskRow(*row)
+
+
+_DESK_BY_TOKEN = "SELECT code, revoked FROM hub_desks WHERE token_sha256 = %s"
+
+
+@dataclass(frozen=True)
+class _TokenRow:
+    code: str
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class _DeskRow:
+    acked_seq: int
+    audit_head: str
+    token_sha256: str
+    revoked: bool
+
+
+_LOOKUP_APPLICANT = (
+    "SELECT id, lookup_hash, id_kind, id_number_enc, profile_enc, version, updated_by"
+    " FROM hub_applicants WHERE lookup_hash = %s"
+)
+_LOOKUP_LOGGED = (
+    "INSERT INTO hub_access_log (at, desk, officer, subject_hash, found)"
+    " SELECT %s, %s, %s, %s, EXISTS (SELECT 1 FROM hub_applicants WHERE lookup_hash = %s)"
+)
+_LOOKUP_CONFLICTS = (
+    "SELECT c.id, c.field, c.values_enc FROM hub_applicant_conflicts c"
+    " JOIN hub_applicants a ON a.id = c.applicant_id"
+    " WHERE a.lookup_hash = %s AND c.resolved_at IS NULL ORDER BY c.id"
+)
+
+
+@dataclass(frozen=True)
+class _ApplicantRow:
+    id: int
+    lookup_hash: str
+    id_kind: str
+    id_number_enc: bytes
+    profile_enc: bytes
+    version: int
+    updated_by: str
+
+
+@dataclass(frozen=True)
+class _ConflictRow:
+    id: int
+    field: str
+    values_enc: bytes
+
+
+def _lookup_pg(conn, digest: str, desk: str, officer: str):  # type: ignore[no-untyped-def]
+    """The applicant, the access log entry and the open conflicts in one round trip (the
+    transaction's BEGIN included); an officer waits on it at the counter."""
+    driver = conn.connection.driver_connection
+    with _driver_errors(conn, "hub look-up"):
+        with driver.pipeline():
+            applicant = driver.execute(_LOOKUP_APPLICANT, (digest,))
+            driver.execute(_LOOKUP_LOGGED, (now_iso(), desk, officer, digest, digest))
+            conflicts = driver.execute(_LOOKUP_CONFLICTS, (digest,))
+        row = applicant.fetchone()
+        found = conflicts.fetchall()
+    if row is None:
+        return None, []
+    return _ApplicantRow(*row), [_ConflictRow(*c) for c in found]
+
+
+def _write_push_pg(  # type: ignore[no-untyped-def]
+    conn, rows: list[tuple], applicants: list[dict[str, Any]], desk: str, last: int,
+    head: str, stamp: str,
+) -> set[str]:
+    """Write a push inside the caller's transaction; the look-up hashes of the applicants
+    inserted (the others already exist)."""
+    driver = conn.connection.driver_connection
+    with _driver_errors(conn):
+        with driver.cursor() as cursor:
+            with cursor.copy(_STAGE_COPY) as copy:
+                copy.set_types(_STAGE_TYPES)
+                for row in rows:
+                    copy.write_row(row)
+        with driver.pipeline():
+            driver.execute(_STAGE_MERGE)
+            returning = None
+            if applicants:
+                returning = driver.execute(
+                    _APPLICANTS_INSERT,
+                    (
+                        desk,
+                        desk,
+                        stamp,
+                        [a["lookup_hash"] for a in applicants],
+                        [a["id_kind"] for a in applicants],
+                        [a["id_number_enc"] for a in applicants],
+                        [a["name_enc"] for a in applicants],
+                        [a["profile_enc"] for a in applicants],
+                    ),
+                )
+            driver.execute(_DESK_ACKED, (last, head, stamp, desk))
+        return {r[0] for r in returning.fetchall()} if returning is not None else set()
 
 
 class _ChainBroken(Exception):
@@ -1050,6 +1303,11 @@ class _ChainBroken(Exception):
         super().__init__(reason)
         self.seq = seq
         self.reason = reason
+
+
+def _user_ctx(username: str) -> bytes:
+    """The associated data of an officer's sealed full name: the account it belongs to."""
+    return b"user:" + username.encode("utf-8")
 
 
 def _ctx(column: bytes, lookup_hash: str) -> bytes:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from reportlab.platypus import Flowable, KeepTogether
 
 from mppdesk.forms.definitions import Agency, Service
-from mppdesk.printing.blocks import divider, heading, item_lines, labelled
+from mppdesk.printing.blocks import copy_banner, divider, heading, item_lines, labelled
 from mppdesk.printing.pages import Meta, a4_pdf, gap, styles_for, thermal_pdf
 from mppdesk.printing.text import (
     catalog_fee_text,
@@ -48,9 +48,10 @@ def render_checklist(
         story: list[Flowable] = heading(styles, header.mpp_name, title)
     else:
         story = [TextBlock(title, styles.doc_title)]
+    story += copy_banner(styles, header.reprinted_at, lang, header.tz_label)
     story.append(divider())
     for index, (agency, service) in enumerate(services):
-        block = _service_block(agency, service, lang, layout)
+        block = _service_block(agency, service, lang, layout, header)
         if index:
             block.insert(0, divider())
         story += block if layout.is_thermal else [KeepTogether(block)]
@@ -76,11 +77,15 @@ def render_checklist(
         meta,
         header=" · ".join(part for part in (header.mpp_name, title) if part),
         footer=lambda page: t("page", lang, n=page),
+        watermark=t("copy_mark", lang) if header.reprinted_at else None,
     )
 
 
-def _service_block(agency: Agency, service: Service, lang: str, layout: Layout) -> list[Flowable]:
+def _service_block(
+    agency: Agency, service: Service, lang: str, layout: Layout, header: ChecklistHeader
+) -> list[Flowable]:
     styles = styles_for(layout)
+    ticked = header.ticked.get(service.code)
     out: list[Flowable] = [
         TextBlock(agency.name.get(lang), styles.small),
         TextBlock(service.name.get(lang), styles.heading),
@@ -89,7 +94,13 @@ def _service_block(agency: Agency, service: Service, lang: str, layout: Layout) 
         out.append(TextBlock(service.description.get(lang), styles.small))
     out.append(gap(3))
     out.append(TextBlock([(f"{t('requirements', lang)}:", True)], styles.body))
-    if service.requirements:
+    if service.requirements and ticked is not None:
+        # A visit's copy: what was handed over is ticked with how, the rest left open.
+        for req in service.requirements:
+            state = ticked.get(req.id)
+            line = item_text(requirement_item(req, lang, state), lang)
+            out += item_lines(styles.item, "✓" if state else "☐", [line])
+    elif service.requirements:
         lines = [item_text(requirement_item(req, lang), lang) for req in service.requirements]
         out += item_lines(styles.item, "☐", lines)
     else:
@@ -98,6 +109,9 @@ def _service_block(agency: Agency, service: Service, lang: str, layout: Layout) 
     out.append(labelled(styles.body, t("fee", lang), catalog_fee_text(service.fee, lang)))
     out.append(labelled(styles.body, t("sla", lang), sla_text(service.sla, lang)))
     out.append(labelled(styles.body, t("product", lang), service.product.get(lang)))
+    where = header.where.get(service.code)
+    if where:
+        out.append(labelled(styles.body, t("where_to_go", lang), where))
     if service.not_offered:
         out.append(gap(2))
         out.append(TextBlock([(f"{t('not_offered', lang)}:", True)], styles.body))

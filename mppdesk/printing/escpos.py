@@ -233,6 +233,7 @@ def receipt_escpos(
         item_text,
         long_date,
         mask_identifier,
+        rupiah,
         send_state_text,
         t,
         total_fee_text,
@@ -271,6 +272,16 @@ def receipt_escpos(
             paper.line(f"{t('missing', lang)}:", bold=True)
             paper.items("✗", [item_text(item, lang) for item in line.missing])
         paper.pair(t("status", lang), send_state_text(line, lang))
+        if line.payment is not None:  # the bill (and the MPP's QRIS) beside the PDF's
+            from mppdesk.printing.payment import payment_rows, qris_to_print
+
+            paper.line(t("payment", lang), bold=True)
+            for label, value in payment_rows(line.payment, lang, view.tz_label):
+                paper.pair(label, value)
+            if qris_to_print(line.payment):
+                paper.qr(line.payment.qris or "")
+                amount = rupiah(line.payment.amount, lang)
+                paper.centred(t("qris_caption", lang, amount=amount))
     paper.rule()
     paper.pair(t("total", lang), total_fee_text(view.services, lang))
     paper.line()

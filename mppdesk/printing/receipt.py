@@ -33,6 +33,7 @@ from mppdesk.printing.pages import (
     styles_for,
     thermal_pdf,
 )
+from mppdesk.printing.payment import payment_block
 from mppdesk.printing.text import (
     check_lang,
     date_time,
@@ -121,6 +122,8 @@ def receipt_story(view: ReceiptView, layout: Layout, lang: str) -> list[Flowable
     )
     for number, line in enumerate(view.services, start=1):
         story += _service_block(number, line, layout, lang, styles)
+        if line.payment is not None:
+            story += payment_block(line.payment, layout, lang, styles, view.tz_label)
         story.append(divider())
     story.append(labelled(styles.body, t("total", lang), total_fee_text(view.services, lang)))
     story.append(gap(3))

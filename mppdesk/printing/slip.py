@@ -14,6 +14,7 @@ from reportlab.platypus import Flowable
 
 from mppdesk.printing.blocks import copy_banner, divider, heading, item_lines, label_rows
 from mppdesk.printing.pages import Meta, Styles, a4_pdf, gap, styles_for, thermal_pdf
+from mppdesk.printing.payment import payment_lines
 from mppdesk.printing.text import (
     check_lang,
     date_time,
@@ -76,6 +77,10 @@ def render_slip(
             )
         else:
             story.append(TextBlock([(t("return_any", lang), True)], styles.body))
+    for service in view.services:  # the bills to pay meanwhile: code, amount, expiry
+        if service.payment is not None:
+            story += [divider(), TextBlock(_service_title(service), styles.small)]
+            story += payment_lines(service.payment, lang, styles, view.tz_label)
     story.append(divider())
     story.append(FillLine(f"{t('officer_name', lang)}:", styles.body))
     story.append(FillLine(f"{t('initials', lang)}:", styles.body))

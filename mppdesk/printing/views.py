@@ -15,9 +15,11 @@ immutable. Identity numbers may be passed raw: the documents always print them m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from types import MappingProxyType
 
 
 class Layout(StrEnum):
@@ -125,6 +127,32 @@ class ProxyView:
 
 
 @dataclass(frozen=True)
+class PaymentView:
+    """How the fee of one submission is paid: the agency's bill (kode billing, expiry, state)
+    and, where the MPP collects the fee itself, the dynamic QRIS text to print beside it.
+
+    ``code`` is None while the agency has not billed yet; ``qris_problem`` names why no QRIS
+    could be made ("amount_too_long"), printed instead of the code.
+    """
+
+    amount: int
+    code: str | None = None
+    kind: str | None = None  # pnbp | regional | other
+    expires_at: datetime | None = None
+    state: str = "unpaid"  # unpaid | paid | expired
+    ntpn: str | None = None
+    paid_at: datetime | None = None
+    qris: str | None = None
+    qris_problem: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_aware("expires_at", self.expires_at)
+        _require_aware("paid_at", self.paid_at)
+        if self.state not in ("unpaid", "paid", "expired"):
+            raise ValueError(f"payment state must be unpaid, paid or expired, not {self.state!r}")
+
+
+@dataclass(frozen=True)
 class ServiceLineView:
     """One submission of the visit, as the receipt shows it."""
 
@@ -141,6 +169,7 @@ class ServiceLineView:
     fee_note: str | None = None
     data_shared: tuple[str, ...] = ()  # labels of the data sent to this agency (notice)
     agency_contact: str | None = None  # how to ask this agency about the data or status
+    payment: PaymentView | None = None  # the bill and QRIS of a fee-bearing service
 
     def __post_init__(self) -> None:
         try:
@@ -200,6 +229,7 @@ class SlipServiceView:
     # Conditional requirements ("only if …") that apply to this applicant; each with its
     # condition words. Items also listed in ``missing`` are printed once, as missing.
     conditional: tuple[RequirementItem, ...] = ()
+    payment: PaymentView | None = None  # the bill to pay (code, amount, expiry)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "missing", _items(self.missing))
@@ -279,9 +309,21 @@ class ChecklistHeader:
     printed_at: datetime | None = None
     tz_label: str | None = None
     extra_note: str | None = None  # e.g. opening hours
+    # service code -> where to go for it at this MPP (queue group, counter), printed per service
+    where: Mapping[str, str] = field(default_factory=dict)
+    # service code -> {requirement id: checklist state}: ticked as handed over (a visit's copy)
+    ticked: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    reprinted_at: datetime | None = None  # a copy: marked "SALINAN" with this time
 
     def __post_init__(self) -> None:
         _require_aware("printed_at", self.printed_at)
+        _require_aware("reprinted_at", self.reprinted_at)
+        object.__setattr__(self, "where", MappingProxyType(dict(self.where)))
+        object.__setattr__(
+            self,
+            "ticked",
+            MappingProxyType({k: MappingProxyType(dict(v)) for k, v in self.ticked.items()}),
+        )
 
 
 __all__ = [
@@ -290,6 +332,7 @@ __all__ = [
     "HandoverView",
     "IdKind",
     "Layout",
+    "PaymentView",
     "ProxyView",
     "ReceiptView",
     "RequirementItem",

@@ -78,6 +78,13 @@ _SQL = {
         " WHERE id = ?"
     ),
     "submission_service": "SELECT service FROM submissions WHERE id = ?",
+    # corrections (mppdesk.desk.corrections): who replaced it; replace it, withdraw the unsent
+    "superseded_by": "SELECT tracking_number FROM submissions WHERE supersedes_id = ?",
+    "supersede": "UPDATE submissions SET status = 'superseded' WHERE id = ?",
+    "withdraw": (
+        "UPDATE outbox SET state = 'superseded', next_attempt_at = NULL, lease_owner = NULL"
+        " WHERE submission_id = ? AND state IN ('held', 'pending', 'paused', 'failed', 'flagged')"
+    ),
     "sequence": (
         "INSERT INTO sequences (name, value) VALUES (?, ?) ON CONFLICT (name)"
         " DO UPDATE SET value = sequences.value + excluded.value RETURNING value"
@@ -232,6 +239,18 @@ class VisitWriter:
         """The service of a stored submission (a correction must be for the same one)."""
         row = self._one("submission_service", (submission_id,))
         return row[0] if row else None
+
+    def superseded_by(self, submission_id: str) -> str | None:
+        """The tracking number of the submission that already replaced this one, if any."""
+        row = self._one("superseded_by", (submission_id,))
+        return row[0] if row else None
+
+    def supersede(self, submission_ids: Sequence[str]) -> None:
+        """The corrected submissions are replaced: never approved, their unsent entries
+        withdrawn (an entry in flight is the sync worker's: its claim withdraws it)."""
+        if submission_ids:
+            self._execute_many("supersede", [(i,) for i in submission_ids])
+            self._execute_many("withdraw", [(i,) for i in submission_ids])
 
     def store_visit(self, visit: VisitRow, *, existing: bool) -> None:
         """Insert the visit, or turn its draft row into the finalized visit."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from mppdesk.core.states import ReviewState, Role
@@ -192,6 +192,77 @@ def _fill_base_versions(session: Session, bodies: dict[str, dict[str, Any]]) -> 
         )
         if version is not None:
             body["base_version"] = int(version)
+
+
+# A rebuilt journal's order: what a record refers to before the record; the audit events
+# last, by id, so the hub verifies the chain from its first event.
+_BACKFILL_ORDER = (
+    "applicant",
+    "applicant_change",
+    "visit",
+    "submission",
+    "checklist",
+    "outbox_state",
+    "review",
+    "survey",
+    "attachment",
+    "audit",
+)
+
+
+def _all_ids(session: Session, kind: str) -> list[str]:
+    """The ids the journal triggers would write for every row of ``kind`` now."""
+    model, _leave_out = _KINDS[kind]
+    table = model.__table__
+    if kind == "checklist":
+        rows = session.execute(
+            select(table.c.submission_id, table.c.requirement_id).order_by(
+                table.c.submission_id, table.c.requirement_id
+            )
+        )
+        return [f"{submission}/{requirement}" for submission, requirement in rows]
+    query = select(table.c.id).order_by(table.c.id)
+    if kind == "visit":
+        query = query.where(table.c.status == "finalized")  # as the trigger's WHEN
+    return [str(value) for value in session.scalars(query)]
+
+
+def backfill_journal(session: Session) -> int:
+    """Journal the rows written before the journal existed; the number added.
+
+    Rows stored before migration 0006 (a desk upgraded with its history) have no journal
+    entry, so without this the hub would get only what changed since, and the audit chain
+    would start in its middle (refused as broken). Done when a desk joins and has pushed
+    nothing yet: the journal is rebuilt from sequence 1 — the history first (in
+    ``_BACKFILL_ORDER``), then the entries already there in their order — which is what the
+    hub expects of a desk it has never heard from. A desk that has pushed is left alone.
+    """
+    if int(get_state(session, ACKED) or 0) > 0:
+        return 0
+    existing = [
+        (kind, entity_id)
+        for kind, entity_id in session.execute(
+            select(HubJournal.kind, HubJournal.entity_id).order_by(HubJournal.seq)
+        )
+    ]
+    journalled = set(existing)
+    missing = [
+        (kind, entity_id)
+        for kind in _BACKFILL_ORDER
+        for entity_id in _all_ids(session, kind)
+        if (kind, entity_id) not in journalled
+    ]
+    if not missing:
+        return 0
+    session.execute(delete(HubJournal))
+    # AUTOINCREMENT keeps its counter in sqlite_sequence: start again at 1 (nothing pushed).
+    session.execute(text("DELETE FROM sqlite_sequence WHERE name = 'hub_journal'"))
+    session.execute(
+        insert(HubJournal),
+        [{"kind": kind, "entity_id": entity_id} for kind, entity_id in missing + existing],
+    )
+    session.flush()
+    return len(missing)
 
 
 def record_acked(session: Session, acked: int, pushed: int, now: datetime) -> None:

@@ -1,7 +1,8 @@
 """The counter's hottest operation (the NIK look-up of the visit page) without the ORM.
 
 Same tables and stored formats as the ORM models, with plain DB-API statements in one
-write transaction: the applicant, its recent profile changes and the audited view. It runs
+write transaction: the applicant, its recent profile changes and the audited view (naming
+the person by subject, ``store.access_log``). It runs
 on every scan of a KTP, so it stays within a small factor of raw SQL: see ``nik_lookup`` in
 bench/bench_store.py.
 """
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mppdesk.core.audit_chain import GENESIS, event_hash
+from mppdesk.store import access_log
 from mppdesk.store.database import Store
 from mppdesk.store.repo import AUDIT_LOCK
 
@@ -101,12 +103,14 @@ def view_applicant(
         head = cursor.fetchone()
         prev = head[0] if head else GENESIS
         at = datetime.now(UTC)
-        facts = dict(details)
+        # The person is named by a keyed hash of the number, never the number (access_log).
+        secret = access_log.secret_from_cursor(store.engine, cursor, p)
+        facts = {**dict(details), "subjects": [access_log.subject_of(secret, found[2])]}
         digest = event_hash(prev, at, actor, action, "applicant", found[0], facts)
         naive = at.replace(tzinfo=None)
         cursor.execute(
             "INSERT INTO audit_events (at, actor, action, object_type, object_id, details,"  # noqa: S608
-            f" prev_hash, hash) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
+            f" prev_hash, hash) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}) RETURNING id",
             (
                 # As SQLAlchemy stores a UtcDateTime: naive UTC, text with microseconds
                 # in SQLite.
@@ -120,7 +124,41 @@ def view_applicant(
                 digest,
             ),
         )
+        event_id = cursor.fetchone()[0]
+        cursor.execute(
+            f"INSERT INTO audit_subjects (subject, event_id) VALUES ({p}, {p})",  # noqa: S608
+            (facts["subjects"][0], event_id),
+        )
     applicant = ApplicantRow(
         found[0], found[1], found[2], found[3], _json(found[4]) or {}, _datetime(found[5])
     )
     return applicant, history
+
+
+_PROFILE_FIELDS = {"paspor": "no_paspor", "kitas": "no_kitas"}
+
+
+def foreign_identity(store: Store, id_kind: str, number: str) -> tuple[str, str] | None:
+    """The (kind, number) keying the foreign applicant whose profile holds this passport or
+    KITAS/KITAP number under the other kind: an applicant is keyed by their KITAS when they
+    have one, yet the officer may hold only the passport. None when nobody has it.
+
+    Only the other foreign kind's rows are read (the identity index narrows them), so the
+    cost follows the number of foreign applicants, not all applicants.
+    """
+    field = _PROFILE_FIELDS.get(id_kind)
+    if field is None:
+        return None
+    from sqlalchemy import text
+
+    other = "kitas" if id_kind == "paspor" else "paspor"
+    value = f"json_extract(profile, '$.{field}')" if store.is_sqlite else f"profile->>'{field}'"
+    with store.read() as session:  # a read: no write lock taken
+        found = session.execute(
+            text(
+                "SELECT id_kind, id_number FROM applicants WHERE id_kind = :kind"  # noqa: S608
+                f" AND {value} = :number ORDER BY updated_at DESC LIMIT 1"
+            ),
+            {"kind": other, "number": number},
+        ).first()
+    return (found[0], found[1]) if found else None

@@ -167,6 +167,7 @@ class Submission(Base):
             "ix_submissions_status_applicant_time", "status", "finalized_at", "id", "applicant_id"
         ),
         Index("ix_submissions_applicant_time", "applicant_id", "finalized_at", "id"),
+        Index("ix_submissions_supersedes", "supersedes_id"),  # 0007: who corrects this one
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -277,6 +278,10 @@ class AuditEvent(Base):
     """Append-only, hash-chained: each event's hash covers the previous hash and itself."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (  # 0007: the access log asks by officer and by day
+        Index("ix_audit_events_actor_at", "actor", "at"),
+        Index("ix_audit_events_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -312,13 +317,13 @@ SURVEY_COLUMNS = (
 # SQLite uses a partial index only when the query repeats its terms with the same constants.
 OPEN_SLA_SQL = (
     "collected_at IS NULL AND coalesce(agency_status, '') NOT IN ('completed', 'rejected') "
-    "AND status NOT IN ('rejected', 'conflict', 'collected')"
+    "AND status NOT IN ('rejected', 'conflict', 'collected', 'superseded')"
 )
 
 # A submission a supervisor should look at; ``ix_submissions_attention`` holds only these.
 ATTENTION_SQL = (
-    "status IN ('rejected', 'conflict') OR agency_status = 'needs_info' "
-    "OR review_state IN ('flagged', 'returned')"
+    "status <> 'superseded' AND (status IN ('rejected', 'conflict') "
+    "OR agency_status = 'needs_info' OR review_state IN ('flagged', 'returned'))"
 )
 Index(
     "ix_submissions_attention",
@@ -458,3 +463,112 @@ class HubLookupCache(Base):
     applicant: Mapped[dict] = mapped_column(JSON)
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     fetched_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# --- handovers to manual agencies (migration 0007) --------------------------------------
+
+
+class Handover(Base):
+    """A submission for an agency without an API handed over by hand (serah terima berkas).
+
+    Its outbox entry becomes ``done`` in the same transaction; this row keeps who received
+    the files at the agency and their reference, which the agency never sends back itself.
+    """
+
+    __tablename__ = "handovers"
+    __table_args__ = (Index("ix_handovers_agency_date", "agency", "local_date"),)
+
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(50))
+    received_by: Mapped[str] = mapped_column(String(200))
+    reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    officer: Mapped[str] = mapped_column(String(64))
+    handed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    local_date: Mapped[str] = mapped_column(String(10))
+
+
+# --- queue tickets: issued, called, served, done or no-show (migration 0008) ------------
+
+
+class QueueTicket(Base):
+    """A queue ticket this desk issued from its own block (kiosk, offline) or called.
+
+    Each step keeps its time (mppdesk/store/tickets.py), so waiting (issued → called) and
+    service (called → finished) are true figures. A ticket the hub issued and this desk
+    called is kept too (``source`` hub), with the hub's stamps.
+    """
+
+    __tablename__ = "queue_tickets"
+    __table_args__ = (
+        UniqueConstraint("local_date", "number", name="uq_queue_tickets_day_number"),
+        Index("ix_queue_tickets_day_group_status", "local_date", "grp", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    number: Mapped[str] = mapped_column(String(32))
+    grp: Mapped[str] = mapped_column(String(8))  # the ticket letter (F)
+    label: Mapped[str] = mapped_column(String(40), default="")  # the catalog group (dukcapil)
+    local_date: Mapped[str] = mapped_column(String(10))
+    seq: Mapped[int] = mapped_column(Integer)
+    priority: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    source: Mapped[str] = mapped_column(String(8))  # desk | hub
+    status: Mapped[str] = mapped_column(String(12))  # waiting|called|served|done|no_show
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    called_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    served_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    officer: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+# --- billing records from agencies and their payment state (migration 0009) -------------
+
+
+class BillingRecord(Base):
+    """The bill an agency issued for a fee-bearing submission, as it last stated it.
+
+    One per submission (a re-issued code after expiry replaces it); ``state`` is the
+    agency's word (unpaid, paid, expired), ``ntpn`` and ``paid_at`` its proof of payment.
+    """
+
+    __tablename__ = "billing"
+    __table_args__ = (
+        Index("ix_billing_state_expires", "state", "expires_at"),
+        Index("ix_billing_agency_paid", "agency", "paid_at"),
+    )
+
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(50))
+    code: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    state: Mapped[str] = mapped_column(String(16))
+    ntpn: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)  # when the desk first heard of it
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# --- access audit (migration 0007) --------------------------------------------------------
+
+
+class AuditSubject(Base):
+    """Whose data an audited search or view showed: one row per (person, event).
+
+    ``subject`` is a keyed hash of the person's identity number (mppdesk/store/access_log.py),
+    never the number; the same list is in the event's details, which the chain covers.
+    """
+
+    __tablename__ = "audit_subjects"
+
+    subject: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("audit_events.id"), primary_key=True)
+
+
+class DeskSecret(Base):
+    """Secrets of this store that travel with it (the audit subject hash key)."""
+
+    __tablename__ = "desk_secrets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from mppdesk.core.states import (
     TERMINAL_AGENCY_STATUSES,
@@ -111,12 +111,48 @@ def claim_many(
     *,
     max_wait_s: float | None = None,
 ) -> list[str]:
-    """Take the lease on every due entry of ``entry_ids`` in one statement; the ids taken."""
+    """Take the lease on every due entry of ``entry_ids`` in one statement; the ids taken.
+
+    A due entry whose submission was superseded meanwhile is withdrawn instead (state
+    ``superseded``: never sent), and a correction whose superseded submission is still in
+    flight to the same agency waits a second, so the agency never gets the correction first.
+    """
     if not entry_ids:
         return []
+    ids = list(entry_ids)
+    due = _due_clause(now, max_wait_s, lease_s)
+    superseded = select(Submission.id).where(Submission.supersedes_id == OutboxEntry.submission_id)
+    session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id.in_(ids), due, superseded.exists())
+        .values(
+            state=OutboxState.SUPERSEDED,
+            lease_owner=None,
+            lease_expires_at=None,
+            next_attempt_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    prior = aliased(OutboxEntry)
+    waiting = (
+        select(prior.id)
+        .join(Submission, Submission.supersedes_id == prior.submission_id)
+        .where(
+            Submission.id == OutboxEntry.submission_id,
+            prior.agency == OutboxEntry.agency,
+            prior.state == OutboxState.IN_FLIGHT,
+        )
+        .exists()
+    )
+    session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id.in_(ids), due, waiting)
+        .values(next_attempt_at=now + timedelta(seconds=1))
+        .execution_options(synchronize_session=False)
+    )
     taken = session.scalars(
         update(OutboxEntry)
-        .where(OutboxEntry.id.in_(list(entry_ids)), _due_clause(now, max_wait_s, lease_s))
+        .where(OutboxEntry.id.in_(ids), due)
         .values(
             state=OutboxState.IN_FLIGHT,
             lease_owner=owner,
@@ -407,7 +443,7 @@ def record_failed(
     entry.last_error_message = error_message[:2000]
     _release(entry)
     submission = session.get(Submission, entry.submission_id)
-    if submission is not None:
+    if submission is not None and submission.status != SubmissionStatus.SUPERSEDED:
         submission.status = SubmissionStatus.CONFLICT if conflict else SubmissionStatus.REJECTED
         if conflict:
             submission.review_state = "flagged"
@@ -700,7 +736,7 @@ def backlog(session: Session) -> dict[str, dict[str, Any]]:
     for agency, state, count, oldest in rows:
         info = out.setdefault(agency, {"states": {}, "oldest_undelivered": None})
         info["states"][state] = int(count)
-        if state != OutboxState.DONE and oldest is not None:
+        if state not in (OutboxState.DONE, OutboxState.SUPERSEDED) and oldest is not None:
             current = info["oldest_undelivered"]
             info["oldest_undelivered"] = oldest if current is None else min(current, oldest)
     return out

@@ -37,6 +37,7 @@ from mppdesk.store.models import (
     OPEN_SLA_SQL,
     SURVEY_COLUMNS,
     OutboxEntry,
+    QueueTicket,
     Submission,
     SurveyResponse,
     Visit,
@@ -347,6 +348,17 @@ def _timing_statement(session: Session, days: DayRange) -> Any:
     ).select_from(durations)
 
 
+def queue_counts(session: Session, days: DayRange) -> dict[str, int]:
+    """This desk's queue tickets of the range by state (waiting, called, served, done,
+    no_show): the no-shows have a wait but no visit, so the visits' timing cannot show them."""
+    rows = session.execute(
+        select(QueueTicket.status, func.count())
+        .where(_in_range(QueueTicket.local_date, days))
+        .group_by(QueueTicket.status)
+    ).all()
+    return {str(status): int(count) for status, count in rows}
+
+
 # --- lists ---------------------------------------------------------------------------------
 
 
@@ -424,12 +436,15 @@ def attention_counts(session: Session, days: DayRange) -> dict[str, int]:
 
 
 def held(session: Session, limit: int = LIST_LIMIT) -> tuple[int, list[SubmissionLine]]:
-    """Every submission waiting for approval, whatever its day: oldest first, and the count."""
+    """Every submission waiting for approval, whatever its day: oldest first, and the count
+    (a returned one is the officer's to correct; a corrected one is ``superseded``)."""
     total = (
         _run(
             session,
             ("held_count",),
-            lambda: select(func.count()).where(Submission.status == "held"),
+            lambda: select(func.count()).where(
+                Submission.status == "held", Submission.review_state != "returned"
+            ),
         ).scalar()
         or 0
     )
@@ -438,7 +453,8 @@ def held(session: Session, limit: int = LIST_LIMIT) -> tuple[int, list[Submissio
         ("held", limit),
         lambda: (
             select(*_line_columns())
-            .where(Submission.status == "held")
+            # a returned one waits for the officer's correction, not for approval
+            .where(Submission.status == "held", Submission.review_state != "returned")
             .order_by(Submission.finalized_at, Submission.id)
             .limit(limit)
         ),

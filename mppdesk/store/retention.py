@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mppdesk.core.states import AgencyStatus, OutboxState
@@ -19,6 +19,7 @@ from mppdesk.store.models import (
     ApplicantNameToken,
     Attachment,
     AuditEvent,
+    Handover,
     LoginAttempt,
     OutboxEntry,
     Submission,
@@ -67,7 +68,11 @@ def purge_candidates(
         session.scalars(
             select(Submission)
             .where(
-                Submission.agency_status.in_(_FINISHED),
+                # finished at the agency, or handed over by hand to one without an API
+                or_(
+                    Submission.agency_status.in_(_FINISHED),
+                    exists().where(Handover.submission_id == Submission.id),
+                ),
                 Submission.agency_updated_at < finished_before,
                 Submission.purged_at.is_(None),
                 ~undelivered,

@@ -133,6 +133,11 @@ class SubmissionRow:
     collected_at: datetime | None
     sort_value: Any  # the sort column's value: the keyset cursor with ``id``
     outbox: tuple[OutboxRow, ...] = ()
+    # Corrections (mppdesk.desk.corrections): why a supervisor returned it, and the tracking
+    # number of the submission that replaced it (a correction, or a cancellation).
+    review_reason: str | None = None
+    superseded_by: str | None = None
+    cancelled: bool = False
 
     @property
     def cursor(self) -> tuple[Any, str]:
@@ -162,6 +167,9 @@ class SubmissionDetail:
     supersedes_id: str | None
     checklist: tuple[ChecklistRow, ...]
     attachments: tuple[str, ...]
+    payment: dict[str, Any] | None = None  # the agency's bill (mppdesk.store.billing.payment_of)
+    supersedes_tracking: str | None = None  # the corrected (or cancelled) one's number
+    cancellation: bool = False  # this one cancels ``supersedes_id``
 
 
 def _columns(sort_column: Any) -> Select:
@@ -356,8 +364,43 @@ def _after(stmt: Select, query: SubmissionQuery, cursor: tuple[Any, str]) -> Sel
     return stmt.where(sort_column >= value, or_(sort_column > value, Submission.id > last_id))
 
 
-def _row(values: Sequence[Any], outbox: tuple[OutboxRow, ...]) -> SubmissionRow:
-    return SubmissionRow(*values, outbox=outbox)
+def _row(
+    values: Sequence[Any],
+    outbox: tuple[OutboxRow, ...],
+    loop: tuple[Any, ...] = (None, None, False),
+) -> SubmissionRow:
+    reason, superseded_by, cancelled = loop
+    return SubmissionRow(
+        *values,
+        outbox=outbox,
+        review_reason=reason,
+        superseded_by=superseded_by,
+        cancelled=cancelled,
+    )
+
+
+def _loops_of(session: Session, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """The page's return reasons and superseding submissions, in one query (the rows of
+    the reasons and replacements only; most rows have neither)."""
+    if not ids:
+        return {}
+    later = aliased(Submission)
+    rows = session.execute(
+        select(Submission.id, Submission.review_reason, later.tracking_number, later.answers)
+        .outerjoin(later, later.supersedes_id == Submission.id)
+        .where(
+            Submission.id.in_(list(ids)),
+            or_(Submission.review_reason.is_not(None), later.id.is_not(None)),
+        )
+    ).all()
+    return {
+        row[0]: (
+            row[1],
+            row[2],
+            isinstance(row[3], dict) and row[3].get("_cancel") is True,
+        )
+        for row in rows
+    }
 
 
 def _outbox_of(session: Session, ids: Sequence[str]) -> dict[str, tuple[OutboxRow, ...]]:
@@ -388,8 +431,14 @@ def _outbox_of(session: Session, ids: Sequence[str]) -> dict[str, tuple[OutboxRo
 
 
 def _with_outbox(session: Session, rows: Sequence[Sequence[Any]]) -> list[SubmissionRow]:
-    outbox = _outbox_of(session, [r[0] for r in rows])
-    return [_row(r, outbox.get(r[0], ())) for r in rows]
+    ids = [r[0] for r in rows]
+    outbox = _outbox_of(session, ids)
+    # Only a superseded row has a successor, only a returned or flagged one a reason: most
+    # pages need no second look (columns: status 7, review_state 8).
+    loops = _loops_of(
+        session, [r[0] for r in rows if r[7] == "superseded" or r[8] in ("returned", "flagged")]
+    )
+    return [_row(r, outbox.get(r[0], ()), loops.get(r[0], (None, None, False))) for r in rows]
 
 
 def submission_page(
@@ -476,6 +525,17 @@ def submission_detail(session: Session, submission_id: str) -> SubmissionDetail 
         supersedes_id=submission.supersedes_id,
         checklist=tuple(ChecklistRow(*c) for c in checklist),
         attachments=tuple(a.name for a in submission.attachments),
+        supersedes_tracking=(
+            session.scalar(
+                select(Submission.tracking_number).where(
+                    Submission.id == submission.supersedes_id
+                )
+            )
+            if submission.supersedes_id
+            else None
+        ),
+        cancellation=isinstance(submission.answers, dict)
+        and submission.answers.get("_cancel") is True,
     )
 
 
@@ -485,7 +545,7 @@ def undelivered_counts(session: Session) -> dict[str, dict[str, int]]:
     Reads only the undelivered part of the outbox through ``ix_outbox_due`` (state first),
     so it stays cheap when a million delivered entries sit beside them.
     """
-    states = [s.value for s in OutboxState if s is not OutboxState.DONE]
+    states = [s.value for s in OutboxState if s not in (OutboxState.DONE, OutboxState.SUPERSEDED)]
     rows = session.execute(
         select(OutboxEntry.agency, OutboxEntry.state, func.count())
         .where(OutboxEntry.state.in_(states))

@@ -36,11 +36,12 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from mppdesk.core import sync_policy as policy
 from mppdesk.core.sync_policy import Outcome, OutcomeKind
 from mppdesk.settings import AgencyEndpoint, Settings
+from mppdesk.store import billing as bills
 from mppdesk.store import outbox, repo
 from mppdesk.store.blobs import BlobStore
 from mppdesk.store.database import Store, StoreError
@@ -77,6 +78,50 @@ class _Delivered:
     submission_id: str
     agency_ref: str | None
     agency_status: str | None
+    billing: Any = None  # a validated core.billing.Billing the acceptance carried
+
+
+def _keep_billing(session: Any, submission_id: str | None, billing: Any, now: datetime) -> None:
+    """The bill an acceptance carried; one that contradicts the stored bill is not kept (the
+    status pull shows why on the entry)."""
+    if submission_id is None:
+        return
+    problem = bills.record(session, submission_id, billing, now)
+    if problem is not None:
+        log.warning("billing of %s not kept: %s", submission_id, problem)
+
+
+def _record_status(
+    session: Any, entry_id: str, submission_id: str, outcome: Outcome, now: datetime, every: float
+) -> bool:
+    """A status answer with the bill it carries: both kept, or, when the bill contradicts the
+    stored one (a paid bill reported unpaid, a changed amount), neither, the reason shown on
+    the entry. True when something a person sees changed."""
+    check_at = now + timedelta(seconds=every)
+    bill_changed = False
+    if outcome.billing is not None:
+        bill_changed = bills.stored(session, submission_id) != outcome.billing
+        refused = bills.record(session, submission_id, outcome.billing, now)
+        if refused is not None:
+            outbox.record_status_problem(
+                session,
+                entry_id,
+                "bad_billing",
+                f"status not stored: the agency's billing record is refused: {refused}",
+                check_at,
+            )
+            return True
+    assert outcome.agency_status is not None
+    changed = outbox.record_status(
+        session,
+        entry_id,
+        outcome.agency_status,
+        outcome.message,
+        outcome.agency_ref,
+        now,
+        check_at,
+    )
+    return changed or bill_changed
 
 
 def _utcnow() -> datetime:
@@ -603,7 +648,13 @@ class SyncWorker:
             self._record_setback(agency, job, outcome, report)
             return outcome
         done.append(
-            _Delivered(job.entry_id, job.submission_id, outcome.agency_ref, outcome.agency_status)
+            _Delivered(
+                job.entry_id,
+                job.submission_id,
+                outcome.agency_ref,
+                outcome.agency_status,
+                outcome.billing,
+            )
         )
         return outcome
 
@@ -651,12 +702,19 @@ class SyncWorker:
                     outcome.agency_status,
                     status_check_at=first_check,
                 )
+                if outcome.billing is not None:
+                    _keep_billing(
+                        session, bills.submission_of_entry(session, entry_id), outcome.billing, now
+                    )
             outbox.record_delivered_many(
                 session,
                 [(d.entry_id, d.submission_id, d.agency_ref, d.agency_status) for d in done],
                 now,
                 first_check,
             )
+            for item in done:
+                if item.billing is not None:
+                    _keep_billing(session, item.submission_id, item.billing, now)
             if resume:
                 # The probe went through: the agency's credentials work again.
                 resumed = outbox.resume_agency(session, agency, now)
@@ -783,15 +841,7 @@ class SyncWorker:
                 break  # the agency is unreachable: no more this pass
             if outcome.kind is OutcomeKind.DELIVERED and outcome.agency_status is not None:
                 with self.store.write() as session:
-                    changed = outbox.record_status(
-                        session,
-                        entry_id,
-                        outcome.agency_status,
-                        outcome.message,
-                        outcome.agency_ref,
-                        now,
-                        now + timedelta(seconds=interval),
-                    )
+                    changed = _record_status(session, entry_id, submission_id, outcome, now, interval)
                 self._observe(agency, Outcome(OutcomeKind.DELIVERED, "status"))
                 if changed:
                     changed_ids.append(submission_id)

@@ -1,4 +1,5 @@
-"""Admin dialogs: add an officer, change the desk's language and idle-lock time.
+"""Admin dialogs: officer accounts (add, unlock, disable, enable, change password), the
+desk's language and idle-lock time.
 
 Each announces what it changed (users, settings) to the window's views and leaves one line
 in the status bar through ``show_message``.
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QSpinBox,
@@ -162,3 +164,250 @@ class SettingsDialog(_TaskDialog):
             lambda changes: self.done_with(changes, "settings.saved"),
             self.fail,
         )
+
+
+class ResetPasswordDialog(_TaskDialog):
+    """A new password for one account, typed twice (the admin reads it to the officer)."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        actor: Actor,
+        tasks: TaskRunner,
+        username: str,
+        parent: QWidget | None = None,
+        show_message: Callable[[str], None] | None = None,
+    ):
+        super().__init__(plain("accounts.reset_title", user=username), parent, show_message)
+        self.runtime, self.actor, self.tasks, self.username = runtime, actor, tasks, username
+        self.password = QLineEdit()
+        self.password.setObjectName("resetPassword")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.repeat = QLineEdit()
+        self.repeat.setObjectName("resetRepeat")
+        self.repeat.setEchoMode(QLineEdit.EchoMode.Password)
+        self.row("accounts.new_password", self.password)
+        self.row("accounts.repeat", self.repeat)
+        self.repeat.returnPressed.connect(self.submit)
+        self.password.setFocus()  # where the admin types first, not the Save button
+
+    def submit(self) -> None:
+        from mppdesk.desk.auth import reset_password
+
+        if self.password.text() != self.repeat.text():
+            self.message.setText(tr("accounts.mismatch"))
+            self.message.setVisible(True)
+            self.repeat.setFocus()
+            return
+        self.ok.setEnabled(False)
+        username, password = self.username, self.password.text()
+        self.tasks.run(
+            lambda: reset_password(self.runtime, self.actor, username, password),
+            lambda changes: self.done_with(changes, "accounts.done.reset", user=username),
+            self.fail,
+        )
+
+
+class AccountsDialog(QDialog):
+    """Every officer account with its state; unlock, disable or enable, change password.
+
+    The answer to "ask an admin" on the sign-in screen: a locked-out officer is unlocked
+    here at once instead of waiting out the lock. Keyboard first: the table has the focus,
+    arrows choose an account, Alt+letter runs an action, Tab leaves the table.
+    """
+
+    COLUMNS = (
+        "accounts.col.username",
+        "accounts.col.full_name",
+        "accounts.col.role",
+        "accounts.col.state",
+        "accounts.col.last_login",
+    )
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        actor: Actor,
+        tasks: TaskRunner,
+        parent: QWidget | None = None,
+        show_message: Callable[[str], None] | None = None,
+    ):
+        from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QPushButton, QTableWidget
+
+        super().__init__(parent)
+        self.runtime, self.actor, self.tasks = runtime, actor, tasks
+        self.show_message = show_message
+        self.accounts: list = []
+        self.setObjectName("accountsDialog")
+        self.setWindowTitle(plain("accounts.title"))
+        self.setMinimumSize(760, 420)
+        layout = QVBoxLayout(self)
+        explain = QLabel(tr("accounts.explain"))
+        explain.setObjectName("muted")
+        explain.setWordWrap(True)
+        layout.addWidget(explain)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setObjectName("accountsTable")
+        self.table.setAccessibleName(plain("accounts.title"))
+        self.table.setHorizontalHeaderLabels([plain(c) for c in self.COLUMNS])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table for the buttons
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        layout.addWidget(self.table, 1)
+        self.message = QLabel()
+        self.message.setObjectName("bannerError")
+        self.message.setWordWrap(True)
+        self.message.setVisible(False)
+        layout.addWidget(self.message)
+        row = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for key, slot in (
+            ("add", self._add),
+            ("unlock", self._unlock),
+            ("disable", lambda: self._set_active(False)),
+            ("enable", lambda: self._set_active(True)),
+            ("reset", self._reset),
+        ):
+            button = QPushButton(tr(f"accounts.{key}"))
+            button.setObjectName(f"accounts_{key}")
+            button.setAutoDefault(False)
+            button.clicked.connect(slot)
+            row.addWidget(button)
+            self.buttons[key] = button
+        row.addStretch(1)
+        close = QPushButton(tr("accounts.close"))
+        close.setObjectName("accounts_close")
+        close.setAutoDefault(False)
+        close.clicked.connect(self.accept)
+        row.addWidget(close)
+        layout.addLayout(row)
+        self._selection_changed()
+        self.reload()
+
+    # -- data ----------------------------------------------------------------------------
+    def reload(self, select: str | None = None) -> None:
+        from mppdesk.desk.auth import list_accounts
+
+        keep = select or self.selected_username()
+        self.tasks.run(
+            lambda: list_accounts(self.runtime, self.actor),
+            lambda accounts: self._fill(accounts, keep),
+            self._fail,
+        )
+
+    def _fill(self, accounts: list, select: str | None) -> None:
+        from PySide6.QtWidgets import QTableWidgetItem
+
+        self.accounts = list(accounts)
+        self.table.setRowCount(len(self.accounts))
+        tz = self.runtime.tz
+        chosen = 0
+        for index, account in enumerate(self.accounts):
+            if account.locked:
+                state = plain(
+                    "accounts.state.locked", until=f"{account.locked_until.astimezone(tz):%H:%M}"
+                )
+            elif account.active:
+                state = plain("accounts.state.active")
+            else:
+                state = plain("accounts.state.disabled")
+            last = (
+                f"{account.last_login_at.astimezone(tz):%d-%m-%Y %H:%M}"
+                if account.last_login_at
+                else plain("accounts.never")
+            )
+            cells = (
+                account.username,
+                account.full_name,
+                plain(f"login.role.{account.role}"),
+                state,
+                last,
+            )
+            for column, value in enumerate(cells):
+                self.table.setItem(index, column, QTableWidgetItem(value))
+            if account.username == select:
+                chosen = index
+        if self.accounts:
+            self.table.selectRow(chosen)
+        self.table.setFocus()
+        self._selection_changed()
+
+    def selected_account(self):
+        rows = self.table.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self.accounts):
+            return None
+        return self.accounts[rows[0].row()]
+
+    def selected_username(self) -> str | None:
+        account = self.selected_account()
+        return account.username if account is not None else None
+
+    def _selection_changed(self) -> None:
+        account = self.selected_account()
+        self.buttons["unlock"].setEnabled(account is not None and account.locked)
+        self.buttons["disable"].setEnabled(
+            account is not None and account.active and account.username != self.actor.username
+        )
+        self.buttons["enable"].setEnabled(account is not None and not account.active)
+        self.buttons["reset"].setEnabled(account is not None)
+
+    # -- actions -------------------------------------------------------------------------
+    def _fail(self, error: BaseException) -> None:
+        self.message.setText(_error_text(error))
+        self.message.setVisible(True)
+        self._selection_changed()
+
+    def _done(self, changes: Changes, code: str, username: str) -> None:
+        announce(self, changes)
+        self.message.setVisible(False)
+        if self.show_message is not None:
+            self.show_message(tr(code, user=username))
+        self.reload(select=username)
+
+    def _run(self, work: Callable[[], Changes], code: str, username: str) -> None:
+        for button in self.buttons.values():
+            button.setEnabled(False)
+        self.tasks.run(work, lambda changes: self._done(changes, code, username), self._fail)
+
+    def _unlock(self) -> None:
+        from mppdesk.desk.auth import unlock_user
+
+        username = self.selected_username()
+        if username:
+            self._run(
+                lambda: unlock_user(self.runtime, self.actor, username),
+                "accounts.done.unlock",
+                username,
+            )
+
+    def _set_active(self, active: bool) -> None:
+        from mppdesk.desk.auth import set_user_active
+
+        username = self.selected_username()
+        if username:
+            self._run(
+                lambda: set_user_active(self.runtime, self.actor, username, active),
+                "accounts.done.enable" if active else "accounts.done.disable",
+                username,
+            )
+
+    def _reset(self) -> None:
+        username = self.selected_username()
+        if not username:
+            return
+        dialog = ResetPasswordDialog(
+            self.runtime, self.actor, self.tasks, username, self, self.show_message
+        )
+        dialog.accepted.connect(lambda: self.reload(select=username))
+        dialog.open()
+
+    def _add(self) -> None:
+        dialog = AddUserDialog(self.runtime, self.actor, self.tasks, self, self.show_message)
+        dialog.accepted.connect(lambda: self.reload(select=dialog.username.text().strip()))
+        dialog.open()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QCheckBox, QFrame, QLabel, QVBoxLayout, QWidget
 
 from mppdesk.core.states import SATISFIED_CHECKLIST_STATES
@@ -19,6 +20,19 @@ from mppdesk.forms.definitions import Requirement, Service
 from mppdesk.forms.engine import RequirementState
 from mppdesk.ui.i18n import language, plain, tr
 from mppdesk.ui.visit_state import checklist_state
+
+
+class RequirementCheck(QCheckBox):
+    """A requirement's box: Space toggles it; Enter ticks it (handed over) and moves on to
+    the next requirement, so a pile of documents is checked with one key each."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers():
+            if not self.isChecked():
+                self.setChecked(True)
+            self.focusNextChild()
+            return
+        super().keyPressEvent(event)
 
 
 class RequirementRow:
@@ -57,7 +71,7 @@ class ChecklistPanel(QFrame):
             column = QVBoxLayout(box)
             column.setContentsMargins(0, 4, 0, 4)
             column.setSpacing(0)
-            check = QCheckBox(item.label)
+            check = RequirementCheck(item.label)
             check.setObjectName(f"req.{requirement.id}")
             check.setAccessibleName(item.label)
             check.toggled.connect(lambda _on: self.on_change())

@@ -255,7 +255,7 @@ class CollectionDialog(QDialog):
         if ready:
             self._banner("bannerOk", tr("collect.ready"))
         else:
-            reason = candidate.why_not_ready()
+            reason = candidate.why_not_ready(self.runtime.tz)
             self._banner("bannerWarning", reason.get(i18n.language()) if reason else "")
 
     def _banner(self, style: str, text: str) -> None:

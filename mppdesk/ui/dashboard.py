@@ -64,7 +64,7 @@ from mppdesk.desk.reports import Dashboard, Period
 from mppdesk.desk.runtime import Runtime
 from mppdesk.printing.daily_report import DailyReportView, ReportTable, format_cell
 from mppdesk.ui import i18n
-from mppdesk.ui.i18n import tr
+from mppdesk.ui.i18n import plain, tr
 from mppdesk.ui.notifier import ChangeNotifier
 from mppdesk.ui.tasks import TaskRunner
 
@@ -76,6 +76,21 @@ COALESCE_MS = 200
 PERIODS = ("today", "yesterday", "week", "month", "range")
 
 
+_STATE_WORDS = {"status": "subs.state", "agency_status": "subs.agency", "review": "subs.review"}
+
+
+def _words(key: str, value: Any, agency_names: dict[str, str]) -> str | None:
+    """A code cell in words on screen (the exports keep the codes, for machines)."""
+    if not isinstance(value, str) or not value:
+        return None
+    if key == "agency":
+        return agency_names.get(value)
+    prefix = _STATE_WORDS.get(key)
+    if prefix is not None and i18n.has(f"{prefix}.{value}"):
+        return i18n.plain(f"{prefix}.{value}")
+    return None
+
+
 class ReportTableModel(QAbstractTableModel):
     """One ``ReportTable`` of the report view, read-only; ``ids`` names each row's submission
     when the table lists submissions (the review actions need them)."""
@@ -84,6 +99,7 @@ class ReportTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._table: ReportTable | None = None
         self._ids: list[str] = []
+        self.agency_names: dict[str, str] = {}  # code -> short name: words, not codes
 
     def set_table(self, table: ReportTable, ids: list[str] | None = None) -> None:
         self.beginResetModel()
@@ -120,7 +136,9 @@ class ReportTableModel(QAbstractTableModel):
         column = self._table.columns[index.column()]
         value = self._table.rows[index.row()][index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return format_cell(value, column.kind, i18n.language())
+            return _words(column.key, value, self.agency_names) or format_cell(
+                value, column.kind, i18n.language()
+            )
         if role == Qt.ItemDataRole.TextAlignmentRole:
             if column.kind in ("int", "minutes", "score", "percent"):
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -138,6 +156,86 @@ class ReportTableModel(QAbstractTableModel):
             return self._table.columns[section].label
         if orientation == Qt.Orientation.Vertical and 0 <= section < len(self._table.rows):
             return str(section + 1)
+        return None
+
+
+QUEUE_COLUMNS = ("time", "tracking", "name", "service", "agency", "officer", "review")
+
+
+class ApprovalQueueModel(QAbstractTableModel):
+    """The approval queue (``desk.review.approval_queue``): held submissions with the
+    applicant's name, oldest first; the supervisor's own intake is marked (they may not
+    approve it)."""
+
+    def __init__(self, runtime: Runtime, actor: Actor, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.runtime = runtime
+        self.actor = actor
+        self.lines: list[Any] = []
+        self.total = 0
+        self.table: ReportTable | None = None  # the report's "held" table (the exports' view)
+
+    def set_lines(self, total: int, lines: list[Any]) -> None:
+        self.beginResetModel()
+        self.total = total
+        self.lines = list(lines)
+        self.endResetModel()
+
+    def submission_id(self, row: int) -> str | None:
+        return self.lines[row].id if 0 <= row < len(self.lines) else None
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.lines)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(QUEUE_COLUMNS)
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.lines):
+            return None
+        line = self.lines[index.row()]
+        column = QUEUE_COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(line, column)
+        if role == Qt.ItemDataRole.ToolTipRole and column == "review":
+            return line.review_reason or None
+        if role == Qt.ItemDataRole.ForegroundRole and line.officer == self.actor.username:
+            from PySide6.QtGui import QColor
+
+            return QColor("#8c97a6")  # their own intake: another supervisor approves it
+        return None
+
+    def _text(self, line: Any, column: str) -> str:
+        catalog = self.runtime.catalog
+        if column == "time":
+            return i18n.format_datetime(line.finalized_at, self.runtime.tz)
+        if column == "tracking":
+            return line.tracking_number
+        if column == "name":
+            return line.applicant_name
+        if column == "service":
+            service = catalog.services.get(line.service)
+            return i18n.text_of(service.name) if service is not None else line.service
+        if column == "agency":
+            agency = catalog.agencies.get(line.agency)
+            return agency.short_name if agency is not None else line.agency
+        if column == "officer":
+            own = f" ({tr('dash.queue.own')})" if line.officer == self.actor.username else ""
+            return line.officer + own
+        if column == "review":
+            text = tr(f"subs.review.{line.review_state}")
+            return f"{text}: {line.review_reason}" if line.review_reason else text
+        return ""
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:  # noqa: N802
+        if role != Qt.ItemDataRole.DisplayRole or orientation != Qt.Orientation.Horizontal:
+            return None
+        if 0 <= section < len(QUEUE_COLUMNS):
+            return tr(f"dash.queue.col.{QUEUE_COLUMNS[section]}")
         return None
 
 
@@ -284,15 +382,16 @@ class DashboardPage(QWidget):
         self.tile_grid.setVerticalSpacing(8)
         desk_layout.addLayout(self.tile_grid)
 
-        splitter = QSplitter(Qt.Orientation.Vertical)
         self.chart_host = QFrame()
         self.chart_host.setObjectName("card")
         self.chart_layout = QVBoxLayout(self.chart_host)
         self.chart_layout.setContentsMargins(4, 4, 4, 4)
         self.chart_host.setMinimumHeight(220)
-        splitter.addWidget(self.chart_host)
 
+        # The approval queue comes first and gets the page's room (at 1366x768 a dozen rows,
+        # with names); the charts are a tab of their own beside the other lists.
         self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_queue(), tr("dash.tab.approval", count=0))
         action = QWidget()
         action_layout = QVBoxLayout(action)
         buttons = QHBoxLayout()
@@ -309,24 +408,53 @@ class DashboardPage(QWidget):
         ):
             button.clicked.connect(partial(self.open_review, decision))
             buttons.addWidget(button)
-        action_layout.addLayout(buttons)
-        action_split = QSplitter(Qt.Orientation.Horizontal)
-        action_split.addWidget(self._table_box("held", selectable=True))
-        action_split.addWidget(self._table_box("attention", selectable=True))
-        action_layout.addWidget(action_split)
+        # The decisions sit above the tabs: for the queue and for the rest that needs a
+        # supervisor (rejected, conflicts, returned, flagged) alike.
+        lists = QWidget()
+        lists_layout = QVBoxLayout(lists)
+        lists_layout.setContentsMargins(0, 0, 0, 0)
+        lists_layout.addLayout(buttons)
+        lists_layout.addWidget(self.tabs, 1)
+        action_layout.addWidget(self._table_box("attention", selectable=True))
         self.tabs.addTab(action, tr("dash.tab.action"))
+        self.tabs.addTab(self.chart_host, tr("dash.tab.charts"))
         self.tabs.addTab(self._pair("by_agency", "by_service", "status"), tr("dash.tab.agencies"))
         self.tabs.addTab(self._pair("by_officer", "by_hour", "times"), tr("dash.tab.people"))
         self.tabs.addTab(self._pair("sla_agency", "overdue", "due_soon"), tr("dash.tab.sla"))
         self.tabs.addTab(self._pair("backlog"), tr("dash.tab.sync"))
+        self.tabs.addTab(self._pair("bills_expiring", "collected"), tr("dash.tab.billing"))
         self.tabs.addTab(
             self._pair("survey_elements", "survey_service", "survey_agency"),
             tr("dash.tab.survey"),
         )
-        splitter.addWidget(self.tabs)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
-        desk_layout.addWidget(splitter, 1)
+        desk_layout.addWidget(lists, 1)
+
+    def _build_queue(self) -> QWidget:
+        """The approval queue's own tab: every held submission, with names, full width."""
+        box = QWidget()
+        self.queue_layout = QVBoxLayout(box)
+        self.queue_heading = QLabel(tr("dash.queue.heading", count=0))
+        self.queue_heading.setObjectName("subheading")
+        self.queue_layout.addWidget(self.queue_heading)
+        self.queue_model = ApprovalQueueModel(self.runtime, self.actor, self)
+        view = QTableView()
+        view.setObjectName("approvalQueue")
+        view.setModel(self.queue_model)
+        view.setAlternatingRowColors(True)
+        view.verticalHeader().setVisible(False)
+        header = view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setTabKeyNavigation(False)  # Tab leaves the table
+        view.setAccessibleName(plain("dash.queue.heading", count=0))
+        self.queue_layout.addWidget(view, 1)
+        # The queue is what "held" names for the review actions (and their tests).
+        self.models["held"] = self.queue_model
+        self.tables["held"] = view
+        return box
 
     def _date_edit(self, day: date) -> QDateEdit:
         edit = QDateEdit(QDate(day.year, day.month, day.day))
@@ -342,6 +470,7 @@ class DashboardPage(QWidget):
         title.setObjectName("subheading")
         layout.addWidget(title)
         model = ReportTableModel(self)
+        model.agency_names = {c: a.short_name for c, a in self.runtime.catalog.agencies.items()}
         view = QTableView()
         view.setModel(model)
         view.setAlternatingRowColors(True)
@@ -508,7 +637,7 @@ class DashboardPage(QWidget):
         previous = self.dashboard
         by = actor.full_name or actor.username
 
-        def work() -> tuple[Dashboard, DailyReportView]:
+        def work() -> tuple[Dashboard, DailyReportView, Any]:
             if what == "sync" and previous is not None and previous.period == period:
                 dashboard = replace(
                     previous,
@@ -517,16 +646,20 @@ class DashboardPage(QWidget):
                 )
             else:
                 dashboard = reports.load_dashboard(runtime, actor, period)
-            return dashboard, reports.report_view(runtime, dashboard, language, by)
+            view = reports.report_view(runtime, dashboard, language, by)
+            return dashboard, view, review.approval_queue(runtime, actor)
 
         self.tasks.run(work, partial(self._arrived, generation), partial(self._failed, generation))
 
-    def _arrived(self, generation: int, result: tuple[Dashboard, DailyReportView]) -> None:
+    def _arrived(
+        self, generation: int, result: tuple[Dashboard, DailyReportView, Any]
+    ) -> None:
         self._loading = False
         if generation == self._generation:
             self.loads += 1
-            self.dashboard, self.view = result
-            self._show(*result)
+            self.dashboard, self.view, queue = result
+            self._show_queue(*queue)
+            self._show(self.dashboard, self.view)
             self.status.setText(
                 tr("dash.updated", time=result[0].generated_at.strftime("%H:%M:%S"))
             )
@@ -560,9 +693,24 @@ class DashboardPage(QWidget):
         }
         for table in view.tables:
             model = self.models.get(table.key)
-            if model is not None:
+            if isinstance(model, ReportTableModel):
                 model.set_table(table, ids.get(table.key))
+                keys = [column.key for column in table.columns]
+                for position, key in enumerate(keys):  # a code beside its name: the name only
+                    self.tables[table.key].setColumnHidden(position, f"{key}_name" in keys)
+            elif model is not None:  # the approval queue: its own rows, names included
+                model.table = table
         self._draw_charts(view)
+
+    def _show_queue(self, total: int, lines: list[Any]) -> None:
+        self.queue_model.set_lines(total, lines)
+        heading = tr("dash.queue.heading", count=total)
+        if total > len(lines):
+            heading += "  " + tr("dash.queue.more", shown=len(lines), count=total)
+        elif not total:
+            heading = tr("dash.queue.empty")
+        self.queue_heading.setText(heading)
+        self.tabs.setTabText(0, tr("dash.tab.approval", count=total))
 
     def _draw_charts(self, view: DailyReportView) -> None:
         if self._canvas is None:
@@ -628,8 +776,10 @@ class DashboardPage(QWidget):
     # --- review --------------------------------------------------------------------------
 
     def selected_ids(self) -> list[str]:
-        """Submissions selected in the held list, else in the attention list."""
-        for key in ("held", "attention"):
+        """Submissions selected in the list shown (the approval queue or the attention
+        list), else in the other one."""
+        keys = ("attention", "held") if self.tabs.currentIndex() == 1 else ("held", "attention")
+        for key in keys:
             view, model = self.tables[key], self.models[key]
             rows = sorted({index.row() for index in view.selectionModel().selectedRows()})
             ids = [model.submission_id(row) for row in rows]
@@ -656,7 +806,7 @@ class DashboardPage(QWidget):
     def _lines(self) -> list[Any]:
         if self.dashboard is None:
             return []
-        return [*self.dashboard.intake.held, *self.dashboard.sync.attention]
+        return [*self.queue_model.lines, *self.dashboard.sync.attention]
 
     def _decided(self, outcomes: list[Any]) -> None:
         self.status.setText(tr("dash.decided", count=len(outcomes)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -25,6 +26,15 @@ from mppdesk.ui.tasks import TaskRunner
 from mppdesk.ui.visit import FinalizedVisit
 
 log = logging.getLogger(__name__)
+
+PRINTOUTS_DIR = "printouts"  # in the data dir: receipts kept as PDF when no printer exists
+
+
+def available_printers() -> list[str]:
+    """The OS's printers (CUPS queues, Windows printers); empty on a PC without any."""
+    from PySide6.QtPrintSupport import QPrinterInfo
+
+    return QPrinterInfo.availablePrinterNames()
 
 
 class DonePage(QWidget):
@@ -54,6 +64,8 @@ class DonePage(QWidget):
         self.actor = actor
         self.tasks = tasks
         self.done = done
+        self.saved_pdf = None  # where the last document went when there was no printer
+        self.printers = available_printers  # the OS's list (a PC with none is a test's case)
 
         outer = QHBoxLayout(self)
         outer.setContentsMargins(16, 12, 16, 12)
@@ -220,6 +232,8 @@ class DonePage(QWidget):
             except ValueError as exc:  # the PDF itself cannot be read
                 self._show_message("bannerError", tr("preview.failed", error=str(exc)))
                 return 0
+        if printer is None and not self.printers():
+            return self._save_as_pdf(kind, data)  # no printer at all: never Qt's file dialog
         if printer is None:
             printer = QPrinter(QPrinter.PrinterMode.HighResolution)
             dialog = QPrintDialog(printer, self)
@@ -240,6 +254,34 @@ class DonePage(QWidget):
         self._show_message("bannerOk", tr("preview.printed", printer=name))
         self.printed.emit(kind, pages)
         return pages
+
+    def _save_as_pdf(self, kind: str, data: bytes) -> int:
+        """No printer on this PC: the document is kept as a PDF in the data dir (private to
+        the desk's account, like the store) and the done page says where, to print it from
+        another PC or once a printer is connected."""
+        folder = self.runtime.data_dir / PRINTOUTS_DIR
+        name = f"{kind}-{self._document_name()}.pdf"
+        try:
+            folder.mkdir(mode=0o700, exist_ok=True)
+            path = folder / name
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+        except OSError as exc:
+            log.warning("saving the %s as PDF failed: %s", kind, exc)
+            self._show_message(
+                "bannerError", tr("counter.print_pdf_failed", reason=exc.strerror or str(exc))
+            )
+            return 0
+        self.saved_pdf = path
+        self._show_message("bannerWarning", tr("counter.print_no_printer", path=str(path)))
+        return 0
+
+    def _document_name(self) -> str:
+        submissions = getattr(self.done.result, "submissions", ()) or ()
+        if submissions:
+            return str(submissions[0].tracking_number)
+        return str(self.done.result.visit_id)
 
     def _show_message(self, kind: str, text: str) -> None:
         self.message.setObjectName(kind)

@@ -8,12 +8,16 @@ accessible name, so tests, screen readers and the tour find fields the same way.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QFrame,
@@ -46,6 +50,8 @@ _LINE_TYPES = frozenset(
         FieldType.PHONE,
         FieldType.EMAIL,
         FieldType.POSTALCODE,
+        FieldType.PASSPORT,
+        FieldType.KITAS,
     }
 )
 _DIGIT_TYPES = {FieldType.NIK: 16, FieldType.KK: 16, FieldType.POSTALCODE: 5}
@@ -68,6 +74,52 @@ def display_value(field_def: FieldDef, value: Any) -> str:
         text = f"{value:g}"
         return text.replace(".", ",")
     return str(value)
+
+
+def accepts_digit_dates() -> bool:
+    """Dates may be typed as digits alone (DDMMYYYY): the editor places the dashes."""
+    return True
+
+
+def dashed_date(text: str) -> str | None:
+    """``text`` with the dashes of DD-MM-YYYY placed, when it is digits typed without them.
+
+    "28" stays, "280" becomes "28-0", "28011995" becomes "28-01-1995": the officer types the
+    eight digits printed on the KTP and never a separator. Text holding anything but digits
+    (a pasted "28/01/1995", an ISO date) is left to the engine: None.
+    """
+    digits = text.replace("-", "")
+    if not digits.isdigit() or len(digits) > 8:
+        return None
+    if any(ch == "-" and i not in (2, 5) for i, ch in enumerate(text)):
+        return None  # dashes elsewhere (an ISO date): leave it as typed
+    return _dashes(digits)
+
+
+@dataclass(frozen=True)
+class NikFacts:
+    """What a well-formed NIK tells about its holder, to pre-fill (always editable)."""
+
+    birth_date: date
+    sex: str  # "L" or "P"
+    district: str  # the 6-digit Kemendagri code of the district of registration
+
+
+def nik_facts(text: str, today: date | None = None) -> NikFacts | None:
+    """The birth date, sex and district a NIK encodes; None unless the NIK is acceptable."""
+    from mppdesk.forms.validators import check_nik, decode_nik
+
+    if not isinstance(text, str) or not check_nik(text, today=today).ok:
+        return None
+    info = decode_nik(text, today=today)
+    if info.birth_date is None:
+        return None
+    return NikFacts(info.birth_date, info.sex, info.district)
+
+
+def _dashes(digits: str) -> str:
+    parts = [digits[:2], digits[2:4], digits[4:8]]
+    return "-".join(part for part in parts if part)
 
 
 class Editor:
@@ -123,6 +175,7 @@ class LineEditor(Editor):
         elif kind == FieldType.DATE:
             edit.setPlaceholderText(tr("field.date_placeholder"))
             edit.setMaxLength(10)
+            edit.setProperty("fieldType", "date")
         elif kind == FieldType.TIME:
             edit.setPlaceholderText(tr("field.time_placeholder"))
             edit.setMaxLength(5)
@@ -155,7 +208,21 @@ class LineEditor(Editor):
             edit.setReadOnly(True)
             edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
             edit.setPlaceholderText(tr("field.computed"))
+        if kind == FieldType.DATE:
+            edit.textEdited.connect(self._place_dashes)
         edit.textEdited.connect(lambda _text: on_change())
+
+    def _place_dashes(self, text: str) -> None:
+        """Digits typed into a date get their dashes as they come (Backspace still works:
+        a dash the officer deleted is not put back until the next digit)."""
+        dashed = dashed_date(text)
+        edit = self.widget
+        if dashed is None or dashed == text or len(dashed) < len(text):
+            return
+        if edit.cursorPosition() != len(text):
+            return  # editing in the middle: leave the officer's text alone
+        edit.setText(dashed)
+        edit.setCursorPosition(len(dashed))
 
     def value(self) -> Any:
         text = self.widget.text()
@@ -206,6 +273,45 @@ class TextAreaEditor(Editor):
             self.widget.setPlainText(text)
 
 
+class ChoiceCombo(QComboBox):
+    """A combo box whose typed letters find a choice by the start of its label, as Qt's do,
+    or else by the start of any word in it: "3" picks "Kelas 3", "hil" picks "Penggantian
+    karena hilang" — one key where the arrow keys took several."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._typed = ""
+        self._typed_at = 0.0
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
+        text = event.text()
+        plain_key = not event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier
+        if plain_key and text and text.isprintable() and not text.isspace():
+            now = time.monotonic()
+            interval = QApplication.keyboardInputInterval() / 1000
+            self._typed = (self._typed if now - self._typed_at <= interval else "") + text
+            self._typed_at = now
+            index = self._find(self._typed)
+            if index < 0 and len(self._typed) > 1:  # a new first letter starts a new search
+                self._typed = text
+                index = self._find(text)
+            if index >= 0:
+                self.setCurrentIndex(index)
+            return
+        super().keyPressEvent(event)
+
+    def _find(self, typed: str) -> int:
+        wanted = typed.casefold()
+        labels = [self.itemText(i).casefold() for i in range(self.count())]
+        for i, label in enumerate(labels):
+            if i and label.startswith(wanted):
+                return i
+        for i, label in enumerate(labels):
+            if i and any(word.startswith(wanted) for word in label.split()):
+                return i
+        return -1
+
+
 class ChoiceEditor(Editor):
     """Choices and yes/no in a combo box: type the first letters to pick, Space to open."""
 
@@ -217,7 +323,7 @@ class ChoiceEditor(Editor):
         parent: QWidget | None = None,
     ):
         self.field = field_def
-        combo = QComboBox(parent)
+        combo = ChoiceCombo(parent)
         combo.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         combo.addItem(tr("field.choose"), None)
         if field_def.type == FieldType.YESNO:
@@ -352,7 +458,8 @@ class FileEditor(Editor):
 
 class GroupEditor(Editor):
     """A repeat group: one small card per row (its fields two by two), added and removed
-    by key; the focus walks each card left to right, top to bottom, then to "add row"."""
+    by key; "add row" heads the group, then the focus walks each card left to right, top to
+    bottom, and on to the next field."""
 
     COLUMNS = 2
 
@@ -414,9 +521,7 @@ class GroupEditor(Editor):
         grid.addWidget(remove, 0, self.COLUMNS - 1, Qt.AlignmentFlag.AlignRight)
         editors: list[Editor] = []
         for position, sub in enumerate(self.field.fields or ()):
-            editor = make_editor(
-                sub, self.on_change, f"{self.base}[{index}].{sub.id}", parent=card
-            )
+            editor = make_editor(sub, self.on_change, f"{self.base}[{index}].{sub.id}", parent=card)
             label = QLabel(text_of(sub.label) + (" *" if sub.required is True else ""), card)
             label.setObjectName("muted")
             stops = editor.focus_widgets()
@@ -426,8 +531,9 @@ class GroupEditor(Editor):
             grid.addWidget(label, 1 + 2 * row, column)
             grid.addWidget(editor.widget, 2 + 2 * row, column)
             editors.append(editor)
-        self.outer.insertWidget(self.outer.count() - 1, card)
+        self.outer.addWidget(card)  # below "add row": Tab goes add → rows → the next field
         self.rows.append((card, editors, remove))
+        _prefill_from_nik(editors, self.on_change)
         if values:
             for editor in editors:
                 editor.set_value(values.get(editor.field.id))
@@ -470,12 +576,11 @@ class GroupEditor(Editor):
             self.add_row(row)
 
     def focus_widgets(self) -> list[QWidget]:
-        stops: list[QWidget] = []
+        stops: list[QWidget] = [self.add_button]
         for _card, editors, remove in self.rows:
             stops.append(remove)
             for editor in editors:
                 stops += editor.focus_widgets()
-        stops.append(self.add_button)
         return stops
 
     def set_invalid(self, invalid: bool) -> None:
@@ -489,6 +594,39 @@ class GroupEditor(Editor):
                 if editor.field.show_if is not None:
                     editor.widget.setVisible(path in visible)
                 editor.set_invalid(path in bad_paths)
+
+
+def _prefill_from_nik(editors: list[Editor], on_change: OnChange) -> None:
+    """In one row, a NIK typed fills that person's empty birth date and sex (a family member:
+    the NIK encodes both, so they are never typed twice). Still editable afterwards."""
+    nik = next((e for e in editors if e.field.type == FieldType.NIK), None)
+    if nik is None or not isinstance(nik.widget, QLineEdit):
+        return
+    birth = next(
+        (e for e in editors if e.field.type == FieldType.DATE and "lahir" in e.field.id), None
+    )
+    sex = next((e for e in editors if _is_sex_choice(e.field)), None)
+
+    def fill(text: str) -> None:
+        facts = nik_facts(text)
+        if facts is None:
+            return
+        filled = False
+        if birth is not None and birth.value() is None:
+            birth.set_value(facts.birth_date.isoformat())
+            filled = True
+        if sex is not None and sex.value() is None:
+            sex.set_value(facts.sex)
+            filled = True
+        if filled:
+            on_change()
+
+    nik.widget.textEdited.connect(fill)
+
+
+def _is_sex_choice(field_def: FieldDef) -> bool:
+    values = {c.value for c in field_def.choices or ()}
+    return field_def.type == FieldType.CHOICE and values == {"L", "P"}
 
 
 def make_editor(

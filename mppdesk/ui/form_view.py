@@ -121,6 +121,10 @@ class FormView(QWidget):
         self.on_change = on_change
         self.rows: dict[str, FieldRow] = {}
         self.touched: set[str] = set()
+        # Fields showing the catalog's default (WNI, the account holder = the applicant) that
+        # the officer has not edited: they follow the engine and are not read back as typed.
+        self.defaulted: set[str] = set()
+        self._quiet = False
         self.show_all = False
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
@@ -160,7 +164,10 @@ class FormView(QWidget):
     # --- values ----------------------------------------------------------------------
 
     def _edited(self, path: str) -> None:
+        if self._quiet:
+            return
         self.touched.add(path)
+        self.defaulted.discard(path)
         self.on_change(path)
 
     def values(self, prefix: str) -> dict[str, Any]:
@@ -170,15 +177,26 @@ class FormView(QWidget):
                 continue
             if row.spec.field.compute is not None or row.spec.field.readonly:
                 continue
+            if path in self.defaulted:
+                continue  # the engine applies the default itself
             value = row.editor.value()
             if value is not None:
                 out[row.spec.field.id] = value
         return out
 
     def set_values(self, prefix: str, values: dict[str, Any]) -> None:
-        for path, row in self.rows.items():
-            if path.startswith(prefix + "."):
-                row.editor.set_value(values.get(row.spec.field.id))
+        """Put stored values into the editors (a draft, a look-up): not an edit by the officer."""
+        self._quiet, was = True, self._quiet
+        try:
+            for path, row in self.rows.items():
+                if path.startswith(prefix + "."):
+                    value = values.get(row.spec.field.id)
+                    if value is None and path in self.defaulted:
+                        continue  # still showing the default
+                    self.defaulted.discard(path)
+                    row.editor.set_value(value)
+        finally:
+            self._quiet = was
 
     # --- engine results ---------------------------------------------------------------
 
@@ -188,8 +206,16 @@ class FormView(QWidget):
         visible: set[str] | None = None,
         computed: dict[str, Any] | None = None,
         notes: dict[str, str] | None = None,
+        defaults: dict[str, Any] | None = None,
     ) -> None:
-        """Show the engine's answer: visibility, computed values, messages per field."""
+        """Show the engine's answer: visibility, computed values, defaults, messages per field.
+
+        ``defaults`` holds the engine's values (``computed`` when not given): a field with a
+        catalog default that the officer has not touched shows it, so it is seen and never
+        typed (WNI; the account holder's name follows the applicant's).
+        """
+        if defaults is None:
+            defaults = computed
         by_path: dict[str, list[Entry]] = {}
         group_rows: dict[str, list[Entry]] = {}
         for entry in entries:
@@ -208,6 +234,8 @@ class FormView(QWidget):
                     row.set_visible(self.form, shown)
             if computed is not None and (field_def.compute or field_def.readonly):
                 row.editor.set_value(computed.get(field_def.id))
+            elif defaults is not None:
+                self._show_default(path, row, defaults)
             errors, warnings = [], []
             for entry in by_path.get(path, ()):
                 message = text_of(entry.message) if entry.message else str(entry.status)
@@ -228,6 +256,23 @@ class FormView(QWidget):
             if isinstance(row.editor, GroupEditor):
                 row.editor.apply_rows(path, visible or set(), bad_rows)
             row.show_messages("\n".join(errors), "\n".join(warnings), notes.get(path, ""))
+
+    def _show_default(self, path: str, row: FieldRow, defaults: dict[str, Any]) -> None:
+        field_def = row.spec.field
+        if field_def.default is None and field_def.default_expr is None:
+            return
+        if path in self.touched or (path not in self.defaulted and row.editor.value() is not None):
+            return
+        value = defaults.get(field_def.id)
+        self._quiet = True
+        try:
+            row.editor.set_value(value)
+        finally:
+            self._quiet = False
+        if value is None:
+            self.defaulted.discard(path)
+        else:
+            self.defaulted.add(path)
 
     def _show_required(self, path: str) -> bool:
         return self.show_all or path in self.touched

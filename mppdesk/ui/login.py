@@ -148,7 +148,11 @@ class LoginPage(QWidget):
         self.subtitle.setText(plain("login.subtitle", desk=desk, mpp=mpp))
 
     def set_mode(self, mode: str, message: str = "") -> None:
+        """Show the page in ``mode`` with an empty form: after a sign-out the next officer
+        must not find the previous one's name typed (nor any password)."""
         self.mode = mode
+        for edit in (self.username, self.full_name, self.password, self.repeat):
+            edit.clear()
         setup = mode == SETUP
         self.heading.setText(plain("setup.heading" if setup else "login.heading"))
         self.explain.setVisible(setup)

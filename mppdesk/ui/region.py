@@ -68,6 +68,7 @@ class RegionEditor(Editor):
         completer.setMaxVisibleItems(12)
         self.search.setCompleter(completer)
         self.search.textEdited.connect(self._search_edited)
+        self.search.returnPressed.connect(self._take_best)
         completer.activated.connect(self._search_chosen)
         grid.addWidget(self.search, 0, 0, 1, 2)
 
@@ -91,6 +92,7 @@ class RegionEditor(Editor):
         box.setMaximumWidth(640)
         self.widget = box
         self._filling = False
+        self._suggested: str | None = None  # a start from the NIK, not yet an answer
         self._fill(0, None)
 
     # --- cascade ---------------------------------------------------------------------
@@ -120,6 +122,8 @@ class RegionEditor(Editor):
     def _level_chosen(self, level: int) -> None:
         if self._filling:
             return
+        if level < self.depth - 1:
+            self._suggested = None  # the officer changed the start: it is theirs now
         code = self.combos[level].currentData()
         if level + 1 < self.depth:
             self._fill(level + 1, code)
@@ -129,13 +133,23 @@ class RegionEditor(Editor):
 
     def _search_edited(self, text: str) -> None:
         level = indonesia.LEVELS[self.depth - 1]
-        found = indonesia.search(text, level=level, limit=15) if len(text.strip()) >= 3 else []
+        found = []
+        if len(text.strip()) >= 3:
+            if self._suggested is not None:  # the NIK's district first: "kid" finds its village
+                found = indonesia.search(text, level=level, parent=self._suggested, limit=15)
+            found += indonesia.search(text, level=level, limit=15)
         self._matches = {}
         for item in found:
-            self._matches[region_path(item.code)] = item.code
+            if len(self._matches) < 15:
+                self._matches.setdefault(region_path(item.code), item.code)
         self._model.setStringList(list(self._matches))
         if self._matches:  # the completer ran before this keystroke's matches were known
             self.search.completer().complete()
+
+    def _take_best(self) -> None:
+        """Enter without choosing from the list takes its first (best) match."""
+        if self._matches and self.search.text().strip():
+            self._search_chosen(next(iter(self._matches)))
 
     def _search_chosen(self, text: str) -> None:
         code = self._matches.get(text)
@@ -144,9 +158,39 @@ class RegionEditor(Editor):
         self.set_value(code)
         self.search.clear()
         self.on_change()
-        self.combos[-1].setFocus(Qt.FocusReason.OtherFocusReason)
+        # The whole cascade is filled: on to the field after the region (Shift+Tab goes back).
+        last = self.combos[-1]
+        last.setFocus(Qt.FocusReason.OtherFocusReason)
+        following = last.nextInFocusChain()
+        while following is not None and following is not last:
+            if self.widget.isAncestorOf(following):
+                following = following.nextInFocusChain()  # the combos' own line edits
+                continue
+            if (
+                following.isVisible()
+                and following.isEnabled()
+                and (following.focusPolicy() & Qt.FocusPolicy.TabFocus) == Qt.FocusPolicy.TabFocus
+            ):
+                following.setFocus(Qt.FocusReason.TabFocusReason)
+                break
+            following = following.nextInFocusChain()
 
     # --- editor ----------------------------------------------------------------------
+
+    def suggest(self, code: str) -> None:
+        """Fill the levels above the field's own from a code prefix (the district of a NIK),
+        leaving the last level to pick: the officer types a few letters of the village."""
+        code = indonesia.normalize_code(code) or ""
+        levels = [n for n, length in enumerate(_LENGTHS[: self.depth - 1]) if len(code) >= length]
+        if not levels or self.value() is not None:
+            return
+        if indonesia.region(code[: _LENGTHS[levels[-1]]]) is None:
+            return  # an old code from before a split: nothing to start from
+        self._fill(0, None, code[:2])
+        for level in levels[1:]:
+            self._fill(level, code[: _LENGTHS[level - 1]], code[: _LENGTHS[level]])
+        self._fill(levels[-1] + 1, code[: _LENGTHS[levels[-1]]])
+        self._suggested = code[: _LENGTHS[levels[-1]]]
 
     def value(self) -> Any:
         last = self.combos[-1]
@@ -156,6 +200,8 @@ class RegionEditor(Editor):
         typed = last.currentText().strip()
         if typed:
             return typed  # the engine explains that a name is not a code
+        if self._suggested is not None:
+            return None  # only the NIK's start: nothing answered yet
         for combo in self.combos[:-1]:
             if combo.currentText().strip():
                 return combo.currentData() or combo.currentText().strip()

@@ -159,3 +159,66 @@ register(
         "settings",
     )
 )
+
+
+def _accounts(ctx: ScreenContext) -> QWidget:
+    from mppdesk.ui.admin import AccountsDialog
+
+    return AccountsDialog(ctx.runtime, ctx.actor, ctx.tasks, ctx.parent, ctx.show_message)
+
+
+register(
+    Screen(
+        "accounts",
+        "accounts.action",
+        "",
+        Operation.MANAGE_USERS,
+        _accounts,
+        MENU_ADMIN,
+        True,
+        "accounts",
+    )
+)
+
+
+def _access_log(ctx: ScreenContext) -> QWidget:
+    from mppdesk.ui.access_log import AccessLogPage
+
+    return AccessLogPage(ctx.runtime, ctx.actor, ctx.tasks, ctx.parent)
+
+
+register(
+    Screen(
+        "access_log",
+        "audit.action_menu",
+        "",
+        Operation.REPORT,
+        _access_log,
+        action_name="accessLog",
+    )
+)
+
+
+def _handover(ctx: ScreenContext) -> QWidget:
+    from mppdesk.ui.handover import HandoverPage
+
+    return HandoverPage(ctx.runtime, ctx.actor, ctx.tasks, ctx.parent)
+
+
+def _info_desk(ctx: ScreenContext) -> QWidget:
+    from mppdesk.ui.info_desk import InfoDeskPage
+
+    return InfoDeskPage(ctx.runtime, ctx.actor, ctx.tasks, ctx.parent)
+
+
+register(Screen("handover", "action.handover", "F12", Operation.INTAKE, _handover))
+register(Screen("infodesk", "action.infodesk", "F11", Operation.INTAKE, _info_desk))
+
+
+def _kiosk(ctx: ScreenContext) -> QWidget:
+    from mppdesk.ui.kiosk import KioskPage
+
+    return KioskPage(ctx.runtime, ctx.actor, ctx.tasks, ctx.parent)
+
+
+register(Screen("kiosk", "tickets.kiosk_action", "", Operation.INTAKE, _kiosk))

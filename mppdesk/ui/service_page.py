@@ -31,6 +31,7 @@ def scrolling(widget: QWidget) -> QScrollArea:
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not a Tab stop: it scrolls to the focus
     area.setWidget(widget)
     return area
 
@@ -141,6 +142,7 @@ class ServicePage(QWidget):
         checklist_area = QScrollArea()
         checklist_area.setWidgetResizable(True)
         checklist_area.setFrameShape(QFrame.Shape.NoFrame)
+        checklist_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         checklist_area.setMinimumWidth(320)
         checklist_area.setMaximumWidth(440)
         outer.addWidget(checklist_area, 2)
@@ -202,13 +204,15 @@ class ServicePage(QWidget):
     # --- keyboard ----------------------------------------------------------------------
 
     def focus_stops(self) -> list[QWidget]:
+        # The checklist right after the fields: it is checked on every visit, attachments
+        # are the exception (the requirements column sits beside the form, not below it).
         return [
             self.remove_button,
             *self.form.all_focus_stops(),
+            *self.checklist.all_focus_stops(),
             self.files,
             self.attach_button,
             self.detach_button,
-            *self.checklist.all_focus_stops(),
         ]
 
     def first_stop(self) -> QWidget:

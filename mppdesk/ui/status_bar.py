@@ -9,12 +9,24 @@ agencies configured the officer still sees at a glance what is wrong.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizeGrip, QSizePolicy, QStatusBar, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizeGrip,
+    QSizePolicy,
+    QStatusBar,
+    QVBoxLayout,
+    QWidget,
+)
 
+from mppdesk.core.send_errors import describe_send_error
 from mppdesk.core.states import OutboxState
 from mppdesk.sync.worker import AgencyHealth
 from mppdesk.ui import i18n
@@ -38,6 +50,25 @@ def paused_reason_text(reason: str | None) -> str:
     if "base url" in lowered or "http_404" in lowered:
         return tr("syncbar.reason.address")
     return _short_error(reason, 40)
+
+
+_NETWORK_ERROR = re.compile(r"^network error \((\w+)\)$")
+
+
+def error_words(text: str | None) -> str:
+    """The worker's last error (English, for the log) in the officer's words.
+
+    "network error (refused)" is the send-error class "refused": its catalog words; a failed
+    health check says so; anything else keeps its text (a protocol problem the words would
+    only blur), which a supervisor reads in the log too.
+    """
+    raw = " ".join((text or "").split())
+    match = _NETWORK_ERROR.match(raw)
+    if match is not None:
+        return describe_send_error(match[1], i18n.language())
+    if raw == "health check failed":
+        return tr("counter.syncbar.health_failed")
+    return raw
 
 
 def _when(moment: datetime | None, tz: Any) -> str:
@@ -112,7 +143,8 @@ class AgencyIndicator(QWidget):
                 tr("syncbar.last_success", when=_when(when, tz)) if when else tr("syncbar.never")
             )
             if health is not None and health.last_error and state != "online":
-                lines.append(tr("syncbar.last_error", error=_short_error(health.last_error, 200)))
+                words = error_words(health.last_error)
+                lines.append(tr("syncbar.last_error", error=_short_error(words, 200)))
         self.setToolTip("\n".join(lines))
         self.setAccessibleName("; ".join(lines))
         notes = []
@@ -234,6 +266,16 @@ class SyncStatusBar(QWidget):
         self.folded = QLabel("", self)
         self.folded.setObjectName("muted")
         layout.addWidget(self.folded)
+        # When even the agencies needing attention do not fit (15 offline at 1366 px), the
+        # bar collapses to one summary; the button opens every agency's details.
+        self.summary = QPushButton("", self)
+        self.summary.setObjectName("syncSummary")
+        self.summary.setFlat(True)
+        self.summary.setVisible(False)
+        self.summary.clicked.connect(self.show_details)
+        layout.addWidget(self.summary)
+        self.details: QFrame | None = None
+        self.collapsed = False
         self.last_sync = QLabel("", self)
         self.last_sync.setObjectName("muted")
         layout.addWidget(self.last_sync)
@@ -310,6 +352,8 @@ class SyncStatusBar(QWidget):
                 continue
             self._agency_box.addWidget(indicator)
             indicator.show()
+        self.collapsed = False
+        self.summary.setVisible(False)
         folded.extend(self._fold_to_fit(order))
         self.folded.setVisible(bool(folded))
         if folded:
@@ -317,6 +361,7 @@ class SyncStatusBar(QWidget):
             self.folded.setToolTip("\n".join(i.toolTip() for i in folded))
         total = sum(i.pending for i in self.indicators.values())
         self.total.setText(tr("syncbar.total_pending", count=total))
+        self._collapse_if_cut(order)
         latest: datetime | None = max(
             (h.last_success_at for h in self._health.values() if h.last_success_at),
             default=None,
@@ -332,6 +377,70 @@ class SyncStatusBar(QWidget):
                 else tr("syncbar.summary_none")
             )
         self.last_sync.setAlignment(Qt.AlignmentFlag.AlignVCenter)
+
+    def _collapse_if_cut(self, order: list[AgencyIndicator]) -> None:
+        """Still wider than the window allows: one summary line instead of the names."""
+        budget = self._budget()
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+        if budget is None or self.sizeHint().width() <= budget:
+            return
+        for indicator in order:
+            indicator.hide()
+            self._agency_box.removeWidget(indicator)
+        self.folded.setVisible(False)
+        states = [i.state for i in self.indicators.values()]
+        self.summary.setText(
+            tr(
+                "counter.syncbar.summary",
+                count=len(states),
+                online=states.count("online"),
+                offline=states.count("offline"),
+                paused=states.count("paused"),
+            )
+        )
+        self.summary.setToolTip(tr("counter.syncbar.details_hint"))
+        self.summary.setAccessibleName(self.summary.text())
+        self.summary.setVisible(True)
+        self.collapsed = True
+
+    def detail_lines(self) -> list[str]:
+        """Every agency's state in words, those needing attention first (the popup's text)."""
+        order = sorted(
+            self.indicators.values(),
+            key=lambda i: (
+                not i.flagged,
+                not i.pending,
+                not i.needs_attention,
+                i.short_name.lower(),
+            ),
+        )
+        return [i.toolTip().replace("\n", " · ") for i in order]
+
+    def show_details(self) -> QFrame:
+        """The popup under the summary: one line per agency; Esc or a click elsewhere closes."""
+        if self.details is not None:
+            self.details.close()
+            self.details.deleteLater()
+        popup = QFrame(self, Qt.WindowType.Popup)
+        popup.setObjectName("syncDetails")
+        popup.setFrameShape(QFrame.Shape.StyledPanel)
+        column = QVBoxLayout(popup)
+        column.setContentsMargins(12, 10, 12, 10)
+        heading = QLabel(tr("counter.syncbar.details_title"), popup)
+        heading.setObjectName("subheading")
+        column.addWidget(heading)
+        text = QLabel("\n".join(self.detail_lines()), popup)
+        text.setTextFormat(Qt.TextFormat.PlainText)
+        text.setObjectName("syncDetailsText")
+        column.addWidget(text)
+        popup.adjustSize()
+        anchor = self.summary.mapToGlobal(self.summary.rect().topLeft())
+        popup.move(anchor.x(), max(0, anchor.y() - popup.sizeHint().height()))
+        popup.show()
+        self.details = popup
+        return popup
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
@@ -371,7 +480,9 @@ class SyncStatusBar(QWidget):
             self._watching = True
         others = sum(
             widget.sizeHint().width() + 12
-            for widget in bar.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
+            for widget in bar.findChildren(
+                QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly
+            )
             if widget is not self and widget.isVisible() and not isinstance(widget, QSizeGrip)
         )
         return min(bar.width(), window.width()) - others - 24

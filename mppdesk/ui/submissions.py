@@ -15,7 +15,7 @@ import html
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -34,10 +34,13 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDateEdit,
+    QDialog,
+    QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QTableView,
@@ -49,8 +52,8 @@ from PySide6.QtWidgets import (
 from mppdesk.core.changes import Changes, Kind
 from mppdesk.core.masking import mask_nik
 from mppdesk.core.send_errors import describe_send_error
-from mppdesk.core.states import OutboxState, SubmissionStatus
-from mppdesk.desk import submission_views
+from mppdesk.core.states import OutboxState, ReviewState, SubmissionStatus
+from mppdesk.desk import corrections, submission_views
 from mppdesk.desk.auth import Actor
 from mppdesk.desk.errors import DeskError
 from mppdesk.desk.runtime import Runtime
@@ -61,6 +64,7 @@ from mppdesk.ui import i18n
 from mppdesk.ui.i18n import plain, tr
 from mppdesk.ui.notifier import announce
 from mppdesk.ui.tasks import TaskRunner
+from mppdesk.ui.visit_state import AttachmentRef, ServiceEntry, VisitState
 
 log = logging.getLogger(__name__)
 
@@ -336,11 +340,15 @@ class SubmissionTableModel(QAbstractTableModel):
         column = COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column)
-        if role == Qt.ItemDataRole.ToolTipRole and column in ("error", "send", "name"):
+        if role == Qt.ItemDataRole.ToolTipRole and column in (
+            "error", "send", "name", "review", "status"
+        ):
             return self._tooltip(row, column)
         if role == Qt.ItemDataRole.UserRole:
             return row.id
-        if role == Qt.ItemDataRole.ForegroundRole and column in ("send", "error", "status"):
+        if role == Qt.ItemDataRole.ForegroundRole and column in (
+            "send", "error", "status", "review"
+        ):
             return self._colour(row, column)
         return None
 
@@ -362,9 +370,13 @@ class SubmissionTableModel(QAbstractTableModel):
             agency = self.runtime.catalog.agencies.get(row.agency)
             return agency.short_name if agency is not None else row.agency
         if column == "status":
-            return _state("subs.state", row.status)
+            text = _state("subs.state", row.status)
+            return f"{text} → {row.superseded_by}" if row.superseded_by else text
         if column == "review":
-            return _state("subs.review", row.review_state)
+            text = _state("subs.review", row.review_state)
+            if row.review_state == ReviewState.RETURNED and row.review_reason:
+                return f"{text}: {row.review_reason}"  # the officer sees why, in the list
+            return text
         if column == "send":
             return self._per_agency(entries, lambda e: _state("subs.send", e.state))
         if column == "attempts":
@@ -413,6 +425,11 @@ class SubmissionTableModel(QAbstractTableModel):
         from PySide6.QtGui import QColor
 
         states = {e.state for e in row.outbox}
+        if column == "review" and row.review_state == ReviewState.RETURNED:
+            # A return still owed a correction stands out; a corrected one is history.
+            return QColor("#8c97a6") if row.superseded_by else QColor("#a8200d")
+        if column == "status" and row.status == SubmissionStatus.SUPERSEDED:
+            return QColor("#8c97a6")
         if column == "status" and row.status in (
             SubmissionStatus.REJECTED,
             SubmissionStatus.CONFLICT,
@@ -453,6 +470,7 @@ class SubmissionsPage(QWidget):
 
     sync_requested = Signal()
     detail_shown = Signal(str)
+    correction_ready = Signal(object)  # the VisitState of a correction ("Perbaiki")
     message = Signal(str)
 
     def __init__(
@@ -515,12 +533,16 @@ class SubmissionsPage(QWidget):
             self.detail,
             self.retry_button,
             self.refresh_button,
+            self.reprint_button,
+            self.correct_button,
+            self.cancel_button,
         ]
         for first, second in zip(order, order[1:], strict=False):
             QWidget.setTabOrder(first, second)
 
         QShortcut(QKeySequence("Ctrl+F"), self, self._focus_search)
         QShortcut(QKeySequence("Ctrl+R"), self, self.retry_selected)
+        QShortcut(QKeySequence("Ctrl+E"), self, self.correct_selected)
         QShortcut(QKeySequence("F5"), self, self.model.reload)
 
         self.search.textChanged.connect(lambda _text: self._search_timer.start())
@@ -637,8 +659,29 @@ class SubmissionsPage(QWidget):
         self.refresh_button.clicked.connect(self.model.reload)
         buttons.addWidget(self.retry_button)
         buttons.addWidget(self.refresh_button)
+        self.reprint_button = QPushButton(tr("reprint.action"), side)  # mppdesk.ui.reprint
+        self.reprint_button.setObjectName("reprint")
+        self.reprint_button.clicked.connect(self.reprint_selected)
+        buttons.addWidget(self.reprint_button)
         buttons.addStretch(1)
         side_layout.addLayout(buttons)
+        # Corrections (mppdesk.desk.corrections): a row of their own, enabled when the
+        # selected submission can still be replaced.
+        loop_buttons = QHBoxLayout()
+        self.correct_button = QPushButton(tr("subs.correct"), side)
+        self.correct_button.setObjectName("correctSubmission")
+        self.correct_button.setToolTip(plain("subs.correct_tip"))
+        self.correct_button.setEnabled(False)
+        self.correct_button.clicked.connect(self.correct_selected)
+        self.cancel_button = QPushButton(tr("subs.cancel"), side)
+        self.cancel_button.setObjectName("cancelSubmission")
+        self.cancel_button.setToolTip(plain("subs.cancel_tip"))
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_selected)
+        loop_buttons.addWidget(self.correct_button)
+        loop_buttons.addWidget(self.cancel_button)
+        loop_buttons.addStretch(1)
+        side_layout.addLayout(loop_buttons)
         splitter.addWidget(self.table)
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
@@ -797,6 +840,9 @@ class SubmissionsPage(QWidget):
         self._detail = detail
         self.detail.setHtml(self._detail_html(detail))
         self.retry_button.setEnabled(any(e.state in RETRYABLE for e in detail.row.outbox))
+        replaceable = _replaceable(detail)
+        self.correct_button.setEnabled(replaceable)
+        self.cancel_button.setEnabled(replaceable)
         self.detail_shown.emit(detail.row.id)
 
     def _detail_failed(self, error: BaseException) -> None:
@@ -818,6 +864,7 @@ class SubmissionsPage(QWidget):
         shown_id = mask_nik(identity) if identity.isdigit() and len(identity) == 16 else identity
         parts = [
             f"<h3>{esc(row.tracking_number)}</h3>",
+            *_loop_notes(d),
             f"<p>{esc(i18n.text_of(service.name) if service else row.service)}<br>"
             f"{esc(i18n.text_of(agency.name) if agency else row.agency)}</p>",
             "<table cellspacing='2'>",
@@ -834,6 +881,14 @@ class SubmissionsPage(QWidget):
             line("subs.d.sla", esc(i18n.format_date(d.sla_due))),
             line("subs.d.fee", esc(i18n.format_rupiah(d.fee))),
         ]
+        if d.payment:  # the agency's bill: code, amount, state, NTPN or expiry
+            pay = d.payment
+            parts.append(line("subs.d.payment", esc(tr(
+                "subs.d.payment_paid_line" if pay["state"] == "paid" else "subs.d.payment_line",
+                state=tr(f"subs.payment_{pay['state']}"), code=pay["code"], ntpn=pay["ntpn"],
+                amount=i18n.format_rupiah(pay["amount"]),
+                expires=i18n.format_datetime(datetime.fromisoformat(pay["expires"]), tz),
+            ))))  # fmt: skip
         if d.agency_message:
             parts.append(line("subs.d.agency_message", esc(d.agency_message)))
         if d.collected_by:
@@ -845,12 +900,20 @@ class SubmissionsPage(QWidget):
                 )
             )
         if d.supersedes_id:
-            parts.append(line("subs.d.supersedes", esc(d.supersedes_id)))
+            key = "subs.d.cancellation" if d.cancellation else "subs.d.supersedes"
+            parts.append(line(key, esc(d.supersedes_tracking or d.supersedes_id)))
+        if row.superseded_by:
+            key = "subs.d.cancelled_by" if row.cancelled else "subs.d.superseded_by"
+            parts.append(line(key, esc(row.superseded_by)))
+        if row.review_reason:
+            parts.append(line("subs.d.return_reason", esc(row.review_reason)))
         parts.append("</table>")
         parts.append(f"<h4>{esc(plain('subs.d.sending'))}</h4>")
         for entry in row.outbox:
+            sent_to = self.runtime.catalog.agencies.get(entry.agency)  # a name, not a code
             items = [
-                f"<b>{esc(entry.agency)}</b>: {esc(_state('subs.send', entry.state))}",
+                f"<b>{esc(sent_to.short_name if sent_to else entry.agency)}</b>: "
+                f"{esc(_state('subs.send', entry.state))}",
                 f"{esc(plain('subs.col.attempts'))}: {entry.attempts}",
             ]
             if entry.last_attempt_at:
@@ -862,7 +925,12 @@ class SubmissionsPage(QWidget):
                 items.append(
                     f"{esc(plain('subs.col.error'))}: <span style='color:#a8200d'>"
                     f"{esc(describe_send_error(entry.last_error_class, i18n.language()))}</span>"
-                    f"<br><small>{esc(entry.last_error_message or '')}</small>"
+                    # the technical detail is English: shown in the English UI only
+                    + (
+                        f"<br><small>{esc(entry.last_error_message or '')}</small>"
+                        if i18n.language() == "en"
+                        else ""
+                    )
                 )
             retry = self.model._next_retry(entry)
             if retry:
@@ -888,6 +956,81 @@ class SubmissionsPage(QWidget):
         parts.append(f"<p><b>{esc(plain('subs.d.attachments'))}</b>: {esc(attachments)}</p>")
         return "".join(parts)
 
+    # --- corrections and cancellations ------------------------------------------------------
+
+    def correct_selected(self) -> None:
+        """"Perbaiki": a new visit pre-filled from the selected submission, replacing it."""
+        detail = self._detail
+        if detail is None or not self.correct_button.isEnabled():
+            return
+        runtime, actor, reference = self.runtime, self.actor, detail.row.id
+        self.correct_button.setEnabled(False)
+        self.tasks.run(
+            lambda: corrections.correction_of(runtime, actor, reference),
+            self._correction_ready,
+            self._loop_failed,
+        )
+
+    def _correction_ready(self, draft: corrections.CorrectionDraft) -> None:
+        state = correction_state(draft)
+        self.correction_ready.emit(state)
+        opener = getattr(self.window(), "open_visit", None)
+        if opener is not None:
+            opener(state)
+        self.message.emit(tr("subs.correction_opened", tracking=draft.tracking_number))
+
+    def cancel_selected(self) -> CancelDialog | None:
+        """"Batalkan": asks for the reason, then stores and sends the cancellation."""
+        detail = self._detail
+        if detail is None or not self.cancel_button.isEnabled():
+            return None
+        service = self.runtime.catalog.services.get(detail.row.service)
+        dialog = CancelDialog(
+            detail.row.tracking_number,
+            i18n.text_of(service.name) if service is not None else detail.row.service,
+            self,
+        )
+        reference = detail.row.id
+        dialog.confirmed.connect(lambda reason: self._cancel(reference, reason, dialog))
+        dialog.open()
+        return dialog
+
+    def _cancel(self, reference: str, reason: str, dialog: CancelDialog) -> None:
+        runtime, actor = self.runtime, self.actor
+        dialog.busy(True)
+
+        def done(outcome: corrections.CancelOutcome) -> None:
+            dialog.accept()
+            key = "subs.cancelled" if outcome.sent else "subs.cancelled_local"
+            self.message.emit(
+                tr(key, tracking=outcome.tracking_number, original=outcome.cancels_tracking)
+            )
+            if not announce(self, outcome.changes):
+                self.visit_finalized([outcome.submission_id, outcome.cancels])
+            if outcome.sent:
+                self.sync_requested.emit()
+
+        def failed(error: BaseException) -> None:
+            dialog.busy(False)
+            dialog.show_error(
+                i18n.error_text(error) if isinstance(error, DeskError) else str(error)
+            )
+
+        self.tasks.run(lambda: corrections.cancel(runtime, actor, reference, reason), done, failed)
+
+    def _loop_failed(self, error: BaseException) -> None:
+        if self._detail is not None:
+            replaceable = _replaceable(self._detail)
+            self.correct_button.setEnabled(replaceable)
+            self.cancel_button.setEnabled(replaceable)
+        self._show_error(i18n.error_text(error) if isinstance(error, DeskError) else str(error))
+
+    def reprint_selected(self) -> Any:
+        """"Cetak ulang": copies of the selected submission's visit documents, as submitted."""
+        from mppdesk.ui.reprint import open_reprint
+
+        return open_reprint(self)
+
     def retry_selected(self) -> None:
         submission_id = self.selected_id()
         if submission_id is None or not self.retry_button.isEnabled():
@@ -908,3 +1051,107 @@ class SubmissionsPage(QWidget):
             self.refresh_submissions([submission_id])
         if count:
             self.sync_requested.emit()
+
+
+# --- corrections --------------------------------------------------------------------------
+
+
+def _replaceable(detail: SubmissionDetail) -> bool:
+    """May "Perbaiki" / "Batalkan" start from it (the desk checks again when it is done)."""
+    row = detail.row
+    return not (
+        row.superseded_by
+        or detail.cancellation
+        or row.status in (SubmissionStatus.SUPERSEDED, SubmissionStatus.COLLECTED)
+    )
+
+
+def _loop_notes(detail: SubmissionDetail) -> list[str]:
+    """What the officer must see first: a return still owed a correction, a withdrawal."""
+    row = detail.row
+    notes = []
+    if row.review_state == ReviewState.RETURNED and not row.superseded_by:
+        notes.append(
+            "<p style='color:#a8200d'><b>"
+            + html.escape(tr("subs.returned_banner", reason=row.review_reason or "-"))
+            + "</b></p>"
+        )
+    if row.superseded_by and any(e.state == OutboxState.SUPERSEDED for e in row.outbox):
+        notes.append(f"<p><i>{html.escape(tr('subs.d.withdrawn_note'))}</i></p>")
+    return notes
+
+
+def correction_state(draft: corrections.CorrectionDraft) -> VisitState:
+    """The correcting visit as the counter page holds it: applicant, record, one service."""
+    return VisitState(
+        applicant=dict(draft.applicant),
+        record=dict(draft.record),
+        proxy=dict(draft.proxy) if draft.proxy else None,
+        services=[
+            ServiceEntry(
+                code=draft.service,
+                answers=dict(draft.answers),
+                checklist=dict(draft.checklist),
+                attachments=[
+                    AttachmentRef(name, sha256, size, content_type)
+                    for name, sha256, size, content_type in draft.attachments
+                ],
+                supersedes=draft.supersedes,
+                supersedes_tracking=draft.tracking_number,
+            )
+        ],
+    )
+
+
+class CancelDialog(QDialog):
+    """The reason for a cancellation; Enter in the reason box moves on, Ctrl+Enter sends."""
+
+    confirmed = Signal(str)
+
+    def __init__(self, tracking: str, service: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("cancelDialog")
+        self.setWindowTitle(plain("subs.cancel_title"))
+        self.setMinimumWidth(460)
+        layout = QVBoxLayout(self)
+        prompt = QLabel(tr("subs.cancel_prompt", tracking=tracking, service=service))
+        prompt.setWordWrap(True)
+        layout.addWidget(prompt)
+        label = QLabel(tr("subs.cancel_reason"))
+        self.reason = QPlainTextEdit()
+        self.reason.setObjectName("cancelReason")
+        self.reason.setTabChangesFocus(True)
+        self.reason.setFixedHeight(72)
+        label.setBuddy(self.reason)
+        layout.addWidget(label)
+        layout.addWidget(self.reason)
+        self.error = QLabel("")
+        self.error.setObjectName("message")
+        self.error.setWordWrap(True)
+        layout.addWidget(self.error)
+        self.reason.textChanged.connect(self.error.clear)
+        box = QDialogButtonBox()
+        self.send = box.addButton(tr("subs.cancel_confirm"), QDialogButtonBox.ButtonRole.AcceptRole)
+        self.send.setObjectName("sendCancellation")
+        box.addButton(tr("subs.cancel_back"), QDialogButtonBox.ButtonRole.RejectRole)
+        box.accepted.connect(self._send)
+        box.rejected.connect(self.reject)
+        layout.addWidget(box)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, self._send)
+        self.reason.setFocus()
+
+    def _send(self) -> None:
+        text = self.reason.toPlainText().strip()
+        if not text:
+            self.show_error(tr("corrections.reason_required"))
+            self.reason.setFocus()
+            return
+        self.confirmed.emit(text)
+
+    def busy(self, on: bool) -> None:
+        self.send.setEnabled(not on)
+        self.reason.setReadOnly(on)
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)

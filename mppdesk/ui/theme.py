@@ -107,6 +107,11 @@ QToolTip {{ background: {INK}; color: white; border: none; padding: 4px; }}
 
 
 def apply_theme(app: QApplication) -> None:
+    """The desk's look, and Qt's own dialogs in the desk's language (every entry point
+    that makes the application calls this once)."""
+    from mppdesk.ui.qt_words import install_qt_words
+
+    install_qt_words(app)
     app.setStyle("Fusion")
     font = QFont(app.font())
     font.setPointSizeF(max(font.pointSizeF(), 10.5))

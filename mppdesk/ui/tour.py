@@ -3,8 +3,9 @@
 Runs offscreen on a throwaway demo (its own data dir and loopback agency server, both gone
 at the end): sign-in → ticket and NIK of a returning applicant → KTP-el (lost card) →
 BPJS Kesehatan with a family member → summary → finalize and receipt preview → the
-submissions view syncing → the agency server stopped, the desk offline. The README shows the
-pictures; re-run this after a visible change.
+submissions view syncing → the agency server stopped, the desk offline → a new applicant's
+KTP-el + BPJS visit by keyboard alone, its keys counted and printed (``tour_keys``). The
+README shows the pictures; re-run this after a visible change.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Tour:
         self.app = QApplication.instance() or QApplication(sys.argv[:1])
         self.count = 0
         self.saved: list[Path] = []
+        self.key_count = None  # the keyed visit's KeyCount
 
     def pump(self, msecs: int = 20) -> None:
         """Run Qt's own event loop for a moment (never ``processEvents`` in a Python loop:
@@ -112,6 +114,7 @@ def run(out_dir: Path) -> list[Path]:
         _finalize_steps(tour, window, visit)
         subs = _submissions_step(tour, window, example.applicant["nik"])
         _offline_step(tour, window, subs, env, username, password)
+        _counted_visit_step(tour, window)
     finally:
         if window is not None:
             window.shutdown()
@@ -280,6 +283,24 @@ def _offline_step(tour: Tour, window, subs, env, username: str, password: str) -
         tour.wait(lambda: bool(shown), 20, "the waiting submission's detail")
     tour.settle()
     tour.shot(window, "offline")
+
+
+def _counted_visit_step(tour: Tour, window) -> None:
+    """A new applicant's KTP-el + BPJS visit by keyboard alone, every key counted."""
+    from mppdesk.ui.tour_keys import new_applicant_visit
+
+    window.show_counter()
+    if window.done_page is not None:
+        window.new_visit(confirm=False)
+    tour.wait(lambda: window.visit_page is not None, what="a fresh visit")
+    page = window.visit_page
+    tour.wait(lambda: page.usage is not None, what="service usage")
+    page.ticket_edit.setFocus()
+    tour.settle()
+    count = new_applicant_visit(window, lambda c: tour.wait(c, what="the keyed visit"))
+    tour.key_count = count
+    print(f"keys: new applicant, KTP-el + BPJS: {count.summary()}", flush=True)
+    tour.shot(window, "keys-done")
 
 
 def _offline_visit(runtime, username: str, password: str) -> list[str]:

@@ -41,15 +41,19 @@ from PySide6.QtWidgets import (
 from mppdesk.core.calendar import add_working_days
 from mppdesk.core.ids import new_id
 from mppdesk.core.scan import MAX_SCAN_CHARS, nik_from_scan, normalize_ticket
-from mppdesk.desk import counter
+from mppdesk.desk import counter, tickets
 from mppdesk.desk.auth import Actor
 from mppdesk.desk.errors import DeskError, InvalidInput
 from mppdesk.desk.intake import plan_context
 from mppdesk.desk.runtime import Runtime
 from mppdesk.forms.engine import EntryStatus
-from mppdesk.ui.fields import Editor
+from mppdesk.forms.indonesia import holidays_cover
+from mppdesk.forms.validators import check_nik
+from mppdesk.ui.counter_memory import remember_group, remembered_group
+from mppdesk.ui.fields import Editor, nik_facts
 from mppdesk.ui.form_view import FormView, display_of, specs_for_shared
 from mppdesk.ui.i18n import error_text, format_date, format_datetime, plain, text_of, tr
+from mppdesk.ui.queue_controls import add_no_show_button
 from mppdesk.ui.service_page import ServicePage, card, scrolling
 from mppdesk.ui.service_search import ServiceSearchDialog
 from mppdesk.ui.steps import StepList
@@ -69,6 +73,7 @@ from mppdesk.ui.visit_state import (
 log = logging.getLogger(__name__)
 
 PROXY_FIELDS = ("nama", "nik", "hubungan", "no_hp", "no_surat_kuasa")
+AUTO_LOOKUP_MS = 400  # a pause after the 16th digit typed by hand looks the NIK up
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,18 @@ class FinalizedVisit:
     receipt_pdf: bytes | None
     slip_pdf: bytes | None
     documents_error: str | None = None
+
+
+def group_name(catalog: Any, group: str) -> str:
+    """A queue group in words: its agency's name ("Dukcapil"), else the catalog's word for a
+    group of several agencies ("BPJS", "Perizinan"), never the code in capitals."""
+    agency = catalog.agencies.get(group)
+    if agency is not None:
+        return agency.short_name
+    key = f"counter.group.{group}"
+    from mppdesk.ui.i18n import has
+
+    return tr(key) if has(key) else group.replace("-", " ").title()
 
 
 def _after(text: str, previous: str) -> str:
@@ -165,6 +182,8 @@ class VisitPage(QWidget):
         root = QVBoxLayout(self)
         root.setContentsMargins(0, 0, 0, 0)
         root.setSpacing(0)
+        if ticket_group is None:  # a new session: the group this officer called from last
+            ticket_group = remembered_group(runtime.data_dir, actor.username)
         self._ticket_group = ticket_group  # the group the officer called from last time
         self.header = self._build_header()
         root.addWidget(self.header)
@@ -173,7 +192,8 @@ class VisitPage(QWidget):
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
         self.banner.setVisible(False)
-        self.banner.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        # Not a Tab stop (it only says something): it takes the focus only while finalizing.
+        self.banner.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         banner_row = QHBoxLayout()
         banner_row.setContentsMargins(16, 8, 16, 0)
         banner_row.addWidget(self.banner)
@@ -209,6 +229,9 @@ class VisitPage(QWidget):
                 "banner",
                 tr("visit.draft_restored", time=format_datetime(restored_at, runtime.tz)),
             )
+        elif corrected := [s.supersedes_tracking for s in self.state.services if s.supersedes]:
+            # A correction (mppdesk.desk.corrections): say what it replaces.
+            _set_banner(self.banner, "banner", tr("visit.correction_banner", tracking=corrected[0]))
         self.tasks.run(lambda: counter.service_usage(runtime, actor), self._usage_loaded)
 
     # --- building ------------------------------------------------------------------------
@@ -238,14 +261,16 @@ class VisitPage(QWidget):
         self.group_combo.setAccessibleName(plain("visit.group"))
         for group in counter.service_groups(self.catalog):
             prefix = counter.ticket_prefix(self.catalog, group)
-            self.group_combo.addItem(f"{prefix} · {group.upper()}", group)
+            self.group_combo.addItem(f"{prefix} · {group_name(self.catalog, group)}", group)
         if self._ticket_group is not None and self.group_combo.findData(self._ticket_group) >= 0:
             self.group_combo.setCurrentIndex(self.group_combo.findData(self._ticket_group))
+        self.group_combo.currentIndexChanged.connect(self._group_chosen)
         row.addWidget(self.group_combo)
         self.call_button = QPushButton(tr("visit.call_next") + "  F2")
         self.call_button.setObjectName("callNext")
         self.call_button.clicked.connect(self.call_next_ticket)
         row.addWidget(self.call_button)
+        add_no_show_button(self, row)
         row.addSpacing(24)
         nik_label = QLabel(tr("visit.nik"))
         self.nik_edit = QLineEdit()
@@ -255,7 +280,14 @@ class VisitPage(QWidget):
         self.nik_edit.setMaxLength(MAX_SCAN_CHARS)  # an IKD QR scan is longer than a NIK
         self.nik_edit.setMinimumWidth(230)
         self.nik_edit.textEdited.connect(lambda _t: self.changed())
+        self.nik_edit.textEdited.connect(self._nik_typed)
         self.nik_edit.returnPressed.connect(self.lookup)
+        # Sixteen digits typed by hand are looked up after a short pause, without Enter; a
+        # scanner types faster than the pause and ends with Enter itself.
+        self._lookup_timer = QTimer(self)
+        self._lookup_timer.setSingleShot(True)
+        self._lookup_timer.setInterval(AUTO_LOOKUP_MS)
+        self._lookup_timer.timeout.connect(self._auto_lookup)
         nik_label.setBuddy(self.nik_edit)
         row.addWidget(nik_label)
         row.addWidget(self.nik_edit)
@@ -421,6 +453,7 @@ class VisitPage(QWidget):
         self.applicant_host.addWidget(form)
         self.applicant_form = form
         self._shown_fields = ids
+        self._prefill_from_nik()
         self._chain_focus()
 
     def collect(self) -> None:
@@ -473,7 +506,9 @@ class VisitPage(QWidget):
     def _apply(self, check: VisitCheck) -> None:
         notes = self._changed_notes(check)
         if self.applicant_form is not None:
-            self.applicant_form.apply(check.applicant_entries, None, None, notes)
+            self.applicant_form.apply(
+                check.applicant_entries, None, None, notes, defaults=check.shared.applicant
+            )
         dues = []
         for index, (page, result) in enumerate(
             zip(self.service_pages, check.services, strict=True)
@@ -503,6 +538,9 @@ class VisitPage(QWidget):
         """The same date the receipt will print (a same-day service on a holiday: next day)."""
         due = add_working_days(self._today, max(0, working_days), self._holidays)
         text = format_date(due)
+        if not holidays_cover(due.year, self.runtime.data_dir):
+            # Only the fixed-date holidays are known for that year: the date may be early.
+            return tr("counter.due_uncovered", date=text, year=due.year)
         return f"{plain('visit.sla_same_day')} ({text})" if due == self._today else text
 
     def _changed_notes(self, check: VisitCheck) -> dict[str, str]:
@@ -649,11 +687,13 @@ class VisitPage(QWidget):
             return
         self.call_button.setEnabled(False)
 
-        def done(ticket: counter.Ticket) -> None:
+        def done(ticket: tickets.QueueTicket) -> None:
             self.call_button.setEnabled(True)
             self.ticket_edit.setText(ticket.number)
             self._taken_ticket = ticket.number
-            self.state.ticket_at = ticket.called_at.isoformat()
+            # True times: waiting is issued → called, service is called → finalized.
+            self.state.ticket_at = ticket.issued_at.isoformat()
+            self.state.started_at = (ticket.called_at or ticket.issued_at).isoformat()
             self.changed()
             self.ticket_called.emit(ticket.number)
             self.nik_edit.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -663,8 +703,20 @@ class VisitPage(QWidget):
             self._error_banner(error)
 
         self.tasks.run(
-            lambda: counter.call_next_ticket(self.runtime, self.actor, group), done, failed
+            lambda: tickets.call_next(self.runtime, self.actor, group), done, failed
         )
+
+    def _group_chosen(self, _index: int) -> None:
+        """Remember the group for this officer's next session (written in the background)."""
+        group = self.group_combo.currentData()
+        if group is None:
+            return
+        data_dir, username = self.runtime.data_dir, self.actor.username
+
+        def failed(error: BaseException) -> None:
+            log.warning("the ticket group could not be remembered: %s", error)
+
+        self.tasks.run(lambda: remember_group(data_dir, username, group), lambda _r: None, failed)
 
     def take_ticket(self) -> None:
         """Enter in the ticket field: the ticket typed or scanned from its QR is taken.
@@ -687,6 +739,7 @@ class VisitPage(QWidget):
         self.ticket_edit.setText(ticket)
         if ticket != self._taken_ticket:
             self.state.ticket_at = self.runtime.clock().isoformat()
+            self.state.started_at = self.state.ticket_at  # served from now: never a negative wait
             self._taken_ticket = ticket
         self.changed()
         self.ticket_taken.emit(ticket)
@@ -699,8 +752,21 @@ class VisitPage(QWidget):
         self.nik_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.nik_edit.selectAll()
 
+    def _nik_typed(self, text: str) -> None:
+        digits = text.strip()
+        if len(digits) == 16 and digits.isdigit() and digits != self._looked_up_nik:
+            self._lookup_timer.start()
+        else:
+            self._lookup_timer.stop()
+
+    def _auto_lookup(self) -> None:
+        digits = self.nik_edit.text().strip()
+        if len(digits) == 16 and digits.isdigit() and digits != self._looked_up_nik:
+            self.lookup()
+
     def lookup(self) -> None:
         """Enter or F3 in the NIK field: a NIK typed, scanned from a KTP or from an IKD QR."""
+        self._lookup_timer.stop()
         typed = self.nik_edit.text()
         nik = nik_from_scan(_after(typed, self._looked_up_nik))
         if nik is None:
@@ -709,6 +775,16 @@ class VisitPage(QWidget):
             _set_banner(self.banner, "bannerError", tr(key))
             self.nik_edit.setFocus(Qt.FocusReason.OtherFocusReason)
             self.nik_edit.selectAll()  # a new scan replaces what is there
+            return
+        verdict = check_nik(nik, today=self._today)
+        if not verdict.ok:  # day 77, month 13, an unknown province: refused here, not later
+            if typed.strip() != nik:
+                self.nik_edit.setText(nik)
+            _set_banner(
+                self.banner, "bannerError", tr("counter.nik_refused", reason=text_of(verdict.error))
+            )
+            self.nik_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.nik_edit.selectAll()
             return
         if typed.strip() != nik:  # a scanned QR's text: the field keeps only the NIK
             self.nik_edit.setText(nik)
@@ -731,6 +807,7 @@ class VisitPage(QWidget):
 
     def _lookup_done(self, nik: str, record: counter.ApplicantRecord | None) -> None:
         self.collect()
+        self.state.new_applicant = record is None  # a new applicant: the whole form at once
         if record is None:
             self.state.record = None
             _set_banner(self.banner, "banner", tr("visit.not_found", nik=nik))
@@ -761,11 +838,39 @@ class VisitPage(QWidget):
                 self._applying = True
                 self.applicant_form.set_values("applicant", self.state.applicant)
                 self._applying = False
+        self._prefill_from_nik()
         self._rebuild_applicant_form()
         self._show_record()
         self.changed()
         self.looked_up.emit(record)
         self.go_step(0)
+
+    def _prefill_from_nik(self) -> None:
+        """Birth date and sex from the NIK into empty fields (editable: the engine warns if
+        the officer types something else), and the district of registration as a start for
+        the region, whose village the officer still picks."""
+        facts = nik_facts(str(self.state.applicant.get("nik") or ""), self._today)
+        if facts is None:
+            return
+        applicant = self.state.applicant
+        filled = {}
+        if applicant.get("tanggal_lahir") in (None, ""):
+            filled["tanggal_lahir"] = facts.birth_date.isoformat()
+        if applicant.get("jenis_kelamin") in (None, ""):
+            filled["jenis_kelamin"] = facts.sex
+        applicant.update(filled)
+        form = self.applicant_form
+        if form is None:
+            return
+        if filled:
+            self._applying, was = True, self._applying
+            form.set_values("applicant", applicant)
+            self._applying = was
+        region = form.rows.get("applicant.wilayah")
+        if region is not None and not applicant.get("wilayah"):
+            suggest = getattr(region.editor, "suggest", None)
+            if suggest is not None:
+                suggest(facts.district)
 
     def _show_record(self) -> None:
         record = self.state.record
@@ -1006,6 +1111,7 @@ class VisitPage(QWidget):
 
             request = request_of(state, runtime.blobs.get)
             result = finalize_visit(runtime, actor, request, visit_id=state.visit_id)
+            tickets.close_for_visit(runtime, actor, state.ticket)  # the ticket's service ends
             try:
                 receipt = documents.print_receipt(runtime, actor, result.visit_id, lang=lang)
                 slip = None

@@ -63,6 +63,9 @@ class ServiceEntry:
     answers: dict[str, Any] = field(default_factory=dict)
     checklist: dict[str, str] = field(default_factory=dict)
     attachments: list[AttachmentRef] = field(default_factory=list)
+    # A correction (mppdesk.desk.corrections): the submission it replaces, id and number.
+    supersedes: str | None = None
+    supersedes_tracking: str = ""
 
 
 @dataclass
@@ -76,6 +79,7 @@ class VisitState:
     proxy: dict[str, Any] | None = None
     services: list[ServiceEntry] = field(default_factory=list)
     step: int = 0
+    new_applicant: bool = False  # the NIK look-up found no one: the whole profile is asked
 
     # --- draft JSON ------------------------------------------------------------------
 
@@ -94,10 +98,13 @@ class VisitState:
                     "answers": _clean(s.answers),
                     "checklist": dict(s.checklist),
                     "attachments": [a.as_json() for a in s.attachments],
+                    "supersedes": s.supersedes,
+                    "supersedes_tracking": s.supersedes_tracking,
                 }
                 for s in self.services
             ],
             "step": self.step,
+            "new_applicant": self.new_applicant,
         }
 
     @classmethod
@@ -118,6 +125,8 @@ class VisitState:
                         for a in raw.get("attachments") or []
                         if isinstance(a, dict)
                     ],
+                    supersedes=raw.get("supersedes") or None,
+                    supersedes_tracking=str(raw.get("supersedes_tracking") or ""),
                 )
             )
         return cls(
@@ -130,6 +139,7 @@ class VisitState:
             proxy=data.get("proxy"),
             services=services,
             step=int(data.get("step") or 0),
+            new_applicant=data.get("new_applicant") is True,
         )
 
     @property
@@ -153,9 +163,12 @@ def shared_field_ids(catalog: Catalog, state: VisitState) -> list[str]:
 
     Every shared field a service of the visit declares, plus what the stored record or the
     officer already has (so nothing typed disappears when a service is removed), plus the
-    name; the NIK itself is typed in the visit's header.
+    name; the NIK itself is typed in the visit's header. For a new applicant (the look-up
+    found no one) the common profile comes at once, before any service is chosen.
     """
     wanted = {"nama"}
+    if state.new_applicant:
+        wanted |= profile_field_ids(catalog)
     for entry in state.services:
         service = catalog.services.get(entry.code)
         if service is not None:
@@ -165,6 +178,26 @@ def shared_field_ids(catalog: Catalog, state: VisitState) -> list[str]:
         wanted |= set((state.record.get("profile") or {}).keys())
     wanted.discard(IDENTITY_FIELD)
     return [fid for fid in catalog.shared_fields if fid in wanted]
+
+
+PROFILE_SHARE = 5  # a shared field required by at least 1 in 5 services is "the profile"
+
+
+def profile_field_ids(catalog: Catalog) -> frozenset[str]:
+    """The shared fields a new applicant is asked at once: those a good share of the
+    catalog's services require unconditionally (name, birth, address, phone, KK …).
+
+    Derived from the catalog, so an install that adds services moves it with them; the
+    foreigners' documents (passport, KITAS) are never among them for lack of services.
+    """
+    services = list(catalog.services.values())
+    counts: dict[str, int] = {}
+    for service in services:
+        for ref in service.shared_fields:
+            if ref.required is True:
+                counts[ref.field] = counts.get(ref.field, 0) + 1
+    floor = max(1, len(services) // PROFILE_SHARE)
+    return frozenset(fid for fid, n in counts.items() if n >= floor)
 
 
 def required_shared(catalog: Catalog, state: VisitState) -> set[str]:
@@ -198,7 +231,13 @@ def request_of(state: VisitState, read: Callable[[str], bytes] | None = None) ->
             for a in entry.attachments
         )
         services.append(
-            ServiceRequest(entry.code, _clean(entry.answers), dict(entry.checklist), attachments)
+            ServiceRequest(
+                entry.code,
+                _clean(entry.answers),
+                dict(entry.checklist),
+                attachments,
+                entry.supersedes,
+            )
         )
     return VisitRequest(
         applicant=_clean(state.applicant),

@@ -195,6 +195,9 @@ class DeskWindow(QMainWindow):
         if isinstance(error, AccountLocked):
             return tr("login.locked", until=error.params.get("until", "?"))
         if isinstance(error, AuthError):
+            # accounts.*: attempts left, disabled (mppdesk.desk.auth), worded from the code.
+            if error.code.startswith("accounts."):
+                return i18n.error_text(error)
             return tr("login.wrong")
         return i18n.error_text(error)
 
@@ -209,6 +212,9 @@ class DeskWindow(QMainWindow):
         from mppdesk.ui.backup_schedule import start_backup_schedule
 
         start_backup_schedule(self)  # [backup] dir: scheduled backup off the PC
+        from mppdesk.ui.returns_indicator import show_returns
+
+        show_returns(self)  # returned submissions still owed a correction
         self.pages.setCurrentWidget(self.counter_host)
         minutes = self.runtime.settings.desk.idle_lock_minutes
         self._lock_minutes = None if self.idle_lock_ms else minutes
@@ -408,6 +414,11 @@ class DeskWindow(QMainWindow):
         if self.visit_page is not None and self.counter_host.currentWidget() is self.visit_page:
             getattr(self.visit_page, name)()
 
+    def open_visit(self, state: Any) -> None:
+        """Open the counter on a visit prepared elsewhere (a correction from the submissions
+        view, mppdesk.desk.corrections); the visit in progress keeps its draft."""
+        self._show_visit(state)
+
     def _show_visit(self, state: Any = None, restored_at: Any = None) -> None:
         from mppdesk.ui.visit import VisitPage
 
@@ -566,14 +577,18 @@ class DeskWindow(QMainWindow):
             return None
         if not screen.allowed(self.actor):
             return None
+        from mppdesk.ui.keyboard import give_tab_back
+
         if screen.dialog:
             dialog = screen.factory(self._screen_context())
+            give_tab_back(dialog)
             self._follow(dialog)
             dialog.open()
             return dialog
         page = self.screen_pages.get(key)
         if page is None:
             page = screen.factory(self._screen_context())
+            give_tab_back(page)  # tables hand Tab on instead of walking their cells
             self.screen_pages[key] = page
             self.counter_host.addWidget(page)
             self._follow(page)
@@ -679,6 +694,8 @@ class DeskWindow(QMainWindow):
             ("Alt+1 … Alt+9, Alt+0", plain("visit.steps")),
             ("Ctrl+PgUp / Ctrl+PgDn", f"{plain('action.prev_step')} / {plain('action.next_step')}"),
             ("Ctrl+O", plain("visit.attach")),
+            ("Enter", plain("counter.shortcut.tick")),
+            ("0-9", plain("counter.shortcut.date")),
             ("Ctrl+Enter", plain("action.finalize")),
             ("Ctrl+P", plain("done.print_receipt")),
             ("F8", plain("action.intake")),
@@ -687,7 +704,12 @@ class DeskWindow(QMainWindow):
                 for screen in screens.available(self.actor)
                 if screen.shortcut
             ),
+            ("Ctrl+F", plain("counter.shortcut.search")),
+            ("F5", plain("counter.shortcut.refresh")),
+            ("Alt+…", plain("counter.shortcut.mnemonic")),
             ("Ctrl+L", plain("action.lock")),
+            ("F1", plain("counter.shortcut.help")),
+            ("Ctrl+Q", plain("action.quit")),
         ]
         text = "\n".join(f"{keys:<24} {what}" for keys, what in rows)
         box = QMessageBox(self)

@@ -372,12 +372,18 @@ def test_store_survives_a_restart(start_agency_sim, http, make_submission, tmp_p
 def test_keep_alive_has_no_nagle_delay(agency_sim, http, make_submission):
     draft = make_submission()
     post(http, agency_sim, draft)
-    start = time.perf_counter()
-    for _ in range(50):
-        assert status(http, agency_sim, draft).status_code == 200
-    elapsed = time.perf_counter() - start
-    # 40 ms per request with Nagle's delayed ACK would take 2 s; a few ms each without.
-    assert elapsed < 1.0, elapsed
+    # 40 ms per request with Nagle's delayed ACK would take 2 s; a few ms each without. The
+    # best of three rounds counts: a busy machine (the other test worker) slows one round,
+    # while the delayed ACK slows every round alike.
+    rounds = []
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(50):
+            assert status(http, agency_sim, draft).status_code == 200
+        rounds.append(time.perf_counter() - start)
+        if rounds[-1] < 1.0:
+            break
+    assert min(rounds) < 1.0, rounds
 
 
 # -- faults ------------------------------------------------------------------------------

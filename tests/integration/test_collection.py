@@ -98,6 +98,9 @@ def test_the_applicant_collects_once_with_identity_checked(runtime, officer, age
             CollectionRecord(TAKER_APPLICANT, identity_checked=True),
         )
     assert "Sudah diambil" in twice.value.errors[0].message
+    local = done.collected_at.astimezone(runtime.tz)  # the desk's clock, never UTC
+    assert f"{local:%d-%m-%Y %H:%M}" in twice.value.errors[0].message
+    assert "UTC" not in twice.value.errors[0].message
     assert audit_count(runtime, summary.submission_id) == 1
 
 

@@ -65,7 +65,11 @@ def test_lookup_returns_the_profile_and_its_changes_and_is_audited(runtime, offi
     viewed = [e for e in events if e.action == "applicant.viewed"]
     assert len(viewed) == 4 and {e.object_id for e in viewed} == {record.applicant_id}
     assert {e.actor for e in viewed} == {officer.username}
-    assert viewed[-1].details == {"desk": runtime.settings.desk.code}
+    # The person is named by a keyed hash (the access log), never by the NIK itself.
+    assert set(viewed[-1].details) == {"desk", "subjects"}
+    assert viewed[-1].details["desk"] == runtime.settings.desk.code
+    assert [len(s) for s in viewed[-1].details["subjects"]] == [32]
+    assert "3578036801950002" not in str(viewed[-1].details)
     with pytest.raises(InvalidInput):
         counter.lookup_applicant(runtime, officer, "   ")
 

@@ -27,6 +27,9 @@ from tests.integration.pdf_inspection import render_png
 from tests.integration.test_intake import _three_service_visit
 
 QUEUE = os.environ.get("MPPDESK_TEST_CUPS_QUEUE", "MPP-PDF")
+# One pytest-xdist worker runs this module: the queue, its output folder and its job list are
+# the machine's own, and a test reads them back (new files, pending jobs) as a whole.
+pytestmark = pytest.mark.xdist_group("cups")
 CUPS_PDF_CONF = Path("/etc/cups/cups-pdf.conf")
 JOB_TIMEOUT_S = 60.0
 
@@ -91,7 +94,7 @@ def cups_queue() -> CupsQueue:
 @pytest.fixture(scope="session")
 def stopped_queue(cups_queue) -> str:
     """A queue CUPS has stopped and that refuses jobs: what a printer that failed looks like."""
-    name = f"{cups_queue.name}-STOPPED"
+    name = f"{cups_queue.name}-STOPPED-{os.getpid()}"  # this run's own, whoever else runs
     made = _run("lpadmin", "-p", name, "-v", "cups-pdf:/", "-E", "-m", _pdf_model())
     assert made.returncode == 0, made.stderr
     assert _run("cupsdisable", name).returncode == 0

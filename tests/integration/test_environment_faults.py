@@ -69,23 +69,37 @@ def assert_plain(
         assert needle in result.stderr, (case, needle, result.stderr)
 
 
+@pytest.fixture(scope="session")
+def desk_template(tmp_path_factory) -> Path:
+    """The desk below, built once per session (per pytest-xdist worker): ``keys/desk.key``
+    and ``data`` with three visits of three applicants, the store closed. Each test breaks
+    its own copy; building it (a new key, a migrated store, an account, three visits) is what
+    cost a second a test."""
+    root = tmp_path_factory.mktemp("faulty-desk")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MPPDESK_KEY_FILE", str(root / "keys" / "desk.key"))
+        runtime = open_runtime(root / "data")
+        try:
+            officer = make_user(runtime, "ani", "officer", PASSWORD)
+            for index, (nik, name) in enumerate(zip(NIKS, NAMES, strict=True)):
+                visit = example_visit(KTP, ticket=f"A-{index + 1:03d}")
+                visit["applicant"].update({"nik": nik, "nama": name})
+                finalize_visit(runtime, officer, parse_visit(visit))
+        finally:
+            runtime.close()
+    return root
+
+
 @pytest.fixture
-def desk(tmp_path, monkeypatch) -> Desk:
-    """A desk with three visits of three applicants, its own key file, the store closed."""
+def desk(tmp_path, monkeypatch, desk_template) -> Desk:
+    """A desk with three visits of three applicants, its own key file, the store closed: a
+    copy of the template, modes and all."""
+    for part in ("keys", "data"):
+        shutil.copytree(desk_template / part, tmp_path / part)
     key_file = tmp_path / "keys" / "desk.key"
     monkeypatch.setenv("MPPDESK_KEY_FILE", str(key_file))
     monkeypatch.setenv("MPPDESK_LANG", "id")
-    data_dir = tmp_path / "data"
-    runtime = open_runtime(data_dir)
-    try:
-        officer = make_user(runtime, "ani", "officer", PASSWORD)
-        for index, (nik, name) in enumerate(zip(NIKS, NAMES, strict=True)):
-            visit = example_visit(KTP, ticket=f"A-{index + 1:03d}")
-            visit["applicant"].update({"nik": nik, "nama": name})
-            finalize_visit(runtime, officer, parse_visit(visit))
-    finally:
-        runtime.close()
-    return Desk(data_dir, key_file, len(NIKS))
+    return Desk(tmp_path / "data", key_file, len(NIKS))
 
 
 def visit_file(tmp_path: Path, nik: str = "3578036801950031", name: str = "Sekar Ayu Qz") -> Path:

@@ -112,6 +112,51 @@ def test_serve_announces_its_port_serves_and_stops_cleanly_on_sigterm(db, key_en
     assert "Traceback" not in err and out == ""
 
 
+def _children(pid: int, marker: str) -> list[int]:
+    """The processes whose parent is ``pid`` and whose command line holds ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError, ValueError):
+            continue  # ended while we looked
+        if ppid == pid and marker in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow  # three interpreters start (workers are spawned, not forked)
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_serve_with_workers_shares_one_port_and_stops_every_worker(pg_db, key_env):
+    bad = hub("serve", "--port", "0", "--workers", "0", db=pg_db, env=key_env)
+    assert bad.returncode == 2 and "--workers" in bad.stderr
+    no_traceback(bad)
+    code = "W" + uuid.uuid4().hex[:4].upper()
+    token = json.loads(hub("desk", "add", code, "--json", db=pg_db, env=key_env).stdout)["token"]
+    served = Served(pg_db, key_env, "--workers", "2")
+    workers: list[int] = []
+    try:
+        assert served.first_line.startswith("listening on http://127.0.0.1:")
+        workers = _children(served.process.pid, "spawn_main")
+        assert len(workers) == 2  # announced only once both accept
+        headers = {"Authorization": f"Bearer {token}", "X-MPP-Desk": code}
+        for n in range(1, 7):  # a fresh connection each: the kernel hands them to either
+            records = [{"seq": n, "kind": "visit", "id": f"v{n}", "body": {"local_date": "2026-12-02"}}]
+            answer = requests.post(served.url + "/v1/push", json={"desk": code, "records": records},
+                                   headers=headers, timeout=10)  # fmt: skip
+            assert answer.json() == {"acked": n}, answer.text
+    finally:
+        exit_code, out, err = served.stop()
+    assert exit_code == 0, err
+    assert "Traceback" not in err and out == ""
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    stats = json.loads(hub("stats", "--json", db=pg_db, env=key_env).stdout)
+    assert stats["desks"][code]["visits"] == 6
+
+
 def test_serve_refuses_plain_http_off_loopback(pg_db, key_env):
     result = hub("serve", "--host", "0.0.0.0", "--port", "0", db=pg_db, env=key_env)
     assert result.returncode == 2

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import text
 
 from mppdesk.desk import counter
 from mppdesk.desk import hub as desk_hub
@@ -270,6 +271,53 @@ def test_the_journal_is_written_by_the_committing_transaction(desks):
         assert hub_store.journal_dump(session) == rows
 
 
+def test_a_desk_with_history_from_before_the_journal_pushes_all_of_it(tmp_path, hub):
+    """Rows written before migration 0006 have no journal entry: joining journals them first,
+    so the hub gets the whole history and the audit chain from its first event."""
+    data_dir = tmp_path / "K09"
+    data_dir.mkdir()
+    runtime = open_runtime(data_dir)
+    try:
+        with runtime.store.write() as session:
+            hub_store.upsert_officer(session, {"username": "ani", "full_name": "Ani",
+                                               "role": "officer", "disabled": False,
+                                               "password_hash": HASHER.hash(PASSWORD)})
+        ani = login(runtime, "ani", PASSWORD)
+        finalize_visit(runtime, ani, parse_visit(example_visit(KTP)))
+        with runtime.store.write() as session:  # the store as an upgrade from 0005 left it
+            session.execute(text("DELETE FROM hub_journal"))
+            session.execute(text("DELETE FROM sqlite_sequence WHERE name = 'hub_journal'"))
+        finalize_visit(runtime, ani, parse_visit(example_visit(KTP)))  # journalled as usual
+        with runtime.store.read() as session:
+            after_upgrade = hub_store.journal_dump(session)
+    finally:
+        runtime.close()
+
+    desk_hub.join(data_dir, hub.url, "K09", hub.store.add_desk("K09"))
+    desk = object.__new__(Desk)
+    desk.runtime = open_runtime(data_dir)
+    client = client_for(desk.runtime.settings, desk.runtime.store)
+    desk.lane = HubLane(desk.runtime.store, desk.runtime.settings, client)
+    try:
+        with desk.runtime.store.read() as session:
+            journal = hub_store.journal_dump(session)
+        assert [seq for seq, _, _ in journal] == list(range(1, len(journal) + 1))
+        # the history first, then what was journalled since, in its order
+        assert [(k, e) for _, k, e in journal[-len(after_upgrade):]] == [
+            (k, e) for _, k, e in after_upgrade
+        ]
+        report = desk.sync()
+        assert report.pending == 0 and report.pushed == len(journal)
+        listed = {d["desk"]: d for d in hub.store.list_desks()}
+        assert not listed["K09"]["chain_error"]  # the chain verified from its first event
+        assert hub.store.stats()["desks"]["K09"]["visits"] == 2
+        # joining again (a new token) journals nothing twice once the desk has pushed
+        desk_hub.join(data_dir, hub.url, "K09", hub.store.add_desk("K09"))
+        assert desk.pending() == 0
+    finally:
+        desk.close()
+
+
 @pytest.mark.slow  # seven real command processes (2-4 s each on a loaded CI machine)
 def test_the_command_line_joins_shows_status_looks_up_and_drains(tmp_path, hub):
     data_dir = tmp_path / "desk"
@@ -290,7 +338,7 @@ def test_the_command_line_joins_shows_status_looks_up_and_drains(tmp_path, hub):
     absent = run_cli("applicant", "show", "--nik", "3171999999999999", "--user", "ani",
                      "--password-stdin", "--json", stdin=PASSWORD + "\n", data_dir=data_dir)
     assert absent.returncode == 0, absent.stderr
-    assert cli_json(absent) == {"found": False}
+    assert cli_json(absent) == {"found": False, "applicant": None}
     runtime = open_runtime(data_dir)
     try:
         visit = example_visit(KTP)

@@ -434,6 +434,8 @@ def test_pull_brings_users_catalog_agency_holidays_and_own_review_decisions(hub,
     kinds = [i["kind"] for i in mine]
     assert kinds == ["user", "user", "catalog", "agency", "holidays", "user", "review"]
     assert mine[0]["body"]["disabled"] is False and mine[1]["body"]["disabled"] is True
+    assert mine[0]["body"]["full_name"] == name  # sealed at the hub, opened for the desk
+    assert "full_name_enc" not in mine[0]["body"]
     assert mine[1]["body"]["password_hash"].startswith("$argon2id$")
     assert "password" not in mine[1]["body"]
     catalog = mine[2]["body"]
@@ -675,10 +677,73 @@ def test_no_nik_name_or_phone_in_clear_in_the_postgresql_dump(pg_hub, http):
     # Sealed, not lost: the hub key opens what the desk sent, and nothing else does.
     assert pg_hub.store.record_body(desk.code, "submission", sub["id"]) == sub
     assert pg_hub.store.record_body(desk.code, "audit", "1")["details"] == {"nik": NIK, "phone": PHONE}
+    officer = "Rina Kartikasari Wulandari"
+    pg_hub.store.add_user("rina_" + desk.code.lower(), "officer", "$argon2id$x", officer)
     dump = _dump(pg_hub.db_url)
     assert "hub_records" in dump and "hub_applicants" in dump  # the dump did read the tables
-    for secret in (NIK, NAME, PHONE, "JL KENANGA 7", NIK[:4] + " " + NIK[4:]):
+    assert "rina_" + desk.code.lower() in dump  # ... and the users table with its feed
+    for secret in (NIK, NAME, PHONE, "JL KENANGA 7", NIK[:4] + " " + NIK[4:], officer):
         assert secret not in dump, f"{secret!r} found in clear in the hub database"
+
+
+def test_connections_lost_by_the_database_answer_503_and_the_push_then_stores(pg_hub, http):
+    """Connections the database dropped (a restart, a failover) under the hub's pool: a push
+    is answered 503 (the desk retries), never 500, and stores again once the pool reconnects."""
+    import psycopg
+
+    desk = DeskClient(pg_hub, http)
+    assert desk.push([desk.record("visit", "v1", visit())]).status_code == 200
+    url = sqlalchemy.engine.make_url(pg_hub.db_url)
+    with psycopg.connect(host=url.host, port=url.port or 5432, user=url.username,
+                         password=url.password, dbname=url.database, autocommit=True) as admin:
+        dropped = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    assert dropped >= 1
+    record = desk.record("visit", "v2", visit())
+    statuses = []
+    for _ in range(45):  # each dead pooled connection fails once, then is replaced
+        answer = desk.push([record])
+        statuses.append(answer.status_code)
+        if answer.status_code == 200:
+            assert answer.json() == {"acked": record["seq"]}
+            break
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"]["code"] == "unavailable"
+    assert statuses[0] == 503 and statuses[-1] == 200
+    assert statuses.count(503) <= dropped
+
+
+def test_officer_names_stored_in_clear_before_0003_are_sealed_by_hub_init(hub, http, key_file):
+    desk = DeskClient(hub, http)
+    start, _ = desk.pull_all()
+    username = "lama_" + desk.code.lower()
+    hub.store.add_user(username, "officer", "$argon2id$x", "Siti Lama")
+    with hub.store.engine.begin() as conn:  # as a hub before 0003 wrote it: in clear, twice
+        conn.execute(sqlalchemy.text(
+            "UPDATE hub_users SET full_name = 'Siti Lama', full_name_enc = NULL"
+            " WHERE username = :u"), {"u": username})
+        feed = conn.execute(sqlalchemy.text(
+            "SELECT cursor, body_json FROM hub_feed WHERE kind = 'user' ORDER BY cursor DESC"
+        )).first()
+        body = json.loads(feed.body_json)
+        body.pop("full_name_enc")
+        body["full_name"] = "Siti Lama"
+        conn.execute(sqlalchemy.text("UPDATE hub_feed SET body_json = :b WHERE cursor = :c"),
+                     {"b": json.dumps(body), "c": feed.cursor})
+
+    init_hub(hub.db_url, key_file=key_file)  # the upgrade an admin runs
+
+    with hub.store.engine.connect() as conn:
+        clear = conn.execute(sqlalchemy.text(
+            "SELECT count(*) FROM hub_users WHERE full_name LIKE '%Siti Lama%'")).scalar_one()
+        in_feed = conn.execute(sqlalchemy.text(
+            "SELECT count(*) FROM hub_feed WHERE body_json LIKE '%Siti Lama%'")).scalar_one()
+    assert clear == 0 and in_feed == 0
+    _, items = desk.pull_all(start)
+    mine = [i["body"] for i in items if i["kind"] == "user" and i["body"]["username"] == username]
+    assert [b["full_name"] for b in mine] == ["Siti Lama"]
 
 
 def _dump(url: str) -> str:

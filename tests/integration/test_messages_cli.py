@@ -78,8 +78,7 @@ def test_a_refusal_in_json_carries_its_code(tmp_path, desk_dir):
         "--lang", "en", stdin="salah-sandi\n", data_dir=desk_dir,
     )
     assert refused.returncode == 4
-    assert json.loads(refused.stdout) == {
-        "error": "Wrong user name or password.",
-        "code": "auth.bad_credentials",
-    }
-    assert refused.stderr.strip() == "Wrong user name or password."
+    worded = text("accounts.bad_credentials_left", "en", left=4)
+    assert worded.startswith("Wrong user name or password.")
+    assert json.loads(refused.stdout) == {"error": worded, "code": "accounts.bad_credentials_left"}
+    assert refused.stderr.strip() == worded

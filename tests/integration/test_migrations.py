@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -56,15 +57,29 @@ def test_upgrade_from_the_first_schema_keeps_data_and_backs_up(data_dir):
         upgraded.close()
 
 
+# The child imports alembic before it says "start", so the kills spread over the migration
+# itself (backup, table copies, index and trigger builds), not over module loading.
 MIGRATE_CHILD = """
 import sys
 from pathlib import Path
+import alembic.command, alembic.script  # noqa: E401
 from mppdesk.store.database import Store
 store = Store("sqlite:///" + sys.argv[1], Path(sys.argv[1]).parent, bytes.fromhex(sys.argv[2]))
 print("start", flush=True)
 store.migrate()
 print("done", flush=True)
 """
+
+
+def _schema(store: Store) -> list[tuple]:
+    """Every table, index and trigger with its SQL: the schema exactly, not just its version."""
+    raw = store.raw_connection()
+    try:
+        return raw.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        ).fetchall()
+    finally:
+        raw.close()
 
 
 def _fill(store: Store, rows: int) -> None:
@@ -114,7 +129,11 @@ def test_a_kill_during_migration_leaves_the_old_or_the_new_schema(tmp_path, data
         assert child.stdout.readline().strip() == "start", child.stderr.read()
         return child
 
-    # How long a whole migration takes here, so the kills spread over all of it.
+    # How long a whole migration takes here, so the kills spread over all of it; the old and
+    # the new schema, so a kill's result is compared with them whole.
+    fresh_copy()
+    with closing(Store(f"sqlite:///{data_dir / 'mppdesk.sqlite'}", data_dir, key)) as old:
+        schemas = {FIRST: _schema(old)}
     fresh_copy()
     child = start_child()
     began = time.monotonic()
@@ -123,10 +142,11 @@ def test_a_kill_during_migration_leaves_the_old_or_the_new_schema(tmp_path, data
     child.wait()
     child.stdout.close()
     child.stderr.close()
+    with closing(Store(f"sqlite:///{data_dir / 'mppdesk.sqlite'}", data_dir, key)) as new:
+        schemas[head_revision()] = _schema(new)
+    remigrated = False
     for i in range(rounds):
-        for suffix in ("", "-wal", "-shm"):
-            (data_dir / f"mppdesk.sqlite{suffix}").unlink(missing_ok=True)
-        (data_dir / "mppdesk.sqlite").write_bytes(template)
+        fresh_copy()
         child = start_child()
         waiter.wait(duration * 1.2 * (i + 0.5) / rounds)
         child.send_signal(signal.SIGKILL)
@@ -138,14 +158,17 @@ def test_a_kill_during_migration_leaves_the_old_or_the_new_schema(tmp_path, data
             version = store.schema_version()
             assert version in seen, f"half-migrated schema: {version}"
             seen[version] += 1
-            indexes = {r[0] for r in store.raw_connection().execute(
-                "SELECT name FROM sqlite_master WHERE type='index'")}
-            # The new schema's indexes are there exactly when the version says so.
-            assert ("ix_submissions_status_time" in indexes) == (version != FIRST)
+            # Exactly the old or the new schema: no copied table, index or trigger left over.
+            assert _schema(store) == schemas[version], f"round {i}: schema of {version} differs"
             raw = store.raw_connection()
             assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            assert raw.execute("SELECT count(*) FROM submissions").fetchone() == (60_000,)
             raw.close()
-            assert store.migrate() == head_revision()
+            if version == FIRST and not remigrated:
+                # The old schema is the template's, so one re-run stands for every old one.
+                assert store.migrate() == head_revision()
+                assert _schema(store) == schemas[head_revision()]
+                remigrated = True
         finally:
             store.close()
     print(f"\nmigration kills: {rounds} over {duration:.2f} s of migration; old schema after"

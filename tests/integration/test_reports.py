@@ -128,6 +128,7 @@ def _kpi_expectations(want: dict) -> dict[str, float | int | None]:
         "wait_p90": minutes(want["wait"][2]),
         "service_avg": minutes(want["service"][1]),
         "service_p90": minutes(want["service"][2]),
+        "no_show": want["no_show"],
         "held": len(want["held"]),
         "overdue": len(want["overdue"]),
         "due_soon": len(want["due_soon"]),

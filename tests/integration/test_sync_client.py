@@ -208,7 +208,7 @@ def test_slow_answer_hits_the_read_timeout(agency_sim, client_for, make_submissi
     answer = client.post_submission(draft.submission_id, draft.body)
     elapsed = time.monotonic() - start
     assert (answer.status_code, answer.error_kind) == (None, "timeout")
-    assert elapsed < 2.0
+    assert elapsed < 10.0  # the 0.2 s read timeout, not the 30 s answer (slack for a busy CPU)
     assert outcome(answer).kind is OutcomeKind.RETRY
     agency_sim.set_faults("")  # releases the held request, which then stores it
     agency_sim.wait_until(lambda: agency_sim.stats("dukcapil")["submissions"] == 1, what="stored")

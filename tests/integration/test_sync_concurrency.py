@@ -122,7 +122,7 @@ def _insert(store: SimStore, key: str) -> bytes:
         "K01",
         "completed",
         [ListedAttachment("a.pdf", "0" * 64, 1, "application/pdf")],
-        lambda ref: ref.encode(),
+        lambda ref, bill: ref.encode(),
         time.time(),
     )
 

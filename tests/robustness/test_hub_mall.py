@@ -241,7 +241,7 @@ def test_an_applicant_registered_at_desk_1_is_prefilled_at_desk_3(mall):
     nik = applicant_for(first.index, 901)["nik"]
     before = third.as_officer("applicant", "show", "--nik", nik, "--json")
     assert before.returncode == 0, before.stderr
-    assert cli_json(before) == {"found": False}
+    assert cli_json(before) == {"found": False, "applicant": None}
 
     intake = first.as_officer("intake", "--input", str(visit), "--json")
     assert intake.returncode == 0, intake.stderr

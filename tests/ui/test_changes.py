@@ -76,7 +76,8 @@ def test_dashboard_reloads_after_a_survey_a_collection_and_a_review(qtbot, runti
         product = completed_submission(runtime, sari, handle)  # ready to hand over
     finally:
         handle.stop()
-    held = finalize(runtime, sari, HELD, ticket="H-001")
+    ani = make_user(runtime, "ani", "officer")  # sari may not approve her own intake
+    held = finalize(runtime, ani, HELD, ticket="H-001")
     surveyed = finalize_visit(runtime, sari, parse_visit(example_visit(KTP, ticket="S-001")))
     window = signed_in(qtbot, runtime, "sari")
     page = open_dashboard(qtbot, window)
@@ -189,7 +190,8 @@ def test_dashboard_reloads_after_a_sync_pass_to_the_agency_server(qtbot, runtime
     )
     sari = make_user(runtime, "sari", "supervisor")
     sent = finalize(runtime, sari, KTP)
-    held = finalize(runtime, sari, HELD, ticket="H-001")
+    ani = make_user(runtime, "ani", "officer")  # sari may not approve her own intake
+    held = finalize(runtime, ani, HELD, ticket="H-001")
     window = signed_in(qtbot, runtime, "sari", start_sync=True)
     bridge = window.sync_bridge
     for agency in ("dukcapil", "samsat"):  # the first cycle: tried, refused, then asleep

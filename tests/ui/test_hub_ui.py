@@ -315,7 +315,7 @@ def test_the_counter_says_the_data_came_from_the_mpp_and_falls_back_offline(
     record = look_up(nik)
     assert record.source == "hub" and record.cached
     assert "salinan di desk ini" in page.banner.text()
-    record = look_up("3171999999999999")  # unknown anywhere: a first visit, no error
+    record = look_up("3171010101900009")  # unknown anywhere: a first visit, no error
     assert record is None and (datetime.now(UTC) - started) < timedelta(seconds=5)
     assert page.banner.objectName() == "banner"
 

@@ -162,6 +162,7 @@ def test_errors_show_under_their_fields_and_block_finalize(qtbot, runtime):
     assert page.applicant_form.isAncestorOf(focused())
     date_edit = page.applicant_form.rows["applicant.tanggal_lahir"].editor.widget
     date_edit.setFocus()
+    date_edit.selectAll()  # the NIK's birth date was filled in; the officer types over it
     type_text("31-02-1995")
     message = page.applicant_form.rows["applicant.tanggal_lahir"].error.text()
     assert "Tanggal lahir" in message and "31-02-1995" in message

@@ -314,7 +314,8 @@ def test_years_without_an_official_list_get_the_fixed_date_holidays(
         date(2031, 8, 17),
         date(2031, 12, 25),
     }
-    assert "no official holiday list for 2031" in caplog.text
+    assert "no holiday list for 2031" in caplog.text
+    assert not indonesia.holidays_cover(2031)
 
 
 @pytest.mark.parametrize("year", [0, 10000, True, "2026", 2026.0])

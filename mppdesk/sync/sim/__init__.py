@@ -29,7 +29,11 @@ What it does, beyond the contract's words (choices the protocol leaves open):
 - Admin (no token, never faulted): ``GET /_admin/stats``; ``GET|POST /_admin/faults``
   ``{"spec": SPEC, "seed": N?}`` (422 naming the bad rule); ``POST /_admin/advance``
   ``{"agency": A | null, "submission_id": ID | null}`` one step for one submission, an
-  agency or everything; ``GET /_admin/submissions?agency=A``.
+  agency or everything; ``GET /_admin/submissions?agency=A``; ``POST /_admin/pay``
+  ``{"agency": A, "submission_id": S}`` pays the bill (next status pull: paid with NTPN).
+- Billing: a submission whose payload ``fee`` is above 0 gets a bill in its 201 answer and
+  every status answer (``pnbp`` with a 15-digit SIMPONI code, or a regional/provider code;
+  see ``store.bill_kind``), expiring ``billing_ttl_s`` (``--billing-ttl``) after receipt.
 
 The fault SPEC grammar is in ``faults.py``'s docstring and ``--help``.
 """

@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 DESCRIPTION = """\
 Reference agency server for the MPP Desk sync protocol (resources/protocol/agency-sync.md).
 Each agency is served at http://HOST:PORT/<agency> (health, submissions, attachments, status);
-/_admin/stats, /_admin/faults, /_admin/advance and /_admin/submissions?agency=A are for tests
+/_admin/stats, /_admin/faults, /_admin/advance, /_admin/pay and /_admin/submissions?agency=A
+are for tests
 and the demo. With --port 0 a free port is chosen; the first line on stdout is always
 'listening on http://HOST:PORT'. Runs until SIGINT or SIGTERM.
 """
@@ -29,6 +30,7 @@ code or '*' (an agency's own rule replaces the '*' rule for the same fault).
   drop_after_commit=P            POST/PUT: store and commit, then close without answering
   drop_midway=P                  POST/PUT: read half the body, close; nothing stored
   statusNNN=P[:retry_after=S]    answer NNN (400..599) without processing
+  bad_billing=P                  POST/GET of a fee-bearing submission: a malformed billing record
   slow=P[:delay=S]               wait S seconds (default 1) before processing
   refuse_for=S                   for S seconds close connections at once (TCP reset)
   unauthorized_for=S             for S seconds answer 401 (not /health)
@@ -72,6 +74,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="move a submission's status one step every S seconds once its files are complete "
         "(default: only on POST /_admin/advance)",
     )
+    parser.add_argument(
+        "--billing-ttl",
+        type=float,
+        default=2 * 24 * 3600.0,
+        metavar="S",
+        help="a bill issued for a fee can be paid for S seconds, then expires (default 2 days)",
+    )
 
 
 def config_from(args: argparse.Namespace) -> SimConfig:
@@ -94,6 +103,8 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         raise ValueError(f"--port {args.port}: must be 0 to 65535")
     if args.advance_after is not None and not args.advance_after > 0:
         raise ValueError(f"--advance-after {args.advance_after}: must be a positive number")
+    if not 0 <= args.billing_ttl <= 365 * 24 * 3600:
+        raise ValueError(f"--billing-ttl {args.billing_ttl}: must be 0 to a year in seconds")
     try:
         parse_fault_spec(args.faults)
     except FaultSpecError as error:
@@ -107,6 +118,7 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         seed=args.seed,
         tokens=tokens,
         advance_after_s=args.advance_after,
+        billing_ttl_s=args.billing_ttl,
     )
 
 

@@ -13,6 +13,11 @@ Grammar (whitespace around parts is ignored; an empty SPEC means no faults)::
                                                  without storing or answering
     statusNNN=P (400 <= NNN <= 599)  retry_after=S  answer NNN {"error": "injected"} without
                                                  processing; Retry-After: S when given
+    bad_billing=P                 -              POST/GET of a fee-bearing submission:
+                                                 answer a malformed billing record (a
+                                                 PNBP code one digit short, a negative
+                                                 amount); a POST's answer is kept so, as
+                                                 every replay of it
     slow=P                        delay=S (1.0)  wait S seconds before processing (a POST
                                                  holds its Idempotency-Key meanwhile)
     refuse_for=S                  -              for S seconds from when the SPEC is applied,
@@ -40,7 +45,7 @@ from dataclasses import dataclass, field
 _AGENCY = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _STATUS_FAULT = re.compile(r"^status([0-9]{3})$")
 
-PROBABILITY_FAULTS = ("drop_after_commit", "drop_midway", "slow")
+PROBABILITY_FAULTS = ("drop_after_commit", "drop_midway", "slow", "bad_billing")
 WINDOW_FAULTS = ("refuse_for", "unauthorized_for", "forbidden_for")
 _PARAMS = {"slow": {"delay"}, "status": {"retry_after"}}
 DEFAULT_SLOW_DELAY_S = 1.0
@@ -168,6 +173,7 @@ class RequestFaults:
     slow_delay: float | None = None
     drop_midway: bool = False
     drop_after_commit: bool = False
+    bad_billing: bool = False
     names: tuple[str, ...] = field(default=())  # the faults that fired, for the stats
 
     @property
@@ -213,7 +219,7 @@ class FaultPlan:
         status: int | None = None
         retry_after: float | None = None
         slow: float | None = None
-        drop_midway = drop_after = refuse = False
+        drop_midway = drop_after = refuse = bad_billing = False
         elapsed = now - self.applied_at
         with self._lock:
             for rule in self.rules_for(agency):
@@ -244,6 +250,10 @@ class FaultPlan:
                     if not has_body:
                         continue
                     drop_midway = True
+                elif rule.fault == "bad_billing":
+                    if is_health:
+                        continue
+                    bad_billing = True
                 elif rule.fault == "drop_after_commit":
                     if not has_body:
                         continue
@@ -256,5 +266,6 @@ class FaultPlan:
             slow_delay=slow,
             drop_midway=drop_midway,
             drop_after_commit=drop_after,
+            bad_billing=bad_billing,
             names=tuple(names),
         )

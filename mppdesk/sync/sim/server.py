@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from mppdesk.core.canonical import canonical_json
 
 from .faults import FaultPlan, RequestFaults, parse_fault_spec
-from .store import MESSAGES, ListedAttachment, SimStore, iso, planned_outcome
+from .store import MESSAGES, ListedAttachment, SimBill, SimStore, iso, planned_outcome
 from .validation import (
     attachment_name_problem,
     is_sha256_hex,
@@ -61,6 +61,7 @@ class SimConfig:
     seed: int = 0
     tokens: Mapping[str, str] = field(default_factory=dict)  # agency or "*" → bearer token
     advance_after_s: float | None = None
+    billing_ttl_s: float = 2 * 24 * 3600.0  # how long a bill's code can be paid
     max_submission_bytes: int = MAX_SUBMISSION_BYTES
     max_attachment_bytes: int = MAX_ATTACHMENT_BYTES
 
@@ -228,6 +229,8 @@ class AgencySim:
             agencies[agency] = {
                 "submissions": stored.get("submissions", 0),
                 "attachments": stored.get("attachments", 0),
+                "bills_issued": stored.get("bills_issued", 0),
+                "bills_paid": stored.get("bills_paid", 0),
                 "duplicates_refused": replays + conflicts,
                 "replays": replays,
                 "idempotency_conflicts": conflicts,
@@ -657,7 +660,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if faults.slow_delay:
                 sim.wait(faults.slow_delay)
-            code, answer = self._store_submission(agency, key, body, document)
+            code, answer = self._store_submission(
+                agency, key, body, document, bad_billing=faults.bad_billing
+            )
         finally:
             sim.release(agency, key)
         if faults.drop_after_commit:
@@ -665,7 +670,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(code, answer)
 
     def _store_submission(
-        self, agency: str, key: str, body: bytes, document: Any
+        self, agency: str, key: str, body: bytes, document: Any, *, bad_billing: bool = False
     ) -> tuple[int, bytes]:
         store = self.sim.store
         existing = store.get(agency, key)
@@ -701,10 +706,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.headers.get("X-MPP-Desk", "").strip(),
             planned_outcome(key, document["answers"]),
             listed,
-            lambda ref: _json_bytes(
-                {"submission_id": key, "agency_ref": ref, "status": "received"}
+            lambda ref, bill: _json_bytes(
+                _accepted(key, ref, bill, time.time(), bad_billing=bad_billing)
             ),
             time.time(),
+            fee=_fee_of(document),
+            billing_ttl_s=self.sim.config.billing_ttl_s,
         )
         return 201, answer
 
@@ -726,17 +733,18 @@ class _Handler(BaseHTTPRequestHandler):
         message = MESSAGES[stored.status]
         if missing:
             message = "Menunggu lampiran: " + ", ".join(missing) + "."
-        self._answer(
-            200,
-            {
-                "submission_id": submission_id,
-                "agency_ref": stored.agency_ref,
-                "status": stored.status,
-                "message": message,
-                "missing_attachments": missing,
-                "updated_at": iso(stored.updated_at),
-            },
-        )
+        answer = {
+            "submission_id": submission_id,
+            "agency_ref": stored.agency_ref,
+            "status": stored.status,
+            "message": message,
+            "missing_attachments": missing,
+            "updated_at": iso(stored.updated_at),
+        }
+        bill = sim.store.bill(agency, submission_id)
+        if bill is not None:
+            answer["billing"] = _bill_json(bill, time.time(), faults.bad_billing)
+        self._answer(200, answer)
 
     def _put_attachment(self, agency: str, submission_id: str, name: str) -> None:
         sim = self.sim
@@ -804,6 +812,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._admin_faults()
         elif segments == ["advance"]:
             self._allow(method, "POST") and self._admin_advance()
+        elif segments == ["pay"]:
+            self._allow(method, "POST") and self._admin_pay()
         elif segments == ["submissions"]:
             if self._allow(method, "GET"):
                 agency = parse_qs(query).get("agency", [""])[0]
@@ -871,6 +881,59 @@ class _Handler(BaseHTTPRequestHandler):
             advanced += [{"agency": code, "submission_id": s, "status": st} for s, st in moved]
             waiting += [{"agency": code, "submission_id": s} for s in blocked]
         self._answer(200, {"advanced": advanced, "waiting_for_attachments": waiting})
+
+
+    def _admin_pay(self) -> None:
+        """``{"agency": A, "submission_id": S}``: the citizen paid; the next status pull
+        reports the bill paid with its NTPN. 404 without a bill, 409 ``expired`` after its
+        expiry; paying twice answers the first payment."""
+        document = self._admin_document()
+        if document is None:
+            return
+        agency, submission_id = document.get("agency"), document.get("submission_id")
+        if not (isinstance(agency, str) and is_agency_code(agency)):
+            self._validation({"agency": "must be an agency code"})
+            return
+        if not isinstance(submission_id, str) or not submission_id:
+            self._validation({"submission_id": "must be a submission id"})
+            return
+        now = time.time()
+        result, bill = self.sim.store.pay(agency, submission_id, now)
+        if result == "no_bill":
+            self._error(404, "not_found", "no bill for this submission at this agency")
+        elif result == "expired":
+            self._error(409, "expired", "the bill expired before it was paid")
+        else:
+            assert bill is not None
+            self._answer(200, {"agency": agency, "submission_id": submission_id,
+                               "billing": bill.as_json(now)})  # fmt: skip
+
+
+def _fee_of(document: dict[str, Any]) -> int | None:
+    """The fee the desk sent (whole Rupiah); anything else issues no bill."""
+    fee = document.get("fee")
+    if isinstance(fee, int) and not isinstance(fee, bool) and fee > 0:
+        return fee
+    return None
+
+
+def _bill_json(bill: SimBill, now: float, malformed: bool) -> dict[str, Any]:
+    body = bill.as_json(now)
+    if malformed:  # the bad_billing fault: what a broken agency gateway sends
+        if bill.kind == "pnbp":
+            body["kode_billing"] = bill.code[:-1]
+        else:
+            body["amount"] = -bill.amount
+    return body
+
+
+def _accepted(
+    key: str, ref: str, bill: SimBill | None, now: float, *, bad_billing: bool
+) -> dict[str, Any]:
+    answer: dict[str, Any] = {"submission_id": key, "agency_ref": ref, "status": "received"}
+    if bill is not None:
+        answer["billing"] = _bill_json(bill, now, bad_billing)
+    return answer
 
 
 _NOT_JSON = object()

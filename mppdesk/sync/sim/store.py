@@ -83,6 +83,17 @@ CREATE TABLE IF NOT EXISTS attachments (
     received_at REAL NOT NULL,
     PRIMARY KEY (agency, submission_id, name)
 );
+CREATE TABLE IF NOT EXISTS billing (
+    agency TEXT NOT NULL,
+    submission_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    expires_at REAL NOT NULL,
+    paid_at REAL,
+    ntpn TEXT,
+    PRIMARY KEY (agency, submission_id)
+);
 CREATE TABLE IF NOT EXISTS counters (
     agency TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -124,6 +135,61 @@ class StoredSubmission:
     status: str
     planned_outcome: str
     updated_at: float
+
+
+@dataclass(frozen=True)
+class SimBill:
+    """A bill the sim issued: what it answers in the POST and status bodies."""
+
+    code: str
+    kind: str
+    amount: int
+    expires_at: float
+    paid_at: float | None = None
+    ntpn: str | None = None
+
+    def state(self, now: float) -> str:
+        if self.paid_at is not None:
+            return "paid"
+        return "expired" if now >= self.expires_at else "unpaid"
+
+    def as_json(self, now: float) -> dict[str, Any]:
+        return {
+            "kode_billing": self.code,
+            "kind": self.kind,
+            "amount": self.amount,
+            "expires_at": iso(self.expires_at),
+            "state": self.state(now),
+            "ntpn": self.ntpn,
+            "paid_at": iso(self.paid_at) if self.paid_at is not None else None,
+        }
+
+
+# Agencies whose fees are regional levies or the provider's own charges, not PNBP (the
+# sim's choice; a real agency says so in its own bill).
+REGIONAL_AGENCIES = frozenset({"bapenda", "samsat"})
+OTHER_AGENCIES = frozenset(
+    {"pdam", "pln", "bri", "bpjs-kesehatan", "bpjs-ketenagakerjaan", "kemenag"}
+)
+
+
+def bill_kind(agency: str) -> str:
+    if agency in REGIONAL_AGENCIES:
+        return "regional"
+    return "other" if agency in OTHER_AGENCIES else "pnbp"
+
+
+def bill_code(agency: str, kind: str, seq: int) -> str:
+    """A PNBP bill has a 15-digit SIMPONI code; others the agency's own code."""
+    if kind == "pnbp":
+        prefix = int(hashlib.sha256(agency.encode()).hexdigest()[:6], 16) % 1000
+        return f"8{prefix:03d}{seq:011d}"
+    return f"{agency.upper()[:8].strip('-')}-{seq:08d}"
+
+
+def ntpn_for(agency: str, submission_id: str) -> str:
+    """The state's proof of payment: 16 upper-case letters and digits."""
+    return hashlib.sha256(f"ntpn:{agency}:{submission_id}".encode()).hexdigest()[:16].upper()
 
 
 @dataclass(frozen=True)
@@ -290,8 +356,11 @@ class SimStore:
         attachments: Iterable[ListedAttachment],
         answer_for: Any,
         now: float,
+        fee: int | None = None,
+        billing_ttl_s: float = 0.0,
     ) -> bytes:
-        """Store a new submission; ``answer_for(agency_ref)`` builds the 201 body kept for replays.
+        """Store a new submission; ``answer_for(agency_ref, bill)`` builds the 201 body kept
+        for replays. A ``fee`` above zero issues a bill that expires ``billing_ttl_s`` later.
 
         Returns once it is committed (with whatever other writes share that commit)."""
         listed = list(attachments)
@@ -303,7 +372,17 @@ class SimStore:
                 (agency,),
             ).fetchone()[0]
             agency_ref = f"{agency.upper()}-{seq:06d}"
-            answer = answer_for(agency_ref)
+            bill = None
+            if fee is not None and fee > 0:
+                kind = bill_kind(agency)
+                bill = SimBill(bill_code(agency, kind, seq), kind, fee, now + billing_ttl_s)
+                self._db.execute(
+                    "INSERT INTO billing (agency, submission_id, code, kind, amount, expires_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (agency, submission_id, bill.code, kind, fee, bill.expires_at),
+                )
+                self._bump(agency, "bills_issued")
+            answer = answer_for(agency_ref, bill)
             self._db.execute(
                 "INSERT INTO submissions (agency, submission_id, seq, agency_ref, body,"
                 " body_sha256, first_answer, desk, planned_outcome, status, received_at,"
@@ -474,6 +553,44 @@ class SimStore:
             "UPDATE submissions SET status = ?, updated_at = ? WHERE agency = ? AND submission_id = ?",
             (status, at, agency, submission_id),
         )
+
+    # -- billing -----------------------------------------------------------------------
+
+    def bill(self, agency: str, submission_id: str) -> SimBill | None:
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT code, kind, amount, expires_at, paid_at, ntpn FROM billing"
+                " WHERE agency = ? AND submission_id = ?",
+                (agency, submission_id),
+            ).fetchone()
+        return SimBill(*row) if row else None
+
+    def pay(self, agency: str, submission_id: str, now: float) -> tuple[str, SimBill | None]:
+        """Record the payment of a bill: ("paid", bill), or ("no_bill" | "expired", bill).
+        Paying a paid bill again changes nothing (the first NTPN stays)."""
+
+        def write() -> tuple[str, SimBill | None]:
+            row = self._db.execute(
+                "SELECT code, kind, amount, expires_at, paid_at, ntpn FROM billing"
+                " WHERE agency = ? AND submission_id = ?",
+                (agency, submission_id),
+            ).fetchone()
+            if row is None:
+                return "no_bill", None
+            bill = SimBill(*row)
+            if bill.paid_at is not None:
+                return "paid", bill
+            if bill.state(now) == "expired":
+                return "expired", bill
+            ntpn = ntpn_for(agency, submission_id)
+            self._db.execute(
+                "UPDATE billing SET paid_at = ?, ntpn = ? WHERE agency = ? AND submission_id = ?",
+                (now, ntpn, agency, submission_id),
+            )
+            self._bump(agency, "bills_paid")
+            return "paid", SimBill(bill.code, bill.kind, bill.amount, bill.expires_at, now, ntpn)
+
+        return self._group_write(write)
 
     # -- admin -------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ from types import MappingProxyType
 from typing import Any
 
 from mppdesk.core import sync_policy as policy
+from mppdesk.core.billing import with_billing
 from mppdesk.core.states import AgencyStatus
 from mppdesk.core.sync_policy import Outcome, OutcomeKind, protocol_error
 from mppdesk.settings import AgencyEndpoint
@@ -268,7 +269,9 @@ def judge_receipt(data: bytes, submission_id: str) -> Outcome:
     status = body.get("status", "received")
     if not isinstance(status, str) or status not in policy.AGENCY_STATUS_WORDS:
         return protocol_error("unknown_status", f"receipt status {str(status)[:40]!r} is unknown")
-    return Outcome(OutcomeKind.DELIVERED, "receipt", message, agency_ref=ref, agency_status=status)
+    accepted = Outcome(OutcomeKind.DELIVERED, "receipt", message, agency_ref=ref, agency_status=status)
+    # A bill in the receipt is read as in a status answer: a malformed one is not stored.
+    return with_billing(accepted, body, status=True)
 
 
 def _refusal(delivery: Delivery) -> Outcome | None:

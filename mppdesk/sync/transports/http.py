@@ -11,6 +11,7 @@ confirmed, so a retry never repeats what the agency already holds.
 from __future__ import annotations
 
 from mppdesk.core import sync_policy as policy
+from mppdesk.core.billing import with_billing
 from mppdesk.core.sync_policy import Outcome, OutcomeKind
 from mppdesk.settings import AgencyEndpoint
 from mppdesk.sync.client import AgencyClient, Answer
@@ -55,6 +56,7 @@ class HttpTransport(Transport):
             if answer.error_kind == "aborted":
                 return ABORTED
             posted = self.classify(answer, policy.Expected("post", sid))
+            posted = with_billing(posted, answer.body, status=False)
             if posted.kind is not OutcomeKind.DELIVERED:
                 return posted
         pending = delivery.pending_attachments()
@@ -83,13 +85,14 @@ class HttpTransport(Transport):
             return ABORTED
         if answer.error_kind is not None:
             return self.classify(answer)
-        return policy.status_answer(
+        judged = policy.status_answer(
             answer.status_code,
             answer.body,
             submission_id,
             body_problem=answer.body_problem,
             detail=answer.detail,
         )
+        return with_billing(judged, answer.body, status=True)
 
     def classify(self, answer: Answer, expect: policy.Expected | None = None) -> Outcome:
         """What one answer (or network error) means, in the policy's terms."""

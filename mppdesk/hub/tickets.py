@@ -1,0 +1,448 @@
+"""The mall's queue at the hub: a ticket is issued (kiosk), called (a counter), served, then
+done or a no-show, each step with its time, so waiting time (issued → called) and service
+time (called → finished) are true figures, not the desk's guesses.
+
+Functions over the hub's engine (``HubStore.engine``). Numbering shares the day's counter with
+the older ``POST /v1/tickets`` (``hub_ticket_counters``), so a number is never handed out twice.
+Calling the next ticket takes the rule of :mod:`mppdesk.core.queue` (priority first, at most
+three in a row), the same function a desk uses on its own block. Concurrent calls of one group
+are serialized by the group's counter row (``FOR UPDATE`` on PostgreSQL); a call that still
+loses a race (SQLite) sees the ticket taken and chooses again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Row
+
+from mppdesk.core import queue
+from mppdesk.forms.priorities import PriorityCatalogError, priority_codes
+from mppdesk.hub import schema as t
+from mppdesk.hub.store import MALL_TZ, Desk, HubError, HubStore
+
+GROUP = re.compile(r"^[A-Z][A-Z0-9]{0,3}$")
+NUMBER = re.compile(r"^([A-Z][A-Z0-9]{0,3})-(\d{1,5})$")
+STATES = ("waiting", "called", "served", "done", "no_show")
+# The step a ticket may take from each state (served is optional: done may follow called).
+NEXT_FROM = {"served": ("called",), "done": ("called", "served"), "no_show": ("called",)}
+DISPLAY_CALLS = 4  # per group: the ticket now called and the few before it
+MAX_ATTEMPTS = 8
+
+
+def _invalid(message: str, field: str) -> HubError:
+    return HubError(400, "invalid", message, field=field)
+
+
+def check_group(value: Any) -> str:
+    if not isinstance(value, str) or not GROUP.match(value.strip().upper()):
+        raise _invalid("group is a letter then up to 3 letters or digits (F, Z1)", "group")
+    return value.strip().upper()
+
+
+def check_priority(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        codes = priority_codes()
+    except PriorityCatalogError as exc:  # the install's file is broken: say so, take nothing
+        raise HubError(500, "internal", f"priorities cannot be read: {exc}") from None
+    if not isinstance(value, str) or value not in codes:
+        raise _invalid(f"priority is one of {', '.join(sorted(codes))} or null", "priority")
+    return value
+
+
+def _label(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 40 or not value.isprintable():
+        raise _invalid("label is a printable text of at most 40 characters", "label")
+    return value.strip() or None
+
+
+def parse_number(value: Any) -> tuple[str, int]:
+    match = NUMBER.match(value.strip().upper()) if isinstance(value, str) else None
+    if match is None:
+        raise _invalid("a ticket number looks like F-012", "number")
+    return match.group(1), int(match.group(2))
+
+
+def _stamp(now: datetime | None) -> datetime:
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("the hub's clock must be timezone-aware")
+    return now
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def mall_day(now: datetime) -> str:
+    return now.astimezone(MALL_TZ).date().isoformat()
+
+
+class _LostRace(Exception):
+    """Another counter called the chosen ticket first: choose again."""
+
+
+def _insert(store: HubStore, table):  # type: ignore[no-untyped-def]
+    return (postgresql.insert if store.engine.dialect.name == "postgresql" else sqlite.insert)(
+        table
+    )
+
+
+def _ticket(row: Row, **extra: Any) -> dict[str, Any]:
+    return {
+        "number": f"{row.grp}-{row.seq:03d}",
+        "group": row.grp,
+        "priority": row.priority,
+        "label": row.label,
+        "status": row.status or "called",
+        "day": row.day,
+        "issued_at": row.issued_at,
+        "called_at": row.called_at if row.status else row.issued_at,
+        "served_at": row.served_at,
+        "finished_at": row.finished_at,
+        "counter": row.counter or (None if row.status else row.desk),
+        **extra,
+    }
+
+
+_COLUMNS = (
+    t.tickets.c.grp,
+    t.tickets.c.day,
+    t.tickets.c.seq,
+    t.tickets.c.desk,
+    t.tickets.c.priority,
+    t.tickets.c.label,
+    t.tickets.c.status,
+    t.tickets.c.issued_at,
+    t.tickets.c.called_at,
+    t.tickets.c.served_at,
+    t.tickets.c.finished_at,
+    t.tickets.c.counter,
+)
+
+
+def _next_seq(store: HubStore, conn: Connection, group: str, day: str) -> int:
+    stmt = _insert(store, t.ticket_counters)
+    return int(
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["grp", "day"], set_={"seq": t.ticket_counters.c.seq + 1}
+            ).returning(t.ticket_counters.c.seq),
+            {"grp": group, "day": day, "seq": 1},
+        ).scalar_one()
+    )
+
+
+def _waiting(conn: Connection, group: str, day: str) -> list[queue.Waiting]:
+    rows = conn.execute(
+        select(t.tickets.c.seq, t.tickets.c.priority).where(
+            t.tickets.c.grp == group, t.tickets.c.day == day, t.tickets.c.status == "waiting"
+        )
+    ).all()
+    return [queue.Waiting(int(r.seq), r.priority) for r in rows]
+
+
+def _heads(conn: Connection, group: str, day: str) -> list[queue.Waiting]:
+    """The oldest waiting priority ticket and the oldest waiting regular one: all the rule
+    needs to choose (two index look-ups, however long the line)."""
+    c = t.tickets.c
+    heads = []
+    for kind in (c.priority.is_not(None), c.priority.is_(None)):
+        row = conn.execute(
+            select(c.seq, c.priority)
+            .where(c.day == day, c.grp == group, c.status == "waiting", kind)
+            .order_by(c.seq)
+            .limit(1)
+        ).first()
+        if row is not None:
+            heads.append(queue.Waiting(int(row.seq), row.priority))
+    return heads
+
+
+def _run(conn: Connection, group: str, day: str) -> int:
+    recent = conn.execute(
+        select(t.tickets.c.priority)
+        .where(
+            t.tickets.c.grp == group,
+            t.tickets.c.day == day,
+            t.tickets.c.status.is_not(None),
+            t.tickets.c.called_at.is_not(None),
+        )
+        .order_by(t.tickets.c.called_at.desc(), t.tickets.c.seq.desc())
+        .limit(queue.MAX_PRIORITY_RUN)
+    ).all()
+    return queue.priority_run(r.priority for r in recent)
+
+
+def _one(conn: Connection, group: str, day: str, seq: int) -> Row | None:
+    return conn.execute(
+        select(*_COLUMNS).where(
+            t.tickets.c.grp == group, t.tickets.c.day == day, t.tickets.c.seq == seq
+        )
+    ).first()
+
+
+def take(
+    store: HubStore,
+    desk: Desk,
+    group: Any,
+    priority: Any = None,
+    label: Any = None,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Issue the group's next number (the kiosk); ``ahead`` is how many the rule calls first."""
+    group, priority, label = check_group(group), check_priority(priority), _label(label)
+    moment = _stamp(now)
+    day = mall_day(moment)
+
+    def work(conn: Connection) -> dict[str, Any]:
+        seq = _next_seq(store, conn, group, day)
+        conn.execute(
+            insert(t.tickets).values(
+                grp=group, day=day, seq=seq, desk=desk.code, issued_at=_iso(moment),
+                priority=priority, label=label, status="waiting",
+            )
+        )
+        ahead = queue.ahead_of(_waiting(conn, group, day), seq, _run(conn, group, day))
+        row = _one(conn, group, day, seq)
+        assert row is not None
+        return _ticket(row, ahead=ahead)
+
+    return store._retrying(work)
+
+
+def call(
+    store: HubStore,
+    desk: Desk,
+    officer: str,
+    group: Any,
+    *,
+    walk_in: bool = False,
+    label: Any = None,
+    now: datetime | None = None,
+) -> dict[str, Any] | None:
+    """Call the group's next waiting ticket to ``desk`` by the priority rule.
+
+    Nobody waiting: None, or with ``walk_in`` a number issued and called at once (a desk
+    without a kiosk: the person is already at the counter, and their wait is truly zero).
+    """
+    group, label = check_group(group), _label(label)
+    if not officer:
+        raise HubError(400, "invalid", "X-MPP-Officer is required", field="X-MPP-Officer")
+    moment = _stamp(now)
+    day, stamp = mall_day(moment), _iso(moment)
+    counters = t.ticket_counters
+
+    def work(conn: Connection) -> dict[str, Any] | None:
+        lock = select(counters.c.seq).where(counters.c.grp == group, counters.c.day == day)
+        if store.engine.dialect.name == "postgresql":
+            lock = lock.with_for_update()
+        conn.execute(lock).first()
+        chosen = queue.next_to_call(_heads(conn, group, day), _run(conn, group, day))
+        values = {
+            "status": "called", "called_at": stamp, "counter": desk.code,
+            "officer": officer[:64],
+        }
+        if chosen is None:
+            if not walk_in:
+                return None
+            seq = _next_seq(store, conn, group, day)
+            conn.execute(
+                insert(t.tickets).values(
+                    grp=group, day=day, seq=seq, desk=desk.code, issued_at=stamp,
+                    label=label, **values,
+                )
+            )
+        else:
+            seq = chosen.seq
+            done = conn.execute(
+                update(t.tickets)
+                .where(
+                    t.tickets.c.grp == group,
+                    t.tickets.c.day == day,
+                    t.tickets.c.seq == seq,
+                    t.tickets.c.status == "waiting",
+                )
+                .values(**values)
+            )
+            if done.rowcount != 1:
+                raise _LostRace
+        row = _one(conn, group, day, seq)
+        assert row is not None
+        return _ticket(row)
+
+    for _attempt in range(MAX_ATTEMPTS):
+        try:
+            return store._retrying(work)
+        except _LostRace:
+            continue
+    raise HubError(503, "unavailable", "the queue is too busy; call again")
+
+
+def set_state(
+    store: HubStore,
+    desk: Desk,
+    officer: str,
+    number: Any,
+    state: Any,
+    *,
+    day: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """One step of a called ticket: ``served`` (the person came), ``done`` (visit finished)
+    or ``no_show`` (called and never came)."""
+    if state not in NEXT_FROM:
+        raise _invalid("state is served, done or no_show", "state")
+    group, seq = parse_number(number)
+    moment = _stamp(now)
+    day = day or mall_day(moment)
+    column = "served_at" if state == "served" else "finished_at"
+
+    def work(conn: Connection) -> dict[str, Any]:
+        changed = conn.execute(
+            update(t.tickets)
+            .where(
+                t.tickets.c.grp == group,
+                t.tickets.c.day == day,
+                t.tickets.c.seq == seq,
+                t.tickets.c.status.in_(NEXT_FROM[state]),
+            )
+            .values(status=state, **{column: _iso(moment)})
+        )
+        row = _one(conn, group, day, seq)
+        if row is None:
+            raise HubError(404, "not_found", "no ticket with this number today")
+        if changed.rowcount != 1:
+            raise _invalid(
+                f"the ticket is {row.status or 'called (older numbering)'}, not "
+                f"{' or '.join(NEXT_FROM[state])}",
+                "state",
+            )
+        return _ticket(row)
+
+    if not officer:
+        raise HubError(400, "invalid", "X-MPP-Officer is required", field="X-MPP-Officer")
+    return store._retrying(work)
+
+
+@dataclass(frozen=True)
+class DayTimes:
+    """The day's tickets in seconds: waits (issued → called) and services (called → done)."""
+
+    waits: list[float]
+    services: list[float]
+    counts: dict[str, int]
+
+
+def _seconds(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def day_times(store: HubStore, day: str) -> DayTimes:
+    rows = _day_rows(store, day)
+    waits: list[float] = []
+    services: list[float] = []
+    counts = dict.fromkeys(STATES, 0)
+    for row in rows:
+        status = row.status or "called"
+        counts[status] += 1
+        if row.status is None:
+            continue  # issued when called: no wait known
+        wait = _seconds(row.issued_at, row.called_at)
+        if wait is not None:
+            waits.append(wait)
+        if status == "done":
+            service = _seconds(row.called_at, row.finished_at)
+            if service is not None:
+                services.append(service)
+    return DayTimes(waits, services, counts)
+
+
+def _day_rows(store: HubStore, day: str) -> list[Row]:
+    with store.engine.connect() as conn:
+        return list(conn.execute(select(*_COLUMNS).where(t.tickets.c.day == day)).all())
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def _p90(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[max(0, -(-len(ordered) * 9 // 10) - 1)], 1)
+
+
+def stats(store: HubStore, officer: str | None, day: Any) -> dict[str, Any]:
+    """The day's queue figures for a supervisor: counts per state, mean and p90 of the waits
+    and service times (nearest-rank p90), in seconds."""
+    store.require_role(officer, ("supervisor", "admin"))
+    try:
+        day = datetime.strptime(day, "%Y-%m-%d").date().isoformat()
+    except (TypeError, ValueError):
+        raise _invalid("date is YYYY-MM-DD", "date") from None
+    times = day_times(store, day)
+    return {
+        "date": day,
+        "counts": times.counts,
+        "wait_s": {"n": len(times.waits), "mean": _mean(times.waits), "p90": _p90(times.waits)},
+        "service_s": {
+            "n": len(times.services), "mean": _mean(times.services), "p90": _p90(times.services)
+        },
+    }
+
+
+def display_state(store: HubStore, *, now: datetime | None = None) -> dict[str, Any]:
+    """What the waiting-room screen shows: per group the tickets called last (the newest
+    first, with the counter to go to) and how many still wait. Numbers and desks only: no
+    name, no NIK, nothing about the person."""
+    day = mall_day(_stamp(now))
+    c = t.tickets.c
+    with store.engine.connect() as conn:
+        called = conn.execute(
+            select(c.grp, c.seq, c.label, c.counter, c.desk, c.called_at, c.status)
+            .where(c.day == day, c.status.in_(("called", "served")), c.called_at.is_not(None))
+            .order_by(c.called_at.desc(), c.seq.desc())
+            .limit(500)
+        ).all()
+        waiting = conn.execute(
+            select(c.grp, func.count(), func.max(c.label))
+            .where(c.day == day, c.status == "waiting")
+            .group_by(c.grp)
+        ).all()
+    groups: dict[str, dict[str, Any]] = {}
+    for row in called:
+        entry = groups.setdefault(row.grp, {"group": row.grp, "label": row.label, "calls": []})
+        entry["label"] = entry["label"] or row.label
+        if len(entry["calls"]) < DISPLAY_CALLS:
+            entry["calls"].append(
+                {
+                    "number": f"{row.grp}-{row.seq:03d}",
+                    "counter": row.counter or row.desk,
+                    "at": row.called_at,
+                }
+            )
+    counts = {row[0]: int(row[1]) for row in waiting}
+    for grp, _count, label in waiting:
+        groups.setdefault(grp, {"group": grp, "label": label, "calls": []})
+    latest = max((row.called_at for row in called), default=None)
+    return {
+        "day": day,
+        "latest": latest,
+        "groups": [
+            {**groups[g], "waiting": counts.get(g, 0)} for g in sorted(groups)
+        ],
+    }
