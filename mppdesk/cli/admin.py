@@ -265,6 +265,8 @@ def _purge(args: argparse.Namespace) -> int:
             )
             for number in report.submissions:
                 print(f"  {number}")
+            print(f"{verb} {report.printouts_deleted} printout PDF(s) older than "
+                  f"{report.retention_days} days")
         return EXIT_OK
 
     return run_desk_command(run)

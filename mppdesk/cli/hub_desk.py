@@ -104,6 +104,17 @@ def _status(args: argparse.Namespace) -> int:
             if state["catalog_error"]:
                 problems = "; ".join(state["catalog_error"].get("problems", [])[:3])
                 print(say("cli.hub.catalog_refused", args, problems=problems))
+            for refused in state["refused_reviews"][:5]:
+                why = refused.get("refusal")
+                print(
+                    say(
+                        "hubreview.refused_here",
+                        args,
+                        tracking=refused.get("tracking_number"),
+                        actor=refused.get("actor"),
+                        why=Phrase(f"hubreview.why.{why}", {"by": refused.get("superseded_by")}),
+                    )
+                )
         return EXIT_OK
 
     return run_desk_command(run)

@@ -30,7 +30,7 @@ from typing import Any
 from mppdesk.core.permissions import Operation
 from mppdesk.core.tracking import TrackingNumberError, normalize_desk_code
 from mppdesk.desk.auth import Actor, require
-from mppdesk.desk.errors import AuthError, DeskError
+from mppdesk.desk.errors import AuthError, DeskError, PermissionDenied
 from mppdesk.desk.runtime import Runtime
 from mppdesk.settings import HubSettings, Settings, load_settings, save_settings
 from mppdesk.store import hub as hub_store
@@ -133,6 +133,7 @@ class HubStatus:
     catalog: dict[str, Any] | None
     catalog_error: dict[str, Any] | None
     cursor: int = 0  # the pull cursor: it moves only when a pull brought something
+    refused_reviews: tuple[dict[str, Any], ...] = ()  # hub approvals refused here, newest first
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -147,6 +148,7 @@ class HubStatus:
             "last_error": self.last_error,
             "catalog": self.catalog,
             "catalog_error": self.catalog_error,
+            "refused_reviews": list(self.refused_reviews),
         }
 
 
@@ -178,6 +180,9 @@ def status(runtime: Runtime, *, probe: bool = True) -> HubStatus:
         catalog=state.get(hub_store.CATALOG),
         catalog_error=state.get(hub_store.CATALOG_ERROR),
         cursor=int(state.get(hub_store.CURSOR) or 0),
+        refused_reviews=tuple(
+            e for e in state.get(hub_store.REFUSED_REVIEWS) or () if isinstance(e, dict)
+        ),
     )
 
 
@@ -491,6 +496,9 @@ def _mall_read(runtime: Runtime, actor: Actor, call) -> dict[str, Any]:
         client.close()
     if result.outcome == hub_client.PAUSED:
         raise AuthError.of("hub.desk_refused", reason=result.code)
+    if result.outcome == hub_client.REFUSED and result.code in hub_store.REVIEW_REFUSALS:
+        # The hub refused an approval (issue 12): said as the desk says it locally.
+        raise PermissionDenied.of(f"hubreview.{result.code}")
     if result.outcome == hub_client.REFUSED:
         raise AuthError.of("hub.refused", reason=result.message)
     if not result.ok:

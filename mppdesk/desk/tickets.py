@@ -156,6 +156,8 @@ def take(runtime: Runtime, group: str, priority: str | None = None) -> QueueTick
 
         try:
             result = hub_tickets.take(client, letter, priority, label)
+            if result.ok:
+                _send_unsent(runtime, client)
         finally:
             client.close()
         if result.ok:
@@ -226,6 +228,8 @@ def call_next(
             result = hub_tickets.call(
                 client, letter, actor.username, walk_in=walk_in and not local_waiting, label=label
             )
+            if result.ok:
+                _send_unsent(runtime, client)
         finally:
             client.close()
         if result.ok:
@@ -249,7 +253,7 @@ def _keep_hub_call(runtime: Runtime, actor: Actor, body: dict[str, Any], label: 
                 session, number=ticket.number, group=ticket.group, label=label, local_date=day,
                 seq=int(ticket.number.rsplit("-", 1)[-1]), priority=ticket.priority,
                 source="hub", status="called", issued_at=ticket.issued_at,
-                called_at=ticket.called_at, officer=actor.username,
+                called_at=ticket.called_at, officer=actor.username, hub_state="called",
             )
         _audit(runtime, actor.username, "ticket.called", ticket, session=session)
     return ticket
@@ -290,8 +294,9 @@ def _call_from_block(
 def step(runtime: Runtime, actor: Actor, number: str, state: str) -> QueueTicket:
     """One step of a ticket this desk called: served, done (the visit finished) or no_show.
 
-    Stored here first; a hub ticket's step then goes to the hub. The hub not answering leaves
-    its copy a step behind (its stats count the ticket as called), never this desk's figures.
+    Stored here first; a hub ticket's step then goes to the hub with any earlier step it
+    missed. The hub not answering keeps the step unsent on this desk (``hub_state``): it goes
+    with the next ticket call that reaches the hub, in order (``hub_tickets.send_unsent``).
     """
     require(actor, Operation.INTAKE)
     if state not in STEPS:
@@ -312,15 +317,21 @@ def step(runtime: Runtime, actor: Actor, number: str, state: str) -> QueueTicket
     if after.source == "hub":
         client = _hub_client(runtime)
         if client is not None:
-            from mppdesk.sync import hub_tickets
-
             try:
-                result = hub_tickets.set_state(client, after.number, state, actor.username)
+                _send_unsent(runtime, client)
             finally:
                 client.close()
-            if not result.ok:
-                log.warning("hub did not take the ticket's %s step (%s)", state, result.outcome)
     return ticket
+
+
+def _send_unsent(runtime: Runtime, client: Any) -> None:
+    """Hub ticket steps the hub has not acknowledged, sent in order; the rest stay for the
+    next call that reaches the hub (never lost, never this desk's figures)."""
+    from mppdesk.sync import hub_tickets
+
+    settled, complete = hub_tickets.send_unsent(client, runtime.store)
+    if not complete:
+        log.warning("hub did not take every ticket step (%d sent): kept for later", settled)
 
 
 def _find_recent(session: Any, runtime: Runtime, number: str) -> TicketRow | None:

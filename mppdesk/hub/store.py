@@ -998,12 +998,19 @@ class HubStore:
         stamp = now_iso()
         with self.engine.begin() as conn:
             owner = conn.execute(
-                select(t.records.c.desk).where(
+                select(
+                    t.records.c.desk,
+                    t.records.c.tracking_no,
+                    t.records.c.status,
+                    t.records.c.body_enc,
+                ).where(
                     t.records.c.kind == "submission", t.records.c.entity_id == submission_id
                 )
             ).first()
             if owner is None:
                 raise HubError(404, "not_found", "no submission with this id at the hub")
+            if decision == "approved":
+                self._check_approvable(officer, submission_id, owner)
             body = {
                 "submission_id": submission_id,
                 "desk": owner.desk,
@@ -1027,6 +1034,31 @@ class HubStore:
             )
             self._feed(conn, "review", body, desk=owner.desk)
         return {k: body[k] for k in ("submission_id", "desk", "decision", "decided_at")}
+
+    def _check_approvable(self, officer: str | None, submission_id: str, row: Any) -> None:
+        """Approval is a second person's check of a submission that still stands (issue 12):
+        whoever took the submission in cannot approve it, and a superseded one (corrected or
+        cancelled at its desk) cannot be approved at all. The taker is read from the sealed
+        body the desk pushed (one record opened); the desk checks again when it applies the
+        decision, for what the hub did not know yet."""
+        if row.status == "superseded":
+            raise HubError(
+                403,
+                "superseded",
+                "this submission was superseded at its desk and can no longer be approved",
+                tracking_number=row.tracking_no,
+            )
+        body = self.key.open_json(row.body_enc, f"{row.desk}/submission/{submission_id}".encode())
+        taker = body.get("officer") if isinstance(body, Mapping) else None
+        # A body without its taker (not one a desk pushes) is left to the owning desk,
+        # which refuses to apply an approval by the taker (``apply_review``).
+        if isinstance(taker, str) and taker == officer:
+            raise HubError(
+                403,
+                "own_intake",
+                "a supervisor cannot approve a submission they took in",
+                tracking_number=row.tracking_no,
+            )
 
     def daily_report(self, officer: str | None, day: str) -> dict[str, Any]:
         self.require_role(officer, ("supervisor", "admin"))

@@ -133,7 +133,8 @@ def send_state_text(line: ServiceLineView, lang: str) -> str:
 def _condition_words(condition: str, lang: str) -> str:
     lowered = condition.strip().lower()
     if lowered.startswith(
-        ("hanya ", "jika ", "bila ", "apabila ", "if ", "only ", "when ", "unless ")
+        ("hanya ", "jika ", "bila ", "apabila ", "bagi ", "untuk ", "khusus ",
+         "if ", "only ", "when ", "unless ", "for ")
     ):
         return condition.strip()
     return t("only_if", lang, condition=condition.strip())

@@ -9,14 +9,20 @@ dashboard and the daily report read it back through the functions below.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session
 
 from mppdesk.core.billing import Billing, shown_state, transition_problem
+from mppdesk.core.states import TERMINAL_AGENCY_STATUSES
 from mppdesk.store.models import BillingRecord, OutboxEntry, Submission
+
+# How long after a bill's expiry the desk still asks the agency about it: a payment made in
+# the code's last minutes may reach the agency's books later. Past it the desk stops asking
+# and, if nobody reported the payment, records the bill expired by its own clock.
+EXPIRY_GRACE_S = 6 * 3600.0
 
 
 def _as_billing(row: BillingRecord) -> Billing:
@@ -42,6 +48,17 @@ def record(session: Session, submission_id: str, billing: Billing, now: datetime
     desk holds; then nothing is written and the caller shows the reason.
     """
     row = session.get(BillingRecord, submission_id)
+    if (
+        row is not None
+        and row.state == "expired"
+        and billing.state == "unpaid"
+        and billing.code == row.code
+        and billing.amount == row.amount
+        and billing.expires_at <= now
+    ):
+        # The desk expired the bill by its clock; an agency that still says "unpaid" about a
+        # code its own expiry date declares dead is behind, not contradicting: keep "expired".
+        return None
     problem = transition_problem(_as_billing(row) if row is not None else None, billing)
     if problem is not None:
         return problem
@@ -64,6 +81,92 @@ def record(session: Session, submission_id: str, billing: Billing, now: datetime
     row.paid_at = billing.paid_at
     row.updated_at = now
     return None
+
+
+def pull_horizon(expires_at: datetime, grace_s: float = EXPIRY_GRACE_S) -> datetime:
+    """The last time the desk asks the agency about an unpaid bill expiring at ``expires_at``."""
+    return expires_at + timedelta(seconds=grace_s)
+
+
+def awaits_payment(now: datetime, grace_s: float = EXPIRY_GRACE_S) -> ColumnElement[bool]:
+    """SQL condition on ``OutboxEntry``: its submission's bill is unpaid and still within
+    expiry + grace, so its status pull goes on even once the agency's status is terminal
+    (an agency completes a service before the citizen pays, and the payment comes later)."""
+    return exists(
+        select(BillingRecord.submission_id).where(
+            BillingRecord.submission_id == OutboxEntry.submission_id,
+            BillingRecord.state == "unpaid",
+            BillingRecord.expires_at > now - timedelta(seconds=grace_s),
+        )
+    )
+
+
+def keep_pulling(
+    session: Session,
+    entry_id: str,
+    submission_id: str,
+    now: datetime,
+    check_at: datetime,
+    grace_s: float = EXPIRY_GRACE_S,
+) -> bool:
+    """After a status answer: an entry the outbox stopped pulling (terminal agency status)
+    whose bill is still unpaid and within expiry + grace is asked again at ``check_at`` (at
+    the latest at the horizon); True if so. Bounded: past the horizon it stays stopped."""
+    entry = session.get(OutboxEntry, entry_id)
+    row = session.get(BillingRecord, submission_id)
+    if entry is None or row is None or row.state != "unpaid":
+        return False
+    if entry.next_status_check_at is not None or entry.agency_status is None:
+        return False
+    horizon = pull_horizon(row.expires_at, grace_s)
+    if now >= horizon:
+        return False
+    entry.next_status_check_at = min(check_at, horizon)
+    return True
+
+
+def expire_overdue(
+    session: Session, now: datetime, grace_s: float = EXPIRY_GRACE_S, limit: int = 500
+) -> list[tuple[str, str]]:
+    """Unpaid bills past expiry + grace that no agency answer closed: recorded ``expired`` by
+    the desk's clock, and the pulls kept only for them stopped. Returns (agency, submission
+    id) of each, so the views can be told."""
+    rows = session.scalars(
+        select(BillingRecord)
+        .where(
+            BillingRecord.state == "unpaid",
+            BillingRecord.expires_at <= now - timedelta(seconds=grace_s),
+        )
+        .order_by(BillingRecord.expires_at)
+        .limit(limit)
+    ).all()
+    terminal = {str(s) for s in TERMINAL_AGENCY_STATUSES}
+    out = []
+    for row in rows:
+        row.state = "expired"
+        row.updated_at = now
+        for entry in session.scalars(
+            select(OutboxEntry).where(OutboxEntry.submission_id == row.submission_id)
+        ):
+            if entry.agency_status in terminal:
+                entry.next_status_check_at = None
+        out.append((row.agency, row.submission_id))
+    return out
+
+
+def any_overdue(session: Session, now: datetime, grace_s: float = EXPIRY_GRACE_S) -> bool:
+    """Whether ``expire_overdue`` has work (a read, so a pass opens no write for nothing)."""
+    return (
+        session.scalar(
+            select(BillingRecord.submission_id)
+            .where(
+                BillingRecord.state == "unpaid",
+                BillingRecord.expires_at <= now - timedelta(seconds=grace_s),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def payment_of(row: BillingRecord | Billing | None, now: datetime) -> dict[str, Any] | None:

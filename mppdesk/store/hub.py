@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from mppdesk.core.states import ReviewState, Role
+from mppdesk.core.states import ReviewState, Role, SubmissionStatus
 from mppdesk.store import outbox, repo
 from mppdesk.store import review as review_store
 from mppdesk.store.models import (
@@ -384,20 +384,38 @@ def hub_holidays(session: Session) -> dict[str, list[str]]:
     return dict(get_state(session, HOLIDAYS) or {})
 
 
-def apply_review(session: Session, body: Mapping[str, Any], desk: str, now: datetime) -> bool:
+# What ``apply_review`` did with one pulled decision.
+REVIEW_APPLIED = "applied"  # recorded (or already recorded: a decision pulled twice)
+REVIEW_UNUSABLE = "unusable"  # not a decision on a submission of this desk
+REVIEW_OWN_INTAKE = "own_intake"  # refused: an approval by the officer who took it in
+REVIEW_SUPERSEDED = "superseded"  # refused: an approval of a corrected or cancelled one
+REVIEW_REFUSALS = frozenset({REVIEW_OWN_INTAKE, REVIEW_SUPERSEDED})
+REFUSED_REVIEWS = "refused_reviews"  # hub_state: the latest refused decisions, shown
+REFUSED_KEEP = 20
+
+
+def apply_review(session: Session, body: Mapping[str, Any], desk: str, now: datetime) -> str:
     """A decision taken at another desk on one of this desk's submissions, applied as if
     this desk's supervisor had taken it: an approval releases held outbox entries. The same
-    decision pulled twice is recorded once."""
+    decision pulled twice is recorded once.
+
+    An approval this desk would refuse locally (``mppdesk.desk.review``) is refused here
+    too, whatever the hub accepted (the hub may not have known yet that the submission was
+    superseded, or may run an older version): the officer who took the submission in does
+    not approve it, and a superseded one is not approved at all. A refusal changes nothing
+    of the submission; it is audited and kept in ``REFUSED_REVIEWS`` for the hub status
+    to show, never dropped silently. Returns one of the ``REVIEW_*`` outcomes."""
     submission_id, decision = body.get("submission_id"), body.get("decision")
     actor, reason = body.get("actor"), body.get("reason")
     if (
         not isinstance(submission_id, str)
         or decision not in (ReviewState.APPROVED, ReviewState.RETURNED, ReviewState.FLAGGED)
         or not isinstance(actor, str)
+        or not actor
         or (reason is not None and not isinstance(reason, str))
         or body.get("desk") not in (None, desk)
     ):
-        return False
+        return REVIEW_UNUSABLE
     try:
         decided_at = datetime.fromisoformat(str(body.get("decided_at")))
         decided_at = decided_at if decided_at.tzinfo else decided_at.replace(tzinfo=UTC)
@@ -405,7 +423,12 @@ def apply_review(session: Session, body: Mapping[str, Any], desk: str, now: date
         decided_at = now
     target = review_store.targets(session, [submission_id]).get(submission_id)
     if target is None:
-        return False
+        return REVIEW_UNUSABLE
+    if decision == ReviewState.APPROVED:
+        refusal = _approval_refusal(target, actor)
+        if refusal is not None:
+            _refuse_review(session, target, refusal, actor, decided_at, now)
+            return refusal
     seen = session.scalar(
         select(func.count()).select_from(ReviewDecision).where(
             ReviewDecision.submission_id == submission_id,
@@ -415,7 +438,7 @@ def apply_review(session: Session, body: Mapping[str, Any], desk: str, now: date
         )
     )
     if seen:
-        return True
+        return REVIEW_APPLIED
     released = 0
     if decision == ReviewState.APPROVED:
         released = outbox.release_held(session, submission_id, now)
@@ -438,7 +461,66 @@ def apply_review(session: Session, body: Mapping[str, Any], desk: str, now: date
         },
         at=now,
     )
-    return True
+    return REVIEW_APPLIED
+
+
+def _approval_refusal(target: review_store.ReviewTarget, actor: str) -> str | None:
+    if target.officer and target.officer == actor:
+        return REVIEW_OWN_INTAKE
+    if target.superseded_by is not None or target.status == SubmissionStatus.SUPERSEDED:
+        return REVIEW_SUPERSEDED
+    return None
+
+
+def _refuse_review(
+    session: Session,
+    target: review_store.ReviewTarget,
+    refusal: str,
+    actor: str,
+    decided_at: datetime,
+    now: datetime,
+) -> None:
+    """Audit a refused hub approval (once) and keep it for the hub status."""
+    entry = {
+        "at": iso(now),
+        "decided_at": iso(decided_at),
+        "submission_id": target.id,
+        "tracking_number": target.tracking_number,
+        "actor": actor,
+        "refusal": refusal,
+        "superseded_by": target.superseded_by,
+    }
+    kept = [
+        e for e in (get_state(session, REFUSED_REVIEWS) or []) if isinstance(e, dict)
+    ]
+    if any(
+        e.get("submission_id") == target.id
+        and e.get("decided_at") == entry["decided_at"]
+        and e.get("actor") == actor
+        for e in kept
+    ):
+        return  # the same decision pulled again: already refused and audited
+    set_state(session, REFUSED_REVIEWS, ([entry] + kept)[:REFUSED_KEEP])
+    repo.append_audit(
+        session,
+        actor=f"hub:{actor}",
+        action="review.refused_from_hub",
+        object_type="submission",
+        object_id=target.id,
+        details={
+            "tracking_number": target.tracking_number,
+            "refusal": refusal,
+            "superseded_by": target.superseded_by,
+            "review_state": target.review_state,
+            "status": target.status,
+        },
+        at=now,
+    )
+
+
+def refused_reviews(session: Session) -> list[dict[str, Any]]:
+    """The latest hub approvals this desk refused, newest first (at most ``REFUSED_KEEP``)."""
+    return [e for e in (get_state(session, REFUSED_REVIEWS) or []) if isinstance(e, dict)]
 
 
 def officer_exists(session: Session, username: str) -> bool:

@@ -518,6 +518,8 @@ class QueueTicket(Base):
     served_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     officer: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # A hub ticket: the last step the hub acknowledged; a later ``status`` is still to send.
+    hub_state: Mapped[str | None] = mapped_column(String(12), nullable=True)
 
 
 # --- billing records from agencies and their payment state (migration 0009) -------------

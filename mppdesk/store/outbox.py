@@ -23,6 +23,7 @@ from mppdesk.core.states import (
     SubmissionStatus,
 )
 from mppdesk.core.sync_policy import EntryView, wait_horizon
+from mppdesk.store.billing import awaits_payment
 from mppdesk.store.models import Attachment, OutboxEntry, Submission
 
 
@@ -632,6 +633,7 @@ def status_poll_candidates(
             or_(
                 OutboxEntry.agency_status.is_(None),
                 OutboxEntry.agency_status.not_in([str(s) for s in TERMINAL_AGENCY_STATUSES]),
+                awaits_payment(now),  # done at the agency, its bill not yet paid
             ),
         )
         .order_by(OutboxEntry.next_status_check_at)
@@ -654,6 +656,7 @@ def next_status_check_by_agency(
             or_(
                 OutboxEntry.agency_status.is_(None),
                 OutboxEntry.agency_status.not_in([str(s) for s in TERMINAL_AGENCY_STATUSES]),
+                awaits_payment(now),  # done at the agency, its bill not yet paid
             ),
         )
         .group_by(OutboxEntry.agency)

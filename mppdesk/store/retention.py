@@ -2,17 +2,19 @@
 
 Only submissions the agency reports completed (or rejected), delivered whole and older than
 the install's retention period lose their personal data; the row, its tracking number,
-checklist states and the payload's hash stay for the record and the audit trail.
+checklist states and the payload's hash stay for the record and the audit trail. A submission
+superseded (corrected or cancelled) before anything of it was sent is finished too: it will
+never be sent, and it is purged once the retention period has passed since its supersession.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
-from mppdesk.core.states import AgencyStatus, OutboxState
+from mppdesk.core.states import AgencyStatus, OutboxState, SubmissionStatus
 from mppdesk.store.models import (
     Applicant,
     ApplicantChange,
@@ -57,28 +59,54 @@ def newest_record_at(session: Session) -> datetime | None:
     return newest
 
 
+_Later = aliased(Submission)
+
+
 def purge_candidates(
     session: Session, finished_before: datetime, limit: int = 10_000
 ) -> list[Submission]:
-    undelivered = exists().where(
-        OutboxEntry.submission_id == Submission.id, OutboxEntry.state != OutboxState.DONE
+    """Submissions whose personal data is past retention: finished at (or handed over to)
+    the agency with every entry settled, or superseded before any of it was sent."""
+    # Settled: delivered, or withdrawn unsent because the submission was superseded.
+    unsettled = exists().where(
+        OutboxEntry.submission_id == Submission.id,
+        OutboxEntry.state.not_in((OutboxState.DONE, OutboxState.SUPERSEDED)),
     )
     no_entries = ~exists().where(OutboxEntry.submission_id == Submission.id)
+    handed_over = exists().where(Handover.submission_id == Submission.id)
+    finished = and_(
+        # finished at the agency, or handed over by hand to one without an API
+        or_(Submission.agency_status.in_(_FINISHED), handed_over),
+        Submission.agency_updated_at < finished_before,
+        ~no_entries,
+    )
+    # Superseded and never sent: no entry other than a withdrawn one, nothing from an agency,
+    # and the correction or cancellation that replaced it is older than the retention.
+    sent_or_due = exists().where(
+        OutboxEntry.submission_id == Submission.id,
+        OutboxEntry.state != OutboxState.SUPERSEDED,
+    )
+    superseded_at = (
+        select(func.max(_Later.finalized_at))
+        .where(_Later.supersedes_id == Submission.id)
+        .scalar_subquery()
+    )
+    withdrawn = and_(
+        Submission.status == SubmissionStatus.SUPERSEDED,
+        Submission.agency_status.is_(None),
+        ~handed_over,
+        ~sent_or_due,
+        superseded_at < finished_before,
+    )
     return list(
         session.scalars(
             select(Submission)
             .where(
-                # finished at the agency, or handed over by hand to one without an API
-                or_(
-                    Submission.agency_status.in_(_FINISHED),
-                    exists().where(Handover.submission_id == Submission.id),
-                ),
-                Submission.agency_updated_at < finished_before,
+                or_(finished, withdrawn),
                 Submission.purged_at.is_(None),
-                ~undelivered,
-                ~no_entries,
+                ~unsettled,
             )
-            .order_by(Submission.agency_updated_at)
+            .order_by(func.coalesce(Submission.agency_updated_at, Submission.finalized_at))
             .limit(limit)
         )
     )

@@ -60,11 +60,12 @@ def add(
     issued_at: datetime,
     called_at: datetime | None = None,
     officer: str | None = None,
+    hub_state: str | None = None,
 ) -> TicketRow:
     ticket = QueueTicket(
         id=new_id(), number=number, grp=group, label=label, local_date=local_date, seq=seq,
         priority=priority, source=source, status=status, issued_at=issued_at,
-        called_at=called_at, officer=officer,
+        called_at=called_at, officer=officer, hub_state=hub_state,
     )
     session.add(ticket)
     session.flush()
@@ -154,3 +155,59 @@ def day_tickets(session: Session, first: str, last: str) -> list[TicketRow]:
         .order_by(QueueTicket.issued_at)
     ).all()
     return [_row(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class UnsentSteps:
+    """A hub ticket whose later steps the hub has not acknowledged yet, in their order."""
+
+    local_date: str
+    number: str
+    officer: str | None
+    steps: tuple[str, ...]
+
+
+def _path(ticket: QueueTicket) -> list[str]:
+    """The steps this desk took after the call, in order (served only when stamped)."""
+    path = ["served"] if ticket.served_at is not None else []
+    if ticket.status in ("done", "no_show"):
+        path.append(ticket.status)
+    return path
+
+
+def unsent_steps(session: Session, limit: int = 200) -> list[UnsentSteps]:
+    """Hub tickets this desk moved further than the hub knows, oldest call first: what to
+    send the hub when it answers again (a ticket kept before ``hub_state`` existed: none)."""
+    rows = session.scalars(
+        select(QueueTicket)
+        .where(
+            QueueTicket.source == "hub",
+            QueueTicket.hub_state.is_not(None),
+            QueueTicket.status != QueueTicket.hub_state,
+        )
+        .order_by(QueueTicket.called_at, QueueTicket.seq)
+        .limit(limit)
+    ).all()
+    out = []
+    for ticket in rows:
+        path = _path(ticket)
+        sent = path.index(ticket.hub_state) + 1 if ticket.hub_state in path else 0
+        if path[sent:]:
+            out.append(
+                UnsentSteps(ticket.local_date, ticket.number, ticket.officer, tuple(path[sent:]))
+            )
+    return out
+
+
+def mark_sent(session: Session, local_date: str, number: str, state: str) -> None:
+    """The hub holds ``state`` for this ticket (it said so, or it refused a repeat of it)."""
+    session.execute(
+        update(QueueTicket)
+        .where(
+            QueueTicket.local_date == local_date,
+            QueueTicket.number == number,
+            QueueTicket.source == "hub",
+        )
+        .values(hub_state=state)
+        .execution_options(synchronize_session=False)
+    )

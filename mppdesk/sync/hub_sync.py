@@ -253,7 +253,15 @@ class HubLane:
                 elif kind == "holidays":
                     ok = journal.store_holidays(session, body)
                 elif kind == "review":
-                    ok = journal.apply_review(session, body, self.settings.desk.code, now)
+                    outcome = journal.apply_review(session, body, self.settings.desk.code, now)
+                    if outcome in journal.REVIEW_REFUSALS:
+                        # Recorded and shown by apply_review; the item was used, not lost.
+                        log.warning(
+                            "hub approval of submission %s refused here (%s)",
+                            body.get("submission_id"),
+                            outcome,
+                        )
+                    ok = outcome != journal.REVIEW_UNUSABLE
                 elif kind in ("catalog", "agency"):
                     ok = True
                 else:

@@ -1,17 +1,26 @@
 """The hub's queue calls (contract: resources/protocol/hub-sync.md, "The queue's lifecycle"),
 each answer checked against the contract before the desk believes it.
 
+A ticket step the hub did not take (down, an answer outside the contract) stays on the desk
+as unsent (``queue_tickets.hub_state`` behind ``status``); ``send_unsent`` sends such steps
+in their order once the hub answers again.
+
 A ticket answer names the number asked for (its group), a known state and ISO times; anything
 else is ``retry`` (a captive portal, another group's ticket), never a ticket.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from mppdesk.sync.hub_client import RETRY, HubClient, HubResult, classify
+from mppdesk.store import tickets as store_tickets
+from mppdesk.store.database import Store
+from mppdesk.sync.hub_client import REFUSED, RETRY, HubClient, HubResult, classify
+
+log = logging.getLogger(__name__)
 
 STATES = ("waiting", "called", "served", "done", "no_show")
 
@@ -98,3 +107,33 @@ def set_state(client: HubClient, number: str, state: str, officer: str) -> HubRe
     if result.ok and not (ticket_ok(result.body) and (result.body or {}).get("status") == state):
         return HubResult(RETRY, None, "ticket answer outside the contract")
     return result
+
+
+def send_unsent(client: HubClient, store: Store, limit: int = 200) -> tuple[int, bool]:
+    """Send the hub the ticket steps it has not acknowledged, each ticket's steps in order;
+    returns (steps the hub now holds, whether every unsent step was settled).
+
+    Idempotent: a step the hub already holds (its earlier answer was lost) is refused by the
+    hub as a step from the wrong state, which settles it just the same; any other refusal
+    (the ticket unknown at the hub, say after the hub's day ended) is permanent, so it is
+    logged and settled rather than retried forever. No answer, an answer outside the
+    contract or a paused token stops the round: the steps stay for the next one.
+    """
+    with store.read() as session:
+        pending = store_tickets.unsent_steps(session, limit)
+    settled = 0
+    for ticket in pending:
+        for state in ticket.steps:
+            result = set_state(client, ticket.number, state, ticket.officer or "desk")
+            if result.ok:
+                settled += 1
+            elif result.outcome == REFUSED:
+                log.warning(
+                    "hub refused ticket %s step %s (%s): settled as the hub's word",
+                    ticket.number, state, result.code or result.message,
+                )
+            else:
+                return settled, False
+            with store.write() as session:
+                store_tickets.mark_sent(session, ticket.local_date, ticket.number, state)
+    return settled, len(pending) < limit

@@ -121,6 +121,7 @@ def _record_status(
         now,
         check_at,
     )
+    bills.keep_pulling(session, entry_id, submission_id, now, check_at)  # an unpaid bill
     return changed or bill_changed
 
 
@@ -374,7 +375,13 @@ class SyncWorker:
             polls = outbox.status_poll_candidates(
                 session, now, 200, max_wait_s=sync.status_poll_interval_s
             )
+            overdue = bills.any_overdue(session, now)
         self._audit_head = f"{head_id}:{head_hash}"
+        if overdue:  # bills nobody reported paid by expiry + grace: expired by the desk's clock
+            with self.store.write() as session:
+                expired = bills.expire_overdue(session, now)
+            for agency, submission_id in expired:
+                self._notify_outbox(agency, [submission_id])
         if probe:
             with self.store.write() as session:
                 probed = outbox.paused_probe_due(session, now, max_wait_s=sync.pause_probe_s)

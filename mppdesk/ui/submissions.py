@@ -22,6 +22,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QDate,
+    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -85,6 +86,13 @@ COLUMNS = (
     "agency_status",
 )
 SORTABLE = {"time", "tracking", "name", "service", "agency", "status", "review"}
+# What the table shows at 1366 px without a cut header or cell: the sending details
+# (attempts, last problem, next retry, agency reference and status) live in the "send"
+# cell's tooltip and in the detail pane beside the table, not in columns of their own.
+SHOWN = ("time", "tracking", "name", "service", "agency", "status", "review", "send")
+FIXED = ("time", "tracking", "agency")  # as wide as their widest text: never elided
+WEIGHTS = {"name": 3, "service": 3, "status": 3, "review": 2, "send": 2}  # share the rest
+
 RETRYABLE = {OutboxState.PENDING, OutboxState.PAUSED, OutboxState.FLAGGED}
 COALESCE_MS = 150  # bursts of "changed" notes from the sync worker become one query
 
@@ -340,9 +348,7 @@ class SubmissionTableModel(QAbstractTableModel):
         column = COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column)
-        if role == Qt.ItemDataRole.ToolTipRole and column in (
-            "error", "send", "name", "review", "status"
-        ):
+        if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, column)
         if role == Qt.ItemDataRole.UserRole:
             return row.id
@@ -416,9 +422,19 @@ class SubmissionTableModel(QAbstractTableModel):
         return "; ".join(parts)
 
     def _tooltip(self, row: SubmissionRow, column: str) -> str:
+        """The whole text of an elided cell; for "send" also the columns it stands for."""
         if column == "name":
-            return mask_nik(row.applicant_id_number) if row.applicant_id_number.isdigit() else ""
-        return self._display(row, column)
+            identity = row.applicant_id_number
+            masked = mask_nik(identity) if identity.isdigit() else identity
+            return f"{row.applicant_name} ({masked})" if masked else row.applicant_name
+        if column != "send":
+            return self._display(row, column)
+        lines = [self._display(row, "send")]
+        for extra in ("attempts", "error", "next", "ref", "agency_status"):
+            value = self._display(row, extra)
+            if value and not (extra == "attempts" and value == "0"):
+                lines.append(f"{plain(f'subs.col.{extra}')}: {value}")
+        return "\n".join(lines)
 
     @staticmethod
     def _colour(row: SubmissionRow, column: str) -> Any:
@@ -630,14 +646,14 @@ class SubmissionsPage(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(26)
         self.table.setAccessibleName(tr("subs.heading"))
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)
         header.setSortIndicator(self.model.sort_column(), Qt.SortOrder.DescendingOrder)
         header.sortIndicatorChanged.connect(self._sort_indicator_changed)
-        widths = (52, 150, 140, 150, 90, 140, 95, 110, 70, 200, 75, 140, 120)
-        for column, width in enumerate(widths):
-            self.table.setColumnWidth(column, width)
+        self._fit_columns()
+        self.table.viewport().installEventFilter(self)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
 
         side = QWidget(splitter)
@@ -662,12 +678,12 @@ class SubmissionsPage(QWidget):
         self.reprint_button = QPushButton(tr("reprint.action"), side)  # mppdesk.ui.reprint
         self.reprint_button.setObjectName("reprint")
         self.reprint_button.clicked.connect(self.reprint_selected)
-        buttons.addWidget(self.reprint_button)
         buttons.addStretch(1)
         side_layout.addLayout(buttons)
         # Corrections (mppdesk.desk.corrections): a row of their own, enabled when the
         # selected submission can still be replaced.
-        loop_buttons = QHBoxLayout()
+        loop_buttons = QHBoxLayout()  # with "Cetak ulang": the pane stays narrow at 1366 px
+        loop_buttons.addWidget(self.reprint_button)
         self.correct_button = QPushButton(tr("subs.correct"), side)
         self.correct_button.setObjectName("correctSubmission")
         self.correct_button.setToolTip(plain("subs.correct_tip"))
@@ -688,6 +704,62 @@ class SubmissionsPage(QWidget):
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([1000, 320])
         return splitter
+
+    def _fit_columns(self) -> None:
+        """Only ``SHOWN`` columns, all within the table's width: no horizontal scroll.
+
+        Time, tracking number and agency are as wide as their widest text (never cut); the
+        others share what is left by weight, never narrower than their header, and an
+        elided name, service, state or return reason keeps its whole text in the tooltip
+        and in the detail pane. Called again when the table is resized or a page arrives.
+        """
+        header = self.table.horizontalHeader()
+        metrics = self.table.fontMetrics()
+        padding = 18  # the cell's margins and the focus frame
+        used = 0
+        for position, name in enumerate(COLUMNS):
+            if name not in SHOWN:
+                self.table.setColumnHidden(position, True)
+                continue
+            header.setSectionResizeMode(position, QHeaderView.ResizeMode.Fixed)
+            if name in FIXED:
+                widest = max(
+                    (metrics.horizontalAdvance(t) for t in self._fixed_texts(name)), default=0
+                )
+                width = max(header.sectionSizeFromContents(position).width(), widest + padding)
+                self.table.setColumnWidth(position, width)
+                used += width
+        room = self.table.viewport().width() - used
+        total = sum(WEIGHTS.values())
+        least = {n: header.sectionSizeFromContents(COLUMNS.index(n)).width() for n in WEIGHTS}
+        # The splitter may not squeeze the table below every header's width (plus a scroll bar).
+        chrome = self.table.width() - self.table.viewport().width()
+        scroll = self.table.verticalScrollBar().sizeHint().width()
+        self.table.setMinimumWidth(used + sum(least.values()) + max(chrome, scroll) + 2)
+        widths = {n: max(least[n], room * w // total) for n, w in WEIGHTS.items()}
+        excess = sum(widths.values()) - room
+        while excess > 0:  # a header's minimum took more: the widest that can give, gives
+            name = max((n for n in widths if widths[n] > least[n]), key=widths.get, default=None)
+            if name is None:
+                break  # narrower than every header: the splitter was squeezed by hand
+            give = min(excess, widths[name] - least[name], 8)
+            widths[name] -= give
+            excess -= give
+        for name, width in widths.items():
+            self.table.setColumnWidth(COLUMNS.index(name), width)
+
+    def _fixed_texts(self, name: str) -> list[str]:
+        """What a fixed column shows in the loaded rows (and its narrowest sensible form)."""
+        texts = {"time": ["23:59"], "tracking": ["K01-261231-0001-X"]}.get(name, [])
+        column = COLUMNS.index(name)
+        rows = min(self.model.rowCount(), 200)
+        texts += [str(self.model.data(self.model.index(r, column)) or "") for r in range(rows)]
+        return texts
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_columns()  # the window, the splitter or a scroll bar changed the width
+        return super().eventFilter(watched, event)
 
     # --- filtering -----------------------------------------------------------------------
 
@@ -768,6 +840,7 @@ class SubmissionsPage(QWidget):
         self.error_label.show()
 
     def _page_loaded(self) -> None:
+        self._fit_columns()
         if self.model.rowCount() == 0:
             self.detail.setHtml(f"<p>{html.escape(tr('subs.empty'))}</p>")
             self.retry_button.setEnabled(False)
@@ -808,6 +881,7 @@ class SubmissionsPage(QWidget):
         self.model.refresh_ids(ids)
 
     def _rows_refreshed(self, ids: list[str]) -> None:
+        self._fit_columns()  # a new row may be wider (an agency, a date)
         if self._detail is not None and self._detail.row.id in ids:
             self._load_detail(self._detail.row.id)
         if not self.table.selectionModel().hasSelection() and self.model.rowCount():

@@ -4,8 +4,11 @@ Runs offscreen on a throwaway demo (its own data dir and loopback agency server,
 at the end): sign-in → ticket and NIK of a returning applicant → KTP-el (lost card) →
 BPJS Kesehatan with a family member → summary → finalize and receipt preview → the
 submissions view syncing → the agency server stopped, the desk offline → a new applicant's
-KTP-el + BPJS visit by keyboard alone, its keys counted and printed (``tour_keys``). The
-README shows the pictures; re-run this after a visible change.
+KTP-el + BPJS visit by keyboard alone, its keys counted and printed (``tour_keys``) → the
+loops around a visit, each by keyboard and counted: a BPN file the supervisor returned, seen
+by the officer with its reason → its correction (Ctrl+E, Ctrl+Enter) → once approved, handed
+over to BPN's officer (F12, a manual agency) → its receipt reprinted as SALINAN (F6, Alt+E).
+The README shows the pictures; re-run this after a visible change.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from pathlib import Path
 
 KTP = "dukcapil/ktp-el"
 BPJS = "bpjs-kesehatan/peserta-mandiri"
+BPN = "bpn/sertipikat-hilang"  # BPN has no API on the demo desk; held for approval
+RETURN_REASON = "Foto sertipikat buram, mohon pindai ulang"
 
 
 class Tour:
@@ -32,6 +37,7 @@ class Tour:
         self.count = 0
         self.saved: list[Path] = []
         self.key_count = None  # the keyed visit's KeyCount
+        self.loop_counts: dict[str, object] = {}  # the loops' KeyCounts, by step
 
     def pump(self, msecs: int = 20) -> None:
         """Run Qt's own event loop for a moment (never ``processEvents`` in a Python loop:
@@ -105,6 +111,9 @@ def run(out_dir: Path) -> list[Path]:
         username, _role, password, _name = next(a for a in env.accounts if a[1] == "officer")
         example = runtime.catalog.service(KTP).examples[0]
         _returning_applicant(runtime, login(runtime, username, password), example)
+        supervisor = next(a for a in env.accounts if a[1] == "supervisor")
+        sari = login(runtime, supervisor[0], supervisor[2])
+        returned = _returned_file(runtime, login(runtime, username, password), sari)
 
         window = DeskWindow(runtime=runtime, demo_accounts=list(env.accounts))
         visit = _sign_in(tour, window, username, password)
@@ -115,6 +124,7 @@ def run(out_dir: Path) -> list[Path]:
         subs = _submissions_step(tour, window, example.applicant["nik"])
         _offline_step(tour, window, subs, env, username, password)
         _counted_visit_step(tour, window)
+        _loop_steps(tour, window, returned, sari)
     finally:
         if window is not None:
             window.shutdown()
@@ -301,6 +311,67 @@ def _counted_visit_step(tour: Tour, window) -> None:
     tour.key_count = count
     print(f"keys: new applicant, KTP-el + BPJS: {count.summary()}", flush=True)
     tour.shot(window, "keys-done")
+
+
+def _returned_file(runtime, officer, supervisor):
+    """This morning's BPN file, which the supervisor returned with a reason; its summary."""
+    from mppdesk.core.states import ReviewState
+    from mppdesk.desk.intake import finalize_visit, parse_visit
+    from mppdesk.desk.review import review
+
+    example = runtime.catalog.service(BPN).examples[0]
+    document = {
+        "ticket": "C-001",
+        "applicant": dict(example.applicant),
+        "proxy": dict(example.proxy) if example.proxy else None,
+        "services": [
+            {
+                "service": BPN,
+                "answers": dict(example.answers),
+                "checklist": dict(example.checklist),
+            }
+        ],
+    }
+    [held] = finalize_visit(runtime, officer, parse_visit(document)).submissions
+    review(runtime, supervisor, held.submission_id, ReviewState.RETURNED, RETURN_REASON)
+    return held
+
+
+def _loop_steps(tour: Tour, window, returned, supervisor) -> None:
+    """A return seen, its correction, a manual delivery and a reprint, keys counted each."""
+    from mppdesk.core.states import ReviewState
+    from mppdesk.desk.review import review
+    from mppdesk.ui import tour_keys
+
+    def wait(condition: Callable[[], bool]) -> None:
+        tour.wait(condition, what="the loop's next screen")
+
+    def counted(name: str, count) -> None:
+        tour.loop_counts[name] = count
+        print(f"keys: {name}: {count.summary()}", flush=True)
+
+    nik = window.runtime.catalog.service(BPN).examples[0].applicant["nik"]
+    counted("return seen", tour_keys.return_seen(window, wait, returned.tracking_number, nik))
+    tour.shot(window, "return-seen")
+
+    counted("correction", tour_keys.correction(window, wait))
+    tour.shot(window, "correction-done")
+    [corrected] = window.done_page.done.result.submissions
+
+    # The supervisor approves the correction at the dashboard (F9) of another desk.
+    review(window.runtime, supervisor, corrected.submission_id, ReviewState.APPROVED)
+    counted(
+        "manual delivery",
+        tour_keys.manual_delivery(
+            window, wait, corrected.tracking_number, "Budi Santoso", "BA-17/BPN"
+        ),
+    )
+    tour.shot(window, "manual-delivery")
+
+    counted("reprint", tour_keys.reprint(window, wait, corrected.tracking_number))
+    dialog = window.submissions_page.reprint_dialog
+    tour.shot(dialog, "reprint")  # a window of its own
+    dialog.close()
 
 
 def _offline_visit(runtime, username: str, password: str) -> list[str]:

@@ -289,3 +289,121 @@ def _fill_bpjs(keys: Keyboard, page) -> None:
     _line(keys, form.rows["answers.nama_pemilik_rekening"].editor, "DEWI LESTARI")
     for requirement in ("formulir-dip", "kk", "ktp-el", "buku-tabungan"):
         _tick(keys, requirement)
+
+
+# --- the day around the visit: a return, its correction, a manual delivery, a reprint ---------
+#
+# Each loop is counted on its own (a fresh Keyboard): what it costs the officer to close it.
+
+
+def _submission_row(keys: Keyboard, page, tracking_number: str) -> None:
+    """Down the submissions table (it has the focus) to the row of ``tracking_number``."""
+    model = page.model
+
+    def row_index() -> int | None:
+        for row in range(model.rowCount()):
+            if model.row_at(row).tracking_number == tracking_number:
+                return row
+        return None
+
+    keys.wait(lambda: row_index() is not None)
+    keys.wait(lambda: page.table.hasFocus())
+    keys.press("Home", "ctrl")
+    for _ in range(row_index() or 0):
+        keys.press("Down")
+    keys.wait(
+        lambda: page._detail is not None and page._detail.row.tracking_number == tracking_number
+    )
+
+
+def return_seen(window, wait: Wait, tracking_number: str, nik: str) -> KeyCount:
+    """F6, Ctrl+F and the applicant's NIK (she came back with her KTP-el), Enter, down to the
+    returned submission: its detail shows the supervisor's reason and "Perbaiki"."""
+    keys = Keyboard(wait)
+    keys.press("F6")
+    wait(lambda: window.submissions_page is not None and window.submissions_page.isVisible())
+    page = window.submissions_page
+    keys.press("F", "ctrl")
+    wait(lambda: page.search.hasFocus())
+    keys.type(nik)
+    keys.press("Return")  # searches now; the table takes the focus
+    _submission_row(keys, page, tracking_number)
+    wait(lambda: page.correct_button.isEnabled())
+    return keys.count
+
+
+def correction(window, wait: Wait) -> KeyCount:
+    """Ctrl+E on the selected (returned) submission: the counter opens pre-filled from it;
+    Ctrl+Enter stores the correction that supersedes it."""
+    keys = Keyboard(wait)
+    page = window.submissions_page
+    original = page._detail.row.id
+    keys.press("E", "ctrl")
+    wait(
+        lambda: (
+            window.visit_page is not None
+            and bool(window.visit_page.state.services)
+            and window.visit_page.state.services[0].supersedes == original
+        )
+    )
+    visit = window.visit_page
+    wait(lambda: visit.check is not None and visit.check.plan.ok)
+    if not visit.isAncestorOf(_focus()):
+        # The pre-filled visit opens on its first step; the officer's keys start there.
+        wait(lambda: visit.isAncestorOf(_focus()))
+    keys.press("Return", "ctrl")
+    wait(lambda: window.done_page is not None)
+    return keys.count
+
+
+def manual_delivery(
+    window, wait: Wait, tracking_number: str, receiver: str, reference: str
+) -> KeyCount:
+    """F12, down to the file, Alt+N the agency officer's name, Alt+R the reference, Enter:
+    the file is marked handed over (its outbox entry ``done``)."""
+    keys = Keyboard(wait)
+    keys.press("F12")
+    wait(lambda: window.screen_pages.get("handover") is not None)
+    page = window.screen_pages["handover"]
+    wait(
+        lambda: (
+            page.isVisible()
+            and any(i.tracking_number == tracking_number for i in page.waiting_items)
+        )
+    )
+    wait(lambda: page.waiting.hasFocus())
+    for _ in range(len(page.waiting_items) + 1):
+        item = page.selected_item()
+        if item is not None and item.tracking_number == tracking_number:
+            break
+        keys.press("Down")
+    else:
+        raise AssertionError(f"{tracking_number} never selected in the handover list")
+    marked: list[object] = []
+    page.handed_over.connect(marked.append)
+    keys.press("N", "alt")
+    keys.type(receiver)
+    keys.press("R", "alt")
+    keys.type(reference)
+    keys.press("Return")
+    wait(lambda: bool(marked))
+    page.handed_over.disconnect(marked.append)
+    return keys.count
+
+
+def reprint(window, wait: Wait, tracking_number: str) -> KeyCount:
+    """F6 (the search still holds her NIK), down to the submission, Alt+E: the receipt as
+    submitted, marked SALINAN, built and audited. The dialog stays open for the caller."""
+    keys = Keyboard(wait)
+    keys.press("F6")
+    page = window.submissions_page
+    wait(page.isVisible)
+    before = getattr(page, "reprint_dialog", None)
+    if not page.table.hasFocus():
+        keys.press("F", "ctrl")
+        keys.press("Return")  # the same search again; the table takes the focus
+    _submission_row(keys, page, tracking_number)
+    keys.press("E", "alt")
+    wait(lambda: getattr(page, "reprint_dialog", None) not in (None, before))
+    wait(lambda: page.reprint_dialog.pdf is not None)
+    return keys.count

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,6 +74,7 @@ from mppdesk.ui.visit_state import (
 log = logging.getLogger(__name__)
 
 PROXY_FIELDS = ("nama", "nik", "hubungan", "no_hp", "no_surat_kuasa")
+_SCAN_PUNCTUATION = re.compile(r"[:;=,.{}\[\]\"'?&@#]|//")  # a code's text, not a number
 AUTO_LOOKUP_MS = 400  # a pause after the 16th digit typed by hand looks the NIK up
 
 
@@ -117,6 +119,21 @@ def _found_text(record: counter.ApplicantRecord) -> str:
     return tr("visit.found_hub", name=record.name)
 
 
+def foreign_candidate(typed: str) -> str | None:
+    """Text in the look-up field that may be a passport (or its MRZ) or KITAS/KITAP number:
+    a short word with a letter in it and none of a scanned code's punctuation (``:``, ``;``,
+    ``=``, ``{``, a URL's ``.`` or ``/``...). Digits alone stay a NIK (a NIK typo keeps its
+    NIK message); a stray character ("AB!123") is refused by the desk's validators."""
+    if "<" in typed:
+        return typed.strip()  # a passport reader typed the MRZ
+    compact = "".join(typed.split())
+    if not compact or len(compact) > 24 or compact.isdigit():
+        return None
+    if not any(ch.isalpha() for ch in compact) or _SCAN_PUNCTUATION.search(compact):
+        return None
+    return compact
+
+
 def _set_banner(label: QLabel, kind: str, text: str) -> None:
     label.setObjectName(kind)
     label.setText(text)
@@ -134,6 +151,7 @@ class VisitPage(QWidget):
     busy_changed = Signal(bool)
     _taken_ticket = ""  # the ticket last called or taken; a scan appended to it is split off
     _looked_up_nik = ""  # likewise for the NIK field
+    _foreign_key = ""  # a passport or KITAS number looked up from that field: not a NIK
 
     def __init__(
         self,
@@ -466,7 +484,7 @@ class VisitPage(QWidget):
                 applicant.pop(row.spec.field.id, None)
             applicant.update(self.applicant_form.values("applicant"))
         nik = "".join(self.nik_edit.text().split())
-        if nik:
+        if nik and nik.upper() != self._foreign_key:  # a looked-up passport is not a NIK
             applicant["nik"] = nik
         else:
             applicant.pop("nik", None)
@@ -769,6 +787,9 @@ class VisitPage(QWidget):
         self._lookup_timer.stop()
         typed = self.nik_edit.text()
         nik = nik_from_scan(_after(typed, self._looked_up_nik))
+        if nik is None and (foreign := foreign_candidate(typed)) is not None:
+            self._lookup_foreign(foreign)  # a foreign applicant: passport or KITAS/KITAP
+            return
         if nik is None:
             digits = "".join(typed.split())
             key = "visit.nik_bad" if not digits or digits.isdigit() else "scan.refused"
@@ -804,6 +825,77 @@ class VisitPage(QWidget):
         self.tasks.run(
             lambda: counter.lookup_applicant(self.runtime, self.actor, nik), done, failed
         )
+
+    def _lookup_foreign(self, number: str) -> None:
+        """A passport number (or a scanned MRZ) or a KITAS/KITAP number typed where the NIK
+        goes: looked up as a passport, then as a KITAS; a first visit starts as WNA with
+        the number in its field. No extra Tab stop or choice: the citizen flow is untouched."""
+        self._foreign_key = "".join(number.split()).upper()
+        self._looked_up_nik = ""
+        _set_banner(self.banner, "banner", tr("visit.looking_up"))
+        self.lookup_button.setEnabled(False)
+        runtime, actor = self.runtime, self.actor
+
+        def find() -> tuple[str, str, counter.ApplicantRecord | None]:
+            refused: list[InvalidInput] = []
+            valid: list[tuple[str, str]] = []
+            for kind in ("paspor", "kitas"):
+                try:
+                    record = counter.lookup_applicant(runtime, actor, number, kind)
+                except InvalidInput as error:
+                    refused.append(error)
+                    continue
+                normalized = counter.foreign_number(kind, number)
+                if record is not None:
+                    return kind, normalized, record
+                valid.append((kind, normalized))
+            if not valid:
+                raise refused[0]  # neither a passport nor a KITAS: the passport's reason
+            return valid[0][0], valid[0][1], None
+
+        def done(found: tuple[str, str, counter.ApplicantRecord | None]) -> None:
+            self.lookup_button.setEnabled(True)
+            self._foreign_found(*found)
+
+        def failed(error: BaseException) -> None:
+            self.lookup_button.setEnabled(True)
+            self._foreign_key = ""
+            if isinstance(error, InvalidInput):
+                reason = error_text(error)
+                _set_banner(self.banner, "bannerError", tr("fit2.foreign_refused", reason=reason))
+                self.nik_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+                self.nik_edit.selectAll()
+                return
+            self._error_banner(error)
+
+        self.tasks.run(find, done, failed)
+
+    def _foreign_found(
+        self, kind: str, number: str, record: counter.ApplicantRecord | None
+    ) -> None:
+        """Make the visit a WNA one before the common look-up steps fill and show it."""
+        self._foreign_key = number.upper()
+        self.nik_edit.setText(number)  # as the document prints it (upper case, no spaces)
+        self.collect()
+        applicant = self.state.applicant
+        applicant.pop("nik", None)
+        applicant["kewarganegaraan"] = "WNA"
+        profile = record.profile if record is not None else {}
+        for key in ("no_paspor", "no_kitas"):
+            if profile.get(key):
+                applicant[key] = profile[key]
+        applicant[counter.FOREIGN_ID_KINDS[kind].split(".", 1)[1]] = number
+        if self.applicant_form is not None:
+            self._applying = True
+            self.applicant_form.set_values("applicant", applicant)
+            self._applying = False
+        self._lookup_done(number, record)
+        if record is None:
+            _set_banner(
+                self.banner,
+                "banner",
+                tr("fit2.foreign_not_found", kind=tr(f"foreign.id_kind.{kind}"), number=number),
+            )
 
     def _lookup_done(self, nik: str, record: counter.ApplicantRecord | None) -> None:
         self.collect()

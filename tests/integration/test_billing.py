@@ -19,6 +19,7 @@ from mppdesk.desk.documents import print_receipt
 from mppdesk.settings import save_settings
 from mppdesk.store import billing as bills
 from mppdesk.store.models import OutboxEntry, Submission
+from mppdesk.store.outbox import status_poll_candidates
 from mppdesk.sync.worker import SyncWorker
 from tests.conftest import cli_json, run_cli
 from tests.example_visits import KTP, Clock, agency_settings, finalize, start_sim
@@ -369,3 +370,90 @@ def test_the_command_line_takes_a_fee_pays_it_at_the_agency_and_syncs_the_ntpn_b
         if row["payment"]["state"] == "paid":
             break
     assert row["payment"]["state"] == "paid" and row["payment"]["ntpn"] == ntpn
+
+
+def _advance_to_terminal(handle, submission_id: str) -> str:
+    """Step the sim's status of ``submission_id`` until the agency is done with it."""
+    status = None
+    for _ in range(5):
+        moved = requests.post(
+            handle.url + "/_admin/advance",
+            json={"agency": "polri", "submission_id": submission_id},
+            timeout=(2, 10),
+        ).json()["advanced"]
+        status = moved[0]["status"] if moved else status
+        if status in ("completed", "rejected"):
+            return status
+    raise AssertionError(f"the sim never finished {submission_id}: {status}")
+
+
+def test_a_bill_paid_after_the_agency_completed_still_syncs_back_paid(
+    runtime, officer, sim
+):
+    """Issue 14 gap: the agency reports ``completed`` first, the citizen pays afterwards; the
+    status pull goes on while the bill is unpaid, so the next sync brings ``paid`` + NTPN."""
+    handle = sim()
+    clock = Clock()
+    worker = _worker(runtime, handle, clock)
+    skck = finalize(runtime, officer, SKCK)
+    try:
+        assert worker.run_once().delivered == 1
+        final = _advance_to_terminal(handle, skck.submission_id)
+        clock.advance(3600)
+        worker.run_once()
+        entry = _entry(runtime, skck.submission_id)
+        assert entry.agency_status == final
+        with runtime.store.read() as session:
+            assert bills.stored(session, skck.submission_id).state == "unpaid"
+        assert entry.next_status_check_at is not None  # still asked: the bill is unpaid
+
+        ntpn = _pay(handle, "polri", skck.submission_id).json()["billing"]["ntpn"]
+        clock.advance(3600)
+        assert worker.run_once().status_updates == 1
+    finally:
+        worker.close()
+    with runtime.store.read() as session:
+        bill = bills.stored(session, skck.submission_id)
+    assert bill.state == "paid" and bill.ntpn == ntpn and bill.paid_at is not None
+    entry = _entry(runtime, skck.submission_id)
+    assert entry.agency_status == final and entry.next_status_check_at is None  # done: stop
+
+
+def test_an_unpaid_bill_is_expired_by_the_desk_clock_when_the_agency_says_nothing(
+    runtime, officer, sim, tmp_path
+):
+    """Past expiry + grace with the agency silent (down), the desk records the bill expired
+    and stops asking; within the grace it still asks (a late payment may come)."""
+    handle = sim(billing_ttl_s=3600.0)
+    clock = Clock()
+    worker = _worker(runtime, handle, clock)
+    skck = finalize(runtime, officer, SKCK)
+    try:
+        assert worker.run_once().delivered == 1
+        _advance_to_terminal(handle, skck.submission_id)
+        clock.advance(600)
+        worker.run_once()
+        with runtime.store.read() as session:
+            bill = bills.stored(session, skck.submission_id)
+        assert bill.state == "unpaid"
+        handle.stop()  # the agency says nothing from now on
+
+        # Expired by its date but within the grace: shown expired, stored unpaid, still asked.
+        clock.advance(3600 + 60)
+        worker.run_once()
+        with runtime.store.read() as session:
+            assert bills.stored(session, skck.submission_id).state == "unpaid"
+            assert bills.payment_of(
+                bills.stored(session, skck.submission_id), clock()
+            )["state"] == "expired"
+        assert _entry(runtime, skck.submission_id).next_status_check_at is not None
+
+        clock.advance(bills.EXPIRY_GRACE_S)  # past expiry + grace
+        worker.run_once()
+    finally:
+        worker.close()
+    with runtime.store.read() as session:
+        bill = bills.stored(session, skck.submission_id)
+        assert status_poll_candidates(session, clock(), 10) == []  # bounded: nothing more to ask
+    assert bill.state == "expired" and bill.ntpn is None
+    assert _entry(runtime, skck.submission_id).next_status_check_at is None

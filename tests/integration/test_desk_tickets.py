@@ -264,3 +264,77 @@ def test_the_slip_shows_number_group_time_and_people_ahead(runtime, clock, layou
     assert round(width_mm) == int(layout[:2])
     escpos = tickets.slip(runtime, ticket, layout, "en", output="escpos")
     assert b"F-002" in escpos and b"Ahead: 3 people" in escpos
+
+
+def _hub_ticket(hub, number: str):
+    """The hub's own copy of ticket ``number`` today (status and its step stamps)."""
+    from sqlalchemy import select
+
+    from mppdesk.hub import schema
+    from mppdesk.hub import tickets as hub_queue
+
+    group, seq = hub_queue.parse_number(number)
+    day = hub_queue.mall_day(datetime.now(UTC))
+    table = schema.tickets
+    with hub.store.engine.connect() as conn:
+        return conn.execute(
+            select(table.c.status, table.c.served_at, table.c.finished_at).where(
+                table.c.grp == group, table.c.day == day, table.c.seq == seq
+            )
+        ).one()
+
+
+def test_steps_the_hub_missed_are_kept_and_sent_in_order_when_it_answers_again(tmp_path, hub):
+    """Issue 14 gap: a hub ticket's served and done steps taken while the hub is down stay
+    unsent on the desk; the next ticket call that reaches the hub sends them, in order, and
+    sending them again (an answer lost on the way back) changes nothing at the hub."""
+    from mppdesk.store import tickets as store_tickets
+    from mppdesk.sync import hub_tickets as sync_tickets
+
+    counter, ani = _joined(tmp_path, hub, "K03")
+    try:
+        tickets.take(counter, "F")
+        tickets.take(counter, "F")
+        first = tickets.call_next(counter, ani, "F")
+        assert (first.number, first.source) == ("F-001", "hub")
+        with counter.store.read() as session:
+            assert store_tickets.unsent_steps(session) == []  # the hub holds the call
+
+        port = int(hub.url.rsplit(":", 1)[1])
+        hub.stop()
+        tickets.step(counter, ani, "F-001", "served")
+        tickets.step(counter, ani, "F-001", "done")
+        with counter.store.read() as session:
+            (unsent,) = store_tickets.unsent_steps(session)
+            row = session.query(QueueTicket).filter_by(number="F-001").one()
+        assert (unsent.number, unsent.steps) == ("F-001", ("served", "done"))
+        assert (row.status, row.hub_state) == ("done", "called")  # the desk's copy moved on
+
+        hub.__dict__.update(serve_in_thread(hub.db_url, key_file=hub.key_file, port=port).__dict__)
+        assert _hub_ticket(hub, "F-001").status == "called"  # a step behind, until ...
+        second = tickets.call_next(counter, ani, "F")  # ... the next call reaches the hub
+        assert second.number == "F-002"
+        status, served_at, finished_at = _hub_ticket(hub, "F-001")
+        assert status == "done" and served_at is not None and finished_at is not None
+        assert served_at <= finished_at  # served went first
+        with counter.store.read() as session:
+            assert store_tickets.unsent_steps(session) == []
+
+        # The hub's answers were lost: the desk sends both again; the hub keeps what it has.
+        with counter.store.write() as session:
+            store_tickets.mark_sent(session, _first_day(counter), "F-001", "called")
+        client = desk_hub._client(counter)
+        try:
+            assert sync_tickets.send_unsent(client, counter.store) == (0, True)
+        finally:
+            client.close()
+        assert tuple(_hub_ticket(hub, "F-001")) == (status, served_at, finished_at)
+        with counter.store.read() as session:
+            assert store_tickets.unsent_steps(session) == []
+    finally:
+        counter.close()
+
+
+def _first_day(runtime) -> str:
+    with runtime.store.read() as session:
+        return session.query(QueueTicket).filter_by(number="F-001").one().local_date

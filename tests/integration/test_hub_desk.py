@@ -157,6 +157,133 @@ def test_a_review_decision_taken_at_the_hub_releases_the_held_submission(desks, 
         assert session.get(Submission, submission_id).review_state == "approved"
 
 
+def _held_by(desk, username: str):
+    actor = login(desk.runtime, username, PASSWORD)
+    result = finalize_visit(desk.runtime, actor, parse_visit(example_visit(HELD)))
+    return actor, result.submissions[0]
+
+
+def _states(desk, submission_id: str) -> tuple[str, str, set[str]]:
+    with desk.runtime.store.read() as session:
+        row = session.get(Submission, submission_id)
+        entries = session.query(OutboxEntry).filter(OutboxEntry.submission_id == submission_id)
+        return row.review_state, row.status, {e.state for e in entries}
+
+
+def test_the_hub_refuses_an_approval_by_the_supervisor_who_took_it_in(desks, hub):
+    """Issue 12: nobody approves a submission they took in, in the mall screen either: the
+    hub refuses it (403 own_intake) directly and over HTTP, where the desk says it as
+    PermissionDenied; another supervisor's approval goes through."""
+    from mppdesk.hub.store import HubError
+
+    desk = desks("K01")
+    desk.sync()  # the mall's accounts
+    sari, held = _held_by(desk, "sari")
+    desk.sync()
+    with pytest.raises(HubError) as refused:
+        hub.store.decide("sari", held.submission_id, "approved", None)
+    assert (refused.value.status, refused.value.code) == (403, "own_intake")
+    assert refused.value.extra["tracking_number"] == held.tracking_number
+    with pytest.raises(PermissionDenied) as said:
+        desk_hub.mall_decide(desk.runtime, sari, held.submission_id, "approved", None)
+    assert said.value.code == "hubreview.own_intake"
+    assert hub.store.review_queue("sari")[0]["submission_id"] == held.submission_id
+    desk.sync()
+    assert _states(desk, held.submission_id) == ("unreviewed", "held", {"held"})
+
+    hub.store.add_user("budi", "supervisor", HASHER.hash(PASSWORD), "Budi")
+    hub.store.decide("budi", held.submission_id, "approved", None)
+    desk.sync()
+    assert _states(desk, held.submission_id) == ("approved", "queued", {"pending"})
+
+
+def test_the_hub_refuses_approving_a_superseded_submission(desks, hub):
+    """Issue 12: a submission cancelled at its desk (superseded, never sent) can no longer
+    be approved in the mall screen: the hub refuses (403 superseded) and nothing is sent."""
+    from mppdesk.desk import corrections
+    from mppdesk.hub.store import HubError
+
+    desk = desks("K01")
+    desk.sync()
+    ani, held = _held_by(desk, "ani")
+    corrections.cancel(desk.runtime, ani, held.tracking_number, "Pemohon membatalkan")
+    desk.sync()
+    with pytest.raises(HubError) as refused:
+        hub.store.decide("sari", held.submission_id, "approved", None)
+    assert (refused.value.status, refused.value.code) == (403, "superseded")
+    sari = login(desk.runtime, "sari", PASSWORD)
+    with pytest.raises(PermissionDenied) as said:
+        desk_hub.mall_decide(desk.runtime, sari, held.submission_id, "approved", None)
+    assert said.value.code == "hubreview.superseded"
+    assert hub.store.decide("sari", held.submission_id, "returned", "KK buram")["desk"] == "K01"
+    desk.sync()
+    review_state, status, entries = _states(desk, held.submission_id)
+    assert (status, entries) == ("superseded", {"superseded"})
+
+
+def test_a_desk_refuses_a_hub_approval_of_what_it_superseded_meanwhile(desks, hub):
+    """Issue 12: the hub approved before it knew the desk had cancelled the submission. The
+    desk refuses to apply it (nothing released, nothing sent), audits it once and shows it
+    in the hub status (``hub status --json`` and its text), however often it is pulled."""
+    from mppdesk.desk import corrections
+    from mppdesk.store.models import AuditEvent
+
+    desk = desks("K01")
+    desk.sync()
+    ani, held = _held_by(desk, "ani")
+    desk.sync()  # the hub has it held
+    cancel = corrections.cancel(desk.runtime, ani, held.tracking_number, "Salah layanan")
+    hub.store.decide("sari", held.submission_id, "approved", None)  # the hub did not know
+    report = desk.sync()
+    assert report.pulled >= 1
+    assert _states(desk, held.submission_id) == ("unreviewed", "superseded", {"superseded"})
+    status = desk_hub.status(desk.runtime, probe=False)
+    assert len(status.refused_reviews) == 1
+    refused = status.refused_reviews[0]
+    assert (refused["tracking_number"], refused["actor"], refused["refusal"]) == (
+        held.tracking_number, "sari", "superseded")
+    assert refused["superseded_by"] == cancel.tracking_number
+    assert status.as_dict()["refused_reviews"] == [refused]
+    with desk.runtime.store.write() as session:  # the same decision pulled again
+        again = hub_store.apply_review(
+            session,
+            {"submission_id": held.submission_id, "desk": "K01", "decision": "approved",
+             "actor": "sari", "reason": None, "decided_at": refused["decided_at"]},
+            "K01",
+            desk.runtime.now(),
+        )
+    assert again == hub_store.REVIEW_SUPERSEDED
+    with desk.runtime.store.read() as session:
+        audit = [e for e in session.query(AuditEvent) if e.action == "review.refused_from_hub"]
+        assert len(audit) == 1 and audit[0].object_id == held.submission_id
+        assert len(hub_store.refused_reviews(session)) == 1
+    desk.close()
+    shown = run_cli("hub", "status", data_dir=desk.runtime.data_dir)
+    assert shown.returncode == 0, shown.stderr
+    assert f"Persetujuan dari hub untuk {held.tracking_number} oleh sari ditolak" in shown.stdout
+    assert f"sudah diganti oleh {cancel.tracking_number}" in shown.stdout
+
+
+def test_a_desk_refuses_a_pulled_approval_by_the_officer_who_took_it_in(desks, hub):
+    """Issue 12: whatever a hub accepted (one that could not read the taker, an older one),
+    the desk does not apply an approval by the officer who took the submission in."""
+    desk = desks("K01")
+    desk.sync()
+    _sari, held = _held_by(desk, "sari")
+    body = {"submission_id": held.submission_id, "desk": "K01", "decision": "approved",
+            "actor": "sari", "reason": None, "decided_at": "2026-12-02T03:00:00+00:00"}
+    outcome = desk.lane.apply_page([{"kind": "review", "body": body}], 7)
+    assert outcome == 1  # used (refused and recorded), not dropped as unusable
+    assert _states(desk, held.submission_id) == ("unreviewed", "held", {"held"})
+    with desk.runtime.store.read() as session:
+        assert [e["refusal"] for e in hub_store.refused_reviews(session)] == ["own_intake"]
+        assert hub_store.get_state(session, hub_store.CURSOR) == 7
+    other = dict(body, actor="budi")
+    with desk.runtime.store.write() as session:
+        assert hub_store.apply_review(session, other, "K01", desk.runtime.now()) == "applied"
+    assert _states(desk, held.submission_id) == ("approved", "queued", {"pending"})
+
+
 def test_a_user_disabled_at_the_hub_cannot_log_in_after_one_pull(desks, hub):
     desk = desks("K01")
     desk.sync()

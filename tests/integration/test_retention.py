@@ -148,3 +148,102 @@ def test_cli_purge_refuses_when_nothing_was_recorded_for_days(data_dir, runtime,
     trusted = run_cli("purge", "--json", "--trust-clock", data_dir=data_dir)
     assert trusted.returncode == 0, trusted.stderr
     assert cli_json(trusted)["submissions"] == [submission.tracking_number]
+
+
+def _age_supersession(runtime, superseding_id: str, days_ago: int) -> None:
+    at = datetime.now(UTC) - timedelta(days=days_ago)
+    with runtime.store.write() as session:
+        session.execute(update(Submission).where(Submission.id == superseding_id)
+                        .values(finalized_at=at))
+
+
+def test_a_superseded_submission_never_sent_is_purged_after_the_period(runtime, officer):
+    """Issue 12: a submission cancelled (superseded) before it was sent has its entries
+    withdrawn and no agency status; it used to be kept forever. It is purged once the
+    retention period has passed since its supersession, never before, and never when one of
+    its entries was sent (the agency has it: it waits for the agency's answer)."""
+    from mppdesk.desk import corrections
+
+    niks = ["3174014506900021", "3174014506900022", "3174014506900023"]
+    made = []
+    for nik in niks:
+        visit = example_visit(SERVICE_WITH_FILE)
+        visit["applicant"]["nik"] = nik
+        made.append(finalize_visit(runtime, officer, parse_visit(visit)).submissions[0])
+    old, recent, sent = made
+    with runtime.store.write() as session:  # one entry of ``sent`` reached the agency
+        session.execute(update(OutboxEntry).where(OutboxEntry.submission_id == sent.submission_id)
+                        .values(state="done", delivered_at=datetime.now(UTC)))
+    cancels = {
+        s.submission_id: corrections.cancel(runtime, officer, s.tracking_number, "Batal")
+        for s in made
+    }
+    with runtime.store.read() as session:
+        states = {e.state for e in session.query(OutboxEntry)
+                  .filter(OutboxEntry.submission_id == old.submission_id)}
+        assert states == {"superseded"}
+        assert session.get(Submission, old.submission_id).agency_status is None
+    _age_supersession(runtime, cancels[old.submission_id].submission_id, days_ago=400)
+    _age_supersession(runtime, cancels[recent.submission_id].submission_id, days_ago=10)
+    _age_supersession(runtime, cancels[sent.submission_id].submission_id, days_ago=400)
+
+    assert purge(runtime, os_actor(), dry_run=True).submissions == (old.tracking_number,)
+    report = purge(runtime, os_actor())
+    assert report.submissions == (old.tracking_number,)
+    with runtime.store.read() as session:
+        gone = session.get(Submission, old.submission_id)
+        assert gone.answers == {} and gone.purged_at is not None
+        assert all(e.payload == b"" for e in session.query(OutboxEntry)
+                   .filter(OutboxEntry.submission_id == old.submission_id))
+        assert session.get(Submission, recent.submission_id).purged_at is None
+        assert session.get(Submission, sent.submission_id).purged_at is None
+    assert purge(runtime, os_actor()).submissions == ()  # nothing twice
+
+
+def test_printouts_past_the_period_are_deleted_by_the_same_run(runtime, officer, data_dir):
+    """Issue 12: receipts kept as PDF in <data dir>/printouts (no printer) hold personal
+    data; the retention run deletes those older than the period (dry run only counts them),
+    keeps recent ones, other files, links and sub-folders, and audits the deletion."""
+    import os
+
+    from mppdesk.desk.retention import PRINTOUTS_DIR
+    from mppdesk.store.models import AuditEvent
+    from mppdesk.ui.done import PRINTOUTS_DIR as UI_PRINTOUTS_DIR
+
+    assert PRINTOUTS_DIR == UI_PRINTOUTS_DIR  # the folder the done page writes
+    assert purge(runtime, os_actor()).printouts_deleted == 0  # no folder: nothing to do
+    folder = runtime.data_dir / PRINTOUTS_DIR
+    folder.mkdir(mode=0o700)
+    old_stamp = (datetime.now(UTC) - timedelta(days=400)).timestamp()
+    new_stamp = (datetime.now(UTC) - timedelta(days=10)).timestamp()
+    future = (datetime.now(UTC) + timedelta(days=400)).timestamp()
+    files = {
+        "receipt-OLD.pdf": old_stamp,
+        "slip-OLD.PDF": old_stamp,
+        "receipt-NEW.pdf": new_stamp,
+        "receipt-FUTURE.pdf": future,  # a wrong clock's date: kept
+        "notes.txt": old_stamp,  # not the desk's PDF
+    }
+    for name, stamp in files.items():
+        (folder / name).write_bytes(b"%PDF-1.4 3174014506900031")
+        os.utime(folder / name, (stamp, stamp))
+    outside = data_dir.parent / "elsewhere.pdf"
+    outside.write_bytes(b"%PDF-1.4 not ours")
+    os.utime(outside, (old_stamp, old_stamp))
+    (folder / "link.pdf").symlink_to(outside)
+    (folder / "sub.pdf").mkdir()
+
+    dry = purge(runtime, os_actor(), dry_run=True)
+    assert (dry.printouts_deleted, dry.as_dict()["printouts_deleted"]) == (2, 2)
+    assert (folder / "receipt-OLD.pdf").exists()
+
+    report = purge(runtime, os_actor())
+    assert (report.printouts_deleted, report.printouts_failed) == (2, 0)
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == ["link.pdf", "notes.txt", "receipt-FUTURE.pdf", "receipt-NEW.pdf", "sub.pdf"]
+    assert outside.exists()
+    with runtime.store.read() as session:
+        audit = [e for e in session.query(AuditEvent)
+                 if e.action == "retention.printouts_deleted"]
+    assert len(audit) == 1 and audit[0].details["deleted"] == 2
+    assert purge(runtime, os_actor()).printouts_deleted == 0

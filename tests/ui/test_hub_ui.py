@@ -232,6 +232,41 @@ def test_a_supervisor_decides_another_desks_submission_in_the_mall_scope(
     assert page.export_buttons["pdf"].isEnabled()
 
 
+def test_the_mall_screen_refuses_approving_ones_own_intake(qtbot, runtime, hub, other_desk):
+    """Issue 12: Sari took a submission in at K02; at K01 the mall queue shows it, and her
+    approval is refused by the hub and said in the dialog in plain words (nothing decided,
+    the row stays in the queue); K02 pulls nothing that releases it."""
+    sari2 = login(other_desk.runtime, "sari", PASSWORD)
+    held = finalize(other_desk.runtime, sari2, HELD, ticket="H-001")
+    assert other_desk.sync().pending == 0
+    make_user(runtime, "sari", "supervisor")
+    join(runtime, hub)
+    window = signed_in(qtbot, runtime, "sari")
+    page = open_dashboard(qtbot, window)
+    choose_mall_by_keyboard(qtbot, window, page)
+    mall = page.mall
+    queue = mall.models["queue"]
+    assert queue.rowCount() == 1 and queue.submission_id(0) == held.submission_id
+
+    mall.tables["queue"].selectRow(0)
+    dialog = page.open_review("approved")
+    heard: list[object] = []
+    dialog.decided.connect(heard.append)
+    dialog.submit()
+    expected = tr("hubreview.own_intake")
+    qtbot.waitUntil(lambda: dialog.message.text() == expected, timeout=10_000)
+    assert "supervisor lain" in expected
+    qtbot.waitUntil(dialog.save.isEnabled)
+    assert heard == [] and dialog.isVisible()
+    dialog.reject()
+    assert hub.store.review_queue("sari")[0]["submission_id"] == held.submission_id
+
+    other_desk.sync()
+    with other_desk.runtime.store.read() as session:
+        row = session.get(Submission, held.submission_id)
+        assert (row.review_state, row.status) == ("unreviewed", "held")
+
+
 def test_hub_state_and_pulls_reach_the_status_bar_and_the_views(qtbot, runtime, hub):
     """The bar says connected, what is pending and when the desk last pulled; a decision
     taken at the hub reaches the dashboard through the notifier; a broken catalog is said
@@ -259,7 +294,9 @@ def test_hub_state_and_pulls_reach_the_status_bar_and_the_views(qtbot, runtime, 
     heard: list[tuple[Changes, object]] = []
     window.notifier.changed.connect(lambda changes, origin: heard.append((changes, origin)))
     before = page.loads
-    hub.store.decide("sari", held.submission_id, "approved", None)  # at another desk
+    # Sari took it in: another supervisor approves it, at another desk (issue 12)
+    hub.store.add_user("budi", "supervisor", HASHER.hash(PASSWORD), "Budi")
+    hub.store.decide("budi", held.submission_id, "approved", None)
     qtbot.waitUntil(
         lambda: any(c.hub and c.review and o is bridge for c, o in heard), timeout=15_000
     )

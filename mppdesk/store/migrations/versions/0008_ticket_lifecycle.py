@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("served_at", sa.DateTime(), nullable=True),
         sa.Column("finished_at", sa.DateTime(), nullable=True),
         sa.Column("officer", sa.String(64), nullable=True),
+        sa.Column("hub_state", sa.String(12), nullable=True),
         sa.UniqueConstraint("local_date", "number", name="uq_queue_tickets_day_number"),
     )
     op.create_index(
