@@ -16,8 +16,8 @@ it as submitted (the frozen payloads), never today's applicant record.
 
 ``mppdesk handover AGENCY [--date D] [--user U --password-stdin]`` prints what is still to
 hand over to an agency without an API, signed with the officer's full name (without a login
-the name is left for the hand); ``mppdesk agency deliver TRACKING_NO --received-by NAME
-[--ref REF] --user U --password-stdin`` records the handover, which sets the outbox entry
+the name is left for the hand); ``mppdesk agency deliver TRACKING_NO [--received-by NAME]
+[--ref REF] --user U --password-stdin`` (a name or a reference, or both) records the handover, which sets the outbox entry
 ``done`` (exit 0; 2 unknown number or bad input; 4 wrong login; 1 refused: held for
 approval, already handed over, or not a manual agency).
 """
@@ -253,7 +253,8 @@ def register_deliver(agency_commands: argparse._SubParsersAction) -> None:
     add_data_dir_option(p)
     p.add_argument("tracking_number", metavar="TRACKING_NO")
     p.add_argument(
-        "--received-by", required=True, metavar="NAME", help="the agency officer who took them"
+        "--received-by", default="", metavar="NAME",
+        help="the agency officer who took them (needed unless --ref names the agency's receipt)"
     )
     p.add_argument("--ref", metavar="REF", help="the agency's reference (receipt number), if any")
     p.add_argument("--user", required=True, help="the officer handing the files over")

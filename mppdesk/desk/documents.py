@@ -730,7 +730,9 @@ def _clean_handover_input(received_by: str, reference: str | None) -> tuple[str,
     name = " ".join(str(received_by or "").split())
     ref = " ".join(str(reference or "").split()) or None
     errors = []
-    if not name:
+    if not name and ref is None:
+        # The agency's receipt reference identifies who took the files as well as a name does
+        # (``agency deliver TRACKING_NO --ref REF``); one of the two is needed.
         errors.append(FieldError.of("received_by", "error.handover_receiver_missing"))
     elif len(name) > NAME_MAX or any(ord(c) < 32 for c in name):
         errors.append(FieldError.of("received_by", "error.handover_receiver_bad", maximum=NAME_MAX))

@@ -217,12 +217,16 @@ def test_cli_deliver_review_and_reprint_by_tracking_number(
     refused = run_cli("agency", "deliver", held_tracking, "--received-by", "Budi", *login,
                       stdin=PASSWORD + "\n", data_dir=data_dir)
     assert refused.returncode == 1 and "persetujuan" in refused.stderr
-    done = run_cli("agency", "deliver", tracking, "--received-by", "Budi Santoso", "--ref", "BA-9",
+    nobody = run_cli("agency", "deliver", tracking, *login, stdin=PASSWORD + "\n",
+                     data_dir=data_dir)  # neither the receiver's name nor a reference
+    assert nobody.returncode == 2 and "received_by" in nobody.stderr + nobody.stdout
+    # The exact form: the agency's receipt reference names the receipt.
+    done = run_cli("agency", "deliver", tracking, "--ref", "BA-9",
                    *login, "--json", stdin=PASSWORD + "\n", data_dir=data_dir)
     assert done.returncode == 0, done.stderr
     assert cli_json(done) | {"handed_at": None} == {
         "submission_id": result.submissions[0].submission_id, "tracking_number": tracking,
-        "agency": "pdam", "received_by": "Budi Santoso", "reference": "BA-9",
+        "agency": "pdam", "received_by": "", "reference": "BA-9",
         "handed_at": None, "outbox_state": "done",
     }
     listed = cli_json(run_cli("submissions", "list", "--json", data_dir=data_dir))
