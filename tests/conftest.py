@@ -1,4 +1,17 @@
-"""Fixtures shared by every test: real data dirs, real stores, real processes."""
+"""Fixtures shared by every test: real data dirs, real stores, real processes.
+
+The suite runs on two pytest-xdist workers (pyproject's addopts). A test stays safe beside
+the other worker when it:
+- writes only under ``tmp_path`` / ``tmp_path_factory``, never a fixed path or the home folder;
+- starts servers on port 0 and reads the port back (``free_port()`` only for "down now, back
+  on the same port");
+- reaches PostgreSQL only through ``fresh_pg_database()`` or ``pg_module_url``;
+- puts machine-wide things (CUPS queues, system services) behind
+  ``pytestmark = pytest.mark.xdist_group("<name>")`` with names unique per process;
+- times only what the other worker cannot skew (its own threads, best of N, or bounds that
+  still separate the two outcomes);
+- passes with ``-n 0`` as well.
+"""
 
 from __future__ import annotations
 
