@@ -98,23 +98,26 @@ def read_mrz(text: str) -> Mrz | None:
     return None
 
 
-def _td3(line1: str, line2: str) -> Mrz:
-    number, number_cd = line2[0:9], line2[9]
-    birth, birth_cd = line2[13:19], line2[19]
-    expiry, expiry_cd = line2[21:27], line2[27]
-    personal, personal_cd = line2[28:42], line2[42]
-    composite = line2[0:10] + line2[13:20] + line2[21:43]
-    failed = []
-    if not _digit_ok(number, number_cd):
-        failed.append("document_number")
-    if not _digit_ok(birth, birth_cd):
-        failed.append("birth_date")
-    if not _digit_ok(expiry, expiry_cd):
-        failed.append("expiry_date")
-    if not _digit_ok(personal, personal_cd):
-        failed.append("optional")
-    if check_digit(composite) != line2[43]:
+def _failed(fields: tuple[tuple[str, str, str], ...], composite: str, digit: str) -> tuple:
+    """The names of the fields whose check digit does not match, then "composite"."""
+    failed = [name for name, value, cd in fields if not _digit_ok(value, cd)]
+    if check_digit(composite) != digit:
         failed.append("composite")
+    return tuple(failed)
+
+
+def _td3(line1: str, line2: str) -> Mrz:
+    number, birth, expiry = line2[0:9], line2[13:19], line2[21:27]
+    failed = _failed(
+        (
+            ("document_number", number, line2[9]),
+            ("birth_date", birth, line2[19]),
+            ("expiry_date", expiry, line2[27]),
+            ("optional", line2[28:42], line2[42]),
+        ),
+        line2[0:10] + line2[13:20] + line2[21:43],
+        line2[43],
+    )
     return Mrz(
         layout="TD3",
         document_code=line1[0:2].replace("<", ""),
@@ -124,24 +127,21 @@ def _td3(line1: str, line2: str) -> Mrz:
         birth_date=birth,
         sex=line2[20],
         expiry_date=expiry,
-        failed=tuple(failed),
+        failed=failed,
     )
 
 
 def _td1(line1: str, line2: str, line3: str) -> Mrz:
-    number, number_cd = line1[5:14], line1[14]
-    birth, birth_cd = line2[0:6], line2[6]
-    expiry, expiry_cd = line2[8:14], line2[14]
-    composite = line1[5:30] + line2[0:7] + line2[8:15] + line2[18:29]
-    failed = []
-    if not _digit_ok(number, number_cd):
-        failed.append("document_number")
-    if not _digit_ok(birth, birth_cd):
-        failed.append("birth_date")
-    if not _digit_ok(expiry, expiry_cd):
-        failed.append("expiry_date")
-    if check_digit(composite) != line2[29]:
-        failed.append("composite")
+    number, birth, expiry = line1[5:14], line2[0:6], line2[8:14]
+    failed = _failed(
+        (
+            ("document_number", number, line1[14]),
+            ("birth_date", birth, line2[6]),
+            ("expiry_date", expiry, line2[14]),
+        ),
+        line1[5:30] + line2[0:7] + line2[8:15] + line2[18:29],
+        line2[29],
+    )
     return Mrz(
         layout="TD1",
         document_code=line1[0:2].replace("<", ""),
@@ -151,5 +151,5 @@ def _td1(line1: str, line2: str, line3: str) -> Mrz:
         birth_date=birth,
         sex=line2[7],
         expiry_date=expiry,
-        failed=tuple(failed),
+        failed=failed,
     )
