@@ -28,6 +28,7 @@ import argparse
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from mppdesk.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK
 from mppdesk.cli.common import (
@@ -116,8 +117,9 @@ def _write(path: Path, pdf: bytes) -> None:
     print(f"{path} ({len(pdf)} bytes)", file=sys.stderr)
 
 
-def _document(args: argparse.Namespace, build, title: str) -> int:
-    """Build the document (PDF, or ESC/POS with ``--to``) and send it where it was asked."""
+def output_target(args: argparse.Namespace) -> tuple[Any, int | None]:
+    """``--to`` parsed and ``--printer`` checked before any work: (target, None), or
+    (None, exit code) after saying which option is wrong."""
     from mppdesk.printing.escpos import TargetError, parse_target
     from mppdesk.printing.os_print import PrinterError, check_queue_name
 
@@ -127,18 +129,52 @@ def _document(args: argparse.Namespace, build, title: str) -> int:
             target = parse_target(args.to)
         except TargetError as exc:
             print(f"--to: {exc}", file=sys.stderr)
-            return EXIT_INVALID
+            return None, EXIT_INVALID
     if args.printer is not None:
         try:
             check_queue_name(args.printer)
         except PrinterError as exc:
             print(f"--printer: {exc.message(message_language(args))}", file=sys.stderr)
-            return EXIT_INVALID
+            return None, EXIT_INVALID
+    return target, None
+
+
+def send_output(
+    args: argparse.Namespace, data: bytes, target: Any, printer: str | None, title: str,
+    *, failed_code: str = "cli.error", job_to_stdout: bool = True,
+) -> int:
+    """Send a built document where it was asked: ESC/POS to ``target``, a PDF to the print
+    queue ``printer``, else to ``-o``. A printer fault is one line and exit 1."""
+    from mppdesk.printing.escpos import send
+    from mppdesk.printing.os_print import PrinterError, submit_pdf
+
+    try:
+        if target is not None:
+            send(data, target)
+            print(f"{target} ({len(data)} bytes ESC/POS)", file=sys.stderr)
+        elif printer is not None:
+            job = submit_pdf(data, printer, title=title)
+            print(f"{printer}: {job} ({len(data)} bytes)", file=sys.stderr)
+            if job_to_stdout:
+                print(job)
+        else:
+            _write(args.output, data)
+    except PrinterError as exc:
+        reason = exc.message(message_language(args))
+        key = "message" if failed_code == "cli.error" else "reason"
+        print(say(failed_code, args, **{key: reason}), file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _document(args: argparse.Namespace, build, title: str) -> int:
+    """Build the document (PDF, or ESC/POS with ``--to``) and send it where it was asked."""
+    target, refused = output_target(args)
+    if refused is not None:
+        return refused
 
     def run() -> int:
         from mppdesk.desk.auth import login, os_actor
-        from mppdesk.printing.escpos import send
-        from mppdesk.printing.os_print import submit_pdf
 
         password = read_password() if getattr(args, "user", None) else None
         runtime = open_runtime_from(args)
@@ -158,20 +194,7 @@ def _document(args: argparse.Namespace, build, title: str) -> int:
             data = build(runtime, actor, "escpos" if target is not None else "pdf")
         finally:
             runtime.close()
-        try:
-            if target is not None:
-                send(data, target)
-                print(f"{target} ({len(data)} bytes ESC/POS)", file=sys.stderr)
-            elif printer is not None:
-                job = submit_pdf(data, printer, title=title)
-                print(f"{printer}: {job} ({len(data)} bytes)", file=sys.stderr)
-                print(job)
-            else:
-                _write(args.output, data)
-        except PrinterError as exc:
-            print(say("cli.error", args, message=exc.message(message_language(args))), file=sys.stderr)
-            return EXIT_ERROR
-        return EXIT_OK
+        return send_output(args, data, target, printer, title)
 
     return run_desk_command(run)
 

@@ -14,10 +14,9 @@ import json
 import sys
 from pathlib import Path
 
-from mppdesk.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK
+from mppdesk.cli import EXIT_ERROR, EXIT_OK
 from mppdesk.cli.common import (
     add_data_dir_option,
-    message_language,
     open_runtime_from,
     read_password,
     run_desk_command,
@@ -76,27 +75,14 @@ def _add_login(p: argparse.ArgumentParser) -> None:
 
 
 def _take(args: argparse.Namespace) -> int:
-    from mppdesk.printing.escpos import TargetError, parse_target
-    from mppdesk.printing.os_print import PrinterError, check_queue_name
+    from mppdesk.cli.printing import output_target, send_output
 
-    target = None
-    if args.to:
-        try:
-            target = parse_target(args.to)
-        except TargetError as exc:
-            print(f"--to: {exc}", file=sys.stderr)
-            return EXIT_INVALID
-    if args.printer is not None:
-        try:
-            check_queue_name(args.printer)
-        except PrinterError as exc:
-            print(f"--printer: {exc.message(message_language(args))}", file=sys.stderr)
-            return EXIT_INVALID
+    target, refused = output_target(args)
+    if refused is not None:
+        return refused
 
     def run() -> int:
         from mppdesk.desk import tickets
-        from mppdesk.printing.escpos import send
-        from mppdesk.printing.os_print import submit_pdf
 
         runtime = open_runtime_from(args)
         try:
@@ -121,28 +107,15 @@ def _take(args: argparse.Namespace) -> int:
                       ahead=ticket.ahead))
         if slip is None:
             return EXIT_OK
-        try:
-            if target is not None:
-                send(slip, target)
-                print(f"{target} ({len(slip)} bytes ESC/POS)", file=sys.stderr)
-            elif printer is not None:
-                job = submit_pdf(slip, printer, title=f"mppdesk ticket {ticket.number}")
-                print(f"{printer}: {job} ({len(slip)} bytes)", file=sys.stderr)
-            else:
-                args.output.parent.mkdir(parents=True, exist_ok=True)
-                tmp = args.output.with_name(args.output.name + ".tmp")
-                tmp.write_bytes(slip)
-                tmp.replace(args.output)
-                print(f"{args.output} ({len(slip)} bytes)", file=sys.stderr)
-        except PrinterError as exc:
-            reason = exc.message(message_language(args))
-            print(say("tickets.kiosk_print_failed", args, reason=reason), file=sys.stderr)
-            return EXIT_ERROR
+        try:  # the ticket is issued already: a slip that cannot be written is one line
+            return send_output(
+                args, slip, target, printer, f"mppdesk ticket {ticket.number}",
+                failed_code="tickets.kiosk_print_failed", job_to_stdout=False,
+            )
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             print(say("tickets.kiosk_print_failed", args, reason=reason), file=sys.stderr)
             return EXIT_ERROR
-        return EXIT_OK
 
     return run_desk_command(run, json_errors=args.json)
 

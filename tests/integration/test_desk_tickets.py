@@ -246,6 +246,22 @@ def test_command_line_take_and_call(runtime, officer, tmp_path):
     assert cli_json(call)["number"] == "F-002"  # lansia first
 
 
+def test_command_line_slip_to_a_thermal_printer_and_a_bad_target(runtime, tmp_path):
+    data_dir = runtime.data_dir
+    runtime.close()
+    raw = tmp_path / "printer.bin"
+    thermal = run_cli(
+        "ticket", "take", "--group", "F", "--json", "--to", f"file:{raw}", data_dir=data_dir,
+    )
+    assert thermal.returncode == 0, thermal.stderr
+    assert cli_json(thermal)["number"] == "F-001"  # stdout stays one JSON document
+    assert raw.read_bytes().startswith(b"\x1b@") and b"F-001" in raw.read_bytes()
+    wrong = run_cli("ticket", "take", "--group", "F", "--to", "ftp://x", data_dir=data_dir)
+    assert wrong.returncode == 2 and wrong.stderr.startswith("--to:"), wrong.stderr
+    listed = run_cli("ticket", "take", "--group", "F", "--json", data_dir=data_dir)
+    assert cli_json(listed)["number"] == "F-002"  # the refused target issued nothing
+
+
 @pytest.mark.parametrize("layout", ["58mm", "80mm"])
 def test_the_slip_shows_number_group_time_and_people_ahead(runtime, clock, layout):
     import io
