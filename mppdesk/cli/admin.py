@@ -15,7 +15,7 @@ from mppdesk.cli import EXIT_OK
 from mppdesk.cli.common import (
     add_data_dir_option,
     bounded_int,
-    open_runtime_from,
+    opened_runtime,
     read_password,
     run_desk_command,
     say,
@@ -90,11 +90,8 @@ def _init(args: argparse.Namespace) -> int:
     def run() -> int:
         from mppdesk.desk.queries import info
 
-        runtime = open_runtime_from(args, create=True)  # the one command that makes a store
-        try:
+        with opened_runtime(args, create=True) as runtime:  # the one command that makes a store
             details = info(runtime)
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(details, indent=2))
         else:
@@ -109,11 +106,8 @@ def _user_add(args: argparse.Namespace) -> int:
         from mppdesk.desk.auth import add_user, os_actor
 
         password = read_password()
-        runtime = open_runtime_from(args)
-        try:
+        with opened_runtime(args) as runtime:
             add_user(runtime, os_actor(), args.username, args.role, password, args.full_name)
-        finally:
-            runtime.close()
         print(f"user {args.username} added ({args.role})", file=sys.stderr)
         return EXIT_OK
 
@@ -124,12 +118,9 @@ def _user_list(args: argparse.Namespace) -> int:
     def run() -> int:
         from mppdesk.desk.auth import list_accounts, os_actor
 
-        runtime = open_runtime_from(args)
-        try:
+        with opened_runtime(args) as runtime:
             accounts = list_accounts(runtime, os_actor())
             rows = [account.as_dict(runtime.tz) for account in accounts]
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(rows, indent=2, ensure_ascii=False))
         else:
@@ -150,14 +141,11 @@ def _user_change(args: argparse.Namespace) -> int:
     def run() -> int:
         from mppdesk.desk.auth import os_actor, set_user_active, unlock_user
 
-        runtime = open_runtime_from(args)
-        try:
+        with opened_runtime(args) as runtime:
             if args.user_action == "unlock":
                 unlock_user(runtime, os_actor(), args.username)
             else:
                 set_user_active(runtime, os_actor(), args.username, args.user_action == "enable")
-        finally:
-            runtime.close()
         print(say(f"accounts.done.{args.user_action}", args, user=args.username), file=sys.stderr)
         return EXIT_OK
 
@@ -169,11 +157,8 @@ def _user_reset_password(args: argparse.Namespace) -> int:
         from mppdesk.desk.auth import os_actor, reset_password
 
         password = read_password()
-        runtime = open_runtime_from(args)
-        try:
+        with opened_runtime(args) as runtime:
             reset_password(runtime, os_actor(), args.username, password)
-        finally:
-            runtime.close()
         print(say("accounts.done.reset", args, user=args.username), file=sys.stderr)
         return EXIT_OK
 
@@ -184,11 +169,8 @@ def _info(args: argparse.Namespace) -> int:
     def run() -> int:
         from mppdesk.desk.queries import info
 
-        runtime = open_runtime_from(args)
-        try:
+        with opened_runtime(args) as runtime:
             details = info(runtime)
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(details, indent=2))
         else:
@@ -204,13 +186,10 @@ def _submissions_list(args: argparse.Namespace) -> int:
         from mppdesk.desk.auth import os_actor
         from mppdesk.desk.queries import list_submissions
 
-        runtime = open_runtime_from(args)
-        try:
+        with opened_runtime(args) as runtime:
             rows = list_submissions(
                 runtime, os_actor(), local_date=args.date, status=args.status, limit=args.limit
             )
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(rows, indent=2, ensure_ascii=False))
         else:
@@ -248,13 +227,10 @@ def _purge(args: argparse.Namespace) -> int:
         from mppdesk.desk.auth import os_actor
         from mppdesk.desk.retention import purge
 
-        runtime = open_runtime_from(args)
-        try:
+        with opened_runtime(args) as runtime:
             report = purge(
                 runtime, os_actor(), dry_run=args.dry_run, trust_clock=args.trust_clock
             )
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(report.as_dict(), indent=2))
         else:

@@ -13,10 +13,11 @@ import json
 from mppdesk.cli import EXIT_OK
 from mppdesk.cli.common import (
     add_data_dir_option,
-    open_runtime_from,
+    add_login_options,
     read_password,
     run_desk_command,
     say,
+    signed_in,
 )
 from mppdesk.core import messages
 from mppdesk.core.messages import Phrase
@@ -31,13 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     who.add_argument("--nik", metavar="N", help="the applicant's NIK")
     who.add_argument("--passport", metavar="P", help="a foreign applicant's passport number")
     who.add_argument("--kitas", metavar="K", help="a foreign applicant's KITAS/KITAP number")
-    p.add_argument("--user", required=True, help="officer user name")
-    p.add_argument(
-        "--password-stdin",
-        action="store_true",
-        required=True,
-        help="read the password from the first line of standard input",
-    )
+    add_login_options(p)
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.set_defaults(handler=_show)
 
@@ -46,7 +41,6 @@ def _show(args: argparse.Namespace) -> int:
     password = read_password()
 
     def run() -> int:
-        from mppdesk.desk.auth import login
         from mppdesk.desk.counter import resolve_identity
         from mppdesk.desk.hub import lookup
 
@@ -56,15 +50,11 @@ def _show(args: argparse.Namespace) -> int:
             id_kind, number = "paspor", args.passport
         else:
             id_kind, number = "kitas", args.kitas
-        runtime = open_runtime_from(args)
-        try:
-            actor = login(runtime, args.user, password)
+        with signed_in(args, password) as (runtime, actor):
             # Exit 2 for a malformed passport/KITAS number; a passport finds the applicant
             # keyed by their KITAS.
             id_kind, number = resolve_identity(runtime, id_kind, number)
             found = lookup(runtime, actor, number, id_kind)
-        finally:
-            runtime.close()
         answer: dict = {"found": found is not None, "applicant": None}
         if found is not None:
             answer = {"found": True, "source": found.source, "applicant": found.as_dict()}

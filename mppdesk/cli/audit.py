@@ -15,7 +15,7 @@ from mppdesk.cli import EXIT_ERROR, EXIT_OK
 from mppdesk.cli.common import (
     add_data_dir_option,
     bounded_int,
-    open_runtime_from,
+    opened_runtime,
     run_desk_command,
 )
 
@@ -47,11 +47,8 @@ def _verify(args: argparse.Namespace) -> int:
     def run() -> int:
         from mppdesk.desk.audit import verify_audit
 
-        runtime = open_runtime_from(args)
-        try:
+        with opened_runtime(args) as runtime:
             report = verify_audit(runtime, args.expect_head)
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(report, indent=2))
         elif report["ok"]:
@@ -73,11 +70,8 @@ def _head(args: argparse.Namespace) -> int:
     def run() -> int:
         from mppdesk.desk.audit import chain_head
 
-        runtime = open_runtime_from(args)
-        try:
+        with opened_runtime(args) as runtime:
             print(chain_head(runtime))
-        finally:
-            runtime.close()
         return EXIT_OK
 
     return run_desk_command(run)
@@ -91,11 +85,8 @@ def _log(args: argparse.Namespace) -> int:
         query = AccessQuery(
             subject=args.subject, user=args.user, day=read_day(args.date), limit=args.limit
         )
-        runtime = open_runtime_from(args)
-        try:
+        with opened_runtime(args) as runtime:
             rows = access_log_rows(runtime, os_actor(), query)
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(rows, indent=2, ensure_ascii=False))
         else:

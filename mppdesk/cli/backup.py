@@ -18,7 +18,7 @@ from mppdesk.cli.common import (
     add_data_dir_option,
     data_dir_from,
     message_language,
-    open_runtime_from,
+    opened_runtime,
     run_desk_command,
     say,
 )
@@ -61,16 +61,13 @@ def _backup(args: argparse.Namespace) -> int:
     def run() -> int:
         from mppdesk.desk.backup import make_backup, record_status
 
-        runtime = open_runtime_from(args)
-        try:
+        with opened_runtime(args) as runtime:
             try:
                 result = make_backup(runtime, args.target)
             except Exception as exc:
                 record_status(runtime.data_dir, at=runtime.now(), result=None, error=exc)
                 raise
             record_status(runtime.data_dir, at=result.created_at, result=result, error=None)
-        finally:
-            runtime.close()
         if args.json:
             print(
                 json.dumps(

@@ -7,8 +7,14 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mppdesk.desk.auth import Actor
+    from mppdesk.desk.runtime import Runtime
 
 
 def add_data_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +61,18 @@ def read_password() -> str:
     """The first line of standard input, without its line end."""
     line = sys.stdin.readline()
     return line.rstrip("\r\n")
+
+
+def add_login_options(parser: argparse.ArgumentParser, role: str = "officer") -> None:
+    """``--user NAME --password-stdin``, both required: a command that acts as a person
+    signs in as one (the password never on the command line)."""
+    parser.add_argument("--user", required=True, help=f"{role} user name")
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from the first line of standard input",
+    )
 
 
 def bounded_int(minimum: int, maximum: int) -> Callable[[str], int]:
@@ -131,6 +149,26 @@ def open_runtime_from(args: argparse.Namespace, *, create: bool = False):
     from mppdesk.desk.runtime import open_runtime
 
     return open_runtime(data_dir_from(args), db_url_from(args), create=create)
+
+
+@contextmanager
+def opened_runtime(args: argparse.Namespace, *, create: bool = False) -> Iterator[Runtime]:
+    """The command's runtime for the ``with`` block, closed however the block ends."""
+    runtime = open_runtime_from(args, create=create)
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+@contextmanager
+def signed_in(args: argparse.Namespace, password: str) -> Iterator[tuple[Runtime, Actor]]:
+    """(runtime, actor) for ``--user`` with ``password``: a refused login still closes the
+    runtime (and ends the command with exit 4 through ``run_desk_command``)."""
+    from mppdesk.desk.auth import login
+
+    with opened_runtime(args) as runtime:
+        yield runtime, login(runtime, args.user, password)
 
 
 def report_fault(

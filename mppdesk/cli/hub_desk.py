@@ -15,10 +15,11 @@ from mppdesk.cli.common import (
     add_data_dir_option,
     bounded_float,
     data_dir_from,
-    open_runtime_from,
+    opened_runtime,
     read_password,
     run_desk_command,
     say,
+    signed_in,
 )
 from mppdesk.core.messages import Phrase
 
@@ -75,11 +76,8 @@ def _status(args: argparse.Namespace) -> int:
     def run() -> int:
         from mppdesk.desk.hub import status
 
-        runtime = open_runtime_from(args)
-        try:
+        with opened_runtime(args) as runtime:
             state = status(runtime).as_dict()
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(state, ensure_ascii=False, indent=2))
         elif not state["joined"]:
@@ -123,7 +121,6 @@ def _status(args: argparse.Namespace) -> int:
 def report_daily_mall(args: argparse.Namespace, password: str) -> int:
     """``mppdesk report daily --scope mall``: the hub's figures of every desk for the day,
     as CSV rows (``key,value``) or JSON; supervisors of a joined desk only."""
-    from mppdesk.desk.auth import login
     from mppdesk.desk.hub import mall_daily_report
 
     if args.format != "csv":
@@ -132,13 +129,9 @@ def report_daily_mall(args: argparse.Namespace, password: str) -> int:
     if not args.output.parent.exists():
         print(say("cli.no_such_folder", args, folder=str(args.output.parent)), file=sys.stderr)
         return EXIT_INVALID
-    runtime = open_runtime_from(args)
-    try:
-        actor = login(runtime, args.user, password)
+    with signed_in(args, password) as (runtime, actor):
         day = (args.date or runtime.local_today()).isoformat()
         figures = mall_daily_report(runtime, actor, day)
-    finally:
-        runtime.close()
     with open(args.output, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["key", "value"])

@@ -10,11 +10,12 @@ from pathlib import Path
 from mppdesk.cli import EXIT_INVALID, EXIT_OK
 from mppdesk.cli.common import (
     add_data_dir_option,
+    add_login_options,
     message_language,
-    open_runtime_from,
     read_password,
     run_desk_command,
     say,
+    signed_in,
 )
 
 
@@ -22,13 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("intake", help="store one visit from a JSON file (as an officer)")
     add_data_dir_option(p)
     p.add_argument("--input", required=True, type=Path, help="visit JSON file, or - for stdin")
-    p.add_argument("--user", required=True, help="officer user name")
-    p.add_argument(
-        "--password-stdin",
-        action="store_true",
-        required=True,
-        help="read the password from the first line of standard input",
-    )
+    add_login_options(p)
     p.add_argument(
         "--check",
         action="store_true",
@@ -92,7 +87,6 @@ def _read_visit_text(source: Path) -> str:
 
 def _intake(args: argparse.Namespace) -> int:
     def run() -> int:
-        from mppdesk.desk.auth import login
         from mppdesk.desk.intake import check_visit, finalize_visit, parse_visit, plan_summary
 
         password = read_password()
@@ -116,16 +110,12 @@ def _intake(args: argparse.Namespace) -> int:
             )
         except RecursionError:
             return _invalid(args, "", "intake.json_too_deep", file=str(args.input))
-        runtime = open_runtime_from(args)
-        try:
-            actor = login(runtime, args.user, password)
+        with signed_in(args, password) as (runtime, actor):
             request = parse_visit(document, base_dir, runtime.settings.intake)
             if args.check:
                 return _print_check(plan_summary(check_visit(runtime, actor, request), lang), args)
             result = finalize_visit(runtime, actor, request)
             names = {s.service: _service_name(runtime, s.service, lang) for s in result.submissions}
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(result.as_dict(lang), ensure_ascii=False, indent=2))
             return EXIT_OK

@@ -34,10 +34,11 @@ from mppdesk.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK
 from mppdesk.cli.common import (
     add_data_dir_option,
     message_language,
-    open_runtime_from,
+    opened_runtime,
     read_password,
     run_desk_command,
     say,
+    signed_in,
 )
 
 FORMATS = ("80mm", "58mm", "a4")
@@ -177,8 +178,7 @@ def _document(args: argparse.Namespace, build, title: str) -> int:
         from mppdesk.desk.auth import login, os_actor
 
         password = read_password() if getattr(args, "user", None) else None
-        runtime = open_runtime_from(args)
-        try:
+        with opened_runtime(args) as runtime:
             printer = args.printer
             if args.output is None and printer is None and target is None:
                 printer = runtime.settings.printing.receipt_printer or None
@@ -192,8 +192,6 @@ def _document(args: argparse.Namespace, build, title: str) -> int:
                     return EXIT_INVALID
             actor = login(runtime, args.user, password) if password is not None else os_actor()
             data = build(runtime, actor, "escpos" if target is not None else "pdf")
-        finally:
-            runtime.close()
         return send_output(args, data, target, printer, title)
 
     return run_desk_command(run)
@@ -290,16 +288,11 @@ def _deliver(args: argparse.Namespace) -> int:
     import json
 
     def run() -> int:
-        from mppdesk.desk.auth import login
         from mppdesk.desk.documents import hand_over
 
         password = read_password()
-        runtime = open_runtime_from(args)
-        try:
-            actor = login(runtime, args.user, password)
+        with signed_in(args, password) as (runtime, actor):
             outcome = hand_over(runtime, actor, args.tracking_number, args.received_by, args.ref)
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2))
         else:

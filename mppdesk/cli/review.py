@@ -12,10 +12,11 @@ from pathlib import Path
 from mppdesk.cli import EXIT_INVALID, EXIT_OK
 from mppdesk.cli.common import (
     add_data_dir_option,
-    open_runtime_from,
+    add_login_options,
     read_password,
     run_desk_command,
     say,
+    signed_in,
 )
 
 
@@ -42,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="REASON",
         help="flag it for a second look with a reason",
     )
-    _add_login(p)
+    add_login_options(p, "supervisor")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
     p.set_defaults(handler=_review)
 
@@ -55,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_data_dir_option(cancel)
     cancel.add_argument("submission_id", metavar="TRACKING_NO")
     cancel.add_argument("--reason", required=True, help="why it is cancelled (audited)")
-    _add_login(cancel, "officer")
+    add_login_options(cancel)
     cancel.add_argument("--json", action="store_true", help="print the outcome as JSON")
     cancel.set_defaults(handler=_cancel)
 
@@ -68,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_data_dir_option(correct)
     correct.add_argument("submission_id", metavar="TRACKING_NO")
     correct.add_argument("-o", "--output", type=Path, required=True, help="visit file to write")
-    _add_login(correct, "officer")
+    add_login_options(correct)
     correct.add_argument("--json", action="store_true", help="print the visit file as JSON too")
     correct.set_defaults(handler=_correct)
 
@@ -88,19 +89,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="desk",
         help="this desk (default) or the whole MPP, read from the hub (a joined desk)",
     )
-    _add_login(daily)
+    add_login_options(daily, "supervisor")
     daily.add_argument("--json", action="store_true", help="print the result as JSON")
     daily.set_defaults(handler=_report_daily)
-
-
-def _add_login(p: argparse.ArgumentParser, role: str = "supervisor") -> None:
-    p.add_argument("--user", required=True, help=f"{role} user name")
-    p.add_argument(
-        "--password-stdin",
-        action="store_true",
-        required=True,
-        help="read the password from the first line of standard input",
-    )
 
 
 def _day(text: str) -> date:
@@ -113,7 +104,6 @@ def _day(text: str) -> date:
 def _review(args: argparse.Namespace) -> int:
     def run() -> int:
         from mppdesk.core.states import ReviewState
-        from mppdesk.desk.auth import login
         from mppdesk.desk.documents import resolve_submission
         from mppdesk.desk.review import review
 
@@ -124,13 +114,9 @@ def _review(args: argparse.Namespace) -> int:
             decision, reason = ReviewState.RETURNED, args.return_reason
         else:
             decision, reason = ReviewState.FLAGGED, args.flag_reason
-        runtime = open_runtime_from(args)
-        try:
-            actor = login(runtime, args.user, password)
+        with signed_in(args, password) as (runtime, actor):
             submission_id = resolve_submission(runtime, args.submission_id)
             outcome = review(runtime, actor, submission_id, decision, reason)
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2))
         else:
@@ -143,16 +129,11 @@ def _review(args: argparse.Namespace) -> int:
 
 def _cancel(args: argparse.Namespace) -> int:
     def run() -> int:
-        from mppdesk.desk.auth import login
         from mppdesk.desk.corrections import cancel
 
         password = read_password()
-        runtime = open_runtime_from(args)
-        try:
-            actor = login(runtime, args.user, password)
+        with signed_in(args, password) as (runtime, actor):
             outcome = cancel(runtime, actor, args.submission_id, args.reason)
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2))
         else:
@@ -171,7 +152,6 @@ def _cancel(args: argparse.Namespace) -> int:
 
 def _correct(args: argparse.Namespace) -> int:
     def run() -> int:
-        from mppdesk.desk.auth import login
         from mppdesk.desk.corrections import correction_of, write_visit_file
 
         password = read_password()
@@ -179,13 +159,9 @@ def _correct(args: argparse.Namespace) -> int:
         if not output.parent.is_dir():
             print(say("cli.no_such_folder", args, folder=str(output.parent)), file=sys.stderr)
             return EXIT_INVALID
-        runtime = open_runtime_from(args)
-        try:
-            actor = login(runtime, args.user, password)
+        with signed_in(args, password) as (runtime, actor):
             draft = correction_of(runtime, actor, args.submission_id)
             write_visit_file(runtime, draft, output)
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(draft.visit_file(), ensure_ascii=False, indent=2))
         else:
@@ -204,7 +180,6 @@ def _correct(args: argparse.Namespace) -> int:
 
 def _report_daily(args: argparse.Namespace) -> int:
     def run() -> int:
-        from mppdesk.desk.auth import login
         from mppdesk.desk.reports import Period, export_report
 
         password = read_password()
@@ -215,15 +190,11 @@ def _report_daily(args: argparse.Namespace) -> int:
         if not args.output.parent.exists():
             print(say("cli.no_such_folder", args, folder=str(args.output.parent)), file=sys.stderr)
             return EXIT_INVALID
-        runtime = open_runtime_from(args)
-        try:
-            actor = login(runtime, args.user, password)
+        with signed_in(args, password) as (runtime, actor):
             day = args.date or runtime.local_today()
             result = export_report(
                 runtime, actor, Period.day(day), args.format, args.output, args.lang
             )
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
         else:

@@ -16,6 +16,7 @@ from mppdesk.cli.common import (
     bounded_float,
     data_dir_from,
     open_runtime_from,
+    opened_runtime,
     run_desk_command,
 )
 
@@ -246,8 +247,7 @@ def _needs_a_person(runtime) -> int:
 
 def _agency_list(args: argparse.Namespace) -> int:
     def run() -> int:
-        runtime = open_runtime_from(args)
-        try:
+        with opened_runtime(args) as runtime:
             summary = _summary(runtime)
             rows = []
             for code, agency in sorted(runtime.catalog.agencies.items()):
@@ -262,8 +262,6 @@ def _agency_list(args: argparse.Namespace) -> int:
                         "queue": summary["agencies"].get(code, {}),
                     }
                 )
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(rows, indent=2, ensure_ascii=False))
         else:
@@ -319,11 +317,8 @@ def _agency_set(args: argparse.Namespace) -> int:
     def resume() -> int:
         from mppdesk.desk.sync_status import resume_agency
 
-        runtime = open_runtime_from(args)
-        try:
+        with opened_runtime(args) as runtime:
             resumed = resume_agency(runtime, args.code)
-        finally:
-            runtime.close()
         print(
             f"{args.code}: {endpoint.mode} {endpoint.base_url} saved in {path}; "
             f"{resumed} paused entr{'y' if resumed == 1 else 'ies'} resumed",

@@ -17,10 +17,12 @@ from pathlib import Path
 from mppdesk.cli import EXIT_ERROR, EXIT_OK
 from mppdesk.cli.common import (
     add_data_dir_option,
-    open_runtime_from,
+    add_login_options,
+    opened_runtime,
     read_password,
     run_desk_command,
     say,
+    signed_in,
 )
 
 
@@ -51,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="nobody waiting: issue a ticket and call it at once (else the answer is null)",
     )
-    _add_login(call)
+    add_login_options(call)
     call.add_argument("--json", action="store_true", help="print the called ticket as JSON")
     call.set_defaults(handler=_call)
 
@@ -59,19 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_data_dir_option(mark)
     mark.add_argument("number", metavar="NUMBER", help="the ticket number, e.g. F-012")
     mark.add_argument("state", choices=("served", "done", "no-show"))
-    _add_login(mark)
+    add_login_options(mark)
     mark.add_argument("--json", action="store_true", help="print the ticket as JSON")
     mark.set_defaults(handler=_mark)
-
-
-def _add_login(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--user", required=True, help="officer user name")
-    p.add_argument(
-        "--password-stdin",
-        action="store_true",
-        required=True,
-        help="read the password from the first line of standard input",
-    )
 
 
 def _take(args: argparse.Namespace) -> int:
@@ -84,11 +76,9 @@ def _take(args: argparse.Namespace) -> int:
     def run() -> int:
         from mppdesk.desk import tickets
 
-        runtime = open_runtime_from(args)
-        try:
+        with opened_runtime(args) as runtime:
             ticket = tickets.take(runtime, args.group, args.priority)
-            layout = args.format or runtime.settings.printing.paper
-            layout = layout if layout in ("80mm", "58mm") else "80mm"
+            layout = tickets.slip_layout(runtime, args.format)
             printer = args.printer
             if args.output is None and printer is None and target is None:
                 printer = runtime.settings.printing.receipt_printer or None
@@ -98,8 +88,6 @@ def _take(args: argparse.Namespace) -> int:
                     runtime, ticket, layout, args.lang,
                     output="escpos" if target is not None else "pdf",
                 )
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(ticket.as_json(), ensure_ascii=False))
         else:
@@ -138,15 +126,9 @@ def _called_json(ticket) -> dict:  # type: ignore[no-untyped-def]
 def _call(args: argparse.Namespace) -> int:
     def run() -> int:
         from mppdesk.desk import tickets
-        from mppdesk.desk.auth import login
 
-        password = read_password()
-        runtime = open_runtime_from(args)
-        try:
-            actor = login(runtime, args.user, password)
+        with signed_in(args, read_password()) as (runtime, actor):
             ticket = tickets.call_next(runtime, actor, args.group, walk_in=args.walk_in)
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(_called_json(ticket), ensure_ascii=False))
         elif ticket is None:
@@ -161,15 +143,9 @@ def _call(args: argparse.Namespace) -> int:
 def _mark(args: argparse.Namespace) -> int:
     def run() -> int:
         from mppdesk.desk import tickets
-        from mppdesk.desk.auth import login
 
-        password = read_password()
-        runtime = open_runtime_from(args)
-        try:
-            actor = login(runtime, args.user, password)
+        with signed_in(args, read_password()) as (runtime, actor):
             ticket = tickets.step(runtime, actor, args.number, args.state.replace("-", "_"))
-        finally:
-            runtime.close()
         if args.json:
             print(json.dumps(_called_json(ticket), ensure_ascii=False))
         else:

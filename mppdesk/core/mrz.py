@@ -98,58 +98,62 @@ def read_mrz(text: str) -> Mrz | None:
     return None
 
 
-def _failed(fields: tuple[tuple[str, str, str], ...], composite: str, digit: str) -> tuple:
-    """The names of the fields whose check digit does not match, then "composite"."""
-    failed = [name for name, value, cd in fields if not _digit_ok(value, cd)]
-    if check_digit(composite) != digit:
+def _mrz(
+    layout: str,
+    line1: str,
+    *,
+    number: tuple[str, str],
+    birth: tuple[str, str],
+    expiry: tuple[str, str],
+    nationality: str,
+    sex: str,
+    composite: tuple[str, str],
+    optional: tuple[str, str] | None = None,
+) -> Mrz:
+    """The Mrz of one layout from its fields, each (field, its check digit) as the layout
+    places them; ``failed`` names the fields whose check digit does not match, then
+    "composite". Both layouts open line 1 with the document code and the issuer."""
+    checked = {"document_number": number, "birth_date": birth, "expiry_date": expiry}
+    if optional is not None:
+        checked["optional"] = optional
+    failed = [name for name, (value, cd) in checked.items() if not _digit_ok(value, cd)]
+    if check_digit(composite[0]) != composite[1]:
         failed.append("composite")
-    return tuple(failed)
+    return Mrz(
+        layout=layout,
+        document_code=line1[0:2].replace("<", ""),
+        issuer=line1[2:5].replace("<", ""),
+        document_number=number[0].replace("<", ""),
+        nationality=nationality.replace("<", ""),
+        birth_date=birth[0],
+        sex=sex,
+        expiry_date=expiry[0],
+        failed=tuple(failed),
+    )
 
 
 def _td3(line1: str, line2: str) -> Mrz:
-    number, birth, expiry = line2[0:9], line2[13:19], line2[21:27]
-    failed = _failed(
-        (
-            ("document_number", number, line2[9]),
-            ("birth_date", birth, line2[19]),
-            ("expiry_date", expiry, line2[27]),
-            ("optional", line2[28:42], line2[42]),
-        ),
-        line2[0:10] + line2[13:20] + line2[21:43],
-        line2[43],
-    )
-    return Mrz(
-        layout="TD3",
-        document_code=line1[0:2].replace("<", ""),
-        issuer=line1[2:5].replace("<", ""),
-        document_number=number.replace("<", ""),
-        nationality=line2[10:13].replace("<", ""),
-        birth_date=birth,
+    return _mrz(
+        "TD3",
+        line1,
+        number=(line2[0:9], line2[9]),
+        nationality=line2[10:13],
+        birth=(line2[13:19], line2[19]),
         sex=line2[20],
-        expiry_date=expiry,
-        failed=failed,
+        expiry=(line2[21:27], line2[27]),
+        optional=(line2[28:42], line2[42]),
+        composite=(line2[0:10] + line2[13:20] + line2[21:43], line2[43]),
     )
 
 
 def _td1(line1: str, line2: str, line3: str) -> Mrz:
-    number, birth, expiry = line1[5:14], line2[0:6], line2[8:14]
-    failed = _failed(
-        (
-            ("document_number", number, line1[14]),
-            ("birth_date", birth, line2[6]),
-            ("expiry_date", expiry, line2[14]),
-        ),
-        line1[5:30] + line2[0:7] + line2[8:15] + line2[18:29],
-        line2[29],
-    )
-    return Mrz(
-        layout="TD1",
-        document_code=line1[0:2].replace("<", ""),
-        issuer=line1[2:5].replace("<", ""),
-        document_number=number.replace("<", ""),
-        nationality=line2[15:18].replace("<", ""),
-        birth_date=birth,
+    return _mrz(
+        "TD1",
+        line1,
+        number=(line1[5:14], line1[14]),
+        birth=(line2[0:6], line2[6]),
         sex=line2[7],
-        expiry_date=expiry,
-        failed=failed,
+        expiry=(line2[8:14], line2[14]),
+        nationality=line2[15:18],
+        composite=(line1[5:30] + line2[0:7] + line2[8:15] + line2[18:29], line2[29]),
     )

@@ -110,6 +110,32 @@ def _load_visit(session: Any, visit_id: str) -> Any:
     return visit
 
 
+MAX_CORRECTION_CHAIN = 20  # corrections of corrections followed back for a queue number
+
+
+def queue_number(session: Any, visit: Any) -> str:
+    """The queue number a visit's documents print. A correction or cancellation stored
+    without a ticket of its own (started from the submissions view or ``mppdesk correct`` /
+    ``cancel``, the citizen not queued again) prints the number of the visit it corrects:
+    the one the citizen was served under, which the officer looks for on the copy; an empty
+    line would say nothing. A correcting visit that called a ticket keeps its own."""
+    from mppdesk.store.models import Submission
+
+    seen: set[str] = set()
+    for _ in range(MAX_CORRECTION_CHAIN):
+        if visit.ticket:
+            return str(visit.ticket)
+        replaced = next((s.supersedes_id for s in visit.submissions if s.supersedes_id), None)
+        if replaced is None or replaced in seen:
+            return ""
+        seen.add(replaced)
+        original = session.get(Submission, replaced)
+        if original is None:
+            return ""
+        visit = original.visit
+    return ""
+
+
 def _reprint_time(runtime: Runtime, session: Any, kind: str, visit_id: str) -> datetime | None:
     printed_before = repo.count_audit(session, f"{kind}.printed", visit_id)
     return runtime.local_now() if printed_before else None
@@ -244,7 +270,7 @@ def receipt_view(
         desk=visit.desk,
         officer=_officer_name(session, visit.officer),
         printed_at=visit.finalized_at.astimezone(runtime.tz),
-        ticket=visit.ticket,
+        ticket=queue_number(session, visit),
         applicant_name=person.name,
         applicant_id=person.id_number,
         applicant_id_kind=person.id_kind,
@@ -279,7 +305,7 @@ def slip_view(
         desk=visit.desk,
         officer=_officer_name(session, visit.officer),
         printed_at=visit.finalized_at.astimezone(runtime.tz),
-        ticket=visit.ticket,
+        ticket=queue_number(session, visit),
         applicant_name=person.name,
         applicant_id=person.id_number,
         applicant_id_kind=person.id_kind,

@@ -34,7 +34,7 @@ from mppdesk.desk.errors import AuthError, DeskError, PermissionDenied
 from mppdesk.desk.runtime import Runtime
 from mppdesk.settings import HubSettings, Settings, load_settings, save_settings
 from mppdesk.store import hub as hub_store
-from mppdesk.store import lookups, repo
+from mppdesk.store import access_log, lookups, repo
 from mppdesk.store.hub_keys import load_hub_token, save_hub_token
 from mppdesk.sync import hub_client
 from mppdesk.sync.hub_client import HubClient, HubConfigError, check_hub_url
@@ -383,13 +383,15 @@ def _audit_hub_view(
             hub_store.cache_applicant(session, applicant, runtime.now())
         if not audit:
             return
-        repo.append_audit(
+        number = applicant.get("id_number")
+        access_log.append_access(
             session,
             actor=actor.username,
             action="applicant.viewed",
             object_type="applicant",
             object_id=str(hub_id)[:64] if isinstance(hub_id, str | int) else "",
             details={"desk": runtime.settings.desk.code, "source": "hub", "cached": cached},
+            numbers=[number] if isinstance(number, str) else [],
             at=runtime.now(),
         )
 

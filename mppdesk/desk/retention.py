@@ -2,7 +2,8 @@
 
 Never before delivery (every outbox entry done) and never before the agency reported the
 submission completed or rejected (or, for one superseded before it was sent, before its
-supersession); each purge is audited; SQLite overwrites the freed pages (``secure_delete``)
+supersession; an unsent cancellation of such a one counts from when it was recorded); each
+purge is audited; SQLite overwrites the freed pages (``secure_delete``)
 and the WAL is checkpointed so old pages do not linger there either.
 
 The same run deletes the receipts, slips and checklists kept as PDF in

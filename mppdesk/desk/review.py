@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from mppdesk.core.changes import Changes, Kind
+from mppdesk.core.messages import Phrase
 from mppdesk.core.permissions import Operation
 from mppdesk.core.states import ReviewState, SubmissionStatus
 from mppdesk.desk.auth import HASHER, Actor, require
@@ -39,6 +40,7 @@ from mppdesk.desk.errors import (
     PermissionDenied,
 )
 from mppdesk.desk.runtime import Runtime
+from mppdesk.store import hub as hub_store
 from mppdesk.store import outbox, repo
 from mppdesk.store import review as review_store
 
@@ -221,6 +223,30 @@ def approval_queue(
     require(actor, Operation.REVIEW)
     with runtime.store.read() as session:
         return review_store.approval_queue(session, None, limit)
+
+
+def hub_refusals(runtime: Runtime, actor: Actor, submission_id: str) -> list[dict[str, object]]:
+    """The approvals from the mall hub that this desk refused to apply to one submission,
+    newest first (``mppdesk.store.hub.apply_review``: the supervisor who took it in, or one
+    superseded here meanwhile). The submission's detail says why it is still not approved;
+    each entry names the approving supervisor, the refusal and the replacement's tracking
+    number, never the applicant."""
+    require(actor, Operation.VIEW_OWN)
+    with runtime.store.read() as session:
+        return [
+            dict(entry)
+            for entry in hub_store.refused_reviews(session)
+            if entry.get("submission_id") == submission_id
+        ]
+
+
+def refusal_reason(refusal: str, superseded_by: str | None) -> Phrase | str:
+    """Why this desk refused a hub approval, as a catalog phrase (the CLI's ``hub status``
+    words): by the officer who took it in, or superseded by ``superseded_by``. A refusal
+    this version does not know stays its code: shown, never guessed."""
+    if refusal in (hub_store.REVIEW_OWN_INTAKE, hub_store.REVIEW_SUPERSEDED):
+        return Phrase(f"hubreview.why.{refusal}", {"by": superseded_by or "-"})
+    return str(refusal or "-")
 
 
 def _confirm_password(runtime: Runtime, actor: Actor, password: str, purpose: str) -> None:

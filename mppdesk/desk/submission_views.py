@@ -65,7 +65,11 @@ def read_search(text: str) -> SearchTerm | None:
         return SearchTerm("identity", compact)
     if len(compact) >= 6 and compact[0].isalpha() and compact[1:].isdigit():
         return SearchTerm("identity", compact)
-    words = tuple(w for w in repo.name_key(cleaned).replace(",", " ").split() if w)
+    # Split exactly as the name's words were indexed (``applicant_name_tokens``, written by
+    # ``repo.name_tokens``): "Moh. Ali" finds MOH and ALI, not a token "MOH." nobody has.
+    words = tuple(
+        dict.fromkeys(word for part in cleaned.split() for word in sorted(repo.name_tokens(part)))
+    )
     return SearchTerm("name", words=words) if words else None
 
 

@@ -16,6 +16,7 @@ officer's work. Every step is audited with its times, the events a report can be
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -138,8 +139,30 @@ def _from_row(row: TicketRow, ahead: int | None = None) -> QueueTicket:
     )
 
 
-def _refused(result: Any) -> DeskError:
-    return DeskError.of("tickets.hub_refused", reason=result.message or result.code)
+def _ask_hub(runtime: Runtime, ask: Callable[[Any, Any], Any]) -> Any | None:
+    """``ask(hub_tickets, client)`` of a joined desk's hub, then (on an answer) the ticket
+    steps the hub has not had yet; None when the desk is not joined. A refusal raises: the
+    hub said no, and this desk's block must not say yes instead."""
+    client = _hub_client(runtime)
+    if client is None:
+        return None
+    from mppdesk.sync import hub_tickets
+    from mppdesk.sync.hub_client import REFUSED
+
+    try:
+        result = ask(hub_tickets, client)
+        if result.ok:
+            _send_unsent(runtime, client)
+    finally:
+        client.close()
+    if result.outcome == REFUSED:
+        raise DeskError.of("tickets.hub_refused", reason=result.message or result.code)
+    return result
+
+
+def _local_day(runtime: Runtime, now: datetime | None = None) -> str:
+    """The desk's local date (ISO) of ``now`` (default: the runtime's clock now)."""
+    return (now or runtime.now()).astimezone(runtime.tz).date().isoformat()
 
 
 # --- take -------------------------------------------------------------------------------------
@@ -149,24 +172,13 @@ def take(runtime: Runtime, group: str, priority: str | None = None) -> QueueTick
     """Issue a ticket for ``group`` (letter or name) with an optional priority category."""
     letter, label = resolve_group(runtime, group)
     priority = check_priority(priority)
-    client = _hub_client(runtime)
-    if client is not None:
-        from mppdesk.sync import hub_tickets
-        from mppdesk.sync.hub_client import REFUSED
-
-        try:
-            result = hub_tickets.take(client, letter, priority, label)
-            if result.ok:
-                _send_unsent(runtime, client)
-        finally:
-            client.close()
-        if result.ok:
-            body = result.body or {}
-            ticket = _from_hub(body, label, ahead=int(body["ahead"]))
-            _audit(runtime, KIOSK, "ticket.issued", ticket)
-            return ticket
-        if result.outcome == REFUSED:
-            raise _refused(result)
+    result = _ask_hub(runtime, lambda hub, client: hub.take(client, letter, priority, label))
+    if result is not None and result.ok:
+        body = result.body or {}
+        ticket = _from_hub(body, label, ahead=int(body["ahead"]))
+        _audit(runtime, KIOSK, "ticket.issued", ticket)
+        return ticket
+    if result is not None:
         log.info("hub did not issue a ticket (%s): this desk's block", result.outcome)
     return _take_from_block(runtime, letter, label, priority)
 
@@ -188,7 +200,7 @@ def _take_from_block(
     runtime: Runtime, letter: str, label: str, priority: str | None
 ) -> QueueTicket:
     now = runtime.now()
-    day = now.astimezone(runtime.tz).date().isoformat()
+    day = _local_day(runtime, now)
     with runtime.store.write() as session:
         number, seq = _block_number(runtime, session, letter, label, day)
         row = store_tickets.add(
@@ -216,30 +228,20 @@ def call_next(
     """
     require(actor, Operation.INTAKE)
     letter, label = resolve_group(runtime, group)
-    day = runtime.now().astimezone(runtime.tz).date().isoformat()
     with runtime.store.read() as session:
-        local_waiting = bool(store_tickets.waiting(session, day, letter))
-    client = _hub_client(runtime)
-    if client is not None:
-        from mppdesk.sync import hub_tickets
-        from mppdesk.sync.hub_client import REFUSED
-
-        try:
-            result = hub_tickets.call(
-                client, letter, actor.username, walk_in=walk_in and not local_waiting, label=label
-            )
-            if result.ok:
-                _send_unsent(runtime, client)
-        finally:
-            client.close()
-        if result.ok:
-            body = (result.body or {}).get("ticket")
-            if body is not None:
-                return _keep_hub_call(runtime, actor, body, label)
-        elif result.outcome == REFUSED:
-            raise _refused(result)
-        else:
-            log.info("hub did not call a ticket (%s): this desk's block", result.outcome)
+        local_waiting = bool(store_tickets.waiting(session, _local_day(runtime), letter))
+    result = _ask_hub(
+        runtime,
+        lambda hub, client: hub.call(
+            client, letter, actor.username, walk_in=walk_in and not local_waiting, label=label
+        ),
+    )
+    if result is not None and result.ok:
+        body = (result.body or {}).get("ticket")
+        if body is not None:
+            return _keep_hub_call(runtime, actor, body, label)
+    elif result is not None:
+        log.info("hub did not call a ticket (%s): this desk's block", result.outcome)
     return _call_from_block(runtime, actor, letter, label, walk_in=walk_in)
 
 
@@ -247,7 +249,7 @@ def _keep_hub_call(runtime: Runtime, actor: Actor, body: dict[str, Any], label: 
     """Keep the hub's ticket this desk called, with the hub's stamps (report, finish)."""
     ticket = _from_hub(body, label)
     with runtime.store.write() as session:
-        day = str(body.get("day") or runtime.now().astimezone(runtime.tz).date().isoformat())
+        day = str(body.get("day") or _local_day(runtime))
         if store_tickets.find(session, day, ticket.number) is None:
             store_tickets.add(
                 session, number=ticket.number, group=ticket.group, label=label, local_date=day,
@@ -263,7 +265,7 @@ def _call_from_block(
     runtime: Runtime, actor: Actor, letter: str, label: str, *, walk_in: bool
 ) -> QueueTicket | None:
     now = runtime.now()
-    day = now.astimezone(runtime.tz).date().isoformat()
+    day = _local_day(runtime, now)
     with runtime.store.write() as session:
         waiting = store_tickets.waiting(session, day, letter)
         chosen = queue.next_to_call(
@@ -358,6 +360,10 @@ def _audit(
     session: Any = None,
     at: datetime | None = None,
 ) -> None:
+    if session is None:
+        with runtime.store.write() as own:
+            _audit(runtime, actor, action, ticket, session=own, at=at)
+        return
     details = {
         "group": ticket.group,
         "label": ticket.label,
@@ -367,17 +373,10 @@ def _audit(
         "issued_at": ticket.issued_at.isoformat(),
         "called_at": ticket.called_at.isoformat() if ticket.called_at else None,
     }
-    if session is not None:
-        repo.append_audit(
-            session, actor=actor, action=action, object_type="ticket",
-            object_id=ticket.number, details=details, at=at,
-        )
-        return
-    with runtime.store.write() as own:
-        repo.append_audit(
-            own, actor=actor, action=action, object_type="ticket",
-            object_id=ticket.number, details=details, at=at,
-        )
+    repo.append_audit(
+        session, actor=actor, action=action, object_type="ticket",
+        object_id=ticket.number, details=details, at=at,
+    )
 
 
 # --- the slip ----------------------------------------------------------------------------------
@@ -402,6 +401,13 @@ def priority_name(code: str | None, lang: str) -> str | None:
         if priority.code == code:
             return priority.name(lang)
     return code
+
+
+def slip_layout(runtime: Runtime, asked: str | None = None) -> str:
+    """The roll a ticket slip prints on: the one asked, else the settings' paper (A4, which
+    is no roll, prints on 80 mm)."""
+    layout = asked or runtime.settings.printing.paper
+    return layout if layout in ("80mm", "58mm") else "80mm"
 
 
 def slip(
@@ -452,8 +458,7 @@ def print_slip(runtime: Runtime, ticket: QueueTicket, lang: str = "id") -> bool:
     printer = runtime.settings.printing.receipt_printer or None
     if printer is None:
         return False
-    paper = runtime.settings.printing.paper
-    layout = paper if paper in ("80mm", "58mm") else "80mm"
+    layout = slip_layout(runtime)
     submit_pdf(slip(runtime, ticket, layout, lang), printer, title=f"ticket {ticket.number}")
     return True
 

@@ -137,7 +137,7 @@ function tick() {
 }
 async function poll() {
   try {
-    const answer = await fetch("/display/state", {cache: "no-store"});
+    const answer = await fetch("/display/state", {cache: "no-store", signal: AbortSignal.timeout(5000)});
     if (!answer.ok) throw new Error("HTTP " + answer.status);
     render(await answer.json());
     document.getElementById("stale").style.display = "none";

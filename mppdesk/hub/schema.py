@@ -225,3 +225,46 @@ login_attempts = Table(
     Column("at", String(40), nullable=False),
     Index("ix_hub_login_attempts_user", "username", "id"),
 )
+
+# The desks' billing records (migration 0004, mppdesk/hub/billing.py): one row per bill, what
+# its desk last pushed. Nothing personal is in a bill (a code, an agency, an amount, a state,
+# the NTPN, times), so no column is sealed: the mall's money figures are plain SQL. Times are
+# UTC ISO text as everywhere here; ``paid_day`` is the mall's local date of the payment.
+billing = Table(
+    "hub_billing",
+    metadata,
+    Column("desk", String(16), nullable=False),
+    Column("submission_id", String(64), nullable=False),
+    Column("agency", String(64), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("ntpn", String(16), nullable=True),
+    Column("paid_at", String(40), nullable=True),
+    Column("paid_day", String(10), nullable=True),
+    Column("expires_at", String(40), nullable=False),
+    Column("seq", BigInteger, nullable=False),  # the desk sequence of the record kept
+    Column("stored_at", String(40), nullable=False),
+    PrimaryKeyConstraint("submission_id", "desk", name="pk_hub_billing"),
+    # The two mall figures, each from its own partial index (on PostgreSQL covering the
+    # amount, so the totals need no row): paid per agency on a day; unpaid ones by expiry, in
+    # the order the report lists them (it stops at the first 50).
+    Index(
+        "ix_hub_billing_paid_day",
+        "paid_day",
+        "agency",
+        postgresql_include=["amount"],
+        postgresql_where=text("state = 'paid'"),
+        sqlite_where=text("state = 'paid'"),
+    ),
+    Index(
+        "ix_hub_billing_unpaid_expires",
+        "expires_at",
+        "desk",
+        "submission_id",
+        postgresql_include=["amount"],
+        postgresql_where=text("state = 'unpaid'"),
+        sqlite_where=text("state = 'unpaid'"),
+    ),
+)

@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from mppdesk.core import lockout
 from mppdesk.core.audit_chain import GENESIS, event_hash
+from mppdesk.hub import billing as hub_billing
 from mppdesk.hub import schema as t
 from mppdesk.hub.crypto import HubKey
 
@@ -47,12 +48,16 @@ KINDS = frozenset(
         "survey",
         "attachment",
         "audit",
+        "billing",  # a submission's bill: kept in hub_billing (mppdesk/hub/billing.py)
     }
 )
 ROLES = ("officer", "supervisor", "admin")
 DECISIONS = ("approved", "returned", "flagged")
 ID_KINDS = ("nik", "paspor", "kitas")
 MAX_BATCH = 500
+# The mall figures list unpaid bills whose code dies within this (the desk's report: 24 h).
+BILL_EXPIRY_SOON_S = 24 * 3600
+BILLS_LISTED = 50
 PULL_LIMIT = 1000
 # Tickets are numbered per local day of the mall (WIB unless the hub is told otherwise).
 MALL_TZ = ZoneInfo("Asia/Jakarta")
@@ -374,6 +379,11 @@ class HubStore:
                 raise _invalid("id is a string of 1 to 64 characters", f"records[{i}].id")
             if not isinstance(body, dict):
                 raise _invalid("body is an object", f"records[{i}].body")
+            if kind == "billing":
+                try:
+                    hub_billing.parse_record(entity, body, f"records[{i}].body")
+                except hub_billing.BillingRecordError as exc:
+                    raise _invalid(str(exc), exc.field) from None
             parsed.append((seq, kind, entity, body))
         return parsed
 
@@ -421,7 +431,10 @@ class HubStore:
         for item in fresh:
             latest[(item[1], item[2])] = item
         code = desk.code
-        items = list(latest.values())
+        # Bills go to their own table (plain: nothing personal), under their own rules, each
+        # record of the batch in its order (a stale state after a newer one is not the last).
+        bills = [item for item in fresh if item[1] == "billing"]
+        items = [item for item in latest.values() if item[1] != "billing"]
         blobs = self.key.seal_json_many(
             [(body, f"{code}/{kind}/{entity}".encode()) for _seq, kind, entity, body in items]
         )
@@ -444,6 +457,8 @@ class HubStore:
             held = {d: v for d, v in incoming.items() if d not in inserted}
             if held:
                 self._merge_existing(conn, code, held, stamp)
+            if bills:
+                self._store_bills(conn, code, bills, stamp)
             return last
         stmt = self._insert(t.records)
         excluded = stmt.excluded
@@ -452,7 +467,10 @@ class HubStore:
             set_={name: getattr(excluded, name) for name in _UPDATED},
             where=excluded.seq > t.records.c.seq,
         )
-        conn.execute(stmt, [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
+        if rows:
+            conn.execute(stmt, [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
+        if bills:
+            self._store_bills(conn, code, bills, stamp)
         if applicants:
             self._merge_applicants(conn, code, applicants, stamp)
         conn.execute(
@@ -461,6 +479,153 @@ class HubStore:
             .values(acked_seq=last, audit_head=head, last_seen=stamp)
         )
         return last
+
+    def _store_bills(self, conn, desk: str, items, stamp: str) -> None:  # type: ignore[no-untyped-def]
+        """Keep the batch's bills (validated already) where the desk's rules allow, record by
+        record in sequence order: a replay or a stale state changes nothing. Runs inside the
+        push's transaction, after the desk row was locked, so one desk's pushes never race."""
+        incoming = [
+            (seq, entity, bill)
+            for seq, _kind, entity, body in items
+            if (bill := hub_billing.parse_record(entity, body, "body")) is not None
+        ]
+        if not incoming:
+            return
+        b = t.billing.c
+        stored = {
+            row.submission_id: row
+            for row in conn.execute(
+                self._locked(
+                    select(t.billing).where(
+                        b.desk == desk, b.submission_id.in_(sorted({i[1] for i in incoming}))
+                    )
+                )
+            )
+        }
+        held: dict[str, tuple[int, hub_billing.HubBill]] = {
+            row.submission_id: (
+                int(row.seq),
+                hub_billing.HubBill(
+                    row.submission_id, row.agency, row.code, row.kind, int(row.amount),
+                    row.state, row.ntpn, row.paid_at, row.expires_at,
+                ),
+            )
+            for row in stored.values()
+        }
+        changed: dict[str, tuple[int, hub_billing.HubBill]] = {}
+        for seq, entity, bill in incoming:
+            current = held.get(entity)
+            if current is not None:
+                problem = hub_billing.refusal(current[1], bill)
+                if problem is not None:
+                    log.warning(
+                        "desk %s: billing record seq %d not applied: %s", desk, seq, problem
+                    )
+                if current[0] >= seq or current[1] == bill or problem is not None:
+                    continue
+            held[entity] = changed[entity] = (seq, bill)
+        keep = []
+        for entity, (seq, bill) in sorted(changed.items()):
+            keep.append(
+                {
+                    "desk": desk,
+                    "submission_id": entity,
+                    "agency": bill.agency,
+                    "code": bill.code,
+                    "kind": bill.kind,
+                    "amount": bill.amount,
+                    "state": bill.state,
+                    "ntpn": bill.ntpn,
+                    "paid_at": bill.paid_at,
+                    "paid_day": bill.paid_day(MALL_TZ),
+                    "expires_at": bill.expires_at,
+                    "seq": seq,
+                    "stored_at": stamp,
+                }
+            )
+        if not keep:
+            return
+        stmt = self._insert(t.billing)
+        excluded = stmt.excluded
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["submission_id", "desk"],
+                set_={
+                    name: getattr(excluded, name)
+                    for name in (
+                        "agency", "code", "kind", "amount", "state", "ntpn", "paid_at",
+                        "paid_day", "expires_at", "seq", "stored_at",
+                    )
+                },
+                where=excluded.seq > t.billing.c.seq,
+            ),
+            keep,
+        )
+
+    def billing_figures(self, day: str, now: datetime | None = None) -> dict[str, Any]:
+        """The mall's money for the daily report: per agency, the bills paid on ``day`` (the
+        mall's local date of payment) with their total; and every desk's unpaid bills whose
+        code dies within ``BILL_EXPIRY_SOON_S`` of now, soonest first (at most
+        ``BILLS_LISTED`` listed, all of them counted)."""
+        now = now or datetime.now(UTC)
+        start = now.astimezone(UTC).isoformat(timespec="microseconds")
+        horizon = datetime.fromtimestamp(now.timestamp() + BILL_EXPIRY_SOON_S, UTC).isoformat(
+            timespec="microseconds"
+        )
+        b, r = t.billing.c, t.records.c
+        soon = and_(b.state == "unpaid", b.expires_at > start, b.expires_at <= horizon)
+        with self.engine.connect() as conn:
+            paid = conn.execute(
+                select(b.agency, func.count(), func.sum(b.amount))
+                .where(b.state == "paid", b.paid_day == day)
+                .group_by(b.agency)
+                .order_by(b.agency)
+            ).all()
+            count, total = conn.execute(
+                select(func.count(), func.sum(b.amount)).where(soon)
+            ).one()
+            listed = conn.execute(
+                select(b.desk, b.agency, b.code, b.amount, b.expires_at, r.tracking_no)
+                .select_from(
+                    t.billing.outerjoin(
+                        t.records,
+                        and_(
+                            r.kind == "submission",
+                            r.entity_id == b.submission_id,
+                            r.desk == b.desk,
+                        ),
+                    )
+                )
+                .where(soon)
+                .order_by(b.expires_at, b.desk, b.submission_id)
+                .limit(BILLS_LISTED)
+            ).all()
+        collected = {
+            str(agency): {"paid": int(n), "amount": int(amount or 0)} for agency, n, amount in paid
+        }
+        return {
+            "collected": collected,
+            "collected_total": {
+                "paid": sum(v["paid"] for v in collected.values()),
+                "amount": sum(v["amount"] for v in collected.values()),
+            },
+            "unpaid_near_expiry": {
+                "within_s": BILL_EXPIRY_SOON_S,
+                "count": int(count or 0),
+                "amount": int(total or 0),
+                "items": [
+                    {
+                        "desk": row.desk,
+                        "tracking_number": row.tracking_no,
+                        "agency": row.agency,
+                        "code": row.code,
+                        "amount": int(row.amount),
+                        "expires": row.expires_at,
+                    }
+                    for row in listed
+                ],
+            },
+        }
 
     def record_body(self, desk: str, kind: str, entity_id: str) -> dict[str, Any] | None:
         """A stored record as the desk pushed it (decrypted), or None: for an admin's
@@ -1092,6 +1257,7 @@ class HubStore:
             "by_agency": by_agency,
             "by_status": by_status,
             "totals": totals,
+            "billing": self.billing_figures(day),
         }
 
     def stats(self) -> dict[str, Any]:

@@ -27,10 +27,7 @@ async def _body(request: Request) -> dict[str, Any]:
 
 
 def _officer(request: Request) -> str:
-    officer = request.headers.get("x-mpp-officer", "")
-    if not officer:
-        raise HubError(400, "invalid", "X-MPP-Officer is required", field="X-MPP-Officer")
-    return officer[:64]
+    return tickets.check_officer(request.headers.get("x-mpp-officer", ""))
 
 
 async def take(request: Request, desk: Desk, store: HubStore) -> Response:

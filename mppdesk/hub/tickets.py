@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
 from mppdesk.core import queue
@@ -57,6 +56,14 @@ def check_priority(value: Any) -> str | None:
     return value
 
 
+def check_officer(officer: str) -> str:
+    """The calling officer (``X-MPP-Officer``, at most 64 characters kept): a call or a step
+    of a ticket always names who made it."""
+    if not officer:
+        raise _invalid("X-MPP-Officer is required", "X-MPP-Officer")
+    return officer[:64]
+
+
 def _label(value: Any) -> str | None:
     if value is None:
         return None
@@ -89,12 +96,6 @@ def mall_day(now: datetime) -> str:
 
 class _LostRace(Exception):
     """Another counter called the chosen ticket first: choose again."""
-
-
-def _insert(store: HubStore, table):  # type: ignore[no-untyped-def]
-    return (postgresql.insert if store.engine.dialect.name == "postgresql" else sqlite.insert)(
-        table
-    )
 
 
 def _ticket(row: Row, **extra: Any) -> dict[str, Any]:
@@ -131,7 +132,7 @@ _COLUMNS = (
 
 
 def _next_seq(store: HubStore, conn: Connection, group: str, day: str) -> int:
-    stmt = _insert(store, t.ticket_counters)
+    stmt = store._insert(t.ticket_counters)
     return int(
         conn.execute(
             stmt.on_conflict_do_update(
@@ -183,12 +184,13 @@ def _run(conn: Connection, group: str, day: str) -> int:
     return queue.priority_run(r.priority for r in recent)
 
 
+def _numbered(group: str, day: str, seq: int) -> tuple[Any, ...]:
+    """The where-clause of one ticket: its group, day and number."""
+    return t.tickets.c.grp == group, t.tickets.c.day == day, t.tickets.c.seq == seq
+
+
 def _one(conn: Connection, group: str, day: str, seq: int) -> Row | None:
-    return conn.execute(
-        select(*_COLUMNS).where(
-            t.tickets.c.grp == group, t.tickets.c.day == day, t.tickets.c.seq == seq
-        )
-    ).first()
+    return conn.execute(select(*_COLUMNS).where(*_numbered(group, day, seq))).first()
 
 
 def take(
@@ -237,21 +239,17 @@ def call(
     without a kiosk: the person is already at the counter, and their wait is truly zero).
     """
     group, label = check_group(group), _label(label)
-    if not officer:
-        raise HubError(400, "invalid", "X-MPP-Officer is required", field="X-MPP-Officer")
+    officer = check_officer(officer)
     moment = _stamp(now)
     day, stamp = mall_day(moment), _iso(moment)
     counters = t.ticket_counters
 
     def work(conn: Connection) -> dict[str, Any] | None:
         lock = select(counters.c.seq).where(counters.c.grp == group, counters.c.day == day)
-        if store.engine.dialect.name == "postgresql":
-            lock = lock.with_for_update()
-        conn.execute(lock).first()
+        conn.execute(store._locked(lock)).first()
         chosen = queue.next_to_call(_heads(conn, group, day), _run(conn, group, day))
         values = {
-            "status": "called", "called_at": stamp, "counter": desk.code,
-            "officer": officer[:64],
+            "status": "called", "called_at": stamp, "counter": desk.code, "officer": officer,
         }
         if chosen is None:
             if not walk_in:
@@ -267,12 +265,7 @@ def call(
             seq = chosen.seq
             done = conn.execute(
                 update(t.tickets)
-                .where(
-                    t.tickets.c.grp == group,
-                    t.tickets.c.day == day,
-                    t.tickets.c.seq == seq,
-                    t.tickets.c.status == "waiting",
-                )
+                .where(*_numbered(group, day, seq), t.tickets.c.status == "waiting")
                 .values(**values)
             )
             if done.rowcount != 1:
@@ -311,12 +304,7 @@ def set_state(
     def work(conn: Connection) -> dict[str, Any]:
         changed = conn.execute(
             update(t.tickets)
-            .where(
-                t.tickets.c.grp == group,
-                t.tickets.c.day == day,
-                t.tickets.c.seq == seq,
-                t.tickets.c.status.in_(NEXT_FROM[state]),
-            )
+            .where(*_numbered(group, day, seq), t.tickets.c.status.in_(NEXT_FROM[state]))
             .values(status=state, **{column: _iso(moment)})
         )
         row = _one(conn, group, day, seq)
@@ -330,8 +318,7 @@ def set_state(
             )
         return _ticket(row)
 
-    if not officer:
-        raise HubError(400, "invalid", "X-MPP-Officer is required", field="X-MPP-Officer")
+    check_officer(officer)
     return store._retrying(work)
 
 

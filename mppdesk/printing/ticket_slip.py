@@ -13,7 +13,7 @@ from datetime import datetime
 from reportlab.platypus import Flowable
 
 from mppdesk.core import messages
-from mppdesk.printing.blocks import divider, label_rows
+from mppdesk.printing.blocks import divider, heading, label_rows
 from mppdesk.printing.pages import Meta, gap, styles_for, thermal_pdf
 from mppdesk.printing.text import check_lang, date_time
 from mppdesk.printing.textblock import TextBlock
@@ -35,6 +35,19 @@ def _w(code: str, lang: str, **params: object) -> str:
     return messages.text(f"tickets.{code}", lang, **params)
 
 
+def _priority(view: TicketSlipView, lang: str) -> str:
+    return f"{_w('slip_priority', lang)}: {view.priority_name}"
+
+
+def _rows(view: TicketSlipView, lang: str) -> list[tuple[str, str]]:
+    """The slip's labelled rows, the same on paper from a PDF and from ESC/POS."""
+    return [
+        (_w("slip_group", lang), view.group_name),
+        (_w("slip_time", lang), date_time(view.issued_at, lang, view.tz_label)),
+        (_w("slip_ahead", lang), _w("slip_ahead_n", lang, n=view.ahead)),
+    ]
+
+
 def render_ticket_slip(
     view: TicketSlipView, layout: Layout | str = Layout.THERMAL_80, lang: str = "id"
 ) -> bytes:
@@ -47,25 +60,12 @@ def render_ticket_slip(
     number_style = replace(
         styles.banner, size=styles.body.size * 5, leading=styles.body.size * 5.6
     )
-    story: list[Flowable] = [
-        TextBlock(view.mpp_name, styles.title),
-        TextBlock(_w("slip_title", lang), styles.doc_title),
-        divider(),
-        TextBlock([(view.number, True)], number_style),
-    ]
+    story: list[Flowable] = heading(styles, view.mpp_name, _w("slip_title", lang))
+    story += [divider(), TextBlock([(view.number, True)], number_style)]
     if view.priority_name:
-        story.append(
-            TextBlock([(f"{_w('slip_priority', lang)}: {view.priority_name}", True)], styles.doc_title)
-        )
+        story.append(TextBlock([(_priority(view, lang), True)], styles.doc_title))
     story.append(divider())
-    story += label_rows(
-        styles.label,
-        [
-            (_w("slip_group", lang), view.group_name),
-            (_w("slip_time", lang), date_time(view.issued_at, lang, view.tz_label)),
-            (_w("slip_ahead", lang), _w("slip_ahead_n", lang, n=view.ahead)),
-        ],
-    )
+    story += label_rows(styles.label, _rows(view, lang))
     story += [gap(4), TextBlock(_w("slip_wait_hint", lang), styles.center_small)]
     meta = Meta(
         title=f"{_w('slip_title', lang)} {view.number}",
@@ -92,11 +92,10 @@ def ticket_slip_escpos(
     paper.printer.text(view.number + "\n")
     paper.printer.set(align="left", bold=False, normal_textsize=True)
     if view.priority_name:
-        paper.centred(f"{_w('slip_priority', lang)}: {view.priority_name}", bold=True)
+        paper.centred(_priority(view, lang), bold=True)
     paper.rule()
-    paper.pair(_w("slip_group", lang), view.group_name)
-    paper.pair(_w("slip_time", lang), date_time(view.issued_at, lang, view.tz_label))
-    paper.pair(_w("slip_ahead", lang), _w("slip_ahead_n", lang, n=view.ahead))
+    for label, value in _rows(view, lang):
+        paper.pair(label, value)
     paper.line()
     paper.line(_w("slip_wait_hint", lang))
     return paper.finish()

@@ -96,6 +96,7 @@ def append_access(
     object_id: str,
     details: Mapping[str, Any],
     numbers: Iterable[str],
+    at: datetime | None = None,
 ) -> int:
     """Chain one access event naming the people whose data it showed; its id.
 
@@ -112,6 +113,7 @@ def append_access(
         object_type=object_type,
         object_id=object_id,
         details={**details, "subjects": subjects},
+        at=at,
     )
     session.flush()
     session.add_all(AuditSubject(subject=s, event_id=event.id) for s in subjects)

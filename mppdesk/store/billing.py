@@ -17,12 +17,19 @@ from sqlalchemy.orm import Session
 
 from mppdesk.core.billing import Billing, shown_state, transition_problem
 from mppdesk.core.states import TERMINAL_AGENCY_STATUSES
-from mppdesk.store.models import BillingRecord, OutboxEntry, Submission
+from mppdesk.store.models import BillingRecord, HubJournal, OutboxEntry, Submission
 
 # How long after a bill's expiry the desk still asks the agency about it: a payment made in
 # the code's last minutes may reach the agency's books later. Past it the desk stops asking
 # and, if nobody reported the payment, records the bill expired by its own clock.
 EXPIRY_GRACE_S = 6 * 3600.0
+
+
+def _journal(session: Session, submission_id: str) -> None:
+    """Name the changed bill in the hub journal, in the same transaction as the change (the
+    journal triggers of migration 0006 do not cover this table): the desk's hub lane pushes
+    it, so the mall's money figures follow every state the agency reports."""
+    session.add(HubJournal(kind="billing", entity_id=submission_id))
 
 
 def _as_billing(row: BillingRecord) -> Billing:
@@ -80,6 +87,7 @@ def record(session: Session, submission_id: str, billing: Billing, now: datetime
     row.ntpn = billing.ntpn
     row.paid_at = billing.paid_at
     row.updated_at = now
+    _journal(session, submission_id)
     return None
 
 
@@ -145,6 +153,7 @@ def expire_overdue(
     for row in rows:
         row.state = "expired"
         row.updated_at = now
+        _journal(session, row.submission_id)
         for entry in session.scalars(
             select(OutboxEntry).where(OutboxEntry.submission_id == row.submission_id)
         ):

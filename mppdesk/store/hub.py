@@ -28,6 +28,7 @@ from mppdesk.store.models import (
     ApplicantChange,
     Attachment,
     AuditEvent,
+    BillingRecord,
     ChecklistItem,
     HubJournal,
     HubLookupCache,
@@ -59,8 +60,12 @@ _KINDS: dict[str, tuple[type, frozenset[str]]] = {
     "survey": (SurveyResponse, frozenset()),
     "attachment": (Attachment, frozenset()),
     "audit": (AuditEvent, frozenset()),
+    # A submission's bill (code, agency, amount, state, NTPN, times): nothing personal. No
+    # trigger journals it (0006 predates it): ``mppdesk.store.billing`` does, as it writes.
+    "billing": (BillingRecord, frozenset()),
 }
 KINDS = tuple(_KINDS)
+BILLING_JOURNALLED = "billing_journalled"  # hub_state: bills stored before were journalled
 
 # hub_state names
 ACKED = "acked"  # the highest desk sequence the hub stored
@@ -162,10 +167,10 @@ def _bodies(session: Session, kind: str, ids: set[str]) -> dict[str, dict[str, A
         found = {f"{r['submission_id']}/{r['requirement_id']}": dict(r) for r in rows}
         found = {key: value for key, value in found.items() if key in ids}
     else:
-        key = table.c.id
+        key = table.c.id if "id" in table.c else table.c.submission_id
         wanted: list[Any] = [int(i) for i in ids if i.isdigit()] if key.type.python_type is int else list(ids)
         found = {
-            str(r["id"]): dict(r)
+            str(r[key.name]): dict(r)
             for r in session.execute(select(*columns).where(key.in_(wanted))).mappings()
         }
     result: dict[str, dict[str, Any]] = {}
@@ -206,6 +211,7 @@ _BACKFILL_ORDER = (
     "review",
     "survey",
     "attachment",
+    "billing",
     "audit",
 )
 
@@ -221,7 +227,8 @@ def _all_ids(session: Session, kind: str) -> list[str]:
             )
         )
         return [f"{submission}/{requirement}" for submission, requirement in rows]
-    query = select(table.c.id).order_by(table.c.id)
+    key = table.c.id if "id" in table.c else table.c.submission_id
+    query = select(key).order_by(key)
     if kind == "visit":
         query = query.where(table.c.status == "finalized")  # as the trigger's WHEN
     return [str(value) for value in session.scalars(query)]
@@ -239,6 +246,7 @@ def backfill_journal(session: Session) -> int:
     """
     if int(get_state(session, ACKED) or 0) > 0:
         return 0
+    set_state(session, BILLING_JOURNALLED, True)  # the rebuilt journal holds every bill
     existing = [
         (kind, entity_id)
         for kind, entity_id in session.execute(
@@ -262,6 +270,27 @@ def backfill_journal(session: Session) -> int:
         [{"kind": kind, "entity_id": entity_id} for kind, entity_id in missing + existing],
     )
     session.flush()
+    return len(missing)
+
+
+def journal_billing_history(session: Session) -> int:
+    """Journal, once, the bills a desk stored before bills were replicated; the number added.
+
+    A desk that had already pushed when it was upgraded (``backfill_journal`` leaves it
+    alone) would otherwise send a bill only when its state next changes, and a paid one never:
+    the mall's totals would miss that money. Bills already waiting in the journal are not
+    added twice. Marked done in ``hub_state``, so it runs once per desk."""
+    if get_state(session, BILLING_JOURNALLED):
+        return 0
+    waiting = set(
+        session.scalars(select(HubJournal.entity_id).where(HubJournal.kind == "billing"))
+    )
+    missing = [i for i in _all_ids(session, "billing") if i not in waiting]
+    if missing:
+        session.execute(
+            insert(HubJournal), [{"kind": "billing", "entity_id": i} for i in missing]
+        )
+    set_state(session, BILLING_JOURNALLED, True)
     return len(missing)
 
 

@@ -5,6 +5,9 @@ the install's retention period lose their personal data; the row, its tracking n
 checklist states and the payload's hash stay for the record and the audit trail. A submission
 superseded (corrected or cancelled) before anything of it was sent is finished too: it will
 never be sent, and it is purged once the retention period has passed since its supersession.
+So is the cancellation of such a submission: recorded at the desk, never sent (there was
+nothing at any agency to cancel), it has no outbox entry and no agency status to wait for;
+left out, it kept the applicant from ever being forgotten.
 """
 
 from __future__ import annotations
@@ -66,7 +69,8 @@ def purge_candidates(
     session: Session, finished_before: datetime, limit: int = 10_000
 ) -> list[Submission]:
     """Submissions whose personal data is past retention: finished at (or handed over to)
-    the agency with every entry settled, or superseded before any of it was sent."""
+    the agency with every entry settled, superseded before any of it was sent, or the
+    unsent cancellation of such a one."""
     # Settled: delivered, or withdrawn unsent because the submission was superseded.
     unsettled = exists().where(
         OutboxEntry.submission_id == Submission.id,
@@ -98,11 +102,21 @@ def purge_candidates(
         ~sent_or_due,
         superseded_at < finished_before,
     )
+    # A cancellation that never went out (``mppdesk.desk.corrections.cancel``: the cancelled
+    # one reached no agency): no entry at all, finished when it was recorded.
+    unsent_cancellation = and_(
+        Submission.supersedes_id.is_not(None),
+        Submission.answers["_cancel"].as_boolean().is_(True),
+        Submission.agency_status.is_(None),
+        ~handed_over,
+        no_entries,
+        Submission.finalized_at < finished_before,
+    )
     return list(
         session.scalars(
             select(Submission)
             .where(
-                or_(finished, withdrawn),
+                or_(finished, withdrawn, unsent_cancellation),
                 Submission.purged_at.is_(None),
                 ~unsettled,
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -101,21 +102,29 @@ def priority_run(session: Session, local_date: str, group: str) -> int:
     return queue.priority_run(r.priority for r in recent)
 
 
+def _update(
+    session: Session, local_date: str, number: str, only_if: Any, **values: Any
+) -> int:
+    """Set ``values`` on the ticket ``number`` of the day when ``only_if`` holds; the rows
+    changed (0: it did not hold)."""
+    changed = session.execute(
+        update(QueueTicket)
+        .where(QueueTicket.local_date == local_date, QueueTicket.number == number, only_if)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return changed.rowcount
+
+
 def call(
     session: Session, local_date: str, number: str, at: datetime, officer: str
 ) -> TicketRow | None:
     """Mark the waiting ticket ``number`` called; None when another call took it first."""
-    changed = session.execute(
-        update(QueueTicket)
-        .where(
-            QueueTicket.local_date == local_date,
-            QueueTicket.number == number,
-            QueueTicket.status == "waiting",
-        )
-        .values(status="called", called_at=at, officer=officer)
-        .execution_options(synchronize_session=False)
+    waiting_still = QueueTicket.status == "waiting"
+    moved = _update(
+        session, local_date, number, waiting_still, status="called", called_at=at, officer=officer
     )
-    if changed.rowcount != 1:
+    if moved != 1:
         return None
     return find(session, local_date, number)
 
@@ -134,17 +143,9 @@ def step(
 ) -> tuple[TicketRow | None, bool]:
     """One step of a called ticket; (the ticket after it or None when unknown, whether it moved)."""
     column = "served_at" if state == "served" else "finished_at"
-    changed = session.execute(
-        update(QueueTicket)
-        .where(
-            QueueTicket.local_date == local_date,
-            QueueTicket.number == number,
-            QueueTicket.status.in_(NEXT_FROM[state]),
-        )
-        .values(status=state, **{column: at})
-        .execution_options(synchronize_session=False)
-    )
-    return find(session, local_date, number), changed.rowcount == 1
+    allowed = QueueTicket.status.in_(NEXT_FROM[state])
+    moved = _update(session, local_date, number, allowed, status=state, **{column: at})
+    return find(session, local_date, number), moved == 1
 
 
 def day_tickets(session: Session, first: str, last: str) -> list[TicketRow]:
@@ -201,13 +202,4 @@ def unsent_steps(session: Session, limit: int = 200) -> list[UnsentSteps]:
 
 def mark_sent(session: Session, local_date: str, number: str, state: str) -> None:
     """The hub holds ``state`` for this ticket (it said so, or it refused a repeat of it)."""
-    session.execute(
-        update(QueueTicket)
-        .where(
-            QueueTicket.local_date == local_date,
-            QueueTicket.number == number,
-            QueueTicket.source == "hub",
-        )
-        .values(hub_state=state)
-        .execution_options(synchronize_session=False)
-    )
+    _update(session, local_date, number, QueueTicket.source == "hub", hub_state=state)

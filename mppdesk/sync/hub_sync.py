@@ -98,6 +98,7 @@ class HubLane:
         self._push_not_before = 0.0  # monotonic: backoff after a failed push
         self._next_pull = 0.0
         self.connected: bool | None = None  # None: not tried yet
+        self._bills_checked = False  # bills stored before they were replicated: journalled
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -140,6 +141,10 @@ class HubLane:
         (records acknowledged, True when the journal emptied)."""
         pushed = 0
         batch_size = journal.MAX_BATCH
+        if not self._bills_checked:
+            with self.store.write() as session:
+                journal.journal_billing_history(session)
+            self._bills_checked = True
         while not self._stop.is_set():
             if deadline is not None and time.monotonic() >= deadline:
                 return pushed, False

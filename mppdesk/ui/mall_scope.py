@@ -1,9 +1,10 @@
 """The dashboard's "Seluruh MPP" scope: the mall's day and its approval queue, read from the hub.
 
 A supervisor at any desk of a joined MPP sees every desk's figures for one day (visits and
-submissions per desk, per agency, per status) and the submissions held for approval at any
-desk, and decides on them; the decision is recorded at the hub and the owning desk applies it
-at its next pull (``mppdesk.desk.hub.mall_decide``). Nothing here reads this desk's store.
+submissions per desk, per agency, per status; the money collected per agency that day and the
+unpaid bills of every desk whose code dies within a day) and the submissions held for approval
+at any desk, and decides on them; the decision is recorded at the hub and the owning desk
+applies it at its next pull (``mppdesk.desk.hub.mall_decide``). Nothing here reads this desk's store.
 
 Every call goes through the TaskRunner's network pool with the hub client's deadlines, so the
 page never waits on the hub. When the hub cannot answer, the figures give way to one plain
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
@@ -44,7 +45,7 @@ from mppdesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
-TILES = ("visits", "submissions", "desks", "held")
+TILES = ("visits", "submissions", "desks", "held", "collected")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,21 @@ def _count(value: Any) -> int:
 
 def _text(value: Any, limit: int = 80) -> str:
     return str(value)[:limit] if isinstance(value, str | int) and not isinstance(value, bool) else ""
+
+
+def _column(key: str, kind: str = "text") -> ReportColumn:
+    return ReportColumn(key, tr(f"mall.col.{key}"), kind)
+
+
+def _expiry(text: Any, tz: Any) -> datetime | str:
+    """A bill's expiry in the desk's time zone; text the hub sent that is no time stays text."""
+    if not isinstance(text, str):
+        return ""
+    try:
+        moment = datetime.fromisoformat(text[:40])
+    except ValueError:
+        return text[:40]
+    return moment.astimezone(tz) if moment.tzinfo is not None else text[:40]
 
 
 def _day(text: str) -> date | str:
@@ -175,6 +191,10 @@ class MallScopePanel(QWidget):
         for key in ("desks", "agencies", "status"):
             figures.addWidget(self._table_box(key, ReportTableModel))
         split.addWidget(figures)
+        money = QSplitter(Qt.Orientation.Horizontal)  # the mall's payments (issue 14)
+        for key in ("collected", "bills"):
+            money.addWidget(self._table_box(key, ReportTableModel))
+        split.addWidget(money)
         queue = QWidget()
         queue_layout = QVBoxLayout(queue)
         queue_layout.setContentsMargins(0, 0, 0, 0)
@@ -197,7 +217,8 @@ class MallScopePanel(QWidget):
         queue_layout.addWidget(self._table_box("queue", ReportTableModel), 1)
         split.addWidget(queue)
         split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
+        split.setStretchFactor(1, 2)
+        split.setStretchFactor(2, 3)
         content.addWidget(split, 1)
         outer.addWidget(self.content, 1)
         self.tables["queue"].setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -304,9 +325,7 @@ class MallScopePanel(QWidget):
         }
         for key, value in values.items():
             self.tiles[key].value.setText(format_cell(value, "int", lang))
-
-        def column(key: str, kind: str = "text") -> ReportColumn:
-            return ReportColumn(key, tr(f"mall.col.{key}"), kind)
+        self._show_billing(report)
 
         desk_rows = tuple(
             (str(code), _count(row.get("visits")), _count(row.get("submissions")))
@@ -317,7 +336,7 @@ class MallScopePanel(QWidget):
             ReportTable(
                 "desks",
                 tr("mall.table.desks"),
-                (column("desk"), column("visits", "int"), column("submissions", "int")),
+                (_column("desk"), _column("visits", "int"), _column("submissions", "int")),
                 desk_rows,
             )
         )
@@ -333,7 +352,7 @@ class MallScopePanel(QWidget):
             label = "agency" if key == "agencies" else "status"
             self.models[key].set_table(
                 ReportTable(
-                    key, tr(f"mall.table.{key}"), (column(label), column("submissions", "int")), rows
+                    key, tr(f"mall.table.{key}"), (_column(label), _column("submissions", "int")), rows
                 )
             )
         self.models["queue"].set_table(
@@ -341,11 +360,11 @@ class MallScopePanel(QWidget):
                 "queue",
                 tr("mall.table.queue"),
                 (
-                    column("desk"),
-                    column("tracking"),
-                    column("agency"),
-                    column("service"),
-                    column("date", "date"),
+                    _column("desk"),
+                    _column("tracking"),
+                    _column("agency"),
+                    _column("service"),
+                    _column("date", "date"),
                 ),
                 tuple(
                     (
@@ -359,6 +378,61 @@ class MallScopePanel(QWidget):
                 ),
             ),
             [item.id for item in day.queue],
+        )
+
+    def _show_billing(self, report: dict[str, Any]) -> None:
+        """The day's money per agency and every desk's bills about to expire (a hub older
+        than the billing records answers without them: shown as none)."""
+        billing = report.get("billing") if isinstance(report.get("billing"), dict) else {}
+        collected = billing.get("collected") if isinstance(billing.get("collected"), dict) else {}
+        soon = (
+            billing.get("unpaid_near_expiry")
+            if isinstance(billing.get("unpaid_near_expiry"), dict)
+            else {}
+        )
+        items = soon.get("items") if isinstance(soon.get("items"), list) else []
+        rows = tuple(
+            (self._agency(str(code)), _count(n.get("paid")), _count(n.get("amount")))
+            for code, n in sorted(collected.items())
+            if isinstance(n, dict)
+        )
+        total = sum(row[2] for row in rows)
+        # (format_rupiah says "Gratis" for 0: right for a fee, wrong for money received)
+        self.tiles["collected"].value.setText(i18n.format_rupiah(total) if total else "Rp0")
+
+        self.models["collected"].set_table(
+            ReportTable(
+                "collected",
+                tr("mall.table.collected"),
+                (_column("agency"), _column("paid", "int"), _column("amount", "int")),
+                rows,
+            )
+        )
+        self.models["bills"].set_table(
+            ReportTable(
+                "bills",
+                tr("mall.table.bills"),
+                (
+                    _column("desk"),
+                    _column("tracking"),
+                    _column("agency"),
+                    _column("code"),
+                    _column("amount", "int"),
+                    _column("expires", "datetime"),
+                ),
+                tuple(
+                    (
+                        _text(item.get("desk"), 16),
+                        _text(item.get("tracking_number"), 64),
+                        self._agency(_text(item.get("agency"), 64)),
+                        _text(item.get("code"), 32),
+                        _count(item.get("amount")),
+                        _expiry(item.get("expires"), self.runtime.tz),
+                    )
+                    for item in items
+                    if isinstance(item, dict)
+                ),
+            )
         )
 
     # --- deciding ------------------------------------------------------------------------

@@ -28,16 +28,30 @@ from PySide6.QtWidgets import (
 
 from mppdesk.core.send_errors import describe_send_error
 from mppdesk.core.states import OutboxState
+from mppdesk.desk.review import refusal_reason
 from mppdesk.sync.worker import AgencyHealth
 from mppdesk.ui import i18n
 from mppdesk.ui.i18n import tr
-from mppdesk.ui.sync_bridge import HubView, SyncBridge
+from mppdesk.ui.sync_bridge import HubView, RefusedApproval, SyncBridge
 
 ONLINE = "#12652b"
 OFFLINE = "#a8200d"
 PAUSED = "#b26b00"
 UNKNOWN = "#8a93a0"
 MAX_LISTED = 8  # beyond this, healthy idle agencies are folded into "+N online"
+MAX_REFUSALS_LISTED = 5  # refused hub approvals named in the hub's tooltip
+
+
+def refusal_text(refused: RefusedApproval) -> str:
+    """One refused hub approval in the officer's words: whose approval of which submission,
+    and why this desk did not apply it (the replacement's tracking number, when superseded).
+    Names the supervisor and the tracking number only, never the applicant."""
+    return tr(
+        "hubreview.refused_here",
+        tracking=refused.tracking_number,
+        actor=refused.actor,
+        why=refusal_reason(refused.refusal, refused.superseded_by),
+    )
 
 
 def paused_reason_text(reason: str | None) -> str:
@@ -171,8 +185,10 @@ class AgencyIndicator(QWidget):
 
 class HubIndicator(QWidget):
     """The mall hub in a few words: a dot, "Hub: terhubung", what is still to push, the last
-    pull; a catalog the hub published that this desk refused is said plainly, in red. The
-    details (address, last push and pull, the last problem) are the tooltip."""
+    pull; a catalog the hub published that this desk refused is said plainly, in red, and so
+    are hub approvals this desk refused to apply ("2 persetujuan ditolak"). The details
+    (address, last push and pull, the last problem, each refused approval and why) are the
+    tooltip."""
 
     def __init__(self, tz: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -188,7 +204,10 @@ class HubIndicator(QWidget):
         self.detail.setObjectName("muted")
         self.catalog = QLabel(tr("hubbar.catalog_failed"), self)
         self.catalog.setStyleSheet(f"color: {OFFLINE}; font-weight: 600;")
-        for label in (self.dot, self.state, self.detail, self.catalog):
+        self.refusals = QLabel("", self)
+        self.refusals.setObjectName("hubRefusals")
+        self.refusals.setStyleSheet(f"color: {OFFLINE}; font-weight: 600;")
+        for label in (self.dot, self.state, self.detail, self.catalog, self.refusals):
             layout.addWidget(label)
         self.view: HubView | None = None
         self.show_view(None)
@@ -207,6 +226,9 @@ class HubIndicator(QWidget):
         self.detail.setText(" · ".join(parts))
         self.detail.setVisible(bool(parts))
         self.catalog.setVisible(view is not None and view.catalog_problem is not None)
+        refused = view.refused_approvals if view is not None else ()
+        self.refusals.setText(tr("loops2.refused_count", count=len(refused)) if refused else "")
+        self.refusals.setVisible(bool(refused))
         if view is None:
             self.setToolTip("")
             return
@@ -225,6 +247,11 @@ class HubIndicator(QWidget):
             lines.append(tr("hubbar.tip_error", error=_short_error(view.error, 200)))
         if view.catalog_problem is not None:
             lines.append(tr("hubbar.tip_catalog", problem=_short_error(view.catalog_problem, 200)))
+        if refused:
+            lines.append(tr("loops2.refused_tip"))
+            lines.extend(f"• {refusal_text(r)}" for r in refused[:MAX_REFUSALS_LISTED])
+            if len(refused) > MAX_REFUSALS_LISTED:
+                lines.append(tr("loops2.refused_more", count=len(refused) - MAX_REFUSALS_LISTED))
         self.setToolTip("\n".join(lines))
         self.setAccessibleName("; ".join(line.replace("\n", "; ") for line in lines))
 
@@ -235,6 +262,8 @@ class HubIndicator(QWidget):
             shown.append(self.detail.text())
         if self.catalog.isVisibleTo(self):
             shown.append(self.catalog.text())
+        if self.refusals.isVisibleTo(self):
+            shown.append(self.refusals.text())
         return " · ".join(shown)
 
 

@@ -54,7 +54,7 @@ from mppdesk.core.changes import Changes, Kind
 from mppdesk.core.masking import mask_nik
 from mppdesk.core.send_errors import describe_send_error
 from mppdesk.core.states import OutboxState, ReviewState, SubmissionStatus
-from mppdesk.desk import corrections, submission_views
+from mppdesk.desk import corrections, review, submission_views
 from mppdesk.desk.auth import Actor
 from mppdesk.desk.errors import DeskError
 from mppdesk.desk.runtime import Runtime
@@ -479,8 +479,9 @@ class SubmissionTableModel(QAbstractTableModel):
 class SubmissionsPage(QWidget):
     """Search box and period above, the paged table, and the selected submission's detail.
 
-    ``sync_requested`` is emitted after "retry now" (in the window the notifier already
-    wakes the sync worker). Call ``visit_finalized(ids)`` after a
+    ``sync_requested`` is emitted after "retry now" and after a cancellation that must go
+    out: the page asks its window's sync bridge for a pass at once (``_wake_sync``); a page
+    outside a window has no sync to ask. Call ``visit_finalized(ids)`` after a
     visit is stored so its submissions appear without re-reading the view.
     """
 
@@ -519,6 +520,17 @@ class SubmissionsPage(QWidget):
         self.model.load_failed.connect(self._show_error)
         self.model.rows_refreshed.connect(self._rows_refreshed)
         self.model.page_loaded.connect(self._page_loaded)
+        self.sync_requested.connect(self._wake_sync)
+        self._refusals: list[dict[str, Any]] = []  # hub approvals refused, of the detail shown
+
+    def _wake_sync(self) -> None:
+        """A pass now, by the window's sync bridge (``DeskWindow._start_sync``): what was
+        made due here (a retry, a cancellation) goes out without waiting for the worker's
+        next poll. The notifier wakes it too when it hears the change; a second wake-up
+        costs nothing, a missing one a whole poll interval."""
+        bridge = getattr(self.window(), "sync_bridge", None)
+        if bridge is not None:
+            bridge.sync_now()
 
     # --- layout --------------------------------------------------------------------------
 
@@ -902,15 +914,18 @@ class SubmissionsPage(QWidget):
 
     def _load_detail(self, submission_id: str) -> None:
         runtime, actor = self.runtime, self.actor
-        self.tasks.run(
-            lambda: submission_views.submission_detail(runtime, actor, submission_id),
-            self._detail_arrived,
-            self._detail_failed,
-        )
 
-    def _detail_arrived(self, detail: SubmissionDetail) -> None:
+        def work() -> tuple[SubmissionDetail, list[dict[str, Any]]]:
+            detail = submission_views.submission_detail(runtime, actor, submission_id)
+            return detail, review.hub_refusals(runtime, actor, submission_id)
+
+        self.tasks.run(work, self._detail_arrived, self._detail_failed)
+
+    def _detail_arrived(self, arrived: tuple[SubmissionDetail, list[dict[str, Any]]]) -> None:
+        detail, refusals = arrived
         if self.selected_id() not in (None, detail.row.id):
             return  # the officer moved on meanwhile
+        self._refusals = refusals
         self._detail = detail
         self.detail.setHtml(self._detail_html(detail))
         self.retry_button.setEnabled(any(e.state in RETRYABLE for e in detail.row.outbox))
@@ -981,6 +996,8 @@ class SubmissionsPage(QWidget):
             parts.append(line(key, esc(row.superseded_by)))
         if row.review_reason:
             parts.append(line("subs.d.return_reason", esc(row.review_reason)))
+        for refused in self._refusals[:3]:  # why a hub approval did not take effect here
+            parts.append(line("loops2.d.refused", esc(self._refusal_line(refused))))
         parts.append("</table>")
         parts.append(f"<h4>{esc(plain('subs.d.sending'))}</h4>")
         for entry in row.outbox:
@@ -1029,6 +1046,17 @@ class SubmissionsPage(QWidget):
         attachments = ", ".join(d.attachments) or plain("subs.d.none")
         parts.append(f"<p><b>{esc(plain('subs.d.attachments'))}</b>: {esc(attachments)}</p>")
         return "".join(parts)
+
+    def _refusal_line(self, refused: dict[str, Any]) -> str:
+        """One refused hub approval of the shown submission: who approved, when, and why
+        this desk did not apply it."""
+        why = review.refusal_reason(str(refused.get("refusal") or ""), refused.get("superseded_by"))
+        try:
+            at = datetime.fromisoformat(str(refused.get("at")))
+        except ValueError:
+            at = None
+        when = i18n.format_datetime(at, self.runtime.tz) if at is not None else "-"
+        return tr("loops2.d.refused_line", actor=refused.get("actor") or "-", when=when, why=why)
 
     # --- corrections and cancellations ------------------------------------------------------
 

@@ -44,6 +44,9 @@ from mppdesk.ui.inbox import GuiInbox
 log = logging.getLogger(__name__)
 
 HUB_WATCH_S = 1.0  # how often the hub lane's recorded state is looked at
+# How long a hub approval this desk refused stays on the status bar (the submission's detail
+# and ``mppdesk hub status`` keep saying it afterwards).
+REFUSED_SHOWN = timedelta(hours=24)
 # What a pull that brought something may have changed (the items' kinds are not recorded):
 # accounts, catalog overrides, decisions on this desk's submissions (which release outbox
 # entries). Not SETTINGS: the lane writes agency endpoints to settings.toml, not to this
@@ -59,10 +62,26 @@ HUB_PULL_CHANGES = Changes.of(
 
 
 @dataclass(frozen=True)
+class RefusedApproval:
+    """One approval pulled from the hub that this desk refused to apply
+    (``mppdesk.store.hub.apply_review``): which submission, who approved, why (``refusal``:
+    ``own_intake`` or ``superseded``, then ``superseded_by`` names the replacement)."""
+
+    submission_id: str
+    tracking_number: str
+    actor: str
+    refusal: str
+    superseded_by: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
 class HubView:
     """The hub as the status bar shows it. ``state``: ``connecting`` (joined, nothing heard
     yet), ``connected``, ``offline`` (the last try failed, or nothing heard for longer than
-    three pulls), ``refused`` (the hub refused the token or a batch: an admin must act)."""
+    three pulls), ``refused`` (the hub refused the token or a batch: an admin must act).
+    ``refused_approvals``: the hub approvals this desk lately refused to apply (by the
+    supervisor who took the submission in, or of one superseded here meanwhile)."""
 
     url: str
     desk: str
@@ -73,6 +92,7 @@ class HubView:
     error: str | None
     catalog_problem: str | None
     cursor: int
+    refused_approvals: tuple[RefusedApproval, ...] = ()  # refused here within REFUSED_SHOWN
 
 
 def _moment(value: Any) -> datetime | None:
@@ -110,6 +130,23 @@ def hub_view(status: desk_hub.HubStatus, now: datetime, settings: Settings) -> H
         problems = status.catalog_error.get("problems") or []
         problem = str(problems[0]) if problems else "?"
     message = error.get("message") if failed_since else None
+    refused = []
+    for entry in status.refused_reviews:  # newest first, as the store keeps them
+        at = _moment(entry.get("at"))
+        if at is None or now - at > REFUSED_SHOWN:
+            continue
+        refused.append(
+            RefusedApproval(
+                submission_id=str(entry.get("submission_id") or ""),
+                tracking_number=str(entry.get("tracking_number") or ""),
+                actor=str(entry.get("actor") or ""),
+                refusal=str(entry.get("refusal") or ""),
+                superseded_by=(
+                    str(entry["superseded_by"]) if entry.get("superseded_by") else None
+                ),
+                at=at,
+            )
+        )
     return HubView(
         url=status.url,
         desk=status.desk,
@@ -120,6 +157,7 @@ def hub_view(status: desk_hub.HubStatus, now: datetime, settings: Settings) -> H
         error=str(message) if message else None,
         catalog_problem=problem,
         cursor=status.cursor,
+        refused_approvals=tuple(refused),
     )
 
 

@@ -49,7 +49,7 @@ from mppdesk.desk.intake import plan_context
 from mppdesk.desk.runtime import Runtime
 from mppdesk.forms.engine import EntryStatus
 from mppdesk.forms.indonesia import holidays_cover
-from mppdesk.forms.validators import check_nik
+from mppdesk.forms.validators import PASSPORT_MAX, PASSPORT_USUAL_MIN, check_nik
 from mppdesk.ui.counter_memory import remember_group, remembered_group
 from mppdesk.ui.fields import Editor, nik_facts
 from mppdesk.ui.form_view import FormView, display_of, specs_for_shared
@@ -122,12 +122,17 @@ def _found_text(record: counter.ApplicantRecord) -> str:
 def foreign_candidate(typed: str) -> str | None:
     """Text in the look-up field that may be a passport (or its MRZ) or KITAS/KITAP number:
     a short word with a letter in it and none of a scanned code's punctuation (``:``, ``;``,
-    ``=``, ``{``, a URL's ``.`` or ``/``...). Digits alone stay a NIK (a NIK typo keeps its
-    NIK message); a stray character ("AB!123") is refused by the desk's validators."""
+    ``=``, ``{``, a URL's ``.`` or ``/``...), or 6 to 9 digits alone: a passport number in
+    the ICAO 9303 form that some countries print without a letter (a United States passport:
+    9 digits). Sixteen digits are a NIK (looked up before this is asked); other digits alone
+    stay a NIK mistyped and keep the NIK message; a stray character ("AB!123") is refused by
+    the desk's validators."""
     if "<" in typed:
         return typed.strip()  # a passport reader typed the MRZ
     compact = "".join(typed.split())
-    if not compact or len(compact) > 24 or compact.isdigit():
+    if compact.isascii() and compact.isdigit():
+        return compact if PASSPORT_USUAL_MIN <= len(compact) <= PASSPORT_MAX else None
+    if not compact or len(compact) > 24:
         return None
     if not any(ch.isalpha() for ch in compact) or _SCAN_PUNCTUATION.search(compact):
         return None

@@ -29,6 +29,15 @@ def _clocked(runtime) -> dict:
     return clock
 
 
+def _admin_and_locked_ani(runtime):
+    """The admin ``kepala``, and the officer ``ani`` locked out by wrong passwords."""
+    make_user(runtime, "ani", "officer")
+    admin = make_user(runtime, "kepala", "admin")
+    _clocked(runtime)
+    _fail_until_locked(runtime, "ani")
+    return admin
+
+
 def _fail_until_locked(runtime, username: str) -> list[AuthError]:
     refusals = []
     for _ in range(lockout.MAX_FAILURES):
@@ -52,10 +61,7 @@ def test_each_failure_says_how_many_attempts_are_left_and_the_last_says_locked(r
 
 
 def test_an_admin_unlock_lets_a_locked_officer_in_at_once_with_full_attempts(runtime):
-    make_user(runtime, "ani", "officer")
-    admin = make_user(runtime, "kepala", "admin")
-    _clocked(runtime)
-    _fail_until_locked(runtime, "ani")
+    admin = _admin_and_locked_ani(runtime)
     with pytest.raises(AccountLocked):
         login(runtime, "ani", PASSWORD)
     [ani] = [a for a in list_accounts(runtime, admin) if a.username == "ani"]
@@ -107,10 +113,7 @@ def test_an_admin_cannot_disable_themself_or_the_last_admin(runtime):
 
 
 def test_reset_password_replaces_the_old_one_and_lifts_the_lock(runtime):
-    make_user(runtime, "ani", "officer")
-    admin = make_user(runtime, "kepala", "admin")
-    _clocked(runtime)
-    _fail_until_locked(runtime, "ani")
+    admin = _admin_and_locked_ani(runtime)
     with pytest.raises(InvalidInput):
         reset_password(runtime, admin, "ani", "pendek")
     reset_password(runtime, admin, "ani", "sandi-baru-ani-2")

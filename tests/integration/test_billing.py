@@ -41,11 +41,14 @@ def sim(tmp_path):
         handle.stop()
 
 
-def _worker(runtime, sim_handle, clock, agencies=("polri", "dukcapil")):
+def _worker(runtime, sim_handle, agencies=("polri", "dukcapil")) -> tuple[SyncWorker, Clock]:
+    """A sync worker to the sim's agencies on a clock of its own, which the test moves."""
     runtime.settings = agency_settings(
         runtime.settings, {a: sim_handle.agency_url(a) for a in agencies}
     )
-    return SyncWorker(runtime.store, runtime.settings, runtime.blobs, clock=clock, rand=lambda: 0.5)
+    clock = Clock()
+    worker = SyncWorker(runtime.store, runtime.settings, runtime.blobs, clock=clock, rand=lambda: 0.5)
+    return worker, clock
 
 
 def _pay(sim_handle, agency: str, submission_id: str) -> requests.Response:
@@ -74,8 +77,7 @@ def test_fee_bearing_visit_is_billed_paid_at_the_agency_and_synced_back_with_the
     runtime, officer, sim, tmp_path
 ):
     handle = sim()
-    clock = Clock()
-    worker = _worker(runtime, handle, clock)
+    worker, clock = _worker(runtime, handle)
     skck = finalize(runtime, officer, SKCK)
     free = finalize(runtime, officer, KTP)
     try:
@@ -135,8 +137,7 @@ def _payload(runtime, submission_id: str) -> bytes:
 
 def test_an_expired_bill_shows_as_expired_and_cannot_be_paid(runtime, officer, sim, tmp_path):
     handle = sim(billing_ttl_s=0.0)  # every bill is past its expiry when first reported
-    clock = Clock()
-    worker = _worker(runtime, handle, clock)
+    worker, clock = _worker(runtime, handle)
     skck = finalize(runtime, officer, SKCK)
     try:
         assert worker.run_once().delivered == 1
@@ -162,8 +163,7 @@ def test_a_malformed_billing_answer_is_refused_and_the_entry_fails_with_the_reas
     runtime, officer, sim
 ):
     handle = sim(faults="polri:bad_billing=1")
-    clock = Clock()
-    worker = _worker(runtime, handle, clock)
+    worker, clock = _worker(runtime, handle)
     skck = finalize(runtime, officer, SKCK)
     try:
         report = worker.run_once()
@@ -192,8 +192,7 @@ def test_a_malformed_bill_in_a_status_answer_is_not_stored_and_is_shown_on_the_e
     runtime, officer, sim
 ):
     handle = sim()
-    clock = Clock()
-    worker = _worker(runtime, handle, clock)
+    worker, clock = _worker(runtime, handle)
     skck = finalize(runtime, officer, SKCK)
     try:
         assert worker.run_once().delivered == 1
@@ -220,8 +219,7 @@ def test_a_malformed_bill_in_a_status_answer_is_not_stored_and_is_shown_on_the_e
 
 def test_the_sim_pays_only_bills_it_issued(sim, runtime, officer):
     handle = sim()
-    clock = Clock()
-    worker = _worker(runtime, handle, clock)
+    worker, clock = _worker(runtime, handle)
     free = finalize(runtime, officer, KTP)
     skck = finalize(runtime, officer, SKCK)
     try:
@@ -243,8 +241,7 @@ def test_dashboard_and_daily_report_show_bills_near_expiry_and_payments_per_agen
     from tests.integration.pdf_inspection import flat_text
 
     handle = sim(billing_ttl_s=3600.0)  # every bill expires within the hour
-    clock = Clock()
-    worker = _worker(runtime, handle, clock)
+    worker, clock = _worker(runtime, handle)
     paid, unpaid = (finalize(runtime, officer, SKCK) for _ in range(2))
     try:
         assert worker.run_once().delivered == 2
@@ -393,8 +390,7 @@ def test_a_bill_paid_after_the_agency_completed_still_syncs_back_paid(
     """Issue 14 gap: the agency reports ``completed`` first, the citizen pays afterwards; the
     status pull goes on while the bill is unpaid, so the next sync brings ``paid`` + NTPN."""
     handle = sim()
-    clock = Clock()
-    worker = _worker(runtime, handle, clock)
+    worker, clock = _worker(runtime, handle)
     skck = finalize(runtime, officer, SKCK)
     try:
         assert worker.run_once().delivered == 1
@@ -425,8 +421,7 @@ def test_an_unpaid_bill_is_expired_by_the_desk_clock_when_the_agency_says_nothin
     """Past expiry + grace with the agency silent (down), the desk records the bill expired
     and stops asking; within the grace it still asks (a late payment may come)."""
     handle = sim(billing_ttl_s=3600.0)
-    clock = Clock()
-    worker = _worker(runtime, handle, clock)
+    worker, clock = _worker(runtime, handle)
     skck = finalize(runtime, officer, SKCK)
     try:
         assert worker.run_once().delivered == 1

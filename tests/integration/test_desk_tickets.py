@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from argon2 import PasswordHasher
 
 from mppdesk.desk import hub as desk_hub
 from mppdesk.desk import tickets
@@ -18,10 +17,10 @@ from mppdesk.desk.errors import InvalidInput
 from mppdesk.desk.intake import finalize_visit, parse_visit
 from mppdesk.desk.reports import Period, load_dashboard
 from mppdesk.desk.runtime import open_runtime
-from mppdesk.hub.server import init_hub, serve_in_thread
 from mppdesk.store.models import AuditEvent, QueueTicket
 from tests.conftest import PASSWORD, cli_json, make_user, run_cli
 from tests.example_visits import KTP, example_visit
+from tests.hub_fixtures import HASHER, Hub
 
 WIB = ZoneInfo("Asia/Jakarta")
 DAY = date(2026, 12, 3)
@@ -166,19 +165,12 @@ def test_unknown_group_or_priority_is_refused_and_nothing_is_issued(runtime, off
 # --- a joined desk -------------------------------------------------------------------------------
 
 
-HASHER = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
-
-
 @pytest.fixture
 def hub(tmp_path):
-    db_url = f"sqlite:///{tmp_path / 'hub.sqlite'}"
-    key_file = tmp_path / "hub.key"
-    init_hub(db_url, key_file=key_file)
-    handle = serve_in_thread(db_url, key_file=key_file)
-    handle.store.add_user("ani", "officer", HASHER.hash(PASSWORD), "Ani")
-    handle.db_url, handle.key_file = db_url, key_file
-    yield handle
-    handle.stop()
+    running = Hub(tmp_path)
+    running.store.add_user("ani", "officer", HASHER.hash(PASSWORD), "Ani")
+    yield running
+    running.stop()
 
 
 def _joined(tmp_path, hub, code: str):
@@ -206,13 +198,12 @@ def test_joined_desks_share_the_hub_queue_and_fall_back_to_their_block(tmp_path,
         day = hub_tickets.mall_day(datetime.now(UTC))
         assert hub_tickets.day_times(state, day).counts["done"] == 1
         # The hub goes away: the kiosk issues from its own block, the counter calls it.
-        port = int(hub.url.rsplit(":", 1)[1])
         hub.stop()
         offline = tickets.take(counter, "F")
         assert offline.number == "F-K03-001" and offline.source == "desk"
         assert tickets.call_next(counter, ani, "F").number == "F-K03-001"
         # Back again: the hub's queue is called from the counter as before.
-        hub.__dict__.update(serve_in_thread(hub.db_url, key_file=hub.key_file, port=port).__dict__)
+        hub.start()
         assert tickets.call_next(counter, ani, "F").number == "F-001"
     finally:
         kiosk.close()
@@ -316,7 +307,6 @@ def test_steps_the_hub_missed_are_kept_and_sent_in_order_when_it_answers_again(t
         with counter.store.read() as session:
             assert store_tickets.unsent_steps(session) == []  # the hub holds the call
 
-        port = int(hub.url.rsplit(":", 1)[1])
         hub.stop()
         tickets.step(counter, ani, "F-001", "served")
         tickets.step(counter, ani, "F-001", "done")
@@ -326,7 +316,7 @@ def test_steps_the_hub_missed_are_kept_and_sent_in_order_when_it_answers_again(t
         assert (unsent.number, unsent.steps) == ("F-001", ("served", "done"))
         assert (row.status, row.hub_state) == ("done", "called")  # the desk's copy moved on
 
-        hub.__dict__.update(serve_in_thread(hub.db_url, key_file=hub.key_file, port=port).__dict__)
+        hub.start()
         assert _hub_ticket(hub, "F-001").status == "called"  # a step behind, until ...
         second = tickets.call_next(counter, ani, "F")  # ... the next call reaches the hub
         assert second.number == "F-002"

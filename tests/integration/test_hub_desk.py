@@ -9,12 +9,10 @@ time, so each assertion follows a push or a pull that really crossed HTTP.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import text
 
 from mppdesk.desk import counter
@@ -23,47 +21,23 @@ from mppdesk.desk.auth import login
 from mppdesk.desk.errors import AuthError, PermissionDenied
 from mppdesk.desk.intake import finalize_visit, parse_visit
 from mppdesk.desk.runtime import open_runtime
-from mppdesk.hub.server import init_hub, serve_in_thread
+from mppdesk.hub.server import serve_in_thread
 from mppdesk.store import hub as hub_store
 from mppdesk.store.database import StoreError
 from mppdesk.store.models import OutboxEntry, Submission
 from mppdesk.sync.hub_sync import HubLane, client_for
 from tests.conftest import PASSWORD, cli_json, run_cli
+from tests.hub_fixtures import HASHER, Hub, add_counter_staff
 from tests.integration.test_intake import example_visit
 
-HASHER = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
 KTP = "dukcapil/ktp-el"
 HELD = "samsat/bbn-ii"  # requires a supervisor's approval
 
 
-@dataclass
-class Hub:
-    url: str
-    db_url: str
-    key_file: Path
-    handle: object
-
-    @property
-    def store(self):
-        return self.handle.store
-
-    def stop(self) -> None:
-        self.handle.stop()
-
-    def restart(self) -> None:
-        port = int(self.url.rsplit(":", 1)[1])
-        self.handle = serve_in_thread(self.db_url, key_file=self.key_file, port=port)
-
-
 @pytest.fixture
 def hub(tmp_path):
-    db_url = f"sqlite:///{tmp_path / 'hub.sqlite'}"
-    key_file = tmp_path / "hub.key"
-    init_hub(db_url, key_file=key_file)
-    handle = serve_in_thread(db_url, key_file=key_file)
-    running = Hub(handle.url, db_url, key_file, handle)
-    running.store.add_user("ani", "officer", HASHER.hash(PASSWORD), "Ani")
-    running.store.add_user("sari", "supervisor", HASHER.hash(PASSWORD), "Sari")
+    running = Hub(tmp_path)
+    add_counter_staff(running)
     yield running
     running.stop()
 
@@ -129,7 +103,7 @@ def test_an_applicant_registered_at_one_desk_is_prefilled_at_another(desks, hub)
     cached = desk_hub.lookup(second.runtime, ani2, nik)
     assert cached.source == "hub" and cached.cached
     assert cached.profile == found.profile
-    hub.restart()
+    hub.start()
     # K01 itself answers from its own store when the hub cannot
     assert desk_hub.lookup(first.runtime, ani1, "3171999999999999") is None
 
@@ -362,7 +336,7 @@ def test_with_the_hub_down_intake_works_and_the_push_catches_up_in_order(desks, 
     offline = desk.sync(timeout_s=1.0)
     assert offline.pending > 0 and offline.pushed == 0
     assert desk_hub.status(desk.runtime).connected is False
-    hub.restart()
+    hub.start()
     report = desk.sync()
     assert report.pending == 0 and report.pushed >= offline.pending
     listed = {d["desk"]: d for d in hub.store.list_desks()}

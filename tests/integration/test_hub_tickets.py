@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from mppdesk.hub import schema as t
 from mppdesk.hub import tickets
-from mppdesk.hub.server import init_hub, serve_in_thread
 from mppdesk.hub.store import Desk
+from tests.hub_fixtures import hub_on_backend
 
 _groups = itertools.count(1)
 
@@ -34,14 +34,8 @@ def key_file(tmp_path_factory):
 
 @pytest.fixture(scope="module", params=["postgresql", "sqlite"])
 def hub(request, key_file, tmp_path_factory):
-    if request.param == "postgresql":
-        url = request.getfixturevalue("pg_module_url")
-    else:
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("hubdb") / "hub.db")
-    init_hub(url, key_file=key_file)
-    handle = serve_in_thread(url, key_file=key_file)
-    yield handle
-    handle.stop()
+    with hub_on_backend(request, key_file, tmp_path_factory) as handle:
+        yield handle
 
 
 class Desk_:

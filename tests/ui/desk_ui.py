@@ -81,6 +81,15 @@ def sign_in_to_visit(qtbot, window: DeskWindow, username: str, password: str):
     return page
 
 
+def look_up_nik(qtbot, page, nik: str) -> None:
+    """Type ``nik`` into the visit's NIK field and press Enter: back once the look-up answered
+    (found or not)."""
+    page.nik_edit.setFocus()
+    type_text(nik)
+    with qtbot.waitSignal(page.looked_up, timeout=10_000):
+        press(Qt.Key.Key_Return)
+
+
 def store_known_applicant(runtime, actor) -> None:
     """An earlier visit, so the NIK look-up finds the applicant and pre-fills the form."""
     from tests.example_visits import finalize

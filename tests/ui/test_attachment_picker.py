@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt
-
 from tests.conftest import PASSWORD, make_user
 from tests.ui.desk_ui import (
     KNOWN_NIK,
+    look_up_nik,
     open_window,
-    press,
     sign_in_to_visit,
     store_known_applicant,
-    type_text,
 )
 
 
@@ -24,10 +21,7 @@ def test_picker_refuses_what_the_officer_did_not_mean(qtbot, runtime, tmp_path):
     store_known_applicant(runtime, officer)
     window = open_window(qtbot, runtime)
     page = sign_in_to_visit(qtbot, window, "ani", PASSWORD)
-    page.nik_edit.setFocus()
-    type_text(KNOWN_NIK)
-    with qtbot.waitSignal(page.looked_up, timeout=10_000):
-        press(Qt.Key.Key_Return)
+    look_up_nik(qtbot, page, KNOWN_NIK)
     page.add_service("dukcapil/ikd-aktivasi")
     service_page = page.service_pages[0]
 

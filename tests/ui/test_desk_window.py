@@ -84,10 +84,14 @@ def test_wrong_password_and_lockout_are_explained(qtbot, runtime):
 
 def test_idle_lock_hides_the_visit_until_the_password(qtbot, runtime):
     make_user(runtime, "ani", "officer")
-    window = open_window(qtbot, runtime, idle_lock_ms=400)
+    # A long lock while signing in: on a loaded machine the visit may take longer than a
+    # short lock to open, and the desk would lock before the ticket is typed.
+    window = open_window(qtbot, runtime, idle_lock_ms=60_000)
     page = sign_in_to_visit(qtbot, window, "ani", PASSWORD)
     page.ticket_edit.setFocus()
     type_text("C-003")
+    assert not window.is_locked
+    window.idle.set_timeout(400)  # restarts the running timer, as a settings change does
     with qtbot.waitSignal(window.locked, timeout=5_000):
         pass  # no key, no mouse: the desk locks itself
     assert window.pages.currentWidget() is window.lock_page

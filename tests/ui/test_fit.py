@@ -100,19 +100,14 @@ def _look(qtbot, window, name: str, size: tuple[int, int]) -> list[str]:
 
 
 def test_the_counter_fits_1366_and_1920(qtbot, runtime):
-    from PySide6.QtCore import Qt
-
     from mppdesk.ui.tour_keys import BPJS, KTP, NEW_NIK
     from tests.conftest import PASSWORD, make_user
-    from tests.ui.desk_ui import open_window, press, sign_in_to_visit, type_text
+    from tests.ui.desk_ui import look_up_nik, open_window, sign_in_to_visit
 
     make_user(runtime, "ani", "officer")
     window = open_window(qtbot, runtime)
     page = sign_in_to_visit(qtbot, window, "ani", PASSWORD)
-    page.nik_edit.setFocus()
-    type_text(NEW_NIK)
-    with qtbot.waitSignal(page.looked_up, timeout=10_000):
-        press(Qt.Key.Key_Return)
+    look_up_nik(qtbot, page, NEW_NIK)
     problems = {}
     for size in SIZES:
         page.go_step(0)

@@ -10,6 +10,7 @@ from mppdesk.store import repo
 from mppdesk.ui.fields import dashed_date
 from mppdesk.ui.tour_keys import BPJS, KTP, NEW_NIK, new_applicant_visit
 from tests.conftest import PASSWORD, make_user
+from tests.ui import desk_ui
 from tests.ui.desk_ui import focused, open_window, press, shoot, sign_in_to_visit, tab, type_text
 
 # The offscreen platform cannot raise a dialog or grab the keyboard for a completer's popup.
@@ -20,10 +21,7 @@ def _new_applicant(qtbot, runtime, nik: str = NEW_NIK):
     make_user(runtime, "ani", "officer")
     window = open_window(qtbot, runtime)
     page = sign_in_to_visit(qtbot, window, "ani", PASSWORD)
-    page.nik_edit.setFocus()
-    type_text(nik)
-    with qtbot.waitSignal(page.looked_up, timeout=10_000):
-        press(Qt.Key.Key_Return)
+    desk_ui.look_up_nik(qtbot, page, nik)
     qtbot.waitUntil(lambda: page.applicant_form.focus_stops()[-1].isVisible())
     return window, page
 

@@ -17,6 +17,7 @@ from tests.ui.desk_ui import (
     KNOWN_NIK,
     KTP,
     focused,
+    look_up_nik,
     open_window,
     press,
     shoot,
@@ -85,10 +86,7 @@ def test_switching_to_english_keeps_the_visit(qtbot, runtime):
     store_known_applicant(runtime, officer)
     window = open_window(qtbot, runtime)
     page = sign_in_to_visit(qtbot, window, "ani", PASSWORD)
-    page.nik_edit.setFocus()
-    type_text(KNOWN_NIK)
-    with qtbot.waitSignal(page.looked_up, timeout=10_000):
-        press(Qt.Key.Key_Return)
+    look_up_nik(qtbot, page, KNOWN_NIK)
     page.add_service(KTP)
     try:
         window.actions_by_name["lang_en"].trigger()
@@ -111,10 +109,7 @@ def test_receipt_prints_the_previewed_pdf(qtbot, runtime, tmp_path):
     store_known_applicant(runtime, officer)
     window = open_window(qtbot, runtime)
     page = sign_in_to_visit(qtbot, window, "ani", PASSWORD)
-    page.nik_edit.setFocus()
-    type_text(KNOWN_NIK)
-    with qtbot.waitSignal(page.looked_up, timeout=10_000):
-        press(Qt.Key.Key_Return)
+    look_up_nik(qtbot, page, KNOWN_NIK)
     page.add_service("dukcapil/ikd-aktivasi")
     service_page = page.service_pages[0]
     form = service_page.form
