@@ -33,8 +33,8 @@ from mppdesk.desk.auth import Actor, require
 from mppdesk.desk.errors import AuthError, DeskError, PermissionDenied
 from mppdesk.desk.runtime import Runtime
 from mppdesk.settings import HubSettings, Settings, load_settings, save_settings
-from mppdesk.store import hub as hub_store
 from mppdesk.store import access_log, lookups, repo
+from mppdesk.store import hub as hub_store
 from mppdesk.store.hub_keys import load_hub_token, save_hub_token
 from mppdesk.sync import hub_client
 from mppdesk.sync.hub_client import HubClient, HubConfigError, check_hub_url
