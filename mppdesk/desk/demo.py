@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from mppdesk.desk.auth import Actor, add_user, login, os_actor
 from mppdesk.desk.errors import InvalidInput
 from mppdesk.desk.intake import VisitRequest, finalize_visit, parse_visit
 from mppdesk.desk.runtime import Runtime, open_runtime
-from mppdesk.settings import AgencyEndpoint, DeskSettings, Settings, save_settings
+from mppdesk.settings import AgencyEndpoint, DeskSettings, QrisSettings, Settings, save_settings
 from mppdesk.sync.sim.server import AgencySim, SimConfig
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,19 @@ DEMO_ACCOUNTS = (
     ("budi", "officer", "petugas-demo-2", "Budi Petugas"),
 )
 MANUAL_AGENCIES = ("bpn",)  # no API: shows the handover list
+# The demo MPP collects PDAM's connection fee itself, so a PDAM receipt shows a dynamic QRIS
+# beside the billing code. An illustrative merchant: no acquirer knows these numbers.
+DEMO_QRIS = QrisSettings(
+    agencies="pdam",
+    merchant_name="MPP DEMO KOTA CONTOH",
+    merchant_city="KOTA CONTOH",
+    acquirer_domain="ID.CO.BANKDAERAH.WWW",
+    merchant_pan="9360012300000012345",
+    merchant_id="MPPDEMO01",
+    nmid="ID1026000000001",
+    criteria="URE",
+    mcc="9399",
+)
 
 
 @dataclass
@@ -53,6 +66,8 @@ def demo_settings(sim: AgencySim, agencies: list[str]) -> Settings:
             settings = settings.with_agency(
                 AgencyEndpoint(code=code, base_url=sim.agency_url(code), read_timeout_s=10.0)
             )
+    if set(DEMO_QRIS.agency_codes) <= set(agencies):
+        settings = replace(settings, qris=DEMO_QRIS)
     return settings
 
 
