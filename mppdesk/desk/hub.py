@@ -36,6 +36,7 @@ from mppdesk.settings import HubSettings, Settings, load_settings, save_settings
 from mppdesk.store import access_log, lookups, repo
 from mppdesk.store import hub as hub_store
 from mppdesk.store.hub_keys import load_hub_token, save_hub_token
+from mppdesk.store.views import IDENTITY_KINDS
 from mppdesk.sync import hub_client
 from mppdesk.sync.hub_client import HubClient, HubConfigError, check_hub_url
 from mppdesk.sync.hub_sync import client_for
@@ -330,11 +331,15 @@ def _record_type() -> type:
 def _lookup(
     runtime: Runtime, actor: Actor, number: str, id_kind: str, changes: int
 ) -> tuple[MallApplicant | None, list]:
+    # One hub request whatever the number: the hub answers a passport with the foreigner
+    # keyed by their KITAS/KITAP (or the reverse), and this store's row of that person, if
+    # any, is the one under the key the hub answered with.
     answer = _ask_hub(runtime, actor, id_kind, number) if joined(runtime.settings) else None
+    key_kind, key_number = _answered_key(answer) or (id_kind, number)
     local = lookups.view_applicant(
         runtime.store,
-        id_kind,
-        number,
+        key_kind,
+        key_number,
         changes=changes,
         actor=actor.username,
         action="applicant.viewed",
@@ -408,6 +413,16 @@ def _ask_hub(runtime: Runtime, actor: Actor, id_kind: str, number: str) -> dict[
     if body.get("found") is not True:
         return None
     return dict(body["applicant"])
+
+
+def _answered_key(applicant: dict[str, Any] | None) -> tuple[str, str] | None:
+    """The (kind, number) the hub's answer is keyed by, when it is a well-formed one."""
+    if applicant is None:
+        return None
+    kind, number = applicant.get("id_kind"), applicant.get("id_number")
+    if kind not in IDENTITY_KINDS or not isinstance(number, str) or not 0 < len(number) <= 64:
+        return None
+    return kind, number
 
 
 def _from_hub(applicant: dict[str, Any], applicant_id: str | None = None) -> MallApplicant:

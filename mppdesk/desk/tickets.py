@@ -320,18 +320,22 @@ def step(runtime: Runtime, actor: Actor, number: str, state: str) -> QueueTicket
         client = _hub_client(runtime)
         if client is not None:
             try:
-                _send_unsent(runtime, client)
+                _send_unsent(runtime, client, live=(after.local_date, after.number, state))
             finally:
                 client.close()
     return ticket
 
 
-def _send_unsent(runtime: Runtime, client: Any) -> None:
-    """Hub ticket steps the hub has not acknowledged, sent in order; the rest stay for the
-    next call that reaches the hub (never lost, never this desk's figures)."""
+def _send_unsent(
+    runtime: Runtime, client: Any, live: tuple[str, str, str] | None = None
+) -> None:
+    """Hub ticket steps the hub has not acknowledged, sent in order with the times this desk
+    took them; ``live`` is the step just taken (the hub's clock stamps it), every other one
+    is a resend (the hub keeps this desk's time when it believes it). What the hub does not
+    take stays for the next call that reaches it (never lost, never this desk's figures)."""
     from mppdesk.sync import hub_tickets
 
-    settled, complete = hub_tickets.send_unsent(client, runtime.store)
+    settled, complete = hub_tickets.send_unsent(client, runtime.store, live=live)
     if not complete:
         log.warning("hub did not take every ticket step (%d sent): kept for later", settled)
 

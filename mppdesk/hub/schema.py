@@ -100,6 +100,16 @@ applicants = Table(
     Column("created_by", String(16), nullable=False),
     Column("updated_by", String(16), nullable=False),
     Column("updated_at", String(40), nullable=False),
+    # A foreigner's other number (since 0005): the keyed hash of ("paspor", no_paspor) of a
+    # KITAS-keyed applicant, of ("kitas", no_kitas) of a passport-keyed one, so either number
+    # finds them. Never unique: the applicant keyed by that number wins (``HubStore.lookup``).
+    Column("alias_hash", String(64), nullable=True),
+    Index(
+        "ix_hub_applicants_alias",
+        "alias_hash",
+        postgresql_where=text("alias_hash IS NOT NULL"),
+        sqlite_where=text("alias_hash IS NOT NULL"),
+    ),
 )
 
 applicant_conflicts = Table(

@@ -58,9 +58,12 @@ def init_hub(db_url: str, *, key_file: Path | None = None) -> str:
     engine = database.create_hub_engine(db_url)
     try:
         revision = database.upgrade(engine)
-        # Officers' names stored in clear by a hub before 0003 are sealed now (the key
-        # lives outside the database, so the migration itself cannot).
-        HubStore(engine, HubKey.load(key_file)).seal_plain_officer_names()
+        # Officers' names stored in clear by a hub before 0003 are sealed now, and the
+        # foreigners stored before 0005 get their other number's alias (the key lives
+        # outside the database, so the migrations themselves cannot).
+        store = HubStore(engine, HubKey.load(key_file))
+        store.seal_plain_officer_names()
+        store.fill_applicant_aliases()
         return revision
     finally:
         engine.dispose()

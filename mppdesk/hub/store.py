@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import and_, func, insert, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -54,6 +55,11 @@ KINDS = frozenset(
 ROLES = ("officer", "supervisor", "admin")
 DECISIONS = ("approved", "returned", "flagged")
 ID_KINDS = ("nik", "paspor", "kitas")
+MAX_ID_NUMBER = 64
+# A foreigner keyed by one foreign number is also found by the other, kept in the profile:
+# key kind -> (the other number's kind, its profile field).
+_ALIAS_FIELDS = {"kitas": ("paspor", "no_paspor"), "paspor": ("kitas", "no_kitas")}
+ALIAS_FILL_BATCH = 1000
 MAX_BATCH = 500
 # The mall figures list unpaid bills whose code dies within this (the desk's report: 24 h).
 BILL_EXPIRY_SOON_S = 24 * 3600
@@ -673,11 +679,29 @@ class HubStore:
             "id_number_enc": id_enc,
             "name_enc": name_enc,
             "profile_enc": profile_enc,
+            "alias_hash": self._alias_hash(id_kind, fields),
             "version": 1,
             "created_by": desk,
             "updated_by": desk,
             "updated_at": stamp,
         }
+
+    def _alias_hash(self, id_kind: str, fields: Mapping[str, Any]) -> str | None:
+        """The keyed hash of a foreigner's other number, as desks store it in the profile
+        (``no_paspor`` of a KITAS-keyed applicant, ``no_kitas`` of a passport-keyed one),
+        normalised as intake normalises a typed one (no spaces, upper case); None for a NIK,
+        a missing, malformed or oversized number."""
+        other = _ALIAS_FIELDS.get(id_kind)
+        if other is None:
+            return None
+        kind, field = other
+        value = fields.get(field)
+        if not isinstance(value, str) or len(value) > 2 * MAX_ID_NUMBER:
+            return None
+        value = "".join(value.split()).upper()
+        if not value or len(value) > MAX_ID_NUMBER:
+            return None
+        return self.key.lookup_hash(kind, value)
 
     def _merge_applicants(self, conn, desk: str, items, stamp: str) -> None:  # type: ignore[no-untyped-def]
         incoming = self._incoming_applicants(items)
@@ -725,6 +749,7 @@ class HubStore:
                     profile_enc=self.key.seal_json(
                         {"fields": merged, "history": history}, _ctx(b"profile", digest)
                     ),
+                    alias_hash=self._alias_hash(row.id_kind, merged),
                     version=row.version + 1,
                     updated_by=desk,
                     updated_at=stamp,
@@ -736,29 +761,46 @@ class HubStore:
             conn.execute(insert(t.applicant_conflicts), conflicts)
 
     def lookup(self, desk: Desk, officer: str, id_kind: str, id_number: str) -> dict[str, Any]:
-        """An applicant by identity number; every look-up is logged (desk, officer, hash)."""
+        """An applicant by identity number; every look-up is logged (desk, officer, hash).
+
+        A passport or KITAS/KITAP number also finds the foreigner keyed by the other one whose
+        profile holds it (``alias_hash``), in the same single query and log row; the applicant
+        keyed by the number itself always wins over one that merely carries it."""
         id_kind = (id_kind or "").lower()
         if id_kind not in ID_KINDS:
             raise _invalid("id_kind is nik, paspor or kitas", "id_kind")
-        if not isinstance(id_number, str) or not id_number.strip() or len(id_number) > 64:
+        if (
+            not isinstance(id_number, str)
+            or not id_number.strip()
+            or len(id_number) > MAX_ID_NUMBER
+        ):
             raise _invalid("id_number is required", "id_number")
         digest = self.key.lookup_hash(id_kind, id_number)
+        foreign = id_kind in _ALIAS_FIELDS
         if self._pg:
             with self.engine.begin() as conn:
-                row, open_conflicts = _lookup_pg(conn, digest, desk.code, officer)
+                row, open_conflicts = _lookup_pg(conn, digest, foreign, desk.code, officer)
             if row is None:
                 return {"found": False}
             return self._applicant_answer(row, open_conflicts)
+        a = t.applicants.c
+        match = or_(a.lookup_hash == digest, a.alias_hash == digest) if foreign else (
+            a.lookup_hash == digest
+        )
         with self.engine.begin() as conn:
             row = conn.execute(
-                select(t.applicants).where(t.applicants.c.lookup_hash == digest)
+                select(t.applicants)
+                .where(match)
+                .order_by((a.lookup_hash == digest).desc(), a.updated_at.desc(), a.id.desc())
+                .limit(1)
             ).first()
             conn.execute(
                 insert(t.access_log).values(
                     at=now_iso(),
                     desk=desk.code,
                     officer=officer,
-                    subject_hash=digest,
+                    # The person found (by their own key), else the number asked for.
+                    subject_hash=row.lookup_hash if row is not None else digest,
                     found=row is not None,
                 )
             )
@@ -830,6 +872,7 @@ class HubStore:
                 .values(
                     name_enc=self.key.seal_json(profile["fields"].get("name"), _ctx(b"name", row.lookup_hash)),
                     profile_enc=self.key.seal_json(profile, _ctx(b"profile", row.lookup_hash)),
+                    alias_hash=self._alias_hash(row.id_kind, profile["fields"]),
                     version=version,
                     updated_by="hub",
                     updated_at=stamp,
@@ -841,6 +884,49 @@ class HubStore:
                 .values(resolved_at=stamp, resolved_by=officer)
             )
         return version
+
+    def fill_applicant_aliases(self) -> int:
+        """Give the foreigners stored before revision 0005 their alias (``alias_hash``) from
+        their sealed profiles; the number of rows given one. Repeatable (``hub init`` runs
+        it): only foreign rows without an alias are read, a batch per transaction, by id. A
+        profile this key cannot open is left as it is and counted in the log."""
+        a = t.applicants.c
+        filled = unreadable = 0
+        after = 0
+        while True:
+            with self.engine.begin() as conn:
+                rows = conn.execute(
+                    select(a.id, a.lookup_hash, a.id_kind, a.profile_enc)
+                    .where(
+                        a.id > after,
+                        a.id_kind.in_(tuple(_ALIAS_FIELDS)),
+                        a.alias_hash.is_(None),
+                    )
+                    .order_by(a.id)
+                    .limit(ALIAS_FILL_BATCH)
+                ).all()
+                if not rows:
+                    break
+                after = rows[-1].id
+                for row in rows:
+                    try:
+                        profile = self.key.open_json(
+                            row.profile_enc, _ctx(b"profile", row.lookup_hash)
+                        )
+                    except (InvalidTag, ValueError):
+                        unreadable += 1
+                        continue
+                    fields = profile.get("fields") if isinstance(profile, dict) else None
+                    alias = self._alias_hash(row.id_kind, fields) if isinstance(fields, dict) else None
+                    if alias is None:
+                        continue
+                    conn.execute(
+                        update(t.applicants).where(a.id == row.id).values(alias_hash=alias)
+                    )
+                    filled += 1
+        if unreadable:
+            log.warning("%d applicants' profiles could not be opened with this key", unreadable)
+        return filled
 
     # -- users and lockout ----------------------------------------------------------------------
     def add_user(self, username: str, role: str, password_hash: str, full_name: str = "") -> None:
@@ -1258,7 +1344,15 @@ class HubStore:
             "by_status": by_status,
             "totals": totals,
             "billing": self.billing_figures(day),
+            "tickets": self.ticket_figures(day),
         }
+
+    def ticket_figures(self, day: str) -> dict[str, Any]:
+        """The mall's queue that day per ticket group (issue 14): the same figures as
+        ``GET /v1/tickets/stats`` (``mppdesk.hub.tickets.daily_figures``)."""
+        from mppdesk.hub import tickets
+
+        return tickets.daily_figures(self, day)
 
     def stats(self) -> dict[str, Any]:
         r = t.records.c
@@ -1349,9 +1443,9 @@ _STAGE_MERGE = (
 # this waits for) is skipped here and merged after, under its row lock.
 _APPLICANTS_INSERT = (
     "INSERT INTO hub_applicants (lookup_hash, id_kind, id_number_enc, name_enc, profile_enc,"
-    " version, created_by, updated_by, updated_at)"
-    " SELECT h, k, i, n, p, 1, %s, %s, %s FROM unnest(%s::text[], %s::text[], %s::bytea[],"
-    " %s::bytea[], %s::bytea[]) WITH ORDINALITY AS u(h, k, i, n, p, o) ORDER BY o"
+    " alias_hash, version, created_by, updated_by, updated_at)"
+    " SELECT h, k, i, n, p, a, 1, %s, %s, %s FROM unnest(%s::text[], %s::text[], %s::bytea[],"
+    " %s::bytea[], %s::bytea[], %s::text[]) WITH ORDINALITY AS u(h, k, i, n, p, a, o) ORDER BY o"
     " ON CONFLICT (lookup_hash) DO NOTHING RETURNING lookup_hash"
 )
 _DESK_ACKED = (
@@ -1413,19 +1507,28 @@ class _DeskRow:
     revoked: bool
 
 
-_LOOKUP_APPLICANT = (
-    "SELECT id, lookup_hash, id_kind, id_number_enc, profile_enc, version, updated_by"
-    " FROM hub_applicants WHERE lookup_hash = %s"
-)
-_LOOKUP_LOGGED = (
-    "INSERT INTO hub_access_log (at, desk, officer, subject_hash, found)"
-    " SELECT %s, %s, %s, %s, EXISTS (SELECT 1 FROM hub_applicants WHERE lookup_hash = %s)"
-)
-_LOOKUP_CONFLICTS = (
-    "SELECT c.id, c.field, c.values_enc FROM hub_applicant_conflicts c"
-    " JOIN hub_applicants a ON a.id = c.applicant_id"
-    " WHERE a.lookup_hash = %s AND c.resolved_at IS NULL ORDER BY c.id"
-)
+def _lookup_statement(match: str) -> str:
+    """One statement for the whole look-up: the applicant (own key first, then the most
+    recently changed one carrying the number as its alias), the access-log row naming the
+    person found (else the number asked for), and the open conflicts (one row each)."""
+    # Only the two constant match clauses below are put into the SQL text.
+    return (
+        "WITH hit AS (SELECT id, lookup_hash, id_kind, id_number_enc, profile_enc, version,"  # noqa: S608
+        f" updated_by FROM hub_applicants WHERE {match}"
+        " ORDER BY lookup_hash = %(h)s DESC, updated_at DESC, id DESC LIMIT 1),"
+        " logged AS (INSERT INTO hub_access_log (at, desk, officer, subject_hash, found)"
+        " SELECT %(at)s, %(desk)s, %(officer)s, COALESCE((SELECT lookup_hash FROM hit), %(h)s),"
+        " EXISTS (SELECT 1 FROM hit))"
+        " SELECT hit.id, hit.lookup_hash, hit.id_kind, hit.id_number_enc, hit.profile_enc,"
+        " hit.version, hit.updated_by, c.id, c.field, c.values_enc FROM hit"
+        " LEFT JOIN hub_applicant_conflicts c ON c.applicant_id = hit.id"
+        " AND c.resolved_at IS NULL ORDER BY c.id"
+    )
+
+
+# A NIK is only ever an applicant's own key; a foreign number may be another's alias.
+_LOOKUP_NIK = _lookup_statement("lookup_hash = %(h)s")
+_LOOKUP_FOREIGN = _lookup_statement("(lookup_hash = %(h)s OR alias_hash = %(h)s)")
 
 
 @dataclass(frozen=True)
@@ -1446,20 +1549,18 @@ class _ConflictRow:
     values_enc: bytes
 
 
-def _lookup_pg(conn, digest: str, desk: str, officer: str):  # type: ignore[no-untyped-def]
-    """The applicant, the access log entry and the open conflicts in one round trip (the
-    transaction's BEGIN included); an officer waits on it at the counter."""
+def _lookup_pg(conn, digest: str, foreign: bool, desk: str, officer: str):  # type: ignore[no-untyped-def]
+    """The applicant, the access log entry and the open conflicts in one statement and one
+    round trip (the transaction's BEGIN included); an officer waits on it at the counter."""
     driver = conn.connection.driver_connection
+    params = {"h": digest, "at": now_iso(), "desk": desk, "officer": officer}
     with _driver_errors(conn, "hub look-up"):
         with driver.pipeline():
-            applicant = driver.execute(_LOOKUP_APPLICANT, (digest,))
-            driver.execute(_LOOKUP_LOGGED, (now_iso(), desk, officer, digest, digest))
-            conflicts = driver.execute(_LOOKUP_CONFLICTS, (digest,))
-        row = applicant.fetchone()
-        found = conflicts.fetchall()
-    if row is None:
+            cursor = driver.execute(_LOOKUP_FOREIGN if foreign else _LOOKUP_NIK, params)
+        rows = cursor.fetchall()
+    if not rows:
         return None, []
-    return _ApplicantRow(*row), [_ConflictRow(*c) for c in found]
+    return _ApplicantRow(*rows[0][:7]), [_ConflictRow(*r[7:]) for r in rows if r[7] is not None]
 
 
 def _write_push_pg(  # type: ignore[no-untyped-def]
@@ -1490,6 +1591,7 @@ def _write_push_pg(  # type: ignore[no-untyped-def]
                         [a["id_number_enc"] for a in applicants],
                         [a["name_enc"] for a in applicants],
                         [a["profile_enc"] for a in applicants],
+                        [a["alias_hash"] for a in applicants],
                     ),
                 )
             driver.execute(_DESK_ACKED, (last, head, stamp, desk))

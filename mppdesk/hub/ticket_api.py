@@ -53,10 +53,17 @@ async def call(request: Request, desk: Desk, store: HubStore) -> Response:
 
 
 async def state(request: Request, desk: Desk, store: HubStore) -> Response:
+    """A step; ``resent`` ones carry the desk's time ``at`` (judged, never trusted)."""
     body = await _body(request)
+    resent = body.get("resent", False)
+    if not isinstance(resent, bool):
+        raise HubError(400, "invalid", "resent is true or false", field="resent")
     answer = await run_in_threadpool(
-        tickets.set_state, store, desk, _officer(request), request.path_params["number"],
-        body.get("state"),
+        functools.partial(
+            tickets.set_state, store, desk, _officer(request), request.path_params["number"],
+            body.get("state"), day=tickets.check_day(body.get("day")), at=body.get("at"),
+            resent=resent,
+        )
     )
     return JSONResponse(answer)
 

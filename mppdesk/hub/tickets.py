@@ -2,6 +2,10 @@
 done or a no-show, each step with its time, so waiting time (issued → called) and service
 time (called → finished) are true figures, not the desk's guesses.
 
+A step a desk kept while the hub was away arrives later marked ``resent`` with the desk's time;
+the hub keeps that time when :func:`judge_claim` believes it, else stamps its own and notes it
+(``ticket_clock`` rows the daily report counts); see hub-sync.md, "Resent steps".
+
 Functions over the hub's engine (``HubStore.engine``). Numbering shares the day's counter with
 the older ``POST /v1/tickets`` (``hub_ticket_counters``), so a number is never handed out twice.
 Calling the next ticket takes the rule of :mod:`mppdesk.core.queue` (priority first, at most
@@ -282,6 +286,79 @@ def call(
     raise HubError(503, "unavailable", "the queue is too busy; call again")
 
 
+# A resent step's time is the desk's claim: believed within these bounds (hub-sync.md).
+CLOCK_SKEW_S = 120  # a desk's clock may run this far ahead of the hub's
+CLOCK_NOTE = "ticket_clock"  # hub_records kind of a resent step stamped by the hub's clock
+CLOCK_REASONS = ("unparsable", "future", "day", "order")
+
+
+def _previous(row: Row, state: str) -> str | None:
+    """The time of the step ``state`` follows (done after served follows served)."""
+    if state == "done" and row.served_at:
+        return row.served_at
+    return row.called_at
+
+
+def judge_claim(claim: Any, previous: str | None, day: str, now: datetime) -> tuple[datetime, str | None]:
+    """The time a resent step keeps: the desk's ``claim`` when it is an aware ISO time, at
+    most ``CLOCK_SKEW_S`` ahead of ``now``, on or after the ticket's ``day`` and not before
+    its previous step; otherwise ``now`` with the reason the claim was not believed (a desk's
+    clock is a claim from outside, like any other)."""
+    moment: datetime | None = None
+    if isinstance(claim, str) and len(claim) <= 40:
+        try:
+            moment = datetime.fromisoformat(claim)
+        except ValueError:
+            moment = None
+    if moment is None or moment.tzinfo is None:
+        return now, "unparsable"
+    if (moment - now).total_seconds() > CLOCK_SKEW_S:
+        return now, "future"
+    if mall_day(moment) < day:
+        return now, "day"
+    if previous is not None and moment < datetime.fromisoformat(previous):
+        return now, "order"
+    return moment, None
+
+
+def _live(previous: str | None, now: datetime) -> datetime:
+    """A live step's time: the hub's clock, never before the previous step (which may be a
+    desk's claim up to ``CLOCK_SKEW_S`` ahead)."""
+    if previous is not None:
+        return max(now, datetime.fromisoformat(previous))
+    return now
+
+
+def check_day(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date().isoformat()
+    except (TypeError, ValueError):
+        raise _invalid("day is YYYY-MM-DD", "day") from None
+
+
+def _note_clock(
+    store: HubStore, conn: Connection, desk: Desk, row: Row, state: str, claim: Any,
+    reason: str, used: datetime,
+) -> None:
+    """Keep, beside the ticket, that a resent step got the hub's time and why: a
+    ``ticket_clock`` row of ``hub_records`` (no desk can push that kind), one per step, that
+    the daily report counts. The desk's claim is sealed like every record body."""
+    number = f"{row.grp}-{row.seq:03d}"
+    entity = f"{row.day}/{number}/{state}"
+    claimed = claim[:64] if isinstance(claim, str) else None
+    body = {"number": number, "state": state, "reason": reason, "claimed": claimed,
+            "used": _iso(used)}
+    conn.execute(
+        insert(t.records).values(
+            desk=desk.code, kind=CLOCK_NOTE, entity_id=entity, seq=0, local_date=row.day,
+            status=reason, created_at=_iso(used), stored_at=_iso(datetime.now(UTC)),
+            body_enc=store.key.seal_json(body, f"{desk.code}/{CLOCK_NOTE}/{entity}".encode()),
+        )
+    )
+
+
 def set_state(
     store: HubStore,
     desk: Desk,
@@ -290,33 +367,51 @@ def set_state(
     state: Any,
     *,
     day: str | None = None,
+    at: Any = None,
+    resent: bool = False,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """One step of a called ticket: ``served`` (the person came), ``done`` (visit finished)
-    or ``no_show`` (called and never came)."""
+    or ``no_show`` (called and never came).
+
+    A live step takes the hub's clock. A ``resent`` step (the desk kept it while the hub was
+    away) takes the desk's time ``at`` when :func:`judge_claim` believes it, else the hub's
+    clock, noted (``ticket_clock``) so the report says how many times are the hub's."""
     if state not in NEXT_FROM:
         raise _invalid("state is served, done or no_show", "state")
     group, seq = parse_number(number)
     moment = _stamp(now)
-    day = day or mall_day(moment)
+    day = check_day(day) or mall_day(moment)
     column = "served_at" if state == "served" else "finished_at"
 
     def work(conn: Connection) -> dict[str, Any]:
+        before = conn.execute(
+            store._locked(select(*_COLUMNS).where(*_numbered(group, day, seq)))
+        ).first()
+        if before is None:
+            raise HubError(404, "not_found", "no ticket with this number today")
+        previous = _previous(before, state)
+        reason = None
+        if resent:
+            used, reason = judge_claim(at, previous, day, moment)
+        else:
+            used = _live(previous, moment)
         changed = conn.execute(
             update(t.tickets)
             .where(*_numbered(group, day, seq), t.tickets.c.status.in_(NEXT_FROM[state]))
-            .values(status=state, **{column: _iso(moment)})
+            .values(status=state, **{column: _iso(used)})
         )
         row = _one(conn, group, day, seq)
-        if row is None:
-            raise HubError(404, "not_found", "no ticket with this number today")
+        assert row is not None
         if changed.rowcount != 1:
             raise _invalid(
                 f"the ticket is {row.status or 'called (older numbering)'}, not "
                 f"{' or '.join(NEXT_FROM[state])}",
                 "state",
             )
-        return _ticket(row)
+        if reason is not None:
+            _note_clock(store, conn, desk, row, state, at, reason, used)
+        return _ticket(row, clock="desk" if resent and reason is None else "hub")
 
     check_officer(officer)
     return store._retrying(work)
@@ -337,8 +432,8 @@ def _seconds(start: str | None, end: str | None) -> float | None:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
-def day_times(store: HubStore, day: str) -> DayTimes:
-    rows = _day_rows(store, day)
+def _fold(rows: list[Row]) -> DayTimes:
+    """The one definition of the queue's figures (the stats route and the daily report)."""
     waits: list[float] = []
     services: list[float] = []
     counts = dict.fromkeys(STATES, 0)
@@ -357,9 +452,34 @@ def day_times(store: HubStore, day: str) -> DayTimes:
     return DayTimes(waits, services, counts)
 
 
-def _day_rows(store: HubStore, day: str) -> list[Row]:
+def day_times(store: HubStore, day: str) -> DayTimes:
+    return _fold(_day_rows(store, day))
+
+
+def _day_rows(store: HubStore, day: str, columns: tuple[Any, ...] = _COLUMNS) -> list[Row]:
     with store.engine.connect() as conn:
-        return list(conn.execute(select(*_COLUMNS).where(t.tickets.c.day == day)).all())
+        return list(conn.execute(select(*columns).where(t.tickets.c.day == day)).all())
+
+
+# What the figures read of a ticket: the daily report fetches these alone (a busy mall's day
+# is thousands of rows, and the report is read often).
+_TIMES = tuple(
+    t.tickets.c[name]
+    for name in ("grp", "label", "status", "issued_at", "called_at", "finished_at")
+)
+
+
+def _merged(parts: list[DayTimes]) -> DayTimes:
+    """Several groups' figures as one: the raw times are kept, so mean and p90 stay exact."""
+    counts = dict.fromkeys(STATES, 0)
+    for part in parts:
+        for state, n in part.counts.items():
+            counts[state] = counts.get(state, 0) + n
+    return DayTimes(
+        [w for part in parts for w in part.waits],
+        [s for part in parts for s in part.services],
+        counts,
+    )
 
 
 def _mean(values: list[float]) -> float | None:
@@ -373,22 +493,58 @@ def _p90(values: list[float]) -> float | None:
     return round(ordered[max(0, -(-len(ordered) * 9 // 10) - 1)], 1)
 
 
-def stats(store: HubStore, officer: str | None, day: Any) -> dict[str, Any]:
-    """The day's queue figures for a supervisor: counts per state, mean and p90 of the waits
-    and service times (nearest-rank p90), in seconds."""
-    store.require_role(officer, ("supervisor", "admin"))
-    try:
-        day = datetime.strptime(day, "%Y-%m-%d").date().isoformat()
-    except (TypeError, ValueError):
-        raise _invalid("date is YYYY-MM-DD", "date") from None
-    times = day_times(store, day)
+def figures(times: DayTimes) -> dict[str, Any]:
+    """Counts per state, mean and nearest-rank p90 of waits and service times (seconds)."""
     return {
-        "date": day,
         "counts": times.counts,
         "wait_s": {"n": len(times.waits), "mean": _mean(times.waits), "p90": _p90(times.waits)},
         "service_s": {
             "n": len(times.services), "mean": _mean(times.services), "p90": _p90(times.services)
         },
+    }
+
+
+def _check_date(day: Any) -> str:
+    try:
+        return datetime.strptime(day, "%Y-%m-%d").date().isoformat()
+    except (TypeError, ValueError):
+        raise _invalid("date is YYYY-MM-DD", "date") from None
+
+
+def stats(store: HubStore, officer: str | None, day: Any) -> dict[str, Any]:
+    """The day's queue figures for a supervisor: counts per state, mean and p90 of the waits
+    and service times (nearest-rank p90), in seconds."""
+    store.require_role(officer, ("supervisor", "admin"))
+    day = _check_date(day)
+    return {"date": day, **figures(day_times(store, day))}
+
+
+def daily_figures(store: HubStore, day: str) -> dict[str, Any]:
+    """The queue's part of the mall's daily report: :func:`figures` per ticket group and for
+    the whole mall, and how many resent steps kept the hub's clock instead of the desk's
+    (``hub_clock``: by reason, see :func:`judge_claim`). Two index reads of one day."""
+    rows = _day_rows(store, day, _TIMES)
+    by_group: dict[str, list[Row]] = {}
+    labels: dict[str, str] = {}
+    for row in rows:
+        by_group.setdefault(row.grp, []).append(row)
+        if row.label and row.grp not in labels:
+            labels[row.grp] = row.label
+    r = t.records.c
+    with store.engine.connect() as conn:
+        notes = conn.execute(
+            select(r.status, func.count())
+            .where(r.kind == CLOCK_NOTE, r.local_date == day)
+            .group_by(r.status)
+        ).all()
+    reasons = {str(reason): int(n) for reason, n in notes}
+    folded = {grp: _fold(by_group[grp]) for grp in sorted(by_group)}  # each row parsed once
+    return {
+        "groups": {
+            grp: {"label": labels.get(grp), **figures(times)} for grp, times in folded.items()
+        },
+        "all": figures(_merged(list(folded.values()))),
+        "hub_clock": {"steps": sum(reasons.values()), "by_reason": reasons},
     }
 
 

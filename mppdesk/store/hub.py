@@ -356,8 +356,26 @@ def cache_applicant(session: Session, applicant: Mapping[str, Any], now: datetim
     session.flush()
 
 
+# The hub answers a passport with the foreigner keyed by their KITAS/KITAP whose profile holds
+# it (and the reverse): asked kind -> (the kind such an answer is kept under, the field).
+_FOREIGN_ALIAS = {"paspor": ("kitas", "no_paspor"), "kitas": ("paspor", "no_kitas")}
+
+
 def cached_applicant(session: Session, id_kind: str, id_number: str) -> dict[str, Any] | None:
+    """The hub's last answer for (kind, number); for a foreign number, also the answer kept
+    under the person's other number whose profile holds it (what the hub answered online)."""
     row = session.get(HubLookupCache, (id_kind, id_number))
+    if row is None and id_kind in _FOREIGN_ALIAS:
+        kind, field = _FOREIGN_ALIAS[id_kind]
+        row = session.scalars(
+            select(HubLookupCache)
+            .where(
+                HubLookupCache.id_kind == kind,
+                HubLookupCache.applicant["profile"][field].as_string() == id_number,
+            )
+            .order_by(HubLookupCache.fetched_at.desc())
+            .limit(1)
+        ).first()
     return None if row is None else dict(row.applicant)
 
 

@@ -166,6 +166,7 @@ class UnsentSteps:
     number: str
     officer: str | None
     steps: tuple[str, ...]
+    times: tuple[datetime, ...] = ()  # when this desk took each step (its clock)
 
 
 def _path(ticket: QueueTicket) -> list[str]:
@@ -194,8 +195,15 @@ def unsent_steps(session: Session, limit: int = 200) -> list[UnsentSteps]:
         path = _path(ticket)
         sent = path.index(ticket.hub_state) + 1 if ticket.hub_state in path else 0
         if path[sent:]:
+            times = tuple(
+                ticket.served_at if step == "served" else ticket.finished_at
+                for step in path[sent:]
+            )
             out.append(
-                UnsentSteps(ticket.local_date, ticket.number, ticket.officer, tuple(path[sent:]))
+                UnsentSteps(
+                    ticket.local_date, ticket.number, ticket.officer, tuple(path[sent:]),
+                    times,  # type: ignore[arg-type]  # a step in the path has its stamp
+                )
             )
     return out
 

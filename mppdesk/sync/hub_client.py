@@ -184,12 +184,7 @@ class HubClient:
             body = result.body or {}
             found = body.get("found")
             applicant = body.get("applicant")
-            if found is True and not (
-                isinstance(applicant, dict)
-                and applicant.get("id_kind") == id_kind
-                and applicant.get("id_number") == id_number
-                and isinstance(applicant.get("profile", {}), dict)
-            ):
+            if found is True and not answers_for(applicant, id_kind, id_number):
                 # Another person's record, or none: never pre-fill from it.
                 return HubResult(RETRY, None, "look-up answer outside the contract")
             if found is not True and found is not False:
@@ -248,6 +243,32 @@ class HubClient:
         if officer:
             headers["X-MPP-Officer"] = officer
         return (client or self._transport)._call("POST", path, data=data, headers=headers)
+
+
+# A passport number also finds the foreigner keyed by their KITAS/KITAP whose profile holds
+# it, and the reverse (the hub's alias, see the contract's look-up): asked kind -> (the key
+# kind such an answer has, the profile field that must hold the number asked for).
+_FOREIGN_ALIAS = {"paspor": ("kitas", "no_paspor"), "kitas": ("paspor", "no_kitas")}
+
+
+def answers_for(applicant: Any, id_kind: str, id_number: str) -> bool:
+    """Whether the hub's record is the person asked about: keyed by that number, or a
+    foreigner keyed by their other number whose profile holds this one. Anything else is
+    another person's record, never pre-filled."""
+    if not isinstance(applicant, dict) or not isinstance(applicant.get("profile", {}), dict):
+        return False
+    kind, number = applicant.get("id_kind"), applicant.get("id_number")
+    if kind == id_kind and number == id_number:
+        return True
+    alias = _FOREIGN_ALIAS.get(id_kind)
+    if alias is None or kind != alias[0] or not isinstance(number, str):
+        return False
+    held = (applicant.get("profile") or {}).get(alias[1])
+    return isinstance(held, str) and _compact(held) == _compact(id_number)
+
+
+def _compact(number: str) -> str:
+    return "".join(number.split()).upper()
 
 
 def classify(answer: Answer) -> HubResult:

@@ -3,7 +3,8 @@ each answer checked against the contract before the desk believes it.
 
 A ticket step the hub did not take (down, an answer outside the contract) stays on the desk
 as unsent (``queue_tickets.hub_state`` behind ``status``); ``send_unsent`` sends such steps
-in their order once the hub answers again.
+in their order once the hub answers again, each with the time this desk took it and marked
+``resent``, so the hub's waits and service times are the desk's, not the arrival's.
 
 A ticket answer names the number asked for (its group), a known state and ISO times; anything
 else is ``retry`` (a captive portal, another group's ticket), never a ticket.
@@ -96,10 +97,28 @@ def call(
     return result
 
 
-def set_state(client: HubClient, number: str, state: str, officer: str) -> HubResult:
+def set_state(
+    client: HubClient,
+    number: str,
+    state: str,
+    officer: str,
+    *,
+    at: datetime | None = None,
+    resent: bool = False,
+    day: str | None = None,
+) -> HubResult:
+    """One step at the hub. ``at`` is when this desk took it (aware); with ``resent`` (the
+    hub was away when it happened) the hub keeps that time if it believes it."""
+    payload: dict[str, Any] = {"state": state}
+    if at is not None:
+        payload["at"] = at.isoformat()
+    if resent:
+        payload["resent"] = True
+    if day is not None:
+        payload["day"] = day
     answer = client._post(
         f"/v1/tickets/{quote(number, safe='')}/state",
-        {"state": state},
+        payload,
         officer=officer,
         client=client._lookup,
     )
@@ -109,9 +128,18 @@ def set_state(client: HubClient, number: str, state: str, officer: str) -> HubRe
     return result
 
 
-def send_unsent(client: HubClient, store: Store, limit: int = 200) -> tuple[int, bool]:
+def send_unsent(
+    client: HubClient,
+    store: Store,
+    limit: int = 200,
+    live: tuple[str, str, str] | None = None,
+) -> tuple[int, bool]:
     """Send the hub the ticket steps it has not acknowledged, each ticket's steps in order;
     returns (steps the hub now holds, whether every unsent step was settled).
+
+    Each step goes with the time this desk took it. ``live`` (local date, number, state) is
+    the step just taken, sent as it happens (the hub stamps it with its own clock); every
+    other step is ``resent``: the hub was away, so it keeps the desk's time if it believes it.
 
     Idempotent: a step the hub already holds (its earlier answer was lost) is refused by the
     hub as a step from the wrong state, which settles it just the same; any other refusal
@@ -123,10 +151,21 @@ def send_unsent(client: HubClient, store: Store, limit: int = 200) -> tuple[int,
         pending = store_tickets.unsent_steps(session, limit)
     settled = 0
     for ticket in pending:
-        for state in ticket.steps:
-            result = set_state(client, ticket.number, state, ticket.officer or "desk")
+        times = ticket.times or (None,) * len(ticket.steps)
+        for state, at in zip(ticket.steps, times, strict=True):
+            resent = live != (ticket.local_date, ticket.number, state)
+            result = set_state(
+                client, ticket.number, state, ticket.officer or "desk",
+                at=at, resent=resent, day=ticket.local_date,
+            )
             if result.ok:
                 settled += 1
+                if resent and (result.body or {}).get("clock") == "hub":
+                    log.warning(
+                        "hub stamped ticket %s step %s with its own clock: this desk's time "
+                        "was not believed (clock ahead, or before the previous step)",
+                        ticket.number, state,
+                    )
             elif result.outcome == REFUSED:
                 log.warning(
                     "hub refused ticket %s step %s (%s): settled as the hub's word",

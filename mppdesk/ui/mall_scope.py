@@ -2,7 +2,8 @@
 
 A supervisor at any desk of a joined MPP sees every desk's figures for one day (visits and
 submissions per desk, per agency, per status; the money collected per agency that day and the
-unpaid bills of every desk whose code dies within a day) and the submissions held for approval
+unpaid bills of every desk whose code dies within a day; the queue per ticket group: tickets,
+no-shows, waits and service times, mean and p90, in minutes) and the submissions held for approval
 at any desk, and decides on them; the decision is recorded at the hub and the owning desk
 applies it at its next pull (``mppdesk.desk.hub.mall_decide``). Nothing here reads this desk's store.
 
@@ -45,7 +46,7 @@ from mppdesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
-TILES = ("visits", "submissions", "desks", "held", "collected")
+TILES = ("visits", "submissions", "desks", "held", "collected", "wait")
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,19 @@ def _count(value: Any) -> int:
 
 def _text(value: Any, limit: int = 80) -> str:
     return str(value)[:limit] if isinstance(value, str | int) and not isinstance(value, bool) else ""
+
+
+def _seconds(value: Any) -> float | None:
+    """A duration the hub sent, in seconds; anything else (a hub older than the figure, a
+    wrong type) is unknown, never zero."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return None
+
+
+def _minutes(durations: Any, key: str) -> float | None:
+    seconds = _seconds(durations.get(key)) if isinstance(durations, dict) else None
+    return None if seconds is None else round(seconds / 60.0, 1)
 
 
 def _column(key: str, kind: str = "text") -> ReportColumn:
@@ -195,6 +209,17 @@ class MallScopePanel(QWidget):
         for key in ("collected", "bills"):
             money.addWidget(self._table_box(key, ReportTableModel))
         split.addWidget(money)
+        waits = QWidget()  # the mall's queue per ticket group (issue 14)
+        waits_layout = QVBoxLayout(waits)
+        waits_layout.setContentsMargins(0, 0, 0, 0)
+        waits_layout.addWidget(self._table_box("waits", ReportTableModel), 1)
+        self.tables["waits"].horizontalHeader().setStretchLastSection(False)
+        self.clock_note = QLabel("")
+        self.clock_note.setObjectName("muted")
+        self.clock_note.setWordWrap(True)
+        self.clock_note.setVisible(False)
+        waits_layout.addWidget(self.clock_note)
+        split.addWidget(waits)
         queue = QWidget()
         queue_layout = QVBoxLayout(queue)
         queue_layout.setContentsMargins(0, 0, 0, 0)
@@ -218,7 +243,8 @@ class MallScopePanel(QWidget):
         split.addWidget(queue)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 2)
-        split.setStretchFactor(2, 3)
+        split.setStretchFactor(2, 2)
+        split.setStretchFactor(3, 3)
         content.addWidget(split, 1)
         outer.addWidget(self.content, 1)
         self.tables["queue"].setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -326,6 +352,7 @@ class MallScopePanel(QWidget):
         for key, value in values.items():
             self.tiles[key].value.setText(format_cell(value, "int", lang))
         self._show_billing(report)
+        self._show_waits(report)
 
         desk_rows = tuple(
             (str(code), _count(row.get("visits")), _count(row.get("submissions")))
@@ -434,6 +461,59 @@ class MallScopePanel(QWidget):
                 ),
             )
         )
+
+    def _show_waits(self, report: dict[str, Any]) -> None:
+        """The day's queue per ticket group (the hub's ``tickets`` figures, the definitions of
+        ``GET /v1/tickets/stats``), in minutes; and how many resent steps kept the hub's clock
+        because a desk's time was not believed. A hub without the figures shows none."""
+        from mppdesk.desk.tickets import group_name
+
+        figures = report.get("tickets") if isinstance(report.get("tickets"), dict) else {}
+        groups = figures.get("groups") if isinstance(figures.get("groups"), dict) else {}
+        overall = figures.get("all") if isinstance(figures.get("all"), dict) else {}
+        lang = i18n.language()
+        wait = _minutes(overall.get("wait_s"), "mean")
+        self.tiles["wait"].value.setText(format_cell(wait, "minutes", lang))
+        rows = []
+        for letter, entry in sorted(groups.items()):
+            if not isinstance(entry, dict):
+                continue
+            counts = entry.get("counts") if isinstance(entry.get("counts"), dict) else {}
+            label = _text(entry.get("label"), 40)
+            name = f"{_text(letter, 8)} · {group_name(self.runtime, label)}" if label else letter
+            rows.append(
+                (
+                    name,
+                    sum(_count(n) for n in counts.values()),
+                    _count(counts.get("done")),
+                    _count(counts.get("no_show")),
+                    _minutes(entry.get("wait_s"), "mean"),
+                    _minutes(entry.get("wait_s"), "p90"),
+                    _minutes(entry.get("service_s"), "mean"),
+                    _minutes(entry.get("service_s"), "p90"),
+                )
+            )
+        self.models["waits"].set_table(
+            ReportTable(
+                "waits",
+                tr("mall.table.waits"),
+                (
+                    _column("group"),
+                    _column("tickets", "int"),
+                    _column("done", "int"),
+                    _column("no_show", "int"),
+                    _column("wait_mean", "minutes"),
+                    _column("wait_p90", "minutes"),
+                    _column("service_mean", "minutes"),
+                    _column("service_p90", "minutes"),
+                ),
+                tuple(rows),
+            )
+        )
+        clock = figures.get("hub_clock") if isinstance(figures.get("hub_clock"), dict) else {}
+        steps = _count(clock.get("steps"))
+        self.clock_note.setText(tr("mall.hub_clock", n=format_cell(steps, "int", lang)))
+        self.clock_note.setVisible(steps > 0)
 
     # --- deciding ------------------------------------------------------------------------
 
