@@ -20,8 +20,11 @@ HASHER = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
 
 
 class Hub:
-    def __init__(self, tmp_path: Path) -> None:
-        self.db_url = f"sqlite:///{tmp_path / 'hub.sqlite'}"
+    """A hub serving on loopback that can stop and start again on the same port: on a SQLite
+    file under ``tmp_path``, or on ``db_url`` (a fresh PostgreSQL database)."""
+
+    def __init__(self, tmp_path: Path, db_url: str | None = None) -> None:
+        self.db_url = db_url or f"sqlite:///{tmp_path / 'hub.sqlite'}"
         self.key_file = tmp_path / "hub.key"
         init_hub(self.db_url, key_file=self.key_file)
         self.handle = serve_in_thread(self.db_url, key_file=self.key_file)
@@ -67,3 +70,15 @@ def hub_on_backend(
         yield handle
     finally:
         handle.stop()
+
+
+def join(runtime, hub: Hub, code: str = "K01", **hub_settings) -> None:
+    """``mppdesk hub join`` for the test's desk, with faster hub timings when asked."""
+    from dataclasses import replace
+
+    from mppdesk.desk import hub as desk_hub
+    from mppdesk.settings import load_settings
+
+    desk_hub.join(runtime.data_dir, hub.url, code, hub.store.add_desk(code))
+    settings = load_settings(runtime.data_dir)
+    runtime.settings = replace(settings, hub=replace(settings.hub, **hub_settings))

@@ -24,42 +24,16 @@ from mppdesk.desk import hub as desk_hub
 from mppdesk.desk import tickets
 from mppdesk.desk.runtime import open_runtime
 from mppdesk.hub import schema
-from mppdesk.hub.server import init_hub, serve_in_thread
 from mppdesk.store import tickets as store_tickets
 from mppdesk.store.models import QueueTicket
 from tests.conftest import PASSWORD, fresh_pg_database, make_user
-from tests.hub_fixtures import HASHER
-
-
-class PgHub:
-    """A hub on a fresh PostgreSQL database that can stop and start on the same port."""
-
-    def __init__(self, db_url: str, key_file) -> None:
-        self.db_url, self.key_file = db_url, key_file
-        init_hub(db_url, key_file=key_file)
-        self.handle = serve_in_thread(db_url, key_file=key_file)
-        self.url = self.handle.url
-        self.running = True
-
-    @property
-    def store(self):
-        return self.handle.store
-
-    def stop(self) -> None:
-        if self.running:
-            self.handle.stop()
-            self.running = False
-
-    def start(self) -> None:
-        port = int(self.url.rsplit(":", 1)[1])
-        self.handle = serve_in_thread(self.db_url, key_file=self.key_file, port=port)
-        self.running = True
+from tests.hub_fixtures import HASHER, Hub
 
 
 @pytest.fixture
 def hub(tmp_path):
     with fresh_pg_database("mppdesk_resend") as url:
-        running = PgHub(url, tmp_path / "hub.key")
+        running = Hub(tmp_path, url)
         running.store.add_user("ani", "officer", HASHER.hash(PASSWORD), "Ani")
         running.store.add_user("sari", "supervisor", HASHER.hash(PASSWORD), "Sari")
         try:

@@ -73,6 +73,17 @@ def sign_in(qtbot, window: DeskWindow, username: str, password: str) -> None:
     press(Qt.Key.Key_Return)
 
 
+def signed_in(qtbot, runtime, username: str, password: str | None = None, **kwargs) -> DeskWindow:
+    """A desk window opened and signed in (with the tests' PASSWORD unless given), on its
+    counter page."""
+    from tests.conftest import PASSWORD
+
+    window = open_window(qtbot, runtime, **kwargs)
+    sign_in(qtbot, window, username, password or PASSWORD)
+    qtbot.waitUntil(lambda: window.visit_page is not None, timeout=10_000)
+    return window
+
+
 def sign_in_to_visit(qtbot, window: DeskWindow, username: str, password: str):
     sign_in(qtbot, window, username, password)
     qtbot.waitUntil(lambda: window.visit_page is not None, timeout=10_000)

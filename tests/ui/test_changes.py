@@ -15,7 +15,7 @@ from mppdesk.desk.intake import finalize_visit, parse_visit
 from mppdesk.desk.survey import ELEMENTS
 from mppdesk.ui import i18n, screens
 from mppdesk.ui.screens import Screen, ScreenContext
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import make_user
 from tests.example_visits import (
     HELD,
     KTP,
@@ -27,17 +27,11 @@ from tests.example_visits import (
     start_sim,
 )
 from tests.integration.conftest import SimHandle
-from tests.ui.desk_ui import open_window, press, sign_in, type_text
+from tests.ui.desk_ui import press, signed_in, type_text
 
 # The offscreen platform cannot raise a dialog; it says so.
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 
-
-def signed_in(qtbot, runtime, username: str, **kwargs):
-    window = open_window(qtbot, runtime, **kwargs)
-    sign_in(qtbot, window, username, PASSWORD)
-    qtbot.waitUntil(lambda: window.visit_page is not None, timeout=10_000)
-    return window
 
 
 def open_dashboard(qtbot, window):

@@ -17,9 +17,9 @@ from mppdesk.settings import AgencyEndpoint
 from mppdesk.store import repo
 from mppdesk.store.models import OutboxEntry
 from mppdesk.ui.notifier import ChangeNotifier
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import make_user
 from tests.example_visits import example_visit, finalize
-from tests.ui.desk_ui import focused, open_window, press, shoot, sign_in, type_text
+from tests.ui.desk_ui import focused, press, shoot, signed_in, type_text
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 
@@ -42,12 +42,6 @@ def pdf_printer(path) -> QPrinter:
     printer.setOutputFileName(str(path))
     return printer
 
-
-def signed_in(qtbot, runtime, username: str):
-    window = open_window(qtbot, runtime)
-    sign_in(qtbot, window, username, PASSWORD)
-    qtbot.waitUntil(lambda: window.visit_page is not None, timeout=10_000)
-    return window
 
 
 def mnemonics(window, page) -> list[str]:

@@ -13,9 +13,9 @@ from mppdesk.desk.auth import login
 from mppdesk.desk.intake import finalize_visit, parse_visit
 from tests.conftest import PASSWORD, make_user
 from tests.example_visits import example_visit
-from tests.hub_fixtures import Hub, add_counter_staff
-from tests.ui.desk_ui import press, type_text
-from tests.ui.test_hub_ui import OtherDesk, join, signed_in
+from tests.hub_fixtures import Hub, add_counter_staff, join
+from tests.ui.desk_ui import press, signed_in, type_text
+from tests.ui.test_hub_ui import OtherDesk
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 

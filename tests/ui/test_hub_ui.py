@@ -10,7 +10,6 @@ desk (K02) replicating through the same hub lane its sync worker runs.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from mppdesk.core.changes import Changes
 from mppdesk.desk import hub as desk_hub
 from mppdesk.desk.auth import login
 from mppdesk.desk.runtime import open_runtime
-from mppdesk.settings import load_settings
 from mppdesk.store import hub as hub_store
 from mppdesk.store.models import Submission
 from mppdesk.sync.hub_sync import HubLane, client_for
@@ -29,14 +27,13 @@ from mppdesk.ui.i18n import tr
 from mppdesk.ui.sync_bridge import hub_view
 from tests.conftest import PASSWORD, make_user
 from tests.example_visits import HELD, KTP, example_visit, finalize
-from tests.hub_fixtures import HASHER, Hub, add_counter_staff
+from tests.hub_fixtures import HASHER, Hub, add_counter_staff, join
 from tests.ui.desk_ui import (
     focused,
     look_up_nik,
-    open_window,
     press,
     shoot,
-    sign_in,
+    signed_in,
     type_text,
 )
 
@@ -82,18 +79,6 @@ def other_desk(tmp_path, hub):
     desk.close()
 
 
-def join(runtime, hub: Hub, code: str = "K01", **hub_settings) -> None:
-    """``mppdesk hub join`` for the test's desk, with faster hub timings when asked."""
-    desk_hub.join(runtime.data_dir, hub.url, code, hub.store.add_desk(code))
-    settings = load_settings(runtime.data_dir)
-    runtime.settings = replace(settings, hub=replace(settings.hub, **hub_settings))
-
-
-def signed_in(qtbot, runtime, username: str, **kwargs):
-    window = open_window(qtbot, runtime, **kwargs)
-    sign_in(qtbot, window, username, PASSWORD)
-    qtbot.waitUntil(lambda: window.visit_page is not None, timeout=10_000)
-    return window
 
 
 def open_dashboard(qtbot, window):

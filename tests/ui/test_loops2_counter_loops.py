@@ -5,53 +5,31 @@ real SQLite store, a real hub and a real agency server on loopback."""
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from PySide6.QtCore import Qt
 
 from mppdesk.core.states import OutboxState
 from mppdesk.desk import hub as desk_hub
-from mppdesk.hub.server import init_hub, serve_in_thread
-from mppdesk.settings import load_settings
 from mppdesk.store import hub as hub_store
 from mppdesk.store.models import OutboxEntry
 from mppdesk.ui import i18n
 from mppdesk.ui.sync_bridge import hub_view
 from tests.conftest import PASSWORD, make_user
 from tests.example_visits import HELD, KTP, agency_settings, example_visit, finalize, start_sim
-from tests.ui.desk_ui import open_window, press, sign_in
+from tests.hub_fixtures import HASHER, Hub, join
+from tests.ui.desk_ui import press, signed_in
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
-
-HASHER = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)  # cheap: a test
-
 
 @pytest.fixture
 def hub(tmp_path):
     """A real mall hub: its own SQLite file, served on loopback."""
-    db_url, key_file = f"sqlite:///{tmp_path / 'hub.sqlite'}", tmp_path / "hub.key"
-    init_hub(db_url, key_file=key_file)
-    handle = serve_in_thread(db_url, key_file=key_file)
-    handle.store.add_user("sari", "supervisor", HASHER.hash(PASSWORD), "Sari")
-    yield handle
-    handle.stop()
-
-
-def join(runtime, hub, code: str = "K01", **hub_settings) -> None:
-    """``mppdesk hub join`` for the test's desk, with faster hub timings."""
-    desk_hub.join(runtime.data_dir, hub.url, code, hub.store.add_desk(code))
-    settings = load_settings(runtime.data_dir)
-    runtime.settings = replace(settings, hub=replace(settings.hub, **hub_settings))
-
-
-def signed_in(qtbot, runtime, username: str, **kwargs):
-    window = open_window(qtbot, runtime, **kwargs)
-    sign_in(qtbot, window, username, PASSWORD)
-    qtbot.waitUntil(lambda: window.visit_page is not None, timeout=10_000)
-    return window
+    running = Hub(tmp_path)
+    running.store.add_user("sari", "supervisor", HASHER.hash(PASSWORD), "Sari")
+    yield running
+    running.stop()
 
 
 def _open_submissions(qtbot, window):
