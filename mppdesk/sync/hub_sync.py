@@ -166,9 +166,10 @@ class HubLane:
                 batch_size = journal.MAX_BATCH
                 continue
             if result.outcome == hub_client.GAP and result.expected is not None:
-                self._resync(result.expected, first, last)
                 self.connected = True
-                continue
+                if self._resync(result.expected, first, last):
+                    continue
+                return pushed, False  # refused: the same push would get the same answer
             if result.outcome == hub_client.REFUSED and result.code == "too_large" and len(entries) > 1:
                 batch_size = max(1, len(entries) // 2)
                 continue
@@ -180,19 +181,21 @@ class HubLane:
         with self.store.write() as session:
             journal.record_acked(session, acked, pushed, self.clock())
 
-    def _resync(self, expected: int, first: int, last: int) -> None:
+    def _resync(self, expected: int, first: int, last: int) -> bool:
         """The hub expects ``expected`` next. Ahead of what we sent: it has those already
-        (an ack lost on the way back); behind: it lost entries this desk no longer holds."""
+        (an ack lost on the way back), True: go on from there. Behind: it lost entries this
+        desk no longer holds, False: the lane is set back as refused."""
         if expected > first:
             log.warning("hub already holds up to %d; resuming from there", expected - 1)
             self._record_ack(expected - 1, 0)
-            return
+            return True
         message = (
             f"the hub expects sequence {expected}, but this desk's journal starts at {first}: "
             "the hub lost records this desk already handed over (restored from a backup?)"
         )
         log.error("%s", message)
         self._setback(HubResult(hub_client.REFUSED, None, message, "sequence_gap"))
+        return False
 
     def _setback(self, result: HubResult) -> None:
         self.connected = result.outcome != hub_client.RETRY  # paused, refused: it answered
@@ -294,7 +297,9 @@ class HubLane:
             report.pushed += pushed
             if emptied:
                 break
-            wait = min(self._push_not_before, deadline) - time.monotonic()
+            if self._push_not_before >= deadline:
+                break  # the next try falls after the deadline: waiting for it changes nothing
+            wait = self._push_not_before - time.monotonic()
             if wait > 0:
                 self._wake.wait(wait)
         report.pulled = self.pull_all(deadline + 5.0)

@@ -9,6 +9,7 @@ time, so each assertion follows a push or a pull that really crossed HTTP.
 from __future__ import annotations
 
 import json
+import time
 from datetime import date
 from pathlib import Path
 
@@ -702,8 +703,11 @@ def test_a_sequence_gap_resumes_from_what_the_hub_expects(tmp_path):
             {"error": {"code": "sequence_gap", "message": "gap", "expected": expected}}
         ).encode())
         lane = HubLane(runtime.store, runtime.settings, HubClient(hostile.url, "K01", "t0ken"))
-        lane.drain(0.3)
+        started = time.monotonic()
+        lane.drain(30)  # returns once refused: the next try (300 s on) is past the deadline
         lane.client.close()
+        assert time.monotonic() - started < 15
+        assert hostile.pushes == 2  # the gap, then the same answer again: no loop
         with runtime.store.read() as session:
             assert hub_store.journal_dump(session)[0][0] == expected
             assert hub_store.get_state(session, hub_store.ACKED) == expected - 1
