@@ -25,9 +25,9 @@ KINDS = ("pnbp", "regional", "other")
 STATES = ("unpaid", "paid", "expired")
 AMOUNT_MAX = 999_999_999_999  # Rupiah: a trillion is no counter fee; beyond is a lie or a bug
 
-_PNBP_CODE = re.compile(r"^[0-9]{15}$")  # SIMPONI billing code
-_OTHER_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,31}$")
-_NTPN = re.compile(r"^[A-Z0-9]{16}$")
+PNBP_CODE = re.compile(r"^[0-9]{15}$")  # SIMPONI billing code
+OTHER_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,31}$")
+NTPN = re.compile(r"^[A-Z0-9]{16}$")
 
 
 class BillingError(ValueError):
@@ -84,11 +84,11 @@ def parse_billing(value: Any) -> Billing:
     code = value.get("kode_billing")
     if not isinstance(code, str):
         raise BillingError("kode_billing must be text")
-    if kind == "pnbp" and not _PNBP_CODE.match(code):
+    if kind == "pnbp" and not PNBP_CODE.match(code):
         raise BillingError(
             f"kode_billing {code[:40]!r} is not a SIMPONI billing code (15 digits) for a PNBP bill"
         )
-    if kind != "pnbp" and not _OTHER_CODE.match(code):
+    if kind != "pnbp" and not OTHER_CODE.match(code):
         raise BillingError(
             f"kode_billing {code[:40]!r} must be 4 to 32 upper-case letters, digits or -"
         )
@@ -104,7 +104,7 @@ def parse_billing(value: Any) -> Billing:
         raise BillingError(f"state must be one of {', '.join(STATES)}, got {str(state)[:20]!r}")
     ntpn, paid_at = value.get("ntpn"), value.get("paid_at")
     if state == "paid":
-        if not isinstance(ntpn, str) or not _NTPN.match(ntpn):
+        if not isinstance(ntpn, str) or not NTPN.match(ntpn):
             raise BillingError("a paid bill needs its NTPN: 16 upper-case letters or digits")
         paid = _aware(paid_at, "paid_at")
         return Billing(code, kind, amount, expires_at, state, ntpn, paid)

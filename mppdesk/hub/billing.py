@@ -20,7 +20,16 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mppdesk.core.billing import AMOUNT_MAX, KINDS, STATES, Billing, transition_problem
+from mppdesk.core.billing import (
+    AMOUNT_MAX,
+    KINDS,
+    NTPN,
+    OTHER_CODE,
+    PNBP_CODE,
+    STATES,
+    Billing,
+    transition_problem,
+)
 
 FIELDS = frozenset(
     {
@@ -39,9 +48,6 @@ FIELDS = frozenset(
 )
 _REQUIRED = ("submission_id", "agency", "code", "kind", "amount", "expires_at", "state")
 _AGENCY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_PNBP_CODE = re.compile(r"^[0-9]{15}$")
-_OTHER_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,31}$")
-_NTPN = re.compile(r"^[A-Z0-9]{16}$")
 
 
 class BillingRecordError(ValueError):
@@ -129,7 +135,7 @@ def parse_record(entity_id: str, body: Mapping[str, Any], where: str) -> HubBill
     if kind not in KINDS:
         raise BillingRecordError(f"kind is one of {', '.join(KINDS)}", f"{where}.kind")
     code = body["code"]
-    pattern = _PNBP_CODE if kind == "pnbp" else _OTHER_CODE
+    pattern = PNBP_CODE if kind == "pnbp" else OTHER_CODE
     if not isinstance(code, str) or not pattern.match(code):
         raise BillingRecordError(
             "code is a SIMPONI billing code (15 digits)"
@@ -151,7 +157,7 @@ def parse_record(entity_id: str, body: Mapping[str, Any], where: str) -> HubBill
             _utc_text(body[name], f"{where}.{name}")
     ntpn, paid_at = body.get("ntpn"), body.get("paid_at")
     if state == "paid":
-        if not isinstance(ntpn, str) or not _NTPN.match(ntpn):
+        if not isinstance(ntpn, str) or not NTPN.match(ntpn):
             raise BillingRecordError(
                 "a paid bill has its NTPN: 16 upper-case letters or digits", f"{where}.ntpn"
             )

@@ -329,13 +329,14 @@ def _live(previous: str | None, now: datetime) -> datetime:
     return now
 
 
-def check_day(value: Any) -> str | None:
+def check_day(value: Any, field: str = "day") -> str | None:
+    """A ticket day from outside (``YYYY-MM-DD``), None when absent; 400 naming ``field``."""
     if value is None:
         return None
     try:
         return datetime.strptime(value, "%Y-%m-%d").date().isoformat()
     except (TypeError, ValueError):
-        raise _invalid("day is YYYY-MM-DD", "day") from None
+        raise _invalid(f"{field} is YYYY-MM-DD", field) from None
 
 
 def _note_clock(
@@ -504,18 +505,13 @@ def figures(times: DayTimes) -> dict[str, Any]:
     }
 
 
-def _check_date(day: Any) -> str:
-    try:
-        return datetime.strptime(day, "%Y-%m-%d").date().isoformat()
-    except (TypeError, ValueError):
-        raise _invalid("date is YYYY-MM-DD", "date") from None
-
-
 def stats(store: HubStore, officer: str | None, day: Any) -> dict[str, Any]:
     """The day's queue figures for a supervisor: counts per state, mean and p90 of the waits
     and service times (nearest-rank p90), in seconds."""
     store.require_role(officer, ("supervisor", "admin"))
-    day = _check_date(day)
+    day = check_day(day, "date")
+    if day is None:
+        raise _invalid("date is YYYY-MM-DD", "date")
     return {"date": day, **figures(day_times(store, day))}
 
 
